@@ -1,0 +1,189 @@
+"""Unit bases: from a CSV, or the ``amenity=police`` features of the same OSM source.
+
+A bases GeoDataFrame (EPSG:4326) has ``base_id`` (0..n-1), ``name``, ``type``, ``units`` (>= 1),
+``outside_area`` (True for a base outside the force boundary but within the buffer the network keeps) and
+``geometry`` (Point). :func:`attach_nodes` adds ``node``, the nearest graph node.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
+from shapely.geometry.base import BaseGeometry
+
+from geo_response.errors import InputFileError
+
+BASE_COLUMNS = ["base_id", "name", "type", "units", "outside_area", "geometry"]
+DUPLICATE_DISTANCE_M = 10.0
+
+
+def _lower_columns(df: pd.DataFrame) -> dict[str, str]:
+    return {str(c).strip().lower(): c for c in df.columns}
+
+
+def _finish(names, types, units, geometry, boundary: BaseGeometry | None, area: BaseGeometry | None,
+            issues: list[dict], projected_crs: str) -> gpd.GeoDataFrame:
+    gdf = gpd.GeoDataFrame({"name": names, "type": types, "units": units}, geometry=geometry, crs=4326)
+    keep = np.ones(len(gdf), dtype=bool)
+    if area is not None:
+        outside_area = ~shapely.contains_xy(area, gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy())
+        for i in np.flatnonzero(outside_area):
+            issues.append({"row": int(i) + 1, "name": gdf.name.iloc[i], "issue": "outside the network area "
+                           "(force boundary plus buffer): dropped"})
+        keep &= ~outside_area
+    gdf["outside_area"] = False
+    if boundary is not None:
+        outside = ~shapely.contains_xy(boundary, gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy())
+        gdf["outside_area"] = outside
+        for i in np.flatnonzero(outside & keep):
+            issues.append({"row": int(i) + 1, "name": gdf.name.iloc[i],
+                           "issue": "outside the force boundary (kept: within the buffer)"})
+    # duplicates: the same name, or within DUPLICATE_DISTANCE_M of an earlier base
+    xy = gdf.to_crs(projected_crs).geometry.get_coordinates().to_numpy()
+    seen_names: dict[str, int] = {}
+    tree = cKDTree(xy) if len(xy) else None
+    for i in range(len(gdf)):
+        if not keep[i]:
+            continue
+        name = gdf.name.iloc[i]
+        if name in seen_names:
+            issues.append({"row": i + 1, "name": name, "issue": f"duplicate name of row {seen_names[name] + 1}: dropped"})
+            keep[i] = False
+            continue
+        near = [j for j in tree.query_ball_point(xy[i], DUPLICATE_DISTANCE_M) if j < i and keep[j]]
+        if near:
+            issues.append({"row": i + 1, "name": name,
+                           "issue": f"within {DUPLICATE_DISTANCE_M:.0f} m of row {near[0] + 1}: dropped as a duplicate"})
+            keep[i] = False
+            continue
+        seen_names[name] = i
+    gdf = gdf[keep].reset_index(drop=True)
+    gdf.insert(0, "base_id", np.arange(len(gdf)))
+    return gdf[BASE_COLUMNS]
+
+
+def read_bases_csv(path: str | Path, boundary: BaseGeometry | None = None, area: BaseGeometry | None = None,
+                   projected_crs: str = "EPSG:27700") -> tuple[gpd.GeoDataFrame, list[dict]]:
+    """Read bases from a CSV.
+
+    Parameters
+    ----------
+    path : str or Path
+        Columns (any case): ``name`` and either ``latitude``/``longitude`` (WGS84) or ``easting``/``northing``
+        (EPSG:27700); optional ``type`` and ``units`` (default 1).
+    boundary : shapely geometry, optional
+        The force boundary (lon/lat): bases outside it are flagged ``outside_area``.
+    area : shapely geometry, optional
+        The network area (boundary plus buffer): bases outside it are dropped and reported.
+    projected_crs : str
+        CRS of easting/northing and of the duplicate test.
+
+    Returns
+    -------
+    (GeoDataFrame, list of dict)
+        The bases and the issues found (``row``, ``name``, ``issue``).
+
+    Raises
+    ------
+    InputFileError
+        If the file cannot be read, lacks the columns, or a row has unusable coordinates or units.
+    """
+    try:
+        df = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"cannot read bases file {path}: {exc}") from exc
+    cols = _lower_columns(df)
+    if "name" not in cols:
+        raise InputFileError(f"bases file {path} needs a 'name' column; it has {list(df.columns)}")
+    if {"latitude", "longitude"} <= cols.keys():
+        x = pd.to_numeric(df[cols["longitude"]], errors="coerce")
+        y = pd.to_numeric(df[cols["latitude"]], errors="coerce")
+        crs = 4326
+    elif {"easting", "northing"} <= cols.keys():
+        x = pd.to_numeric(df[cols["easting"]], errors="coerce")
+        y = pd.to_numeric(df[cols["northing"]], errors="coerce")
+        crs = projected_crs
+    else:
+        raise InputFileError(f"bases file {path} needs latitude/longitude or easting/northing columns; "
+                             f"it has {list(df.columns)}")
+    bad = x.isna() | y.isna()
+    if crs == 4326:
+        bad |= ~x.between(-180, 180) | ~y.between(-90, 90)
+    if bad.any():
+        rows = [int(i) + 2 for i in np.flatnonzero(bad)]
+        raise InputFileError(f"bases file {path}: rows {rows} (line numbers) have missing or impossible "
+                             "coordinates; fix them or remove the rows")
+    units = pd.to_numeric(df[cols["units"]], errors="coerce") if "units" in cols else pd.Series(1, index=df.index)
+    if units.isna().any() or (units < 1).any() or (units % 1 != 0).any():
+        rows = [int(i) + 2 for i in np.flatnonzero(units.isna() | (units < 1) | (units % 1 != 0))]
+        raise InputFileError(f"bases file {path}: 'units' must be a whole number >= 1 (lines {rows})")
+    types = df[cols["type"]].fillna("").astype(str) if "type" in cols else pd.Series("", index=df.index)
+    geometry = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=crs).to_crs(4326)
+    issues: list[dict] = []
+    gdf = _finish(df[cols["name"]].astype(str).str.strip().to_numpy(), types.to_numpy(),
+                  units.astype(int).to_numpy(), geometry.values, boundary, area, issues, projected_crs)
+    return gdf, issues
+
+
+def bases_from_osm(path: str | Path, boundary: BaseGeometry | None = None, area: BaseGeometry | None = None,
+                   projected_crs: str = "EPSG:27700") -> tuple[gpd.GeoDataFrame, list[dict]]:
+    """Police stations (``amenity=police`` nodes and areas) from an OSM file.
+
+    Areas become their representative point. Stations with no ``name`` are named ``police <osm id>``.
+    Each station gets ``units = 1``; ``type`` is ``"police"``.
+    """
+    path = Path(path)
+    if path.name.lower().endswith(".pbf"):
+        import pyrosm
+
+        pois = pyrosm.OSM(str(path)).get_pois(custom_filter={"amenity": ["police"]})
+        if pois is None or len(pois) == 0:
+            pois = gpd.GeoDataFrame({"id": [], "name": []}, geometry=[], crs=4326)
+    else:
+        import osmnx as ox
+
+        try:
+            pois = ox.features_from_xml(str(path), tags={"amenity": "police"}).reset_index()
+        except Exception:  # OSMnx raises when a file has no matching features
+            pois = gpd.GeoDataFrame({"id": [], "name": []}, geometry=[], crs=4326)
+    if len(pois) == 0:
+        raise InputFileError(f"{path} has no amenity=police features; give the bases as a CSV with --bases")
+    ids = pois["id"] if "id" in pois else pois.get("osmid", pd.Series(range(len(pois))))
+    names = pois["name"] if "name" in pois else pd.Series(pd.NA, index=pois.index)
+    names = [str(n) if isinstance(n, str) and n.strip() else f"police {i}" for n, i in zip(names, ids, strict=True)]
+    geometry = pois.geometry.representative_point().values
+    order = np.argsort(np.asarray(ids, dtype=np.int64), kind="stable")  # stable base_id order
+    issues: list[dict] = []
+    gdf = _finish(np.asarray(names, dtype=object)[order], np.full(len(order), "police", dtype=object),
+                  np.ones(len(order), dtype=int), geometry[order], boundary, area, issues, projected_crs)
+    return gdf, issues
+
+
+def attach_nodes(bases: gpd.GeoDataFrame, G: nx.MultiDiGraph, projected_crs: str = "EPSG:27700") -> gpd.GeoDataFrame:
+    """Add ``node`` (nearest graph node id) and ``node_distance_m`` to a bases frame (returns a copy)."""
+    node_ids = np.fromiter(G.nodes, dtype=np.int64, count=len(G))
+    xy = np.array([(d["x"], d["y"]) for _, d in G.nodes(data=True)])
+    nodes_proj = gpd.GeoSeries(gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=4326).to_crs(projected_crs)
+    tree = cKDTree(nodes_proj.get_coordinates().to_numpy())
+    distance, idx = tree.query(bases.to_crs(projected_crs).geometry.get_coordinates().to_numpy())
+    out = bases.copy()
+    out["node"] = node_ids[idx]
+    out["node_distance_m"] = distance
+    return out
+
+
+def load_bases(csv_path: str | Path | None = None, osm_path: str | Path | None = None,
+               boundary: BaseGeometry | None = None, area: BaseGeometry | None = None,
+               projected_crs: str = "EPSG:27700") -> tuple[gpd.GeoDataFrame, list[dict]]:
+    """Bases from a CSV when given, else from the OSM file's police stations."""
+    if csv_path is not None:
+        return read_bases_csv(csv_path, boundary, area, projected_crs)
+    if osm_path is None:
+        raise InputFileError("no bases: give a bases CSV (--bases) or an OSM file with amenity=police (--osm)")
+    return bases_from_osm(osm_path, boundary, area, projected_crs)

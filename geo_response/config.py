@@ -1,0 +1,448 @@
+"""Force profiles: everything force-specific, read from a TOML file into typed objects.
+
+The embedded default is ``data/essex.toml`` (Essex Police). Another force is a new file.
+
+Examples
+--------
+>>> from geo_response import config
+>>> profile = config.load_profile()
+>>> profile.policies["essex-2022"].grade("1").target_minutes
+15.0
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from geo_response.errors import ConfigError
+
+ROAD_CLASSES = (
+    "motorway", "trunk", "primary", "secondary", "tertiary", "unclassified", "residential", "link", "other",
+)
+SETTINGS = ("urban", "rural", "any")
+
+
+@dataclass(frozen=True)
+class Grade:
+    """One grade of a grading policy."""
+
+    code: str
+    name: str
+    category: str
+    setting: str = "any"
+    target_minutes: float | None = None
+    attended: bool = True
+    profile: str | None = None
+
+    @property
+    def blue_lights(self) -> bool:
+        """True when the grade travels under blue lights."""
+        return self.profile == "blue_light"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A grading policy: its grades, in order."""
+
+    name: str
+    label: str
+    grades: tuple[Grade, ...]
+
+    def grade(self, code: str) -> Grade:
+        """Return the grade with this code, or raise ``KeyError``."""
+        for g in self.grades:
+            if g.code == str(code):
+                return g
+        raise KeyError(f"policy {self.name!r} has no grade {code!r}; grades: {[g.code for g in self.grades]}")
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """Grade categories in policy order, without repeats."""
+        return tuple(dict.fromkeys(g.category for g in self.grades))
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """A key performance indicator: share of attended incidents in `categories` meeting target."""
+
+    name: str
+    policy: str
+    categories: tuple[str, ...]
+    threshold: float
+
+
+@dataclass(frozen=True)
+class Corridor:
+    """A named road corridor (e.g. the A12 from M25 J28 to Marks Tey)."""
+
+    name: str
+    ref: str
+    from_junction: str
+    to_junction: str
+    from_lat: float
+    from_lon: float
+    to_lat: float
+    to_lon: float
+    buffer_m: float = 500.0
+
+
+@dataclass(frozen=True)
+class TimeOfDay:
+    """A multiplier on a speed profile for hours in [start_hour, end_hour) (may wrap midnight)."""
+
+    name: str
+    start_hour: int
+    end_hour: int
+    multiplier: float
+
+    def contains(self, hour: int) -> bool:
+        """True when `hour` (0-23) falls in this period."""
+        if self.start_hour <= self.end_hour:
+            return self.start_hour <= hour < self.end_hour
+        return hour >= self.start_hour or hour < self.end_hour
+
+
+@dataclass(frozen=True)
+class SpeedProfile:
+    """How fast a unit drives, relative to the limit, by road class and setting."""
+
+    name: str
+    description: str = ""
+    evidence: str = ""
+    urban_factor: dict[str, float] = field(default_factory=dict)
+    rural_factor: dict[str, float] = field(default_factory=dict)
+    max_kph: dict[str, float] = field(default_factory=dict)
+    time_of_day: tuple[TimeOfDay, ...] = ()
+
+    def factor(self, road_class: str, setting: str) -> float:
+        """Multiplier on the limit for a road class in an 'urban' or 'rural' setting (1.0 if unset)."""
+        table = self.urban_factor if setting == "urban" else self.rural_factor
+        return float(table.get(road_class, table.get("other", 1.0)))
+
+    def cap_kph(self, road_class: str) -> float:
+        """Highest speed on a road class (infinite if unset)."""
+        return float(self.max_kph.get(road_class, self.max_kph.get("other", float("inf"))))
+
+
+@dataclass(frozen=True)
+class Speeds:
+    """Speed settings: limit parsing defaults and the speed profiles."""
+
+    urban_limit_mph: float
+    national_single_mph: float
+    national_dual_mph: float
+    default_limit_mph: dict[str, float]
+    profiles: dict[str, SpeedProfile]
+
+
+@dataclass(frozen=True)
+class ResponseModel:
+    """Parameters of the modelled response time (delays in seconds)."""
+
+    draws: int
+    seed: int
+    call_answer_median_s: float
+    call_answer_p90_s: float
+    call_handling_median_s: float
+    call_handling_p90_s: float
+    dispatch_median_s: float
+    dispatch_p90_s: float
+    access_speed_kph: float
+    snap_limit_m: float
+
+
+@dataclass(frozen=True)
+class Source:
+    """A real data source that can be downloaded."""
+
+    name: str
+    file: str
+    url: str
+    sha256: str = ""
+    licence: str = ""
+
+
+@dataclass(frozen=True)
+class Geography:
+    """Where the force's geography layers are, relative to the data directory."""
+
+    boundary: str
+    boundary_buffer_m: float
+    lsoa: str
+    lsoa_code_field: str
+    ruc_field: str
+    urban_ruc: tuple[str, ...]
+    rural_ruc: tuple[str, ...]
+    population_field: str
+    district_field: str
+    districts: str
+    towns: str
+    srn_links: str
+
+
+@dataclass(frozen=True)
+class ForceProfile:
+    """Everything specific to one police force."""
+
+    name: str
+    code: str
+    projected_crs: str
+    attribution: str
+    geography: Geography
+    corridors: tuple[Corridor, ...]
+    policies: dict[str, Policy]
+    kpis: tuple[Kpi, ...]
+    reported: dict[str, float]
+    speeds: Speeds
+    response_model: ResponseModel
+    grade_mix_seed: int
+    grade_mix_counts: dict[str, tuple[float, ...]]
+    sources: dict[str, Source]
+    path: str
+    sha256: str
+
+    def policy(self, name: str) -> Policy:
+        """Return a policy by name, with an error listing the known ones."""
+        try:
+            return self.policies[name]
+        except KeyError:
+            raise ConfigError(
+                f"unknown policy {name!r}; this profile defines {sorted(self.policies)}. "
+                "Pass one of those with --policy, or add it to the force profile TOML."
+            ) from None
+
+
+def default_profile_path() -> Path:
+    """Path of the embedded Essex profile (installed package data, or ``data/essex.toml`` in a checkout)."""
+    packaged = resources.files("geo_response").joinpath("profiles/essex.toml")
+    if packaged.is_file():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[1] / "data" / "essex.toml"
+
+
+def load_profile(path: str | Path | None = None) -> ForceProfile:
+    """Read and validate a force profile.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A TOML file. Default: the embedded Essex profile.
+
+    Returns
+    -------
+    ForceProfile
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not valid TOML, or holds a bad value. The message names the key.
+    """
+    p = Path(path) if path is not None else default_profile_path()
+    if not p.is_file():
+        raise ConfigError(f"force profile {p} does not exist; pass --profile with a TOML file like data/essex.toml")
+    raw_bytes = p.read_bytes()
+    try:
+        raw = tomllib.loads(raw_bytes.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"force profile {p} is not valid TOML: {exc}") from exc
+    return parse_profile(raw, path=str(p), sha256=hashlib.sha256(raw_bytes).hexdigest())
+
+
+def _need(table: dict[str, Any], key: str, where: str) -> Any:
+    if key not in table:
+        raise ConfigError(f"force profile: [{where}] is missing '{key}'")
+    return table[key]
+
+
+def _positive(value: Any, where: str, allow_zero: bool = False) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"force profile: {where} must be a number, got {value!r}") from None
+    if v < 0 or (v == 0 and not allow_zero) or v != v:
+        raise ConfigError(f"force profile: {where} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+    return v
+
+
+def _share(value: Any, where: str) -> float:
+    v = _positive(value, where, allow_zero=True)
+    if v > 1:
+        raise ConfigError(f"force profile: {where} is a share and must be between 0 and 1, got {value!r}")
+    return v
+
+
+def _class_table(raw: dict[str, Any], where: str) -> dict[str, float]:
+    out = {}
+    for k, v in raw.items():
+        if k not in ROAD_CLASSES:
+            raise ConfigError(f"force profile: {where}.{k} is not a road class; use one of {list(ROAD_CLASSES)}")
+        out[k] = _positive(v, f"{where}.{k}")
+    return out
+
+
+def _parse_grade(raw: dict[str, Any], where: str) -> Grade:
+    setting = raw.get("setting", "any")
+    if setting not in SETTINGS:
+        raise ConfigError(f"force profile: {where}.setting must be one of {SETTINGS}, got {setting!r}")
+    attended = bool(raw.get("attended", True))
+    target = raw.get("target_minutes")
+    if attended and target is None:
+        raise ConfigError(f"force profile: {where} is attended but has no target_minutes")
+    return Grade(
+        code=str(_need(raw, "code", where)),
+        name=str(_need(raw, "name", where)),
+        category=str(_need(raw, "category", where)),
+        setting=setting,
+        target_minutes=None if target is None else _positive(target, f"{where}.target_minutes"),
+        attended=attended,
+        profile=raw.get("profile"),
+    )
+
+
+def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -> ForceProfile:
+    """Validate a parsed TOML mapping and build a :class:`ForceProfile`.
+
+    Raises
+    ------
+    ConfigError
+        Naming the first bad or missing key.
+    """
+    force = _need(raw, "force", "top level")
+    geo = _need(raw, "geography", "top level")
+    geography = Geography(
+        boundary=str(_need(geo, "boundary", "geography")),
+        boundary_buffer_m=_positive(geo.get("boundary_buffer_m", 0), "geography.boundary_buffer_m", True),
+        lsoa=str(_need(geo, "lsoa", "geography")),
+        lsoa_code_field=str(geo.get("lsoa_code_field", "lsoa11cd")),
+        ruc_field=str(geo.get("ruc_field", "ruc11cd")),
+        urban_ruc=tuple(geo.get("urban_ruc", ["A1", "A2", "B1", "B2", "C1", "C2"])),
+        rural_ruc=tuple(geo.get("rural_ruc", ["D1", "D2", "E1", "E2"])),
+        population_field=str(geo.get("population_field", "pop_mid2019")),
+        district_field=str(geo.get("district_field", "lad_nm")),
+        districts=str(geo.get("districts", "")),
+        towns=str(geo.get("towns", "")),
+        srn_links=str(geo.get("srn_links", "")),
+    )
+    if set(geography.urban_ruc) & set(geography.rural_ruc):
+        raise ConfigError("force profile: geography.urban_ruc and rural_ruc overlap")
+
+    corridors = []
+    for i, c in enumerate(raw.get("corridors", [])):
+        where = f"corridors[{i}]"
+        corridors.append(Corridor(
+            name=str(_need(c, "name", where)), ref=str(_need(c, "ref", where)),
+            from_junction=str(c.get("from_junction", "")), to_junction=str(c.get("to_junction", "")),
+            from_lat=float(_need(c, "from_lat", where)), from_lon=float(_need(c, "from_lon", where)),
+            to_lat=float(_need(c, "to_lat", where)), to_lon=float(_need(c, "to_lon", where)),
+            buffer_m=_positive(c.get("buffer_m", 500), f"{where}.buffer_m"),
+        ))
+
+    speeds_raw = _need(raw, "speeds", "top level")
+    profiles: dict[str, SpeedProfile] = {}
+    for name, p in _need(speeds_raw, "profiles", "speeds").items():
+        where = f"speeds.profiles.{name}"
+        tods = []
+        for j, t in enumerate(p.get("time_of_day", [])):
+            w = f"{where}.time_of_day[{j}]"
+            sh, eh = int(_need(t, "start_hour", w)), int(_need(t, "end_hour", w))
+            if not (0 <= sh <= 23 and 0 <= eh <= 24):
+                raise ConfigError(f"force profile: {w} hours must be 0-24, got {sh}-{eh}")
+            tods.append(TimeOfDay(str(_need(t, "name", w)), sh, eh, _positive(_need(t, "multiplier", w), w)))
+        profiles[name] = SpeedProfile(
+            name=name, description=str(p.get("description", "")), evidence=str(p.get("evidence", "")),
+            urban_factor=_class_table(p.get("urban_factor", {}), f"{where}.urban_factor"),
+            rural_factor=_class_table(p.get("rural_factor", {}), f"{where}.rural_factor"),
+            max_kph=_class_table(p.get("max_kph", {}), f"{where}.max_kph"),
+            time_of_day=tuple(tods),
+        )
+    if "free_flow" not in profiles:
+        raise ConfigError("force profile: [speeds.profiles] must define 'free_flow' (the posted limit)")
+    defaults = {k: _positive(v, f"speeds.default_limit_mph.{k}") for k, v in
+                _need(speeds_raw, "default_limit_mph", "speeds").items()}
+    speeds = Speeds(
+        urban_limit_mph=_positive(speeds_raw.get("urban_limit_mph", 40), "speeds.urban_limit_mph"),
+        national_single_mph=_positive(speeds_raw.get("national_single_mph", 60), "speeds.national_single_mph"),
+        national_dual_mph=_positive(speeds_raw.get("national_dual_mph", 70), "speeds.national_dual_mph"),
+        default_limit_mph=defaults,
+        profiles=profiles,
+    )
+
+    policies = {}
+    for name, pol in _need(raw, "policies", "top level").items():
+        grades = tuple(_parse_grade(g, f"policies.{name}.grades[{i}]") for i, g in enumerate(pol.get("grades", [])))
+        if not grades:
+            raise ConfigError(f"force profile: policy {name!r} has no grades")
+        codes = [g.code for g in grades]
+        if len(set(codes)) != len(codes):
+            raise ConfigError(f"force profile: policy {name!r} repeats a grade code: {codes}")
+        for g in grades:
+            if g.attended and g.profile not in profiles:
+                raise ConfigError(
+                    f"force profile: policies.{name} grade {g.code} uses speed profile {g.profile!r}, "
+                    f"which is not one of {sorted(profiles)}"
+                )
+        policies[name] = Policy(name=name, label=str(pol.get("label", name)), grades=grades)
+
+    kpis = []
+    for i, k in enumerate(raw.get("kpis", [])):
+        where = f"kpis[{i}]"
+        pol = str(_need(k, "policy", where))
+        if pol not in policies:
+            raise ConfigError(f"force profile: {where}.policy {pol!r} is not a defined policy {sorted(policies)}")
+        cats = tuple(_need(k, "categories", where))
+        unknown = set(cats) - set(policies[pol].categories)
+        if unknown:
+            raise ConfigError(f"force profile: {where}.categories {sorted(unknown)} are not categories of {pol!r}")
+        kpis.append(Kpi(str(_need(k, "name", where)), pol, cats, _share(_need(k, "threshold", where), where)))
+
+    rm = _need(raw, "response_model", "top level")
+    response_model = ResponseModel(
+        draws=int(_positive(rm.get("draws", 20000), "response_model.draws")),
+        seed=int(rm.get("seed", 0)),
+        **{k: _positive(_need(rm, k, "response_model"), f"response_model.{k}") for k in (
+            "call_answer_median_s", "call_answer_p90_s", "call_handling_median_s", "call_handling_p90_s",
+            "dispatch_median_s", "dispatch_p90_s", "access_speed_kph", "snap_limit_m")},
+    )
+    for stem in ("call_answer", "call_handling", "dispatch"):
+        if getattr(response_model, f"{stem}_p90_s") < getattr(response_model, f"{stem}_median_s"):
+            raise ConfigError(f"force profile: response_model.{stem}_p90_s must be >= {stem}_median_s")
+
+    mix = raw.get("grade_mix", {})
+    counts = {}
+    for k, v in mix.get("counts", {}).items():
+        if len(v) != 3:
+            raise ConfigError(f"force profile: grade_mix.counts.{k} needs 3 numbers (emergency, priority, routine)")
+        counts[k] = tuple(_positive(x, f"grade_mix.counts.{k}", allow_zero=True) for x in v)
+        if sum(counts[k]) <= 0:
+            raise ConfigError(f"force profile: grade_mix.counts.{k} sums to 0")
+    if counts and "default" not in counts:
+        raise ConfigError("force profile: grade_mix.counts needs a 'default' entry for other crime types")
+
+    sources = {name: Source(name=name, file=str(_need(s, "file", f"sources.{name}")),
+                            url=str(_need(s, "url", f"sources.{name}")), sha256=str(s.get("sha256", "")),
+                            licence=str(s.get("licence", "")))
+               for name, s in raw.get("sources", {}).items()}
+
+    return ForceProfile(
+        name=str(_need(force, "name", "force")),
+        code=str(force.get("code", "")),
+        projected_crs=str(force.get("projected_crs", "EPSG:27700")),
+        attribution=str(force.get("attribution", "")),
+        geography=geography,
+        corridors=tuple(corridors),
+        policies=policies,
+        kpis=tuple(kpis),
+        reported={k: _share(v, f"reported.{k}") for k, v in raw.get("reported", {}).items()},
+        speeds=speeds,
+        response_model=response_model,
+        grade_mix_seed=int(mix.get("seed", 0)),
+        grade_mix_counts=counts,
+        sources=sources,
+        path=path,
+        sha256=sha256,
+    )

@@ -1,0 +1,92 @@
+"""Where geo-response finds its data.
+
+Order: an explicit ``data_dir`` (the CLI's ``--data-dir``) > the ``GEO_RESPONSE_DATA`` environment
+variable > ``../shared/data`` beside the checkout (or beside the working directory) > the user cache
+directory, which :mod:`geo_response.download` fills from the real sources.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+from geo_response.errors import DataFileNotFoundError
+
+ENV_VAR = "GEO_RESPONSE_DATA"
+APP_NAME = "geo-response"
+
+
+def user_cache_dir() -> Path:
+    """The per-user cache: downloaded data under ``data/``, built networks under ``networks/``."""
+    override = os.environ.get("GEO_RESPONSE_CACHE")
+    return Path(override) if override else Path(platformdirs.user_cache_dir(APP_NAME))
+
+
+def candidate_dirs(data_dir: str | Path | None = None) -> list[tuple[str, Path]]:
+    """Every place to look for data, in order, each with the reason it is on the list."""
+    out: list[tuple[str, Path]] = []
+    if data_dir is not None:
+        out.append(("--data-dir option", Path(data_dir)))
+    env = os.environ.get(ENV_VAR)
+    if env:
+        out.append((f"${ENV_VAR}", Path(env)))
+    checkout = Path(__file__).resolve().parents[1]
+    for base in (checkout, Path.cwd()):
+        bundle = (base.parent / "shared" / "data").resolve()
+        if all(bundle != p for _, p in out):
+            out.append(("../shared/data bundle", bundle))
+    out.append(("user cache", user_cache_dir() / "data"))
+    return out
+
+
+def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
+    """The first data directory that exists (an explicit one must exist).
+
+    Raises
+    ------
+    DataFileNotFoundError
+        If an explicit ``data_dir`` or ``$GEO_RESPONSE_DATA`` names a folder that does not exist.
+    """
+    for reason, path in candidate_dirs(data_dir):
+        if path.is_dir():
+            return path
+        if reason != "user cache" and reason != "../shared/data bundle":
+            raise DataFileNotFoundError(f"data directory {path} (from {reason}) does not exist")
+    cache = user_cache_dir() / "data"
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache
+
+
+def find_file(relative: str | Path, data_dir: str | Path | None = None, url: str | None = None) -> Path:
+    """Find a data file by its path relative to a data directory.
+
+    Parameters
+    ----------
+    relative : str or Path
+        For example ``"essex/essex_lsoa11_ruc11.geojson"``. An absolute path is returned if it exists.
+    data_dir : str or Path, optional
+        An explicit data directory, searched first.
+    url : str, optional
+        Where the real file can be had, quoted in the error.
+
+    Raises
+    ------
+    DataFileNotFoundError
+        Naming the file, every place searched and how to get it.
+    """
+    rel = Path(relative)
+    if rel.is_absolute():
+        if rel.exists():
+            return rel
+        raise DataFileNotFoundError(f"{rel} does not exist" + (f"; download it from {url}" if url else ""))
+    searched = []
+    for reason, base in candidate_dirs(data_dir):
+        path = base / rel
+        if path.exists():
+            return path
+        searched.append(f"  {path}  ({reason})")
+    how = f"Download it from {url} into one of those folders, or run 'geo-response fetch'." if url else (
+        "Point --data-dir or $GEO_RESPONSE_DATA at a folder that has it.")
+    raise DataFileNotFoundError(f"data file {rel} not found. Looked in:\n" + "\n".join(searched) + "\n" + how)

@@ -1,0 +1,63 @@
+"""The force profile: the embedded Essex values and validation of bad ones."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from geo_response import config
+from geo_response.errors import ConfigError
+
+
+def test_essex_policies(profile):
+    essex = profile.policy("essex-2022")
+    assert [(g.code, g.target_minutes) for g in essex.grades] == [
+        ("1", 15.0), ("2", 20.0), ("3", 60.0), ("4", 2880.0), ("5", None), ("6", None)]
+    assert essex.grade("1").setting == "urban" and essex.grade("2").setting == "rural"
+    assert essex.grade("1").blue_lights and not essex.grade("3").blue_lights   # priority: normal traffic
+    assert [g.attended for g in essex.grades] == [True, True, True, True, False, False]
+    ncmg = profile.policy("ncmg")
+    assert [(g.category, g.target_minutes) for g in ncmg.grades[:4]] == [
+        ("emergency", 20.0), ("urgent", 60.0), ("priority", 480.0), ("scheduled", 1440.0)]
+    assert {k.threshold for k in profile.kpis} == {0.90, 0.84}
+    assert profile.corridors[0].ref == "A12" and profile.corridors[0].from_junction == "M25 J28"
+
+
+def test_unknown_policy_names_the_known_ones(profile):
+    with pytest.raises(ConfigError, match=r"essex-2022.*ncmg"):
+        profile.policy("met-2019")
+
+
+def _raw():
+    return tomllib.loads(config.default_profile_path().read_text())
+
+
+@pytest.mark.parametrize(("mutate", "message"), [
+    (lambda r: r["policies"]["essex-2022"]["grades"][0].pop("target_minutes"), "no target_minutes"),
+    (lambda r: r["policies"]["essex-2022"]["grades"][0].update(target_minutes=-5), "must be > 0"),
+    (lambda r: r["policies"]["essex-2022"]["grades"][0].update(setting="suburban"), "setting must be"),
+    (lambda r: r["policies"]["essex-2022"]["grades"][1].update(code="1"), "repeats a grade code"),
+    (lambda r: r["policies"]["essex-2022"]["grades"][0].update(profile="warp"), "speed profile 'warp'"),
+    (lambda r: r["kpis"][0].update(threshold=90), "between 0 and 1"),
+    (lambda r: r["kpis"][0].update(categories=["urgent"]), "not categories of"),
+    (lambda r: r["speeds"]["profiles"]["blue_light"]["urban_factor"].update(bus=1.2), "not a road class"),
+    (lambda r: r["speeds"]["profiles"].pop("free_flow"), "must define 'free_flow'"),
+    (lambda r: r["response_model"].update(dispatch_p90_s=10), "dispatch_p90_s must be >="),
+    (lambda r: r["grade_mix"]["counts"].pop("default"), "'default' entry"),
+    (lambda r: r.pop("speeds"), "missing 'speeds'"),
+])
+def test_bad_values_are_reported(mutate, message):
+    raw = _raw()
+    mutate(raw)
+    with pytest.raises(ConfigError, match=message):
+        config.parse_profile(raw)
+
+
+def test_unreadable_files(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        config.load_profile(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[force\nname = 1")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        config.load_profile(bad)

@@ -1,0 +1,106 @@
+"""Speed limits and per-profile travel times, hand-computed on tests/fixtures/osm/tiny_town.osm."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from geo_response import network, speeds
+from tests.conftest import FIXTURES
+
+MPH = 1.609344
+R = 6_371_009.0  # OSMnx's mean earth radius (m)
+
+
+@pytest.mark.parametrize(("value", "highway", "oneway", "expected"), [
+    ("30 mph", "residential", False, 30 * MPH),
+    ("30mph", "residential", False, 30 * MPH),
+    ("50", "primary", False, 50.0),
+    ("50 km/h", "primary", False, 50.0),
+    ("national", "unclassified", False, 60 * MPH),
+    ("national", "motorway", False, 70 * MPH),
+    ("national", "trunk", "yes", 70 * MPH),        # a one-way trunk carriageway: dual
+    ("national", "trunk", False, 60 * MPH),
+    ("UK:nsl_single", "primary", False, 60 * MPH),
+    ("GB:nsl_single", "primary", False, 60 * MPH),
+    ("UK:nsl_dual", "primary", False, 70 * MPH),
+    ("UK:motorway", "motorway", False, 70 * MPH),
+    ("none", "motorway", False, 70 * MPH),
+    (["30 mph", "40 mph"], "primary", False, 35 * MPH),   # OSMnx-merged list: the mean
+    ("20 mph;30 mph", "residential", False, 25 * MPH),
+    (None, "primary", False, None),
+    (float("nan"), "primary", False, None),
+    ("signals", "primary", False, None),
+    ("variable", "motorway", False, None),
+])
+def test_parse_maxspeed(value, highway, oneway, expected, profile):
+    got = speeds.parse_maxspeed(value, highway, oneway, profile.speeds)
+    if expected is None:
+        assert got is None
+    else:
+        assert got == pytest.approx(expected, abs=1e-9)
+
+
+def test_road_class():
+    assert speeds.road_class("trunk_link") == "link"
+    assert speeds.road_class(["primary", "secondary"]) == "primary"
+    assert speeds.road_class("living_street") == "other"
+    assert speeds.travel_time_field("blue_light") == "travel_time_blue_light"
+
+
+@pytest.fixture(scope="module")
+def tiny(profile):
+    return network.load_network(FIXTURES / "osm" / "tiny_town.osm", profile=profile, clip=False, use_cache=False)
+
+
+
+def edge(G, u, v, highway):
+    matches = [d for a, b, d in G.edges(data=True) if a == u and b == v and d["highway"] == highway]
+    assert len(matches) == 1
+    return matches[0]
+
+
+def test_hand_computed_travel_times(tiny):
+    l13 = R * math.radians(0.002)            # 1 -> 3, 222.390 m
+    l45 = R * math.radians(0.001)            # 4 -> 5, 111.195 m
+    e = edge(tiny, 1, 3, "primary")          # 30 mph, urban
+    assert e["length"] == pytest.approx(l13, rel=1e-9)
+    assert e["setting"] == "urban" and not e["limit_imputed"]
+    assert e["travel_time_free_flow"] == pytest.approx(l13 / (30 * MPH / 3.6))        # exactly length / limit
+    assert e["travel_time_free_flow"] == pytest.approx(16.5824, abs=1e-4)
+    assert e["travel_time_blue_light"] == pytest.approx(l13 / (30 * MPH * 1.30 / 3.6))  # urban primary x1.30
+    assert e["travel_time_blue_light"] == pytest.approx(12.7557, abs=1e-4)
+    assert e["travel_time_normal"] == pytest.approx(l13 / (30 * MPH * 0.65 / 3.6))      # urban primary x0.65
+    assert e["travel_time_normal"] == pytest.approx(25.5114, abs=1e-4)
+
+    e = edge(tiny, 3, 4, "unclassified")     # national, single carriageway: 60 mph, rural lane
+    assert e["limit_kph"] == pytest.approx(96.56064)
+    assert e["setting"] == "rural"
+    assert e["travel_time_free_flow"] == pytest.approx(8.2912, abs=1e-4)
+    assert e["travel_time_blue_light"] == pytest.approx(l13 / (80 / 3.6))              # capped at 80 km/h
+    assert e["travel_time_normal"] == pytest.approx(l13 / (65 / 3.6))                  # capped at 65 km/h
+    assert not tiny.has_edge(4, 3) or all(d["highway"] != "unclassified" for d in tiny[4][3].values())  # one-way
+
+    e = edge(tiny, 4, 5, "residential")      # no maxspeed: imputed 30 mph
+    assert e["limit_imputed"] and e["limit_kph"] == pytest.approx(30 * MPH)
+    assert e["travel_time_blue_light"] == pytest.approx(l45 / (30 * MPH * 1.20 / 3.6))
+    assert e["travel_time_normal"] == pytest.approx(l45 / (30 * MPH * 0.80 / 3.6))
+    assert e["travel_time_normal"] == pytest.approx(10.3640, abs=1e-4)
+
+    e = edge(tiny, 4, 3, "trunk")            # 50 km/h (no unit = km/h), via 8 and 9: 497.855 m
+    assert e["limit_kph"] == 50.0 and e["setting"] == "urban"
+    assert e["length"] == pytest.approx(497.8546, abs=1e-3)
+    assert e["travel_time_blue_light"] == pytest.approx(27.5735, abs=1e-4)             # 65 km/h
+    assert e["travel_time_normal"] == pytest.approx(51.2079, abs=1e-4)                 # 35 km/h
+
+
+def test_time_of_day_multiplier(profile):
+    G = network.load_network(FIXTURES / "osm" / "tiny_town.osm", profile=profile, clip=False, use_cache=False)
+    speeds.add_travel_times(G, profile.speeds, profiles=["normal"], hour=8)   # am peak x0.85
+    e = edge(G, 1, 3, "primary")
+    assert e["speed_kph_normal"] == pytest.approx(30 * MPH * 0.65 * 0.85)
+    speeds.add_travel_times(G, profile.speeds, profiles=["normal"], hour=23)  # night x1.10
+    assert edge(G, 1, 3, "primary")["speed_kph_normal"] == pytest.approx(30 * MPH * 0.65 * 1.10)
+    speeds.add_travel_times(G, profile.speeds, profiles=["normal"], hour=13)  # no period
+    assert edge(G, 1, 3, "primary")["speed_kph_normal"] == pytest.approx(30 * MPH * 0.65)
