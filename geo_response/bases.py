@@ -53,13 +53,14 @@ def _finish(names, types, units, geometry, boundary: BaseGeometry | None, area: 
             continue
         name = gdf.name.iloc[i]
         if name in seen_names:
-            issues.append({"row": i + 1, "name": name, "issue": f"duplicate name of row {seen_names[name] + 1}: dropped"})
+            issue = f"duplicate name of row {seen_names[name] + 1}: dropped"
+            issues.append({"row": i + 1, "name": name, "issue": issue})
             keep[i] = False
             continue
         near = [j for j in tree.query_ball_point(xy[i], DUPLICATE_DISTANCE_M) if j < i and keep[j]]
         if near:
-            issues.append({"row": i + 1, "name": name,
-                           "issue": f"within {DUPLICATE_DISTANCE_M:.0f} m of row {near[0] + 1}: dropped as a duplicate"})
+            issue = f"within {DUPLICATE_DISTANCE_M:.0f} m of row {near[0] + 1}: dropped as a duplicate"
+            issues.append({"row": i + 1, "name": name, "issue": issue})
             keep[i] = False
             continue
         seen_names[name] = i

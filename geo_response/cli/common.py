@@ -10,7 +10,8 @@ import typer
 from geo_response.errors import GeoResponseError
 
 DataDirOption = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data folder (default: $GEO_RESPONSE_DATA, ../shared/data, user cache).")
+    Path | None,
+    typer.Option("--data-dir", help="Data folder (default: $GEO_RESPONSE_DATA, ../shared/data, user cache)."),
 ]
 ProfileOption = Annotated[
     Path | None, typer.Option("--profile", help="Force profile TOML (default: the embedded Essex profile).")
