@@ -1,0 +1,336 @@
+"""Write the compliance outputs: long CSV, ledger, Markdown / HTML report and ``summary.json``.
+
+The report is built once as a list of blocks (headings, paragraphs, tables) and rendered to Markdown
+or HTML; every piece of text that reaches HTML goes through :func:`html.escape`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geo_response import compliance
+
+Block = tuple  # ("h1"|"h2"|"h3", text) | ("p", text) | ("table", caption, DataFrame)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        v = float(value)
+        return None if not np.isfinite(v) else v
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, Path):
+        return str(value)
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def write_summary(summary: dict, path: str | Path) -> Path:
+    """Write ``summary.json`` (numpy values converted; NaN and inf written as null)."""
+    p = Path(path)
+    p.write_text(json.dumps(_jsonable(summary), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return p
+
+
+def write_ledger(ledger: pd.DataFrame, path: str | Path) -> Path:
+    """Write the ledger CSV (``file, row_number, incident_id, status, reason, detail``)."""
+    p = Path(path)
+    ledger.to_csv(p, index=False)
+    return p
+
+
+def write_long(long: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``compliance_by_month.csv``."""
+    p = Path(path)
+    long.to_csv(p, index=False)
+    return p
+
+
+def _title(text: str) -> str:
+    return str(text).replace("_", " ").capitalize()
+
+
+def report_blocks(long: pd.DataFrame, summary: dict, max_categories: int = 20) -> list[Block]:
+    """The report's content as blocks: provenance, ledger, model, headline and the monthly tables."""
+    modelled = summary.get("outcomes") == "modelled"
+    blocks: list[Block] = [("h1", f"Attendance compliance: {summary.get('policy_label', summary.get('policy', ''))}")]
+    if summary.get("grades_sampled"):
+        blocks.append(
+            (
+                "p",
+                "GRADES WERE SAMPLED: the input has no call grades, so each incident's grade was drawn "
+                f"per crime type from the force profile's published mix (seed {summary.get('grade_seed')}). "
+                "Tables show what compliance would look like under that mix, not recorded grades.",
+            )
+        )
+    if modelled:
+        blocks.append(
+            (
+                "p",
+                "RESPONSE TIMES ARE MODELLED, not observed. Met / Not Met are expected counts (sums of "
+                "each incident's probability of meeting target), shown to 2 decimal places.",
+            )
+        )
+    net = summary.get("network") or {}
+    if net.get("standin"):
+        blocks.append(
+            (
+                "p",
+                f"Road network: {net.get('label')}. Travel times computed on it are illustrative, "
+                "not real Essex journey times.",
+            )
+        )
+    ledger = summary.get("ledger", {})
+    blocks.append(("h2", "Data and ledger"))
+    blocks.append(
+        (
+            "p",
+            f"Input rows {ledger.get('input_rows', 0):,} = accepted {ledger.get('accepted', 0):,} + "
+            f"rejected {ledger.get('rejected', 0):,}. Every rejected row is listed in ledger.csv with its "
+            "file, row number and reason.",
+        )
+    )
+    reasons = ledger.get("rejected_by_reason", {})
+    warnings = ledger.get("warnings", {})
+    if reasons or warnings:
+        rows = [{"status": "rejected", "reason": k, "rows": f"{v:,}"} for k, v in reasons.items()]
+        rows += [{"status": "warning", "reason": k, "rows": f"{v:,}"} for k, v in warnings.items()]
+        blocks.append(("table", "Ledger by reason", pd.DataFrame(rows)))
+    excluded = summary.get("excluded_not_attended", {})
+    if excluded:
+        blocks.append(
+            (
+                "p",
+                "Not attendance incidents (excluded from compliance, counted separately): "
+                + "; ".join(f"{_title(k)} {v:,}" for k, v in excluded.items())
+                + ".",
+            )
+        )
+    if summary.get("not_judged"):
+        blocks.append(
+            (
+                "p",
+                f"Attended incidents without an outcome (no response time, or not routable): "
+                f"{summary['not_judged']:,} (ledger warnings).",
+            )
+        )
+    files = summary.get("data_sources", {})
+    if files:
+        blocks.append(("p", "Data sources: " + "; ".join(f"{k}: {v}" for k, v in files.items() if v) + "."))
+    if modelled:
+        model = summary.get("response_model", {})
+        blocks.append(("h2", "Response model"))
+        blocks.append(
+            (
+                "p",
+                f"Predicted response = {model.get('formula', '')}. Travel: {model.get('travel_model', '')}. "
+                f"Delays: {model.get('delay_distribution', '')}; Monte Carlo with {model.get('draws')} "
+                f"draws, seed {model.get('seed')}, delay scale {model.get('delay_scale', 1.0):.4g}.",
+            )
+        )
+        params = model.get("delay_parameters", {})
+        if params:
+            blocks.append(
+                (
+                    "table",
+                    "Delay stages (seconds)",
+                    pd.DataFrame(
+                        [
+                            {
+                                "stage": _title(k),
+                                "median_s": f"{v['median_s']:.1f}",
+                                "p90_s": f"{v['p90_s']:.1f}",
+                            }
+                            for k, v in params.items()
+                        ]
+                    ),
+                )
+            )
+        cal = summary.get("calibration")
+        if cal:
+            blocks.append(("h3", "Calibration"))
+            blocks.append(
+                (
+                    "p",
+                    f"Delay scale fitted to {cal['target_rate']:.1%} "
+                    f"{'/'.join(cal['categories'])} compliance: x{cal['delay_scale']:.4f} "
+                    f"(achieved {cal['achieved_rate']:.2%} over {cal['n_incidents']:,} incidents).",
+                )
+            )
+            for key, label in (("by_urban_rural", "urban_rural"), ("by_district", "district")):
+                rows = cal.get(key) or []
+                if rows:
+                    blocks.append(
+                        (
+                            "table",
+                            f"Calibrated compliance by {label.replace('_', '/')}",
+                            pd.DataFrame(
+                                [
+                                    {
+                                        label: r[label],
+                                        "incidents": f"{r['incidents']:,}",
+                                        "expected % met": f"{100 * r['expected_rate']:.1f}%",
+                                    }
+                                    for r in rows
+                                ]
+                            ),
+                        )
+                    )
+    if long.empty:
+        blocks.append(("p", "No attended incident has an outcome, so there are no compliance tables."))
+        return blocks
+
+    grades = [g for g in long["grade"].unique() if g != compliance.ALL]
+    blocks.append(
+        (
+            "p",
+            "In the tables 'grade' is the grade family (under essex-2022, emergency covers grade 1, "
+            "urban, 15 min and grade 2, rural, 20 min); urban / rural is the class of the LSOA the "
+            "incident lies in. Met means response time <= target. % Met is to one decimal place.",
+        )
+    )
+    blocks.append(("h2", "Headline (whole period)"))
+    integer = compliance.is_observed(long)
+    head = compliance.headline(long)
+    head = head[head["grade"] != compliance.ALL]
+    blocks.append(
+        (
+            "table",
+            "Met / Not Met by grade and setting",
+            pd.DataFrame(
+                {
+                    "grade": head["grade"].map(_title),
+                    "setting": head["urban_rural"],
+                    "met": [compliance.format_count(v, integer) for v in head["met"]],
+                    "not met": [compliance.format_count(v, integer) for v in head["not_met"]],
+                    "% met": [f"{v:.1f}%" for v in head["pct_met"]],
+                }
+            ),
+        )
+    )
+    blocks.append(("h2", "Monthly tables by grade, urban / rural"))
+    for g in grades:
+        for setting in (compliance.ALL, "urban", "rural"):
+            t = compliance.wide_table(long, grade=g, urban_rural=setting)
+            if not t.empty and len(t.columns):
+                label = "urban and rural" if setting == compliance.ALL else setting
+                blocks.append(("table", f"{_title(g)} - {label}", t))
+    districts = sorted(d for d in long["district"].unique() if d != compliance.ALL)
+    if districts:
+        blocks.append(("h2", "Monthly tables by district"))
+        for g in grades:
+            for d in districts:
+                t = compliance.wide_table(long, grade=g, district=d)
+                if not t.empty and len(t.columns):
+                    blocks.append(("table", f"{_title(g)} - {d}", t))
+    cats = long[
+        (long["category"] != compliance.ALL)
+        & (long["month"] == compliance.TOTAL)
+        & (long["grade"] == compliance.ALL)
+        & (long["urban_rural"] == compliance.ALL)
+        & (long["district"] == compliance.ALL)
+    ]
+    cats = cats.assign(n=cats["met"] + cats["not_met"]).sort_values("n", ascending=False)["category"].tolist()
+    if cats:
+        blocks.append(("h2", "Monthly tables by grade and category"))
+        for g in grades:
+            for c in cats[:max_categories]:
+                t = compliance.wide_table(long, grade=g, category=c)
+                if not t.empty and len(t.columns):
+                    blocks.append(("table", f"{_title(g)} - {c}", t))
+    if summary.get("attribution"):
+        blocks.append(("p", summary["attribution"]))
+    return blocks
+
+
+def _md_cell(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(blocks: list[Block]) -> str:
+    """Render blocks as Markdown (pipe tables)."""
+    lines: list[str] = []
+    for block in blocks:
+        kind = block[0]
+        if kind in ("h1", "h2", "h3"):
+            lines += ["#" * int(kind[1]) + " " + _md_cell(block[1]), ""]
+        elif kind == "p":
+            lines += [str(block[1]), ""]
+        elif kind == "table":
+            caption, df = block[1], block[2]
+            first = "" if isinstance(df.index, pd.RangeIndex) else " "
+            header = ([first] if first else []) + [_md_cell(c) for c in df.columns]
+            lines += [
+                f"**{_md_cell(caption)}**",
+                "",
+                "| " + " | ".join(header) + " |",
+                "|" + "|".join(["---"] * len(header)) + "|",
+            ]
+            for idx, row in df.iterrows():
+                cells = ([_md_cell(idx)] if first else []) + [_md_cell(v) for v in row]
+                lines.append("| " + " | ".join(cells) + " |")
+            lines.append("")
+    return "\n".join(lines)
+
+
+def render_html(blocks: list[Block], title: str = "geo-response compliance report") -> str:
+    """Render blocks as a standalone HTML page; all text is escaped."""
+    e = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{e(title)}</title>",
+        "<style>body{font-family:sans-serif;max-width:72em;margin:2em auto}table{border-collapse:collapse;"
+        "margin:0.5em 0 1.5em}td,th{border:1px solid #bbb;padding:2px 8px;text-align:right}"
+        "th:first-child{text-align:left}caption{font-weight:bold;text-align:left}</style></head><body>",
+    ]
+    for block in blocks:
+        kind = block[0]
+        if kind in ("h1", "h2", "h3"):
+            parts.append(f"<{kind}>{e(str(block[1]))}</{kind}>")
+        elif kind == "p":
+            parts.append(f"<p>{e(str(block[1]))}</p>")
+        elif kind == "table":
+            caption, df = block[1], block[2]
+            named = not isinstance(df.index, pd.RangeIndex)
+            head = ("<th></th>" if named else "") + "".join(f"<th>{e(str(c))}</th>" for c in df.columns)
+            rows = []
+            for idx, row in df.iterrows():
+                cells = (f"<th>{e(str(idx))}</th>" if named else "") + "".join(f"<td>{e(str(v))}</td>" for v in row)
+                rows.append(f"<tr>{cells}</tr>")
+            parts.append(
+                f"<table><caption>{e(str(caption))}</caption><thead><tr>{head}</tr></thead>"
+                f"<tbody>{''.join(rows)}</tbody></table>"
+            )
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(long: pd.DataFrame, summary: dict, path: str | Path) -> Path:
+    """Write the report as Markdown (``.md``) or HTML (``.html``), chosen by the file suffix."""
+    p = Path(path)
+    blocks = report_blocks(long, summary)
+    if p.suffix.lower() in (".html", ".htm"):
+        p.write_text(render_html(blocks), encoding="utf-8")
+    else:
+        p.write_text(render_markdown(blocks), encoding="utf-8")
+    return p
+
+
+def now_utc() -> str:
+    """The current time, ISO 8601 UTC (for provenance)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -1,0 +1,434 @@
+"""Modelled response times and the probability of meeting target, when no response times are given.
+
+The model
+---------
+predicted response = (call answer + call handling + dispatch delay) x ``delay_scale`` + travel
+
+* **Delays** are three independent lognormal stages, each given by its median and 90th percentile in
+  the force profile's ``[response_model]`` (Essex defaults: 999 answer median 6 s, 90% within 10 s;
+  handling median 150 s, p90 300 s; dispatch median 120 s, p90 480 s). A lognormal with median ``m``
+  and 90th percentile ``q`` has ``mu = ln m`` and ``sigma = (ln q - ln m) / z_0.9`` (z_0.9 = 1.2816).
+* **Travel** is from the nearest base (``amenity=police`` or a bases CSV) over the road network under
+  the grade's speed profile (``blue_light`` for emergencies, ``normal`` traffic otherwise), plus an
+  off-network access leg at ``access_speed_kph`` from the snapped road point to the incident
+  (:func:`geo_response.snapping.travel_times_to_points`). Units are assumed to be at their base and
+  free: the dispatch-delay stage stands for waiting for a free unit. Incidents more than
+  ``snap_limit_m`` from a road, or unreachable, are not routable: they get no ``p_met`` and a ledger
+  warning, never a made-up time.
+* **Monte Carlo**: the delay sum is drawn ``draws`` times once with a seeded generator and sorted; an
+  incident's ``p_met`` is the share of draws with ``delay <= target - travel`` (``numpy.searchsorted``),
+  exact for a given seed and fast for any number of incidents.
+* **Calibration** (:func:`calibrate`) fits ``delay_scale`` with :func:`scipy.optimize.brentq` so the
+  expected share of emergency incidents meeting target equals an observed rate (e.g. 0.827).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from geo_response.config import ForceProfile, Policy, ResponseModel
+from geo_response.errors import GeoResponseError
+
+STAGES = ("call_answer", "call_handling", "dispatch")
+Z90 = float(stats.norm.ppf(0.9))
+TRAVEL_MODEL = (
+    "travel from the nearest base (unit assumed at base and free) over the road network under the "
+    "grade's speed profile, plus an access leg from the road to the incident"
+)
+
+
+class ModelError(GeoResponseError):
+    """The response model cannot be run or calibrated as asked."""
+
+
+def lognormal_params(median_s: float, p90_s: float) -> tuple[float, float]:
+    """``(mu, sigma)`` of a lognormal with this median and 90th percentile (seconds)."""
+    if median_s <= 0 or p90_s < median_s:
+        raise ModelError(f"a delay needs 0 < median <= p90, got median {median_s} s, p90 {p90_s} s")
+    return float(np.log(median_s)), float((np.log(p90_s) - np.log(median_s)) / Z90)
+
+
+def delay_parameters(response_model: ResponseModel, delay_scale: float = 1.0) -> dict[str, dict[str, float]]:
+    """Median and p90 (seconds) of each delay stage after scaling, with the lognormal mu / sigma."""
+    out = {}
+    for stage in STAGES:
+        median = getattr(response_model, f"{stage}_median_s")
+        p90 = getattr(response_model, f"{stage}_p90_s")
+        mu, sigma = lognormal_params(median, p90)
+        out[stage] = {
+            "median_s": median * delay_scale,
+            "p90_s": p90 * delay_scale,
+            "mu": mu + float(np.log(delay_scale)),
+            "sigma": sigma,
+        }
+    return out
+
+
+def draw_delay_minutes(
+    response_model: ResponseModel, draws: int | None = None, seed: int | np.random.Generator | None = None
+) -> np.ndarray:
+    """Sorted Monte Carlo draws of answer + handling + dispatch delay, in minutes (unscaled).
+
+    Parameters
+    ----------
+    response_model : ResponseModel
+        The force profile's delay parameters.
+    draws : int, optional
+        Default ``response_model.draws``.
+    seed : int or Generator, optional
+        Default ``response_model.seed``.
+    """
+    n = int(draws if draws is not None else response_model.draws)
+    if n < 1:
+        raise ModelError(f"draws must be >= 1, got {n}")
+    rng = (
+        seed
+        if isinstance(seed, np.random.Generator)
+        else np.random.default_rng(response_model.seed if seed is None else seed)
+    )
+    total = np.zeros(n)
+    for stage in STAGES:
+        mu, sigma = lognormal_params(
+            getattr(response_model, f"{stage}_median_s"), getattr(response_model, f"{stage}_p90_s")
+        )
+        total += rng.lognormal(mean=mu, sigma=sigma, size=n)
+    return np.sort(total / 60.0)
+
+
+def p_met_from_travel(
+    travel_minutes: np.ndarray,
+    target_minutes: np.ndarray,
+    delay_minutes: np.ndarray,
+    delay_scale: float = 1.0,
+) -> np.ndarray:
+    """Probability that delay x scale + travel <= target, from sorted delay draws.
+
+    Parameters
+    ----------
+    travel_minutes, target_minutes : array
+        Per incident; NaN in either gives NaN.
+    delay_minutes : array
+        Sorted delay draws (:func:`draw_delay_minutes`).
+    delay_scale : float
+        Multiplies every delay (> 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        Share of draws with ``delay * scale <= target - travel``.
+
+    Examples
+    --------
+    >>> p_met_from_travel(np.array([10.0]), np.array([12.5]), np.array([1.0, 2.0, 3.0, 4.0]))
+    array([0.5])
+    """
+    if delay_scale <= 0:
+        raise ModelError(f"delay_scale must be > 0, got {delay_scale}")
+    travel = np.asarray(travel_minutes, dtype=float)
+    target = np.asarray(target_minutes, dtype=float)
+    slack = (target - travel) / delay_scale
+    p = np.full(slack.shape, np.nan)
+    ok = ~np.isnan(slack)
+    p[ok] = np.searchsorted(delay_minutes, slack[ok], side="right") / len(delay_minutes)
+    return p
+
+
+def travel_to_incidents(
+    incidents: gpd.GeoDataFrame,
+    G: nx.MultiDiGraph,
+    bases: gpd.GeoDataFrame,
+    response_model: ResponseModel,
+    profile_column: str = "speed_profile",
+) -> pd.DataFrame:
+    """Travel minutes from the nearest base to each attended incident, under its grade's speed profile.
+
+    Identical points are routed once per speed profile (police.uk points are snapped to shared map points).
+
+    Returns
+    -------
+    DataFrame
+        Index aligned with ``incidents``: ``travel_minutes, nearest_base, snap_distance_m, routable``
+        (NaN / None / False for non-attended or unroutable incidents).
+    """
+    from geo_response.snapping import travel_times_to_points
+
+    out = pd.DataFrame(
+        {"travel_minutes": np.nan, "nearest_base": None, "snap_distance_m": np.nan, "routable": False},
+        index=incidents.index,
+    )
+    attended = (
+        incidents["attended"].to_numpy(dtype=bool)
+        & ~incidents.geometry.is_empty.to_numpy()
+        & incidents.geometry.notna().to_numpy()
+    )
+    xy = pd.DataFrame(
+        {
+            "x": incidents.geometry.x.where(attended),
+            "y": incidents.geometry.y.where(attended),
+            "profile": incidents[profile_column],
+        },
+        index=incidents.index,
+    )
+    for speed_profile, group in xy[attended].groupby("profile", sort=True):
+        keys = group[["x", "y"]].drop_duplicates()
+        points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(keys["x"], keys["y"]), crs=4326)
+        tt = travel_times_to_points(
+            G,
+            bases,
+            points,
+            str(speed_profile),
+            access_speed_kph=response_model.access_speed_kph,
+            limit_m=response_model.snap_limit_m,
+        )
+        tt = tt.reset_index(drop=True)
+        routable = tt["reachable"].astype(bool) & ~tt["too_far"].astype(bool)
+        table = pd.DataFrame(
+            {
+                "x": keys["x"].to_numpy(),
+                "y": keys["y"].to_numpy(),
+                "travel_minutes": tt["travel_minutes"].where(routable).astype(float).to_numpy(),
+                "nearest_base": tt["nearest_base"].where(routable).to_numpy(),
+                "snap_distance_m": tt["snap_distance_m"].astype(float).to_numpy(),
+                "routable": routable.to_numpy(),
+            }
+        )
+        merged = (
+            group[["x", "y"]]
+            .reset_index()
+            .merge(table, on=["x", "y"], how="left")
+            .set_index(group.index.name or "index")
+        )
+        for col in ("travel_minutes", "nearest_base", "snap_distance_m", "routable"):
+            out.loc[merged.index, col] = merged[col].to_numpy()
+    out["routable"] = out["routable"].astype(bool)
+    out["travel_minutes"] = out["travel_minutes"].astype(float)
+    out["snap_distance_m"] = out["snap_distance_m"].astype(float)
+    return out
+
+
+def model_response(
+    incidents: gpd.GeoDataFrame,
+    G: nx.MultiDiGraph,
+    bases: gpd.GeoDataFrame,
+    profile: ForceProfile,
+    policy: Policy | None = None,
+    seed: int | None = None,
+    delay_scale: float = 1.0,
+    draws: int | None = None,
+    travel: pd.DataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    """Modelled outcomes: ``p_met`` per attended incident from travel time and Monte Carlo delays.
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame
+        Classified incidents; targets are assigned with ``policy`` when ``target_minutes`` is absent.
+    G : networkx.MultiDiGraph
+        Road network with ``travel_time_<profile>`` on edges (:func:`geo_response.network.load_network`).
+    bases : GeoDataFrame
+        Unit bases (:func:`geo_response.bases.load_bases`).
+    profile : ForceProfile
+        Supplies ``response_model`` (delays, draws, seed, access speed, snap limit).
+    policy : Policy, optional
+        Needed only when targets are not yet assigned.
+    seed : int, optional
+        Monte Carlo seed (default ``profile.response_model.seed``).
+    delay_scale : float
+        Multiplies all delays (see :func:`calibrate`).
+    draws : int, optional
+        Monte Carlo draws (default ``profile.response_model.draws``).
+    travel : DataFrame, optional
+        Precomputed :func:`travel_to_incidents` output (skips routing).
+
+    Returns
+    -------
+    GeoDataFrame
+        A copy with ``travel_minutes, nearest_base, snap_distance_m, routable, p_met, outcome_source
+        ('modelled')``. ``attrs['response_model']`` records the model, seed, draws and parameters.
+    """
+    from geo_response.grading import assign_targets
+
+    out = incidents
+    if "target_minutes" not in out.columns:
+        if policy is None:
+            raise ModelError("incidents have no targets: pass policy=..., or run grading.assign_targets first")
+        out = assign_targets(out, policy)
+    out = out.copy()
+    rm = profile.response_model
+    if travel is None:
+        travel = travel_to_incidents(out, G, bases, rm)
+    for col in ("travel_minutes", "nearest_base", "snap_distance_m", "routable"):
+        out[col] = travel[col].reindex(out.index).to_numpy()
+    seed = rm.seed if seed is None else int(seed)
+    n_draws = int(draws if draws is not None else rm.draws)
+    delays = draw_delay_minutes(rm, n_draws, seed)
+    target = out["target_minutes"].astype(float).to_numpy()
+    target = np.where(out["attended"].to_numpy(dtype=bool), target, np.nan)
+    out["p_met"] = p_met_from_travel(out["travel_minutes"].to_numpy(dtype=float), target, delays, delay_scale)
+    out["outcome_source"] = "modelled"
+    out.attrs["response_model"] = {
+        "formula": "(call answer + call handling + dispatch) x delay_scale + travel",
+        "travel_model": TRAVEL_MODEL,
+        "delay_distribution": "lognormal per stage from median and p90",
+        "delay_parameters": delay_parameters(rm, delay_scale),
+        "delay_scale": float(delay_scale),
+        "seed": seed,
+        "draws": n_draws,
+        "access_speed_kph": rm.access_speed_kph,
+        "snap_limit_m": rm.snap_limit_m,
+        "network_label": G.graph.get("network_label") if G is not None else None,
+        "network_standin": G.graph.get("standin") if G is not None else None,
+    }
+    return out
+
+
+def unroutable_warnings(incidents: pd.DataFrame) -> pd.DataFrame:
+    """Ledger warnings for attended incidents the model could not route (no ``p_met``)."""
+    from geo_response.incidents import ledger_rows
+
+    m = incidents["attended"].to_numpy(dtype=bool) & ~incidents["routable"].to_numpy(dtype=bool)
+    return ledger_rows(
+        incidents[m],
+        "not_routable",
+        "no road within the snap limit or no route from any base: left out of the modelled tables",
+    )
+
+
+@dataclass
+class CalibrationResult:
+    """A fitted delay scale and what compliance looks like under it."""
+
+    delay_scale: float
+    target_rate: float
+    achieved_rate: float
+    categories: tuple[str, ...]
+    n_incidents: int
+    seed: int
+    draws: int
+    parameters: dict = field(default_factory=dict)
+    by_urban_rural: pd.DataFrame = field(default_factory=pd.DataFrame)
+    by_district: pd.DataFrame = field(default_factory=pd.DataFrame)
+    incidents: gpd.GeoDataFrame | None = None
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (no incident rows)."""
+        return {
+            "delay_scale": self.delay_scale,
+            "target_rate": self.target_rate,
+            "achieved_rate": self.achieved_rate,
+            "categories": list(self.categories),
+            "n_incidents": self.n_incidents,
+            "seed": self.seed,
+            "draws": self.draws,
+            "fitted_delay_parameters": self.parameters,
+            "by_urban_rural": self.by_urban_rural.to_dict(orient="records"),
+            "by_district": self.by_district.to_dict(orient="records"),
+        }
+
+
+def _rates(frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    g = frame.groupby(by, observed=True)["p_met"].agg(["sum", "count"]).reset_index()
+    g["expected_rate"] = g["sum"] / g["count"]
+    return g.rename(columns={"sum": "expected_met", "count": "incidents"})
+
+
+def calibrate(
+    incidents: gpd.GeoDataFrame,
+    profile: ForceProfile,
+    target_rate: float,
+    categories: tuple[str, ...] = ("emergency",),
+    seed: int | None = None,
+    draws: int | None = None,
+    bracket: tuple[float, float] = (1e-3, 1e3),
+) -> CalibrationResult:
+    """Fit ``delay_scale`` so the expected share of ``categories`` incidents meeting target is the rate.
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame
+        Output of :func:`model_response` (needs ``travel_minutes``, ``target_minutes``, ``attended``,
+        ``grade_category``).
+    profile : ForceProfile
+    target_rate : float
+        Observed compliance to match, in (0, 1), e.g. 0.827.
+    categories : tuple of str
+        Grade categories whose compliance is matched.
+    seed, draws : int, optional
+        Monte Carlo settings (defaults from the profile); the same draws are used at every scale.
+    bracket : (float, float)
+        Scale interval searched by :func:`scipy.optimize.brentq`.
+
+    Returns
+    -------
+    CalibrationResult
+        With the fitted scale, the rate achieved (the Monte Carlo rate is a step function of the scale, so
+        it can differ from the target by a fraction of a draw), the scaled delay parameters, the split by
+        urban / rural and by district, and the incidents with ``p_met`` at the fitted scale.
+
+    Raises
+    ------
+    ModelError
+        When no scale in the bracket reaches the rate (travel alone already misses too often, or even the
+        largest delays meet it), saying which.
+    """
+    if not 0 < target_rate < 1:
+        raise ModelError(f"--calibrate-to must be a rate between 0 and 1 (e.g. 0.827), got {target_rate}")
+    rm = profile.response_model
+    seed = rm.seed if seed is None else int(seed)
+    n_draws = int(draws if draws is not None else rm.draws)
+    delays = draw_delay_minutes(rm, n_draws, seed)
+    sel = (
+        incidents["attended"].to_numpy(dtype=bool)
+        & incidents["grade_category"].isin(categories).to_numpy()
+        & ~np.isnan(incidents["travel_minutes"].to_numpy(dtype=float))
+    )
+    if not sel.any():
+        raise ModelError(f"no routable attended incidents of categories {list(categories)} to calibrate on")
+    travel = incidents["travel_minutes"].to_numpy(dtype=float)[sel]
+    target = incidents["target_minutes"].to_numpy(dtype=float)[sel]
+
+    def rate(scale: float) -> float:
+        return float(np.mean(p_met_from_travel(travel, target, delays, scale)))
+
+    lo, hi = bracket
+    r_lo, r_hi = rate(lo), rate(hi)
+    if r_lo < target_rate:
+        raise ModelError(
+            f"even with almost no delay only {r_lo:.1%} of {'/'.join(categories)} incidents can meet "
+            f"target (travel alone), below {target_rate:.1%}: the network or bases are too sparse "
+            "for this rate; check the bases, the speed profile or the rate"
+        )
+    if r_hi > target_rate:
+        raise ModelError(
+            f"even with delays x{hi:g} {r_hi:.1%} still meet target, above {target_rate:.1%}; "
+            "widen the bracket or check the rate"
+        )
+    scale = float(optimize.brentq(lambda s: rate(s) - target_rate, lo, hi, xtol=1e-6, rtol=1e-10))
+    fitted = incidents.copy()
+    t_all = np.where(fitted["attended"].to_numpy(dtype=bool), fitted["target_minutes"].to_numpy(dtype=float), np.nan)
+    fitted["p_met"] = p_met_from_travel(fitted["travel_minutes"].to_numpy(dtype=float), t_all, delays, scale)
+    fitted.attrs = dict(incidents.attrs)
+    if "response_model" in fitted.attrs:
+        fitted.attrs["response_model"] = dict(
+            fitted.attrs["response_model"], delay_scale=scale, delay_parameters=delay_parameters(rm, scale)
+        )
+    judged = fitted[sel]
+    return CalibrationResult(
+        delay_scale=scale,
+        target_rate=float(target_rate),
+        achieved_rate=rate(scale),
+        categories=tuple(categories),
+        n_incidents=int(sel.sum()),
+        seed=seed,
+        draws=n_draws,
+        parameters=delay_parameters(rm, scale),
+        by_urban_rural=_rates(judged, "urban_rural") if "urban_rural" in judged else pd.DataFrame(),
+        by_district=_rates(judged, "district") if "district" in judged else pd.DataFrame(),
+        incidents=fitted,
+    )
