@@ -28,3 +28,7 @@ class InputFileError(GeoResponseError):
 
 class RoutingError(GeoResponseError):
     """Travel times cannot be computed (no bases, missing weights, ...)."""
+
+
+class DownloadError(GeoResponseError):
+    """A source could not be downloaded (network, HTTP status, checksum or a page instead of a file)."""

@@ -24,6 +24,8 @@ import os
 import pickle
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -281,6 +283,21 @@ def load_network(source: str | Path | None = None, *, profile: ForceProfile | No
     return G
 
 
+@contextmanager
+def _overpass_errors(what: str) -> Iterator[None]:
+    """Turn OSMnx / HTTP failures of an Overpass download into NetworkBuildError with advice."""
+    import requests
+
+    try:
+        yield
+    except (ox._errors.InsufficientResponseError, TypeError, ValueError, requests.exceptions.RequestException) as exc:
+        raise NetworkBuildError(
+            f"could not download the drive network for {what} from Overpass ({ox.settings.overpass_url}): {exc}. "
+            "Check the place name geocodes to an area (not a point) and that the machine can reach the Overpass "
+            f"API, or build from a local extract instead (--osm, e.g. {GEOFABRIK_URL})."
+        ) from exc
+
+
 def graph_from_polygon(polygon: BaseGeometry, *, profile: ForceProfile | None = None,
                        network_type: str = "drive") -> nx.MultiDiGraph:
     """Download a drive network inside a lon/lat polygon from Overpass (OSMnx), then finish it.
@@ -289,8 +306,9 @@ def graph_from_polygon(polygon: BaseGeometry, *, profile: ForceProfile | None = 
     """
     profile = profile or load_profile()
     t0 = time.perf_counter()
-    G = ox.graph_from_polygon(polygon, network_type=network_type, simplify=True, retain_all=True,
-                              truncate_by_edge=True)
+    with _overpass_errors(f"polygon {polygon.wkt[:80]}"):
+        G = ox.graph_from_polygon(polygon, network_type=network_type, simplify=True, retain_all=True,
+                                  truncate_by_edge=True)
     G = finish_graph(G, profile, area=None, source=f"overpass:polygon:{polygon.wkt[:200]}",
                      source_sha256="", standin=False, options={"network_type": network_type})
     G.graph["build"].update({"from_cache": False, "seconds": round(time.perf_counter() - t0, 3)})
@@ -305,8 +323,9 @@ def graph_from_place(query: str | dict, *, profile: ForceProfile | None = None,
     """
     profile = profile or load_profile()
     t0 = time.perf_counter()
-    G = ox.graph_from_place(query, network_type=network_type, simplify=True, retain_all=True,
-                            truncate_by_edge=True)
+    with _overpass_errors(f"place {query!r}"):
+        G = ox.graph_from_place(query, network_type=network_type, simplify=True, retain_all=True,
+                                truncate_by_edge=True)
     G = finish_graph(G, profile, area=None, source=f"overpass:place:{query}", source_sha256="",
                      standin=False, options={"network_type": network_type})
     G.graph["build"].update({"from_cache": False, "seconds": round(time.perf_counter() - t0, 3)})

@@ -16,13 +16,18 @@ app = typer.Typer(help="geo-response: police response times, target compliance a
 _COMMAND_MODULES = ("network", "routing", "compliance", "maps", "plan", "demo", "fetch")
 
 
+@app.callback()
+def _root() -> None:
+    """geo-response: police response times, target compliance and deployment planning."""
+
+
 def _register() -> None:
+    """Import every command module; one that fails to import does not take the others down."""
     for name in _COMMAND_MODULES:
         try:
             importlib.import_module(f"geo_response.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"geo_response.cli.{name}":
-                raise
+        except ImportError as exc:
+            typer.secho(f"warning: the '{name}' commands are unavailable: {exc}", err=True, fg=typer.colors.YELLOW)
 
 
 def main() -> None:
