@@ -207,3 +207,12 @@ def _empty_post(self):
     body = json.dumps({"version": 0.6, "elements": []}).encode()
     self.server.log.append(("POST", urlparse(self.path).path, {}))
     self._send(200, body, "application/json")
+
+
+def test_geo_response_wraps_an_empty_answer_with_advice(api, monkeypatch):
+    """Through geo_response the same failure is a NetworkBuildError that names the server and the way out."""
+    from geo_response.errors import NetworkBuildError
+
+    monkeypatch.setattr(_FakeApiHandler, "do_POST", _empty_post)
+    with pytest.raises(NetworkBuildError, match=r"127\.0\.0\.1.*--osm"):
+        network.graph_from_polygon(PLACE_BOX)
