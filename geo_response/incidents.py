@@ -263,6 +263,23 @@ def _parse_coordinates(df: pd.DataFrame, cols: dict[str, str]) -> tuple[np.ndarr
     return lon, lat, reason, system
 
 
+def point_geometry(df: pd.DataFrame, path: str | Path = "<table>") -> gpd.GeoSeries:
+    """Points (EPSG:4326) from a table's latitude/longitude or easting/northing columns (any case).
+
+    Rows with missing or unparseable coordinates get a missing geometry (check ``.isna()``).
+
+    Raises
+    ------
+    InputFileError
+        If the table has no coordinate columns.
+    """
+    cols = _find_columns(df, Path(path))
+    lon, lat, reason, _ = _parse_coordinates(df, cols)
+    points = gpd.points_from_xy(lon, lat)
+    points[reason.notna().to_numpy()] = None
+    return gpd.GeoSeries(points, index=df.index, crs=4326)
+
+
 def _load_one(
     path: Path, boundary: BaseGeometry | None, policy: Policy | None, lsoas: gpd.GeoDataFrame | None
 ) -> tuple[pd.DataFrame, dict]:

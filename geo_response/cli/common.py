@@ -14,7 +14,7 @@ DataDirOption = Annotated[
     typer.Option("--data-dir", help="Data folder (default: $GEO_RESPONSE_DATA, ../shared/data, user cache)."),
 ]
 ProfileOption = Annotated[
-    Path | None, typer.Option("--profile", help="Force profile TOML (default: the embedded Essex profile).")
+    Path | None, typer.Option("--force-profile", help="Force profile TOML (default: the embedded Essex profile).")
 ]
 OsmOption = Annotated[
     Path | None, typer.Option("--osm", help="OSM file (.osm, .osm.bz2, .osm.pbf). Default: the bundle's stand-in.")
