@@ -1,0 +1,41 @@
+"""``geo-response demo``: the whole job on the bundled data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from geo_response import config, pipeline
+from geo_response.cli import app
+from geo_response.cli.common import DataDirOption, OsmOption, ProfileOption, fail
+from geo_response.errors import GeoResponseError
+
+
+@app.command("demo")
+def demo_command(
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("maps"),
+    osm: OsmOption = None,
+    data_dir: DataDirOption = None,
+    profile: ProfileOption = None,
+    incidents: Annotated[Path | None, typer.Option(help="Incidents file or folder (default: bundle police.uk).")] = None,
+    no_calibrate: Annotated[bool, typer.Option("--no-calibrate", help="Keep the default delays.")] = False,
+    online: Annotated[bool, typer.Option("--online", help="Load Leaflet from its CDN, not inlined.")] = False,
+    show_points: Annotated[bool, typer.Option("--show-points", help="Draw individual incidents (sensitive).")] = False,
+) -> None:
+    """Network, bases, isochrones, modelled compliance (essex-2022 and ncmg), hotspots, A12 corridor, map."""
+    try:
+        summary = pipeline.run_demo(out, osm=osm, data_dir=data_dir, profile=config.load_profile(profile),
+                                    incidents_path=incidents, calibrate=not no_calibrate, offline=not online,
+                                    show_points=show_points)
+    except GeoResponseError as exc:
+        fail(exc)
+    typer.echo(f"network: {summary['network']['label']}")
+    for name, p in summary["policies"].items():
+        e = p["emergency"]
+        rate = "n/a" if e["all"] is None else f"{100 * e['all']:.1f}%"
+        typer.echo(f"{name}: emergency within target {rate} of {e['incidents']:,} incidents")
+    typer.echo(f"rows: {summary['input']:,} in = {summary['accepted']:,} accepted + {summary['rejected']:,} rejected")
+    typer.echo(f"outputs in {out}/: {', '.join(summary['outputs'])}")
+    typer.echo(f"total {summary['timings_seconds']['total']:.1f} s")

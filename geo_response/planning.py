@@ -1,0 +1,801 @@
+"""Deployment planning on the road network: compare a what-if scenario, choose new sites, rank closures.
+
+This module joins the pieces: travel times from :mod:`geo_response.routing` / :mod:`geo_response.snapping`,
+scenarios from :mod:`geo_response.scenarios`, the covering models of :mod:`geo_response.optimise`, and
+modelled compliance from :mod:`geo_response.response_model`.
+
+Demand and coverage
+    Demand points are the LSOA population-weighted centroids (ONS). A point's weight is its population,
+    or its number of incidents when an incident file is given. A point is **within target** when the
+    modelled response, ``blue_light travel + a fixed delay``, is at most the emergency target of its
+    setting (essex-2022: 15 min urban, 20 min rural). The fixed delay is the sum of the force profile's
+    call answer, call handling and dispatch **medians** (Essex: 6 + 150 + 120 s = 4.6 min; the
+    lognormal means, 6.6 min, with ``delay="mean"``): a binary stand-in for the Monte Carlo delay,
+    needed because a covering model counts a point as covered or not. Travel runs from the site's
+    nearest road node over the network to the point's snapped road position, plus the access leg at the
+    profile's ``access_speed_kph``.
+Incident compliance
+    With incidents, :func:`compare` also runs :func:`geo_response.response_model.model_response` for the
+    current and the scenario bases with the same seed, so the change in the expected share of emergency
+    and priority incidents meeting target comes only from travel.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from tqdm.auto import tqdm
+
+from geo_response.config import ForceProfile, Policy, ResponseModel
+from geo_response.errors import GeoResponseError, InputFileError
+from geo_response.optimise import (
+    SitingResult,
+    closure_losses,
+    coverage_matrix,
+    greedy_sites,
+    mclp_sites,
+)
+
+DEFAULT_PROFILE = "blue_light"
+DRIVE_MINUTES = (15, 20)
+ALL = "all"
+
+
+class PlanningError(GeoResponseError):
+    """A planning run cannot be done as asked."""
+
+
+# --------------------------------------------------------------------------------------------------
+# assumptions: delay and targets
+# --------------------------------------------------------------------------------------------------
+def planning_delay_seconds(response_model: ResponseModel, statistic: str = "median") -> float:
+    """Fixed delay before travel (seconds): call answer + call handling + dispatch.
+
+    Parameters
+    ----------
+    response_model : ResponseModel
+        The force profile's ``[response_model]``.
+    statistic : {'median', 'mean'}
+        Sum of the stage medians, or of the lognormal means (``median * exp(sigma**2 / 2)``).
+
+    Examples
+    --------
+    >>> from geo_response import config
+    >>> planning_delay_seconds(config.load_profile().response_model)
+    276.0
+    """
+    from geo_response.response_model import STAGES, lognormal_params
+
+    if statistic not in ("median", "mean"):
+        raise PlanningError(f"delay statistic must be 'median' or 'mean', got {statistic!r}")
+    total = 0.0
+    for stage in STAGES:
+        median = getattr(response_model, f"{stage}_median_s")
+        if statistic == "median":
+            total += median
+        else:
+            _, sigma = lognormal_params(median, getattr(response_model, f"{stage}_p90_s"))
+            total += median * float(np.exp(sigma**2 / 2))
+    return float(total)
+
+
+def emergency_targets(urban_rural: pd.Series | np.ndarray, policy: Policy, category: str = "emergency") -> np.ndarray:
+    """Target seconds of each point for the policy's ``category`` grade of its setting.
+
+    Parameters
+    ----------
+    urban_rural : array of 'urban' / 'rural'
+    policy : Policy
+    category : str
+        Grade category (default ``emergency``). A grade with ``setting='any'`` applies everywhere.
+
+    Examples
+    --------
+    >>> from geo_response import config
+    >>> emergency_targets(np.array(["urban", "rural"]), config.load_profile().policy("essex-2022"))
+    array([ 900., 1200.])
+    """
+    grades = [g for g in policy.grades if g.category == category and g.attended and g.target_minutes]
+    if not grades:
+        raise PlanningError(f"policy {policy.name!r} has no attended {category!r} grade with a target")
+    setting = np.asarray(urban_rural, dtype=object)
+    out = np.full(len(setting), np.nan)
+    for g in grades:
+        mask = np.ones(len(setting), bool) if g.setting == "any" else setting == g.setting
+        out[mask & np.isnan(out)] = g.target_minutes * 60.0
+    if np.isnan(out).any():
+        bad = sorted({str(s) for s in setting[np.isnan(out)]})
+        raise PlanningError(f"policy {policy.name!r} has no {category} target for setting(s) {bad}")
+    return out
+
+
+def category_targets(policy: Policy, category: str) -> dict[str, float]:
+    """``{'urban': minutes, 'rural': minutes}`` of a grade category under a policy."""
+    t = emergency_targets(np.array(["urban", "rural"], dtype=object), policy, category) / 60.0
+    return {"urban": float(t[0]), "rural": float(t[1])}
+
+
+# --------------------------------------------------------------------------------------------------
+# demand and candidate sites
+# --------------------------------------------------------------------------------------------------
+def demand_points(lsoas: gpd.GeoDataFrame, incidents: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
+    """One demand point per LSOA at its population-weighted centroid.
+
+    Parameters
+    ----------
+    lsoas : GeoDataFrame
+        From :func:`geo_response.geography.load_lsoas`.
+    incidents : DataFrame, optional
+        Classified incidents (``lsoa_code``); when given the weight is the incident count per LSOA.
+
+    Returns
+    -------
+    GeoDataFrame
+        EPSG:4326 points: ``lsoa_code, lsoa_name, district, urban_rural, population, incidents, weight``;
+        ``attrs['weight']`` is ``'population'`` or ``'incidents'``.
+    """
+    need = {"lsoa_code", "district", "urban_rural", "population", "pwc_lon", "pwc_lat"}
+    missing = need - set(lsoas.columns)
+    if missing:
+        raise PlanningError(f"LSOAs lack {sorted(missing)}; load them with geography.load_lsoas")
+    out = gpd.GeoDataFrame(
+        {c: lsoas[c].to_numpy() for c in ("lsoa_code", "lsoa_name", "district", "urban_rural", "population")
+         if c in lsoas.columns},
+        geometry=gpd.points_from_xy(lsoas["pwc_lon"], lsoas["pwc_lat"]), crs=4326,
+    ).reset_index(drop=True)
+    out["incidents"] = 0
+    weight = "population"
+    if incidents is not None:
+        if "lsoa_code" not in incidents.columns:
+            raise PlanningError("incidents need an lsoa_code column: run classification.classify first")
+        counts = incidents["lsoa_code"].dropna().astype(str).value_counts()
+        out["incidents"] = out["lsoa_code"].map(counts).fillna(0).astype(int)
+        weight = "incidents"
+    out["weight"] = out[weight].astype(float)
+    out.attrs["weight"] = weight
+    return out
+
+
+def lsoa_candidates(lsoas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Default candidate sites: every LSOA's population-weighted centroid (``name`` = LSOA name and code)."""
+    names = [f"{n} ({c})" for n, c in zip(lsoas.get("lsoa_name", lsoas["lsoa_code"]), lsoas["lsoa_code"], strict=True)]
+    return gpd.GeoDataFrame({"name": names, "district": lsoas["district"].to_numpy()},
+                            geometry=gpd.points_from_xy(lsoas["pwc_lon"], lsoas["pwc_lat"]), crs=4326)
+
+
+def district_of(points: gpd.GeoDataFrame, lsoas: gpd.GeoDataFrame) -> np.ndarray:
+    """District of the LSOA each point falls in ('' outside every LSOA polygon)."""
+    joined = gpd.sjoin(points[["geometry"]].to_crs(lsoas.crs), lsoas[["district", "geometry"]], how="left",
+                       predicate="within")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    return joined["district"].reindex(points.index).fillna("").astype(str).to_numpy()
+
+
+def read_candidates_csv(path: str | Path, area=None, projected_crs: str = "EPSG:27700") -> gpd.GeoDataFrame:
+    """Candidate sites from a CSV: ``latitude``/``longitude`` (or ``easting``/``northing``), optional ``name``.
+
+    Raises
+    ------
+    InputFileError
+        If the file cannot be read, lacks coordinates, or rows have bad coordinates or lie outside ``area``
+        (the lines are named).
+    """
+    try:
+        df = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"cannot read candidates file {path}: {exc}") from exc
+    cols = {str(c).strip().lower(): c for c in df.columns}
+    if {"latitude", "longitude"} <= cols.keys():
+        x = pd.to_numeric(df[cols["longitude"]], errors="coerce")
+        y = pd.to_numeric(df[cols["latitude"]], errors="coerce")
+        bad = x.isna() | y.isna() | ~x.between(-180, 180) | ~y.between(-90, 90)
+        crs = 4326
+    elif {"easting", "northing"} <= cols.keys():
+        x = pd.to_numeric(df[cols["easting"]], errors="coerce")
+        y = pd.to_numeric(df[cols["northing"]], errors="coerce")
+        bad = x.isna() | y.isna()
+        crs = projected_crs
+    else:
+        raise InputFileError(f"candidates file {path} needs latitude/longitude or easting/northing columns; "
+                             f"it has {list(df.columns)}")
+    if len(df) == 0:
+        raise InputFileError(f"candidates file {path} has no rows")
+    if bad.any():
+        raise InputFileError(f"candidates file {path}: lines {[int(i) + 2 for i in np.flatnonzero(bad)]} have "
+                             "missing or impossible coordinates; fix or remove them")
+    geometry = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=crs).to_crs(4326)
+    if area is not None:
+        outside = ~shapely.contains_xy(area, geometry.x.to_numpy(), geometry.y.to_numpy())
+        if outside.any():
+            raise InputFileError(f"candidates file {path}: lines {[int(i) + 2 for i in np.flatnonzero(outside)]} "
+                                 "are outside the force area; check the coordinates or remove them")
+    names = (df[cols["name"]].fillna("").astype(str).str.strip() if "name" in cols
+             else pd.Series("", index=df.index))
+    names = [n if n else f"candidate {i + 2}" for i, n in enumerate(names)]
+    return gpd.GeoDataFrame({"name": names}, geometry=geometry.values, crs=4326)
+
+
+# --------------------------------------------------------------------------------------------------
+# travel times
+# --------------------------------------------------------------------------------------------------
+def travel_matrix(G: nx.MultiDiGraph, sites: gpd.GeoDataFrame, points: gpd.GeoDataFrame,
+                  profile: str = DEFAULT_PROFILE, *, limit_s: float | None = None, access_speed_kph: float = 15.0,
+                  snap_limit_m: float = 1000.0, batch: int = 64, projected_crs: str = "EPSG:27700") -> np.ndarray:
+    """Travel seconds from every site to every point over the road network.
+
+    Each site starts at its nearest graph node (:func:`geo_response.bases.attach_nodes`); each point is
+    snapped to its nearest edge and reached via the better end plus the access leg
+    (:func:`geo_response.snapping.point_travel_times`). Dijkstra runs per site
+    (:func:`geo_response.routing.per_source_fields`) in batches.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        With ``travel_time_<profile>`` on edges.
+    sites, points : GeoDataFrame
+        Point geometries.
+    profile : str
+        Speed profile.
+    limit_s : float, optional
+        Stop searching beyond this many seconds (farther entries are ``inf``).
+    access_speed_kph, snap_limit_m : float
+        Off-network leg speed, and the farthest a point or site may be from the road.
+    batch : int
+        Sites per Dijkstra batch (memory: batch x nodes x 8 bytes).
+
+    Returns
+    -------
+    numpy.ndarray, shape (sites, points)
+        Seconds; ``inf`` where unreachable, beyond ``limit_s``, or where the point (or the site) is more
+        than ``snap_limit_m`` from the road.
+    """
+    from geo_response import routing, snapping
+    from geo_response.bases import attach_nodes
+    from geo_response.speeds import travel_time_field
+
+    if len(sites) == 0 or len(points) == 0:
+        return np.zeros((len(sites), len(points)))
+    rg = routing.to_csr(G, weight=travel_time_field(profile))
+    sited = attach_nodes(sites.reset_index(drop=True), G, projected_crs)
+    snapped = snapping.snap_points(G, points.reset_index(drop=True), crs=projected_crs, limit_m=snap_limit_m)
+    far_points = snapped["too_far"].to_numpy(dtype=bool)
+    far_sites = sited["node_distance_m"].to_numpy() > snap_limit_m
+    nodes = sited["node"].to_numpy()
+    out = np.full((len(sites), len(points)), np.inf)
+    zeros = np.zeros(len(rg.node_ids), dtype=int)
+    starts = range(0, len(nodes), batch)
+    for start in tqdm(starts, desc=f"travel times ({profile})", unit="batch", disable=None):
+        block = nodes[start:start + batch]
+        fields = routing.per_source_fields(rg, block, limit=limit_s)
+        for r in range(len(block)):
+            tt = snapping.point_travel_times(G, snapped, rg, fields[r], zeros, access_speed_kph)
+            out[start + r] = tt["travel_seconds"].to_numpy(dtype=float)
+    out[:, far_points] = np.inf
+    out[far_sites, :] = np.inf
+    return np.where(np.isnan(out), np.inf, out)
+
+
+def nearest_travel(G: nx.MultiDiGraph, bases: gpd.GeoDataFrame, points: gpd.GeoDataFrame,
+                   response_model: ResponseModel, profile: str = DEFAULT_PROFILE) -> pd.DataFrame:
+    """Travel from the nearest base to each point (:func:`geo_response.snapping.travel_times_to_points`).
+
+    Returns
+    -------
+    DataFrame
+        Index aligned with ``points``: ``travel_seconds`` (``inf`` when unreachable or too far from a road,
+        never 0), ``nearest_base``, ``routable``.
+    """
+    from geo_response.snapping import travel_times_to_points
+
+    tt = travel_times_to_points(G, bases, points, profile, access_speed_kph=response_model.access_speed_kph,
+                                limit_m=response_model.snap_limit_m)
+    routable = tt["reachable"].astype(bool) & ~tt["too_far"].astype(bool)
+    seconds = tt["travel_seconds"].astype(float).where(routable, np.inf)
+    return pd.DataFrame({"travel_seconds": seconds.to_numpy(),
+                         "nearest_base": tt["nearest_base"].where(routable).to_numpy(),
+                         "routable": routable.to_numpy()}, index=points.index)
+
+
+# --------------------------------------------------------------------------------------------------
+# compare a scenario with the current bases
+# --------------------------------------------------------------------------------------------------
+def lsoa_coverage(lsoas: gpd.GeoDataFrame, travel_seconds: np.ndarray, policy: Policy,
+                  delay_seconds: float) -> pd.DataFrame:
+    """Per LSOA: travel minutes, within 15 / 20 minutes' drive, and within the emergency target.
+
+    Parameters
+    ----------
+    lsoas : GeoDataFrame
+        With ``urban_rural``.
+    travel_seconds : array
+        Travel from the nearest base to each LSOA's population-weighted centroid (``inf``: unreachable).
+    policy : Policy
+    delay_seconds : float
+        Fixed delay added to travel for the target test.
+
+    Returns
+    -------
+    DataFrame
+        ``travel_min, within_15_min, within_20_min, target_min, within_target``.
+    """
+    t = np.asarray(travel_seconds, dtype=float)
+    target = emergency_targets(lsoas["urban_rural"].to_numpy(), policy)
+    out = pd.DataFrame({"travel_min": t / 60.0}, index=lsoas.index)
+    for m in DRIVE_MINUTES:
+        out[f"within_{m}_min"] = t <= m * 60.0
+    out["target_min"] = target / 60.0
+    out["within_target"] = t + delay_seconds <= target
+    return out
+
+
+def _weighted_p90(values: np.ndarray, weights: np.ndarray) -> float:
+    ok = np.isfinite(values) & (weights > 0)
+    if not ok.any():
+        return float("nan")
+    return float(np.percentile(values[ok], 90, weights=weights[ok], method="inverted_cdf"))
+
+
+def population_measures(frame: pd.DataFrame) -> dict[str, float]:
+    """Population measures of a set of LSOAs (``population`` and :func:`lsoa_coverage` columns).
+
+    Mean and 90th percentile travel are population-weighted over LSOAs a base can reach; the population
+    no base can reach is counted in ``unreachable_population``.
+    """
+    pop = frame["population"].to_numpy(dtype=float)
+    t = frame["travel_min"].to_numpy(dtype=float)
+    total = float(pop.sum())
+    reach = np.isfinite(t)
+    out = {"population": total}
+    for m in DRIVE_MINUTES:
+        within = float(pop[frame[f"within_{m}_min"].to_numpy(bool)].sum())
+        out[f"population_within_{m}_min"] = within
+        out[f"pct_population_within_{m}_min"] = 100.0 * within / total if total else float("nan")
+    within = float(pop[frame["within_target"].to_numpy(bool)].sum())
+    out["population_within_target"] = within
+    out["pct_population_within_target"] = 100.0 * within / total if total else float("nan")
+    reach_pop = pop[reach].sum()
+    out["mean_travel_min"] = float((t[reach] * pop[reach]).sum() / reach_pop) if reach_pop > 0 else float("nan")
+    out["p90_travel_min"] = _weighted_p90(t, pop)
+    out["unreachable_population"] = float(pop[~reach].sum())
+    return out
+
+
+def incident_measures(incidents: pd.DataFrame, categories: tuple[str, ...] = ("emergency", "priority")) -> dict:
+    """Expected % of attended incidents meeting target, by category and urban / rural, from ``p_met``.
+
+    Returns ``{f"pct_{category}_met_{urban|rural|all}": %, f"{category}_incidents_{...}": count}``, counting
+    incidents with a modelled ``p_met`` (routable).
+    """
+    out: dict[str, float] = {}
+    ok = incidents["p_met"].notna() & incidents["attended"].astype(bool)
+    for cat in categories:
+        in_cat = ok & (incidents["grade_category"] == cat)
+        for setting in ("urban", "rural", ALL):
+            m = in_cat if setting == ALL else in_cat & (incidents["urban_rural"] == setting)
+            n = int(m.sum())
+            out[f"{cat}_incidents_{setting}"] = float(n)
+            out[f"pct_{cat}_met_{setting}"] = 100.0 * float(incidents.loc[m, "p_met"].sum()) / n if n else float("nan")
+    return out
+
+
+MEASURE_UNITS = {
+    "population": "people", "population_within_15_min": "people", "population_within_20_min": "people",
+    "population_within_target": "people", "unreachable_population": "people",
+    "pct_population_within_15_min": "%", "pct_population_within_20_min": "%", "pct_population_within_target": "%",
+    "mean_travel_min": "min", "p90_travel_min": "min",
+}
+
+
+def _measure_rows(group_key: str, current: dict, scenario: dict) -> list[dict]:
+    rows = []
+    for key in current:
+        c, s = current[key], scenario[key]
+        unit = MEASURE_UNITS.get(key, "%" if key.startswith("pct_") else "incidents")
+        rows.append({"district": group_key, "measure": key, "unit": unit, "current": c, "scenario": s,
+                     "change": s - c if np.isfinite(c) and np.isfinite(s) else float("nan")})
+    return rows
+
+
+def _changed(bases: gpd.GeoDataFrame, what: str) -> list[str]:
+    """Names of bases whose ``change`` (from :func:`geo_response.scenarios.apply_scenario`) includes ``what``."""
+    if "change" not in bases.columns:
+        return []
+    return [str(n) for n, c in zip(bases["name"], bases["change"], strict=True) if what in str(c).split("+")]
+
+
+@dataclass
+class Comparison:
+    """A scenario compared with the current bases (see :func:`compare`).
+
+    Attributes
+    ----------
+    table : DataFrame
+        Long table ``district ('all' for the force), measure, unit, current, scenario, change``.
+    lsoas : GeoDataFrame
+        Per LSOA: ``travel_min_current / _scenario``, ``within_target_current / _scenario``, ``nearest_base_*``,
+        ``coverage_change`` ('gained', 'lost', 'kept', 'never').
+    current_bases, scenario_bases : GeoDataFrame
+    summary : dict
+        Parameters, assumptions, sources and the force-wide changes.
+    incidents : DataFrame or None
+        Modelled incidents with ``p_met_current`` and ``p_met_scenario`` when incidents were given.
+    """
+
+    table: pd.DataFrame
+    lsoas: gpd.GeoDataFrame
+    current_bases: gpd.GeoDataFrame
+    scenario_bases: gpd.GeoDataFrame
+    summary: dict
+    incidents: pd.DataFrame | None = None
+
+
+def compare(G: nx.MultiDiGraph, current: gpd.GeoDataFrame, scenario_bases: gpd.GeoDataFrame,
+            lsoas: gpd.GeoDataFrame, profile: ForceProfile, policy: Policy, *,
+            incidents: pd.DataFrame | None = None, seed: int | None = None, delay_scale: float = 1.0,
+            delay: str = "median", draws: int | None = None) -> Comparison:
+    """Compare a scenario's bases with the current ones: coverage and modelled compliance, per district.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        Road network with travel times.
+    current, scenario_bases : GeoDataFrame
+        Bases before and after (:func:`geo_response.scenarios.apply_scenario`).
+    lsoas : GeoDataFrame
+        :func:`geo_response.geography.load_lsoas`.
+    profile : ForceProfile
+    policy : Policy
+        Targets (emergency target per setting for coverage; every grade for incidents).
+    incidents : DataFrame, optional
+        Classified incidents with targets (:func:`prepare_incidents`); adds expected % met of emergency and
+        priority incidents, urban and rural.
+    seed, delay_scale, draws
+        Monte Carlo settings of :func:`geo_response.response_model.model_response` (same for both runs).
+    delay : {'median', 'mean'}
+        Fixed delay for the population "within target" test (:func:`planning_delay_seconds`).
+
+    Returns
+    -------
+    Comparison
+    """
+    t0 = time.perf_counter()
+    rm = profile.response_model
+    delay_s = planning_delay_seconds(rm, delay)
+    points = demand_points(lsoas)
+    frames = {}
+    for label, bases in (("current", current), ("scenario", scenario_bases)):
+        tt = nearest_travel(G, bases, points, rm)
+        cov = lsoa_coverage(lsoas.reset_index(drop=True), tt["travel_seconds"].to_numpy(), policy, delay_s)
+        cov["nearest_base"] = tt["nearest_base"].to_numpy()
+        frames[label] = cov
+    cur, scn = frames["current"], frames["scenario"]
+    base_cols = lsoas.reset_index(drop=True)[["lsoa_code", "lsoa_name", "district", "urban_rural", "population",
+                                              "geometry"]]
+    per_lsoa = gpd.GeoDataFrame(base_cols.copy(), geometry="geometry", crs=lsoas.crs)
+    for label, frame in frames.items():
+        for col in ("travel_min", "within_15_min", "within_20_min", "within_target", "nearest_base"):
+            per_lsoa[f"{col}_{label}"] = frame[col].to_numpy()
+    per_lsoa["target_min"] = cur["target_min"].to_numpy()
+    a, b = cur["within_target"].to_numpy(bool), scn["within_target"].to_numpy(bool)
+    per_lsoa["coverage_change"] = np.select([~a & b, a & ~b, a & b], ["gained", "lost", "kept"], "never")
+
+    rows = []
+    groups = [(ALL, np.ones(len(per_lsoa), bool))] + [
+        (d, (per_lsoa["district"] == d).to_numpy()) for d in sorted(per_lsoa["district"].unique())]
+    pop = per_lsoa[["population"]]
+    for name, mask in groups:
+        c = population_measures(pd.concat([pop, cur], axis=1)[mask])
+        s = population_measures(pd.concat([pop, scn], axis=1)[mask])
+        rows += _measure_rows(name, c, s)
+
+    modelled = None
+    if incidents is not None and len(incidents):
+        from geo_response.response_model import model_response
+
+        runs = {}
+        for label, bases in (("current", current), ("scenario", scenario_bases)):
+            runs[label] = model_response(incidents, G, bases, profile, policy, seed=seed, delay_scale=delay_scale,
+                                         draws=draws)
+        modelled = runs["current"].copy()
+        modelled = modelled.rename(columns={"p_met": "p_met_current", "travel_minutes": "travel_minutes_current",
+                                            "nearest_base": "nearest_base_current"})
+        modelled["p_met_scenario"] = runs["scenario"]["p_met"].to_numpy()
+        modelled["travel_minutes_scenario"] = runs["scenario"]["travel_minutes"].to_numpy()
+        modelled["nearest_base_scenario"] = runs["scenario"]["nearest_base"].to_numpy()
+        inc_groups = [(ALL, np.ones(len(modelled), bool))] + [
+            (d, (modelled["district"] == d).to_numpy()) for d in sorted(modelled["district"].dropna().unique())]
+        for name, mask in inc_groups:
+            c = incident_measures(runs["current"][mask])
+            s = incident_measures(runs["scenario"][mask])
+            rows += _measure_rows(name, c, s)
+        model_info = runs["current"].attrs.get("response_model", {})
+    table = pd.DataFrame(rows, columns=["district", "measure", "unit", "current", "scenario", "change"])
+    order = {name: i for i, (name, _) in enumerate(groups)}
+    table = table.sort_values("district", key=lambda s: s.map(order).fillna(len(order)), kind="stable")
+    table = table.reset_index(drop=True)
+
+    from geo_response.scenarios import removed_bases
+
+    overall = table[table["district"] == ALL].set_index("measure")
+    counts = per_lsoa["coverage_change"].value_counts()
+    summary = {
+        "command": "plan compare",
+        "parameters": {"policy": policy.name, "delay": delay, "seed": seed, "delay_scale": delay_scale,
+                       "draws": draws},
+        "policy": policy.name,
+        "targets_min": category_targets(policy, "emergency"),
+        "speed_profile": DEFAULT_PROFILE,
+        "delay": {"statistic": delay, "seconds": delay_s,
+                  "stages": "call answer + call handling + dispatch (force profile [response_model])"},
+        "assumptions": [
+            "demand at LSOA population-weighted centroids (ONS), weighted by mid-2019 population",
+            f"travel: {DEFAULT_PROFILE} speed profile from the nearest base over the road network, plus an access "
+            f"leg at {rm.access_speed_kph:g} km/h; points over {rm.snap_limit_m:g} m from a road are unreachable",
+            f"within target: travel + fixed {delay} delay ({delay_s / 60:.1f} min) <= emergency target of the "
+            "LSOA's setting (ONS RUC urban / rural)",
+            "population within 15 / 20 min: travel alone (drive time), no delay",
+            "mean and 90th percentile travel: population-weighted over LSOAs a base can reach",
+        ],
+        "bases": {
+            "current": int(len(current)), "scenario": int(len(scenario_bases)),
+            "added": _changed(scenario_bases, "added"), "moved": _changed(scenario_bases, "moved"),
+            "units_changed": _changed(scenario_bases, "units"), "removed": removed_bases(current, scenario_bases),
+            "note": "travel is from the nearest base; units per base are recorded but do not change travel "
+                    "times (every unit is assumed at its base and free)",
+        },
+        "scenario_changes": scenario_bases.attrs.get("scenario", []),
+        "lsoas": {"gained": int(counts.get("gained", 0)), "lost": int(counts.get("lost", 0)),
+                  "kept": int(counts.get("kept", 0)), "never": int(counts.get("never", 0)),
+                  "population_gained": float(per_lsoa.loc[per_lsoa.coverage_change == "gained", "population"].sum()),
+                  "population_lost": float(per_lsoa.loc[per_lsoa.coverage_change == "lost", "population"].sum())},
+        "overall": {m: {"current": r["current"], "scenario": r["scenario"], "change": r["change"], "unit": r["unit"]}
+                    for m, r in overall.iterrows()},
+        "incidents": None if modelled is None else {
+            "count": int(len(modelled)),
+            "incident_compliance": "expected share meeting target = mean Monte Carlo p_met of attended, routable "
+                                   "incidents (response_model.model_response, same seed for both runs)",
+            "response_model": model_info,
+        },
+        "network": {"label": G.graph.get("network_label"), "standin": bool(G.graph.get("standin", False)),
+                    "source": str(G.graph.get("source")), "source_sha256": G.graph.get("source_sha256"),
+                    "nodes": G.number_of_nodes(), "edges": G.number_of_edges()},
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+    return Comparison(table=table, lsoas=per_lsoa, current_bases=current, scenario_bases=scenario_bases,
+                      summary=summary, incidents=modelled)
+
+
+def prepare_incidents(path, profile: ForceProfile, policy: Policy, lsoas: gpd.GeoDataFrame, boundary=None,
+                      seed: int | None = None) -> tuple[gpd.GeoDataFrame, dict]:
+    """Load, classify and grade incidents for planning (grades sampled, seeded, when the file has none).
+
+    Returns
+    -------
+    (GeoDataFrame, dict)
+        Incidents with ``lsoa_code, urban_rural, district, grade_category, target_minutes, attended,
+        speed_profile``; and the loader's summary (rows accepted / rejected by reason) plus the grade seed.
+    """
+    from geo_response import classification, grading
+    from geo_response.incidents import load_incidents
+
+    loaded = load_incidents(path, boundary=boundary, policy=policy, lsoas=lsoas)
+    inc = classification.classify(loaded.incidents, lsoas)
+    grade_seed = profile.grade_mix_seed if seed is None else int(seed)
+    sampled = not loaded.summary.get("has_grades", False)
+    if sampled:
+        inc = grading.sample_grades(inc, profile, policy, seed=grade_seed)
+    inc = grading.assign_targets(inc, policy)
+    info = {k: loaded.summary[k] for k in ("input_rows", "accepted", "rejected", "rejected_by_reason")
+            if k in loaded.summary}
+    info.update({"files": [f["file"] for f in loaded.summary.get("files", [])], "grades_sampled": bool(sampled),
+                 "grade_seed": grade_seed if sampled else None,
+                 "unclassified": int(inc["lsoa_code"].isna().sum())})
+    return inc, info
+
+
+# --------------------------------------------------------------------------------------------------
+# optimise: new sites and closures
+# --------------------------------------------------------------------------------------------------
+@dataclass
+class SitingRun:
+    """New-site and closure analysis on the road network (see :func:`optimise`).
+
+    Attributes
+    ----------
+    mclp, greedy : SitingResult
+        The optimal (spopt MCLP) and the greedy choice of ``k`` sites.
+    sites : GeoDataFrame
+        The MCLP sites: ``order, name, district, gain, gain_alone, gain_population, geometry``.
+    greedy_sites : GeoDataFrame
+        The same for the greedy choice.
+    closures : DataFrame
+        :func:`geo_response.optimise.closure_losses` with base names and population lost.
+    demand : GeoDataFrame
+        Demand points with ``target_s``, ``covered_before``, ``covered_after``.
+    summary : dict
+    """
+
+    mclp: SitingResult
+    greedy: SitingResult
+    sites: gpd.GeoDataFrame
+    greedy_sites: gpd.GeoDataFrame
+    closures: pd.DataFrame
+    demand: gpd.GeoDataFrame
+    summary: dict = field(default_factory=dict)
+
+
+def _sites_frame(result: SitingResult, candidates: gpd.GeoDataFrame, cover: np.ndarray,
+                 demand: gpd.GeoDataFrame, base_covered: np.ndarray) -> gpd.GeoDataFrame:
+    table = result.site_table
+    rows = candidates.iloc[table["candidate"].to_numpy(dtype=int)].reset_index(drop=True)
+    pop = demand["population"].to_numpy(dtype=float)
+    covered = base_covered.copy()
+    gain_pop = []
+    for c in table["candidate"].to_numpy(dtype=int):
+        gain_pop.append(float(pop[cover[c] & ~covered].sum()))
+        covered |= cover[c]
+    out = gpd.GeoDataFrame({
+        "order": table["order"].to_numpy(), "candidate": table["candidate"].to_numpy(),
+        "name": rows["name"].to_numpy(), "district": rows.get("district", pd.Series("", index=rows.index)).to_numpy(),
+        "gain": table["gain"].to_numpy(), "gain_alone": table["gain_alone"].to_numpy(),
+        "gain_population": gain_pop,
+        "latitude": rows.geometry.y.round(6).to_numpy(), "longitude": rows.geometry.x.round(6).to_numpy(),
+    }, geometry=rows.geometry.values, crs=4326)
+    return out
+
+
+def optimise(G: nx.MultiDiGraph, bases: gpd.GeoDataFrame, lsoas: gpd.GeoDataFrame, profile: ForceProfile,
+             policy: Policy, k: int, *, candidates: gpd.GeoDataFrame | None = None,
+             incidents: pd.DataFrame | None = None, delay: str = "median", reduce: bool = True,
+             time_limit: float | None = None) -> SitingRun:
+    """Choose ``k`` new sites that maximise demand within target (existing bases fixed), and rank closures.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+    bases : GeoDataFrame
+        Existing bases (kept open).
+    lsoas : GeoDataFrame
+        Demand points and default candidates (population-weighted centroids).
+    profile : ForceProfile
+    policy : Policy
+        Emergency targets per setting.
+    k : int
+        Sites to add.
+    candidates : GeoDataFrame, optional
+        Candidate sites (``name``, points); default :func:`lsoa_candidates`.
+    incidents : DataFrame, optional
+        Classified incidents: weights become incident counts per LSOA instead of population.
+    delay : {'median', 'mean'}
+        Fixed delay added to travel (:func:`planning_delay_seconds`).
+    reduce, time_limit
+        Passed to :func:`geo_response.optimise.mclp_sites`.
+
+    Returns
+    -------
+    SitingRun
+    """
+    t0 = time.perf_counter()
+    rm = profile.response_model
+    delay_s = planning_delay_seconds(rm, delay)
+    demand = demand_points(lsoas, incidents)
+    target = emergency_targets(demand["urban_rural"].to_numpy(), policy)
+    if (target <= delay_s).any():
+        raise PlanningError(f"the fixed delay ({delay_s:.0f} s) is not shorter than every target; no site could "
+                            "cover anything")
+    cands = lsoa_candidates(lsoas) if candidates is None else candidates.reset_index(drop=True)
+    if "district" not in cands.columns:
+        cands = cands.assign(district=district_of(cands, lsoas))
+    weights = demand["weight"].to_numpy(dtype=float)
+    limit = float(target.max() - delay_s)
+    timings = {}
+    t1 = time.perf_counter()
+    kw = {"limit_s": limit, "access_speed_kph": rm.access_speed_kph, "snap_limit_m": rm.snap_limit_m,
+          "projected_crs": profile.projected_crs}
+    existing_cost = travel_matrix(G, bases, demand, DEFAULT_PROFILE, **kw) + delay_s
+    candidate_cost = travel_matrix(G, cands, demand, DEFAULT_PROFILE, **kw) + delay_s
+    timings["travel_matrix_seconds"] = round(time.perf_counter() - t1, 2)
+    cand_cover = coverage_matrix(candidate_cost, target)
+    existing_cover = coverage_matrix(existing_cost, target)
+    best = mclp_sites(candidate_cost, target, weights, k, existing_cost, reduce=reduce, time_limit=time_limit)
+    greedy = greedy_sites(cand_cover, weights, k, existing_cover)
+    timings["mclp_seconds"] = round(best.seconds, 3)
+    timings["greedy_seconds"] = round(greedy.seconds, 3)
+    base_covered = existing_cover.any(axis=0)
+    sites = _sites_frame(best, cands, cand_cover, demand, base_covered)
+    gsites = _sites_frame(greedy, cands, cand_cover, demand, base_covered)
+    closures = closure_losses(existing_cover, weights, list(bases["name"]))
+    pop = demand["population"].to_numpy(dtype=float)
+    only = existing_cover & (existing_cover.sum(axis=0) == 1)[None, :]
+    closures["population_lost"] = (only.astype(float) @ pop)[closures["base"].to_numpy()]
+    closures["units"] = bases["units"].to_numpy()[closures["base"].to_numpy()] if "units" in bases else 1
+    after = base_covered | (cand_cover[best.sites].any(axis=0) if len(best.sites) else False)
+    demand = demand.assign(target_s=target, covered_before=base_covered, covered_after=after)
+    total_pop = float(pop.sum())
+    summary = {
+        "command": "plan optimise",
+        "parameters": {"k": int(k), "policy": policy.name, "delay": delay, "reduce": reduce,
+                       "time_limit": time_limit},
+        "k": int(k), "policy": policy.name, "targets_min": category_targets(policy, "emergency"),
+        "weight": demand.attrs.get("weight", "population"),
+        "delay": {"statistic": delay, "seconds": delay_s},
+        "candidates": int(len(cands)), "candidate_source": "LSOA population-weighted centroids" if candidates is None
+        else str(cands.attrs.get("source", "user candidates")),
+        "demand_points": int(len(demand)),
+        "coverage_rule": "a demand point is covered by a site when blue_light travel + fixed delay <= the emergency "
+                         "target of its setting; spopt receives cost / target with service_radius 1",
+        "mclp": best.to_dict(), "greedy": greedy.to_dict(),
+        "mclp_minus_greedy": best.gain - greedy.gain,
+        "population": {"total": total_pop, "covered_before": float(pop[base_covered].sum()),
+                       "covered_after_mclp": float(pop[after].sum())},
+        "unreachable_demand_points": int((~np.isfinite(existing_cost).any(axis=0)
+                                          & ~np.isfinite(candidate_cost).any(axis=0)).sum()),
+        "network": {"label": G.graph.get("network_label"), "standin": bool(G.graph.get("standin", False)),
+                    "source": str(G.graph.get("source")), "source_sha256": G.graph.get("source_sha256")},
+        "timings": {**timings, "total_seconds": round(time.perf_counter() - t0, 2)},
+    }
+    return SitingRun(mclp=best, greedy=greedy, sites=sites, greedy_sites=gsites, closures=closures, demand=demand,
+                     summary=summary)
+
+
+
+# --------------------------------------------------------------------------------------------------
+# inputs shared by the commands
+# --------------------------------------------------------------------------------------------------
+@dataclass
+class PlanningInputs:
+    """Everything a planning command loads: profile, policy, boundary, network area, LSOAs, network, bases."""
+
+    profile: ForceProfile
+    policy: Policy
+    boundary: object
+    area: object
+    lsoas: gpd.GeoDataFrame
+    G: nx.MultiDiGraph
+    bases: gpd.GeoDataFrame
+    base_issues: list
+    sources: dict
+
+
+def load_inputs(osm=None, bases_csv=None, *, profile: ForceProfile | None = None, policy: str = "essex-2022",
+                data_dir=None, G: nx.MultiDiGraph | None = None) -> PlanningInputs:
+    """Load the force profile's geography, the road network and the current bases.
+
+    Parameters
+    ----------
+    osm : path, optional
+        OSM file (default: the bundle's stand-in).
+    bases_csv : path, optional
+        Bases CSV (default: ``amenity=police`` in the OSM file).
+    profile : ForceProfile, optional
+    policy : str
+    data_dir : path, optional
+    G : networkx.MultiDiGraph, optional
+        An already loaded network.
+    """
+    from geo_response import bases as bases_module
+    from geo_response import config, datadir, geography, network
+
+    prof = profile or config.load_profile()
+    pol = prof.policy(policy)
+    boundary = geography.load_boundary(prof, data_dir)
+    area = geography.buffer_boundary(boundary, prof.geography.boundary_buffer_m, prof.projected_crs)
+    lsoas = geography.load_lsoas(prof, data_dir)
+    if G is None:
+        G = network.load_network(osm, profile=prof, data_dir=data_dir)
+    osm_path = osm if osm is not None else network.essex_standin_path(data_dir)
+    bases, issues = bases_module.load_bases(csv_path=bases_csv, osm_path=None if bases_csv else osm_path,
+                                            boundary=boundary, area=area, projected_crs=prof.projected_crs)
+    sources = {"force_profile": prof.path, "lsoas": str(datadir.find_file(prof.geography.lsoa, data_dir)),
+               "boundary": str(datadir.find_file(prof.geography.boundary, data_dir)),
+               "bases": str(bases_csv) if bases_csv else f"amenity=police in {osm_path}",
+               "network": str(G.graph.get("source"))}
+    return PlanningInputs(profile=prof, policy=pol, boundary=boundary, area=area, lsoas=lsoas, G=G, bases=bases,
+                          base_issues=issues, sources=sources)

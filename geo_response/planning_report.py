@@ -1,0 +1,276 @@
+"""Outputs of deployment planning: comparison and siting tables, Markdown reports and the coverage map.
+
+Everything shown in HTML goes through :func:`geo_response.maps.escape`; Markdown table cells have ``|``
+escaped. Maps are saved offline by default (:func:`geo_response.maps.save_map`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo_response.planning import ALL, MEASURE_UNITS, Comparison, SitingRun
+
+CHANGE_COLOURS = {"gained": "#1a9850", "lost": "#d73027"}
+MEASURE_LABELS = {
+    "pct_population_within_target": "% population within emergency target (modelled)",
+    "pct_population_within_15_min": "% population within 15 min drive",
+    "pct_population_within_20_min": "% population within 20 min drive",
+    "population_within_15_min": "population within 15 min drive",
+    "population_within_20_min": "population within 20 min drive",
+    "mean_travel_min": "mean travel (min, population-weighted)",
+    "p90_travel_min": "90th percentile travel (min, population-weighted)",
+    "pct_emergency_met_urban": "% emergency met, urban (modelled)",
+    "pct_emergency_met_rural": "% emergency met, rural (modelled)",
+    "pct_emergency_met_all": "% emergency met, all (modelled)",
+    "pct_priority_met_urban": "% priority met, urban (modelled)",
+    "pct_priority_met_rural": "% priority met, rural (modelled)",
+    "pct_priority_met_all": "% priority met, all (modelled)",
+}
+
+
+def fmt(value: float, unit: str, signed: bool = False) -> str:
+    """A measure for display: people and incidents whole, % to 0.1, minutes to 0.01; 'n/a' when missing.
+
+    Examples
+    --------
+    >>> fmt(-0.04, "%", signed=True), fmt(1234.4, "people", signed=True), fmt(float("nan"), "min")
+    ('0.0', '+1,234', 'n/a')
+    """
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    decimals = 0 if unit in ("people", "incidents") else 1 if unit == "%" else 2
+    value = round(float(value), decimals) + 0.0  # no "-0.0"
+    sign = "+" if signed and value > 0 else ""
+    return f"{sign}{value:,.{decimals}f}"
+
+
+def _md_escape(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(df: pd.DataFrame) -> str:
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(_md_escape(c) for c in cols) + " |", "|" + "---|" * len(cols)]
+    for _, r in df.iterrows():
+        lines.append("| " + " | ".join(_md_escape(r[c]) for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def comparison_markdown(comparison: Comparison) -> str:
+    """The ``report.md`` of a comparison: changes, force-wide and per-district deltas, assumptions."""
+    s = comparison.summary
+    t = comparison.table
+    parts = ["# Deployment scenario: change against the current bases", ""]
+    if s["network"].get("standin"):
+        parts += [f"> **Road network: {s['network']['label']}.** Travel times are computed on a synthetic "
+                  "stand-in, not real Essex roads; use them to exercise the method, not to decide.", ""]
+    b = s["bases"]
+    parts += ["## Scenario", "",
+              f"Bases: {b['current']} now, {b['scenario']} in the scenario. "
+              f"Added: {', '.join(b['added']) or 'none'}. Removed: {', '.join(b['removed']) or 'none'}. "
+              f"Moved: {', '.join(b['moved']) or 'none'}. Units changed: {', '.join(b['units_changed']) or 'none'}.",
+              "", f"Note: {b['note']}.", ""]
+    lsoa = s["lsoas"]
+    parts += ["## Coverage of LSOAs (emergency target)", "",
+              f"{lsoa['gained']} LSOAs ({lsoa['population_gained']:,.0f} people) newly within target; "
+              f"{lsoa['lost']} LSOAs ({lsoa['population_lost']:,.0f} people) no longer within target. "
+              "Map: `coverage_change.html`.", ""]
+    overall = t[t["district"] == ALL]
+    rows = [{"measure": MEASURE_LABELS.get(r.measure, r.measure), "current": fmt(r.current, r.unit),
+             "scenario": fmt(r.scenario, r.unit), "change": fmt(r.change, r.unit, signed=True)}
+            for r in overall.itertuples() if r.measure in MEASURE_LABELS]
+    parts += ["## Force-wide", "", _md_table(pd.DataFrame(rows)), ""]
+    keys = ["pct_population_within_target", "pct_population_within_15_min", "pct_population_within_20_min",
+            "mean_travel_min", "p90_travel_min", "pct_emergency_met_all", "pct_priority_met_all"]
+    per = t[(t["district"] != ALL) & t["measure"].isin(keys)]
+    if len(per):
+        wide = per.pivot(index="district", columns="measure", values="change")
+        wide = wide[[k for k in keys if k in wide.columns]]
+        shown = pd.DataFrame({"district": wide.index})
+        for k in wide.columns:
+            unit = MEASURE_UNITS.get(k, "%")
+            shown[MEASURE_LABELS[k] + " (change)"] = [fmt(v, unit, signed=True) for v in wide[k]]
+        parts += ["## Change by district", "", _md_table(shown), "",
+                  "Full figures (current, scenario, change for every measure and district): `comparison.csv`.", ""]
+    if s.get("incidents") is None:
+        parts += ["Incident compliance was not computed: no incident file was given (`--incidents`).", ""]
+    parts += ["## Assumptions", ""] + [f"- {a}" for a in s["assumptions"]] + [""]
+    if s.get("incidents"):
+        parts += [f"- incidents: {s['incidents']['incident_compliance']}", ""]
+    parts += [f"Policy {s['policy']}; targets {s['targets_min']}; network {s['network']['label']} "
+              f"(sha256 {s['network']['source_sha256']}).", ""]
+    return "\n".join(parts)
+
+
+def coverage_change_map(comparison: Comparison, simplify_m: float = 25.0, attribution: str = ""):
+    """Folium map of LSOAs gained and lost (emergency target), with current and scenario bases.
+
+    Every name shown is HTML-escaped (:func:`geo_response.maps.escape`); properties travel as GeoJSON.
+    """
+    import folium
+
+    from geo_response.maps import escape, prepare_geometries
+
+    lsoas = comparison.lsoas
+    bounds = lsoas.total_bounds
+    m = folium.Map(location=[(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2], zoom_start=9,
+                   tiles=None, control_scale=True)
+    m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    # context: districts (dissolved LSOAs) and LSOAs outside target both now and in the scenario
+    districts = prepare_geometries(lsoas[["district", "geometry"]].dissolve("district").reset_index(), 200.0)
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {"district": escape(d)}}
+            for g, d in zip(districts.geometry, districts["district"], strict=True)]},
+        name="Districts", style_function=lambda f: {"color": "#555555", "weight": 1, "fill": False},
+        tooltip=folium.GeoJsonTooltip(fields=["district"], aliases=["District"], sticky=True),
+    ).add_to(m)
+    never = lsoas[lsoas["coverage_change"] == "never"]
+    if len(never):
+        geo = prepare_geometries(never[["geometry"]], simplify_m)
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": [
+                {"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {}} for g in geo.geometry]},
+            name=escape(f"outside target now and in the scenario ({len(never)} LSOAs)"),
+            style_function=lambda f: {"color": "#9e9e9e", "weight": 0, "fillColor": "#9e9e9e", "fillOpacity": 0.35},
+        ).add_to(m)
+    for change, colour in CHANGE_COLOURS.items():
+        part = lsoas[lsoas["coverage_change"] == change]
+        if len(part) == 0:
+            continue
+        geo = prepare_geometries(part, simplify_m)
+        features = []
+        for _, r in geo.iterrows():
+            features.append({"type": "Feature", "geometry": shapely.geometry.mapping(r.geometry), "properties": {
+                "lsoa": escape(f"{r['lsoa_name']} ({r['lsoa_code']})"), "district": escape(r["district"]),
+                "setting": escape(r["urban_rural"]), "population": f"{int(r['population']):,}",
+                "now": escape(fmt(r["travel_min_current"], "min") + " min from " + str(r["nearest_base_current"])),
+                "then": escape(fmt(r["travel_min_scenario"], "min") + " min from "
+                               + str(r["nearest_base_scenario"])),
+            }})
+        fields = {"lsoa": "LSOA", "district": "District", "setting": "Setting", "population": "Population",
+                  "now": "Travel now", "then": "Travel in scenario"}
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features}, name=escape(f"{change} ({len(part)} LSOAs)"),
+            style_function=lambda f, c=colour: {"color": c, "weight": 1, "fillColor": c, "fillOpacity": 0.55},
+            tooltip=folium.GeoJsonTooltip(fields=list(fields), aliases=[escape(a) for a in fields.values()],
+                                          sticky=True),
+        ).add_to(m)
+    scn = comparison.scenario_bases
+    removed = comparison.current_bases[~comparison.current_bases["name"].isin(scn["name"])]
+    layers = [("Scenario bases", scn, "#0d47a1"), ("Removed bases", removed, "#757575")]
+    for name, frame, colour in layers:
+        if len(frame) == 0:
+            continue
+        features = [{"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {
+            "name": escape(n), "units": escape(u), "change": escape(c or "unchanged")}}
+            for g, n, u, c in zip(frame.geometry, frame["name"], frame["units"],
+                                  frame["change"] if "change" in frame else ["removed"] * len(frame), strict=True)]
+        folium.GeoJson({"type": "FeatureCollection", "features": features}, name=escape(name),
+                       marker=folium.CircleMarker(radius=6, fill=True),
+                       style_function=lambda f, c=colour: {"color": "#ffffff", "weight": 2, "fillColor": c,
+                                                           "fillOpacity": 1.0},
+                       tooltip=folium.GeoJsonTooltip(fields=["name", "units", "change"],
+                                                     aliases=["Base", "Units", "Change"], sticky=True)).add_to(m)
+    label = comparison.summary["network"].get("label") or ""
+    legend = (
+        "<div style='position: fixed; bottom: 24px; left: 12px; z-index: 9999; background: white; "
+        "padding: 6px 9px; border: 1px solid #999; font: 12px Arial, sans-serif;'>"
+        "<b>Emergency target coverage: scenario vs now</b><br>"
+        f"<span style='color:{CHANGE_COLOURS['gained']}'>&#9632;</span> gained (newly within target)<br>"
+        f"<span style='color:{CHANGE_COLOURS['lost']}'>&#9632;</span> lost (no longer within target)<br>"
+        "<span style='color:#9e9e9e'>&#9632;</span> outside target in both<br>"
+        f"<i>Roads: {escape(label)}</i></div>"
+    )
+    m.get_root().html.add_child(folium.Element(legend))
+    if attribution:
+        m.get_root().html.add_child(folium.Element(
+            f"<div style='position: fixed; bottom: 2px; right: 6px; z-index: 9999; font: 10px Arial; "
+            f"background: rgba(255,255,255,0.8)'>{escape(attribution)}</div>"))
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+def write_comparison(comparison: Comparison, out_dir: str | Path, attribution: str = "",
+                     offline: bool = True) -> dict[str, Path]:
+    """Write ``comparison.csv``, ``lsoa_coverage.csv``, ``summary.json``, ``report.md`` and
+    ``coverage_change.html`` into ``out_dir``."""
+    from geo_response.maps import save_map
+    from geo_response.report import write_summary
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"comparison": out / "comparison.csv", "lsoas": out / "lsoa_coverage.csv",
+             "summary": out / "summary.json", "report": out / "report.md", "map": out / "coverage_change.html"}
+    comparison.table.to_csv(paths["comparison"], index=False)
+    pd.DataFrame(comparison.lsoas.drop(columns="geometry")).to_csv(paths["lsoas"], index=False)
+    paths["report"].write_text(comparison_markdown(comparison), encoding="utf-8")
+    save_map(coverage_change_map(comparison, attribution=attribution), paths["map"], offline=offline)
+    summary = {**comparison.summary, "outputs": {k: str(v) for k, v in paths.items()}}
+    write_summary(summary, paths["summary"])
+    return paths
+
+
+def siting_markdown(run: SitingRun) -> str:
+    """The ``report.md`` of a siting run: chosen sites, greedy comparison, closures."""
+    s = run.summary
+    w = s["weight"]
+    parts = [f"# New sites: {s['k']} added to the existing bases", ""]
+    if s["network"].get("standin"):
+        parts += [f"> **Road network: {s['network']['label']}.** Results on a synthetic stand-in are a test of "
+                  "the method, not advice.", ""]
+    m, g = s["mclp"], s["greedy"]
+    parts += [f"Demand: {s['demand_points']} LSOA population-weighted centroids weighted by {w}; "
+              f"{s['candidates']} candidate sites ({s['candidate_source']}). {s['coverage_rule']} "
+              f"(fixed delay {s['delay']['seconds'] / 60:.1f} min, {s['delay']['statistic']} of the stages).", "",
+              f"Covered now: {m['covered_before']:,.0f} of {m['total_weight']:,.0f} "
+              f"({100 * (m['share_before'] or 0):.1f}%). "
+              f"With the optimal sites: {m['covered_after']:,.0f} ({100 * (m['share_after'] or 0):.1f}%), "
+              f"gain {m['gain']:,.0f}. Greedy baseline gain: {g['gain']:,.0f} "
+              f"(optimal minus greedy: {s['mclp_minus_greedy']:,.0f}).", ""]
+    for title, frame, result in (("Optimal sites (spopt MCLP, CBC)", run.sites, m),
+                                 ("Greedy baseline", run.greedy_sites, g)):
+        shown = pd.DataFrame({
+            "order": frame["order"], "site": frame["name"], "district": frame["district"],
+            f"gain ({w})": [f"{v:,.0f}" for v in frame["gain"]],
+            f"gain if added alone ({w})": [f"{v:,.0f}" for v in frame["gain_alone"]],
+        })
+        if w != "population":
+            shown["population gained"] = [f"{v:,.0f}" for v in frame["gain_population"]]
+        shown["lat, lon"] = [f"{a:.5f}, {b:.5f}" for a, b in zip(frame["latitude"], frame["longitude"], strict=True)]
+        parts += [f"## {title}", "", _md_table(shown) if len(shown) else "No site adds coverage.", ""]
+        if result.get("note"):
+            parts += [f"Note: {result['note']}.", ""]
+    c = run.closures
+    shown = pd.DataFrame({"rank": c["rank"], "base": c["name"], f"{w} lost": [f"{v:,.0f}" for v in c["loss"]],
+                          "population lost": [f"{v:,.0f}" for v in c["population_lost"]],
+                          f"{w} it covers": [f"{v:,.0f}" for v in c["covers"]]})
+    parts += ["## Closures: loss if one base closed (others open), least loss first", "",
+              "Loss = demand that only this base covers within target.", "", _md_table(shown), ""]
+    red = m.get("reduction")
+    if red:
+        parts += ["## Solver", "", f"{m['solver']}, status {m.get('status', 'n/a')}, {m['seconds']:.2f} s. "
+                  f"Problem reduced before solving: {red['reduced_candidates']} of {red['candidates']} candidates, "
+                  f"{red['reduced_demand_groups']} demand groups from {red['demand_points']} points "
+                  f"({red['demand_already_covered']} already covered).", ""]
+    return "\n".join(parts)
+
+
+def write_siting(run: SitingRun, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``sites.csv``, ``greedy_sites.csv``, ``closures.csv``, ``summary.json`` and ``report.md``."""
+    from geo_response.report import write_summary
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"sites": out / "sites.csv", "greedy_sites": out / "greedy_sites.csv", "closures": out / "closures.csv",
+             "summary": out / "summary.json", "report": out / "report.md"}
+    pd.DataFrame(run.sites.drop(columns="geometry")).to_csv(paths["sites"], index=False)
+    pd.DataFrame(run.greedy_sites.drop(columns="geometry")).to_csv(paths["greedy_sites"], index=False)
+    run.closures.to_csv(paths["closures"], index=False)
+    paths["report"].write_text(siting_markdown(run), encoding="utf-8")
+    write_summary({**run.summary, "outputs": {k: str(v) for k, v in paths.items()}}, paths["summary"])
+    return paths

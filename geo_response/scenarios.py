@@ -1,0 +1,274 @@
+"""What-if deployment scenarios: add, remove or move bases and set units per base.
+
+A scenario is a table of changes applied in order to the current bases. One row per change:
+
+============  ==========================================================================
+column        meaning
+============  ==========================================================================
+action        ``add``, ``remove``, ``move`` or ``set_units``
+name          the base's name (``add``: a new name; others: an existing base)
+latitude,     where the base goes (``add`` and ``move``), WGS84; or ``easting`` /
+longitude     ``northing`` in the force's projected CRS (EPSG:27700)
+units         whole number >= 1 (``set_units``: required; ``add``: default 1; ``move``: optional)
+type          optional label of an added base (e.g. ``"police station"``)
+============  ==========================================================================
+
+The same table as CSV (one change per line) or TOML::
+
+    [[change]]
+    action = "add"
+    name = "Dunmow"
+    latitude = 51.872
+    longitude = 0.365
+    units = 2
+
+    [[change]]
+    action = "remove"
+    name = "Saffron Walden"
+
+Every problem (unknown action, a base that does not exist, a duplicate name, missing or impossible
+coordinates, a place outside the force area, bad units) raises :class:`ScenarioError` naming the change.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
+
+from geo_response.errors import InputFileError
+
+ACTIONS = ("add", "remove", "move", "set_units")
+SCENARIO_COLUMNS = ["change", "action", "name", "latitude", "longitude", "easting", "northing", "units", "type"]
+
+
+class ScenarioError(InputFileError):
+    """A scenario change cannot be applied (it names the change and what to fix)."""
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or (isinstance(value, str)
+                                                                             and not value.strip())
+
+
+def scenario_table(rows: list[dict], where: str = "scenario") -> pd.DataFrame:
+    """Normalise a list of change mappings into the scenario table (``change`` = 1-based position).
+
+    Column names are matched case-insensitively; unknown columns raise :class:`ScenarioError`.
+    """
+    out = []
+    for i, raw in enumerate(rows, start=1):
+        if not isinstance(raw, dict):
+            raise ScenarioError(f"{where}: change {i} is not a table of action/name/...; see the scenario format")
+        row = {str(k).strip().lower(): v for k, v in raw.items()}
+        unknown = set(row) - set(SCENARIO_COLUMNS[1:])
+        if unknown:
+            raise ScenarioError(f"{where}: change {i} has unknown field(s) {sorted(unknown)}; "
+                                f"use {SCENARIO_COLUMNS[1:]}")
+        out.append({"change": i, **{c: row.get(c) for c in SCENARIO_COLUMNS[1:]}})
+    table = pd.DataFrame(out, columns=SCENARIO_COLUMNS)
+    table["action"] = [None if _blank(a) else str(a).strip().lower() for a in table["action"]]
+    table["name"] = [None if _blank(n) else str(n).strip() for n in table["name"]]
+    return table
+
+
+def read_scenario(path: str | Path) -> pd.DataFrame:
+    """Read a scenario file (``.csv`` or ``.toml``) into the scenario table.
+
+    Returns
+    -------
+    DataFrame
+        ``change`` (1-based: CSV data row or TOML ``[[change]]`` number), ``action, name, latitude, longitude,
+        easting, northing, units, type``; ``attrs['source']`` is the path.
+
+    Raises
+    ------
+    ScenarioError
+        If the file cannot be read, has no changes, or uses unknown fields.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ScenarioError(f"scenario file {p} does not exist")
+    suffix = p.suffix.lower()
+    if suffix == ".toml":
+        try:
+            raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ScenarioError(f"scenario file {p} is not valid TOML: {exc}") from exc
+        rows = raw.get("change", [])
+        if not isinstance(rows, list):
+            raise ScenarioError(f"scenario file {p}: write each change as a [[change]] table")
+        unknown = set(raw) - {"change", "name", "description"}
+        if unknown:
+            raise ScenarioError(f"scenario file {p}: unknown top-level key(s) {sorted(unknown)}; "
+                                "changes go in [[change]] tables")
+    elif suffix == ".csv":
+        try:
+            df = pd.read_csv(p, dtype=object, skipinitialspace=True)
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise ScenarioError(f"cannot read scenario file {p}: {exc}") from exc
+        rows = [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+    else:
+        raise ScenarioError(f"scenario file {p} must be .csv or .toml")
+    if not rows:
+        raise ScenarioError(f"scenario file {p} has no changes; add rows with action, name, ...")
+    table = scenario_table(rows, where=f"scenario file {p}")
+    table.attrs["source"] = str(p)
+    return table
+
+
+def _label(row: pd.Series) -> str:
+    return f"change {row['change']} ({row['action'] or '?'} {row['name'] or '?'!r})"
+
+
+def _units(row: pd.Series, required: bool, default: int | None) -> int | None:
+    value = row["units"]
+    if _blank(value):
+        if required:
+            raise ScenarioError(f"{_label(row)}: give 'units' (a whole number >= 1)")
+        return default
+    try:
+        u = float(value)
+    except (TypeError, ValueError):
+        raise ScenarioError(f"{_label(row)}: units {value!r} is not a number; give a whole number >= 1") from None
+    if u < 1 or u % 1 != 0:
+        raise ScenarioError(f"{_label(row)}: units must be a whole number >= 1, got {value!r}")
+    return int(u)
+
+
+def _number(row: pd.Series, column: str) -> float | None:
+    value = row[column]
+    if _blank(value):
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ScenarioError(f"{_label(row)}: {column} {value!r} is not a number") from None
+    if not np.isfinite(v):
+        raise ScenarioError(f"{_label(row)}: {column} must be a finite number, got {value!r}")
+    return v
+
+
+def _point(row: pd.Series, projected_crs: str) -> Point:
+    lat, lon = _number(row, "latitude"), _number(row, "longitude")
+    east, north = _number(row, "easting"), _number(row, "northing")
+    if lat is not None and lon is not None:
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ScenarioError(f"{_label(row)}: latitude {lat} / longitude {lon} are impossible; "
+                                "latitude is -90..90, longitude -180..180 (did you swap them?)")
+        return Point(lon, lat)
+    if east is not None and north is not None:
+        return gpd.GeoSeries([Point(east, north)], crs=projected_crs).to_crs(4326).iloc[0]
+    raise ScenarioError(f"{_label(row)}: give latitude and longitude (or easting and northing in "
+                        f"{projected_crs}) for where the base goes")
+
+
+def _missing(row: pd.Series, names: list[str]) -> ScenarioError:
+    close = difflib.get_close_matches(row["name"], names, n=3)
+    hint = f"; did you mean {close}?" if close else f"; bases are {names}"
+    return ScenarioError(f"{_label(row)}: there is no base named {row['name']!r} at this point of the "
+                         f"scenario{hint}")
+
+
+def apply_scenario(bases: gpd.GeoDataFrame, scenario: pd.DataFrame, area: BaseGeometry | None = None,
+                   boundary: BaseGeometry | None = None, projected_crs: str = "EPSG:27700") -> gpd.GeoDataFrame:
+    """Apply a scenario's changes, in order, to a bases frame.
+
+    Parameters
+    ----------
+    bases : GeoDataFrame
+        Current bases (``name``, ``type``, ``units``, geometry in EPSG:4326), e.g. from
+        :func:`geo_response.bases.load_bases`.
+    scenario : DataFrame
+        From :func:`read_scenario` or :func:`scenario_table`.
+    area : shapely geometry, optional
+        Lon/lat area new or moved bases must lie in (the force area, or the network area: boundary plus
+        buffer). Outside it is an error.
+    boundary : shapely geometry, optional
+        The force boundary: sets ``outside_area`` on added or moved bases.
+    projected_crs : str
+        CRS of easting / northing.
+
+    Returns
+    -------
+    GeoDataFrame
+        The scenario's bases: ``base_id`` (renumbered 0..n-1), ``name, type, units, outside_area,
+        geometry`` and ``change`` ('' unchanged, or 'added' / 'moved' / 'units' joined by '+').
+        Node columns are dropped (moved bases need :func:`geo_response.bases.attach_nodes` again).
+        ``attrs['scenario']`` lists the changes applied.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the first change that cannot be applied.
+    """
+    for col in ("name", "units"):
+        if col not in bases.columns:
+            raise ScenarioError(f"bases need a {col!r} column to apply a scenario")
+    records = []
+    for _, b in bases.to_crs(4326).iterrows():
+        records.append({"name": str(b["name"]), "type": b.get("type", ""), "units": int(b["units"]),
+                        "outside_area": bool(b.get("outside_area", False)), "geometry": b.geometry, "change": ""})
+    applied = []
+    for _, row in scenario.iterrows():
+        action, name = row["action"], row["name"]
+        if action not in ACTIONS:
+            raise ScenarioError(f"{_label(row)}: action must be one of {list(ACTIONS)}, got {action!r}")
+        if not name:
+            raise ScenarioError(f"{_label(row)}: every change needs the base's 'name'")
+        names = [r["name"] for r in records]
+        position = names.index(name) if name in names else None
+        if action == "add":
+            if position is not None:
+                raise ScenarioError(f"{_label(row)}: a base named {name!r} already exists; use 'move' or "
+                                    "'set_units' for it, or give the new base another name")
+        elif position is None:
+            raise _missing(row, names)
+        if action in ("add", "move"):
+            point = _point(row, projected_crs)
+            if area is not None and not shapely.contains_xy(area, point.x, point.y):
+                raise ScenarioError(f"{_label(row)}: ({point.y:.5f}, {point.x:.5f}) is outside the force area; "
+                                    "check the coordinates (latitude, longitude order) or the force profile")
+            outside = bool(boundary is not None and not shapely.contains_xy(boundary, point.x, point.y))
+        if action == "add":
+            kind = "" if _blank(row["type"]) else str(row["type"])
+            records.append({"name": name, "type": kind, "units": _units(row, False, 1), "outside_area": outside,
+                            "geometry": point, "change": "added"})
+        elif action == "remove":
+            records.pop(position)
+        elif action == "move":
+            rec = records[position]
+            rec.update(geometry=point, outside_area=outside)
+            units = _units(row, False, None)
+            if units is not None:
+                rec["units"] = units
+            if rec["change"] != "added":
+                rec["change"] = "+".join(dict.fromkeys([c for c in rec["change"].split("+") if c] + ["moved"]))
+        else:
+            rec = records[position]
+            rec["units"] = _units(row, True, None)
+            if rec["change"] != "added":
+                rec["change"] = "+".join(dict.fromkeys([c for c in rec["change"].split("+") if c] + ["units"]))
+        applied.append({"change": int(row["change"]), "action": action, "name": name})
+    if not records:
+        raise ScenarioError("the scenario removes every base; keep at least one")
+    out = gpd.GeoDataFrame(records, geometry="geometry", crs=4326)
+    out.insert(0, "base_id", np.arange(len(out)))
+    out = out[["base_id", "name", "type", "units", "outside_area", "geometry", "change"]]
+    out.attrs["scenario"] = applied
+    if "source" in scenario.attrs:
+        out.attrs["scenario_source"] = scenario.attrs["source"]
+    return out
+
+
+def removed_bases(current: gpd.GeoDataFrame, scenario_bases: gpd.GeoDataFrame) -> list[str]:
+    """Names of current bases the scenario removed."""
+    kept = set(scenario_bases["name"])
+    return [n for n in current["name"] if n not in kept]
