@@ -19,7 +19,7 @@ def demo_command(
     osm: OsmOption = None,
     data_dir: DataDirOption = None,
     profile: ProfileOption = None,
-    incidents: Annotated[Path | None, typer.Option(help="Incidents file or folder (default: bundle police.uk).")] = None,
+    incidents: Annotated[Path | None, typer.Option(help="Incidents file or folder (default: police.uk).")] = None,
     no_calibrate: Annotated[bool, typer.Option("--no-calibrate", help="Keep the default delays.")] = False,
     online: Annotated[bool, typer.Option("--online", help="Load Leaflet from its CDN, not inlined.")] = False,
     show_points: Annotated[bool, typer.Option("--show-points", help="Draw individual incidents (sensitive).")] = False,
