@@ -1,0 +1,357 @@
+"""The A12 corridor and trunk roads: where emergency failures happen on the strategic roads.
+
+Published Essex reports state that failures on trunk roads are the largest group of emergency
+failures and single out the A12 corridor. This module lets that claim be tested on given data.
+
+Corridor (:func:`corridor_geometry`)
+    The road is read from the network, not drawn by hand: the edges whose ``ref`` holds the corridor's
+    ref (e.g. ``A12``; ``A120`` is a different road), between the nodes of that road nearest to the
+    profile's two junctions (M25 J28 and Marks Tey). The shortest path along the road's own edges
+    (undirected, by length) gives one carriageway; the edges of the same road whose both ends lie within
+    ``carriageway_gap_m`` of that path add the other carriageway of a dual carriageway.
+    :func:`corridor_buffer` buffers it by ``buffer_m`` in EPSG:27700.
+
+Road classes (:func:`corridor_analysis`)
+    Every incident is snapped to its nearest edge (:func:`geo_response.snapping.snap_points`, within
+    ``buffer_m``); its road class is the class of that edge (``trunk_motorway`` for motorway, trunk and
+    their links; ``off_network`` when no edge is within ``buffer_m``). These classes partition the
+    incidents, so "trunk-road failures are the largest group of emergency failures" is tested by
+    comparing the ``trunk_motorway`` class with each other class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+from shapely.geometry import LineString, MultiLineString
+from shapely.geometry.base import BaseGeometry
+
+from geo_response.config import Corridor
+from geo_response.errors import GeoResponseError
+from geo_response.hotspots import outcome_columns
+
+TRUNK_CLASS = "trunk_motorway"
+OFF_NETWORK = "off_network"
+ROAD_CLASS_ORDER = (TRUNK_CLASS, "primary", "secondary", "tertiary", "unclassified", "residential", "other",
+                    OFF_NETWORK)
+_HIGHWAY_CLASS = {
+    "motorway": TRUNK_CLASS, "motorway_link": TRUNK_CLASS, "trunk": TRUNK_CLASS, "trunk_link": TRUNK_CLASS,
+    "primary": "primary", "primary_link": "primary", "secondary": "secondary", "secondary_link": "secondary",
+    "tertiary": "tertiary", "tertiary_link": "tertiary", "unclassified": "unclassified",
+    "residential": "residential", "living_street": "residential",
+}
+SCOPES = ("emergency", "all grades")
+
+
+class CorridorError(GeoResponseError):
+    """The corridor cannot be found on the network, or the incidents cannot be analysed."""
+
+
+def edge_refs(value: object) -> set[str]:
+    """The road refs of an edge's ``ref`` tag: ``"A12;A120"`` or ``["A12", "A120"]`` -> ``{"A12", "A120"}``."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return set()
+    items = value if isinstance(value, list | tuple | set) else [value]
+    out: set[str] = set()
+    for item in items:
+        out.update(part.strip().upper().replace(" ", "") for part in str(item).split(";") if part.strip())
+    return out
+
+
+def road_class(highway: object) -> str:
+    """Road class of an OSM ``highway`` value (a list after simplification: the highest class wins)."""
+    values = highway if isinstance(highway, list | tuple) else [highway]
+    classes = [_HIGHWAY_CLASS.get(str(h), "other") for h in values]
+    return min(classes, key=ROAD_CLASS_ORDER.index) if classes else "other"
+
+
+def _edge_line(G: nx.MultiDiGraph, u: object, v: object, data: dict) -> LineString:
+    geom = data.get("geometry")
+    if geom is not None:
+        return geom
+    return LineString([(G.nodes[u]["x"], G.nodes[u]["y"]), (G.nodes[v]["x"], G.nodes[v]["y"])])
+
+
+
+def corridor_edges(G: nx.MultiDiGraph, corridor: Corridor, projected_crs: str = "EPSG:27700",
+                   max_snap_m: float = 3000.0, carriageway_gap_m: float = 100.0) -> list[tuple]:
+    """Edges ``(u, v, key)`` of the corridor's road between its two junctions.
+
+    Parameters and errors as :func:`trace_corridor`, which also returns the length.
+    """
+    return trace_corridor(G, corridor, projected_crs, max_snap_m, carriageway_gap_m)[0]
+
+
+def trace_corridor(G: nx.MultiDiGraph, corridor: Corridor, projected_crs: str = "EPSG:27700",
+                   max_snap_m: float = 3000.0, carriageway_gap_m: float = 100.0) -> tuple[list[tuple], float]:
+    """Edges ``(u, v, key)`` of the corridor's road between its two junctions, and its length in metres
+    along the road (one carriageway).
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        Road network (EPSG:4326) with ``ref`` on edges.
+    corridor : config.Corridor
+        Ref and junction positions (``profile.corridors[0]`` for the A12).
+    projected_crs : str
+        Metric CRS for distances.
+    max_snap_m : float
+        A junction farther than this from the road is an error (the network does not cover the corridor).
+    carriageway_gap_m : float
+        Edges of the same road with both ends this close to the path count as its other carriageway.
+
+    Returns
+    -------
+    (list of (u, v, key), float)
+
+    Raises
+    ------
+    CorridorError
+        When no edge carries the ref, a junction is too far from it, or the two junctions are not
+        connected along the road.
+    """
+    ref = corridor.ref.strip().upper().replace(" ", "")
+    road = [(u, v, k) for u, v, k, r in G.edges(keys=True, data="ref") if ref in edge_refs(r)]
+    if not road:
+        raise CorridorError(f"no edge of the network has ref {corridor.ref!r}; check the corridor's ref in the "
+                            "force profile, or load a network that covers it (ref tags are needed)")
+    H = G.edge_subgraph(road)
+    nodes = list(H.nodes)
+    to_metric = Transformer.from_crs("EPSG:4326", projected_crs, always_xy=True)
+    xs, ys = to_metric.transform(np.array([G.nodes[n]["x"] for n in nodes]),
+                                 np.array([G.nodes[n]["y"] for n in nodes]))
+    xy = np.column_stack([xs, ys])
+    # Candidate end nodes: the nearest node of the road to each junction and any other node of the road
+    # (e.g. on the other carriageway) no more than `carriageway_gap_m` farther away.
+    ends = []
+    for label, lon, lat in ((corridor.from_junction or "from", corridor.from_lon, corridor.from_lat),
+                            (corridor.to_junction or "to", corridor.to_lon, corridor.to_lat)):
+        px, py = to_metric.transform(lon, lat)
+        dist = np.hypot(xy[:, 0] - px, xy[:, 1] - py)
+        if dist.min() > max_snap_m:
+            raise CorridorError(f"the nearest {corridor.ref} node is {dist.min() / 1000:.1f} km from {label} "
+                                f"({lat}, {lon}); the network may not cover the corridor, or the junction "
+                                "position in the force profile is wrong")
+        ends.append([nodes[i] for i in np.flatnonzero(dist <= dist.min() + carriageway_gap_m)])
+    undirected = nx.Graph()
+    for u, v, k in road:
+        length = float(G.edges[u, v, k].get("length", 0.0))
+        if not undirected.has_edge(u, v) or undirected.edges[u, v]["length"] > length:
+            undirected.add_edge(u, v, length=length)
+    # The carriageways of a dual carriageway meet only at the road's ends, so take the pair of candidate
+    # ends with the shortest path along the road: both on the same carriageway.
+    best: tuple[float, list] | None = None
+    for start in ends[0]:
+        lengths, paths = nx.single_source_dijkstra(undirected, start, weight="length")
+        for end in ends[1]:
+            if end in lengths and (best is None or lengths[end] < best[0]):
+                best = (lengths[end], paths[end])
+    if best is None:
+        raise CorridorError(f"{corridor.ref} is not continuous on this network between {corridor.from_junction} "
+                            f"and {corridor.to_junction}; check the ref tags of the network")
+    path = best[1]
+    on_path = set(zip(path[:-1], path[1:], strict=True))
+    chosen = [(u, v, k) for u, v, k in road if (u, v) in on_path or (v, u) in on_path]
+    position = {n: i for i, n in enumerate(nodes)}
+    chain = shapely.linestrings(xy[[position[n] for n in path]]) if len(path) > 1 else None
+    if chain is not None:
+        near = shapely.distance(shapely.points(xy), chain) <= carriageway_gap_m
+        for u, v, k in road:
+            if (u, v, k) not in chosen and near[position[u]] and near[position[v]]:
+                chosen.append((u, v, k))
+    return chosen, float(nx.path_weight(undirected, path, weight="length"))
+
+
+def corridor_geometry(G: nx.MultiDiGraph, corridor: Corridor, projected_crs: str = "EPSG:27700",
+                      max_snap_m: float = 3000.0) -> MultiLineString:
+    """The corridor's road (both carriageways) as a MultiLineString in EPSG:4326.
+
+    See :func:`corridor_edges` for how the edges are chosen. The geometry's length in km along one
+    carriageway is :func:`corridor_length_km`.
+    """
+    edges = corridor_edges(G, corridor, projected_crs=projected_crs, max_snap_m=max_snap_m)
+    lines = [_edge_line(G, u, v, G.edges[u, v, k]) for u, v, k in edges]
+    return MultiLineString(lines)
+
+
+def corridor_length_km(G: nx.MultiDiGraph, corridor: Corridor, projected_crs: str = "EPSG:27700") -> float:
+    """Length of the corridor along the road between its junctions (one carriageway), in km."""
+    return trace_corridor(G, corridor, projected_crs=projected_crs)[1] / 1000.0
+
+
+def corridor_buffer(geometry: BaseGeometry, buffer_m: float, projected_crs: str = "EPSG:27700") -> BaseGeometry:
+    """Buffer a lon/lat geometry by `buffer_m` metres in the projected CRS; the result is in EPSG:4326."""
+    if buffer_m <= 0:
+        raise CorridorError(f"corridor buffer must be positive, got {buffer_m} m")
+    s = gpd.GeoSeries([geometry], crs=4326).to_crs(projected_crs).buffer(buffer_m)
+    return s.to_crs(4326).iloc[0]
+
+
+@dataclass(frozen=True)
+class CorridorAnalysis:
+    """Result of :func:`corridor_analysis`.
+
+    Attributes
+    ----------
+    summary : DataFrame
+        Long table, one row per (group, scope): ``group`` (the corridor's name, ``all trunk and motorway
+        roads``, ``rest (other roads and off network)``, ``all incidents``), ``scope`` (``emergency`` or
+        ``all grades``), ``incidents``, ``attended``, ``met``, ``expected_failures``, ``pct_met``,
+        ``share_of_failures`` (of the scope's failures) and ``largest_group_of_emergency_failures``:
+        on the emergency rows of the corridor and of the trunk roads, True when the group has more
+        emergency failures than every road class other than trunk/motorway (NA on the other rows).
+    by_road_class : DataFrame
+        The same figures per road class of the nearest edge (a partition of the incidents), with
+        ``largest_group_of_emergency_failures`` True on the class with the most emergency failures.
+    incidents : DataFrame
+        Per incident (index aligned with the input): ``in_corridor``, ``road_class``, ``on_trunk``,
+        ``snap_distance_m``.
+    trunk_largest : bool
+        True when trunk and motorway roads have more emergency failures than any other road class: the
+        published claim holds on these data.
+    parameters : dict
+        Corridor name, ref, junctions, buffer, length and the emergency categories used.
+    """
+
+    summary: pd.DataFrame
+    by_road_class: pd.DataFrame
+    incidents: pd.DataFrame
+    trunk_largest: bool
+    parameters: dict = field(default_factory=dict)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """:attr:`summary` one row per group: ``emergency_*`` and ``all_*`` figures side by side, and
+        ``largest_group_of_emergency_failures`` (for ``corridor.csv`` and reports)."""
+        figures = ["incidents", "attended", "expected_failures", "pct_met", "share_of_failures"]
+        wide = self.summary.pivot(index="group", columns="scope", values=figures)
+        wide.columns = [f"{'emergency' if scope == 'emergency' else 'all'}_{name}" for name, scope in wide.columns]
+        order = [f"{prefix}_{name}" for prefix in ("emergency", "all") for name in figures]
+        wide = wide[order].reindex(self.summary["group"].drop_duplicates())
+        for col in [c for c in order if c.endswith(("_incidents", "_attended"))]:
+            wide[col] = wide[col].astype(int)
+        emergency = self.summary[self.summary["scope"] == "emergency"].set_index("group")
+        wide["largest_group_of_emergency_failures"] = emergency["largest_group_of_emergency_failures"]
+        return wide.rename_axis("group").reset_index()
+
+
+def _figures(outcomes: pd.DataFrame, mask: pd.Series, total_failures: float) -> dict:
+    sub = outcomes[mask.to_numpy()]
+    attended = float(sub["attended"].sum())
+    met = float(sub["met"].sum())
+    failures = float(sub["failed"].sum())
+    return {
+        "incidents": int(len(sub)),
+        "attended": int(attended),
+        "met": met,
+        "expected_failures": failures,
+        "pct_met": 100.0 * met / attended if attended > 0 else np.nan,
+        "share_of_failures": failures / total_failures if total_failures > 0 else np.nan,
+    }
+
+
+def corridor_analysis(incidents: gpd.GeoDataFrame, G: nx.MultiDiGraph, corridor: Corridor, *,
+                      buffer_m: float | None = None, snapped: pd.DataFrame | None = None,
+                      corridor_geom: BaseGeometry | None = None,
+                      emergency_categories: tuple[str, ...] = ("emergency",),
+                      projected_crs: str = "EPSG:27700") -> CorridorAnalysis:
+    """Incidents, compliance and share of failures in the corridor and on trunk and motorway roads.
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame
+        Incidents (EPSG:4326) with ``p_met``, ``attended`` and ``grade_category``.
+    G : networkx.MultiDiGraph
+        Road network with ``highway`` and ``ref`` on edges.
+    corridor : config.Corridor
+        The corridor (``profile.corridors[0]``).
+    buffer_m : float, optional
+        Corridor buffer and snapping distance; default ``corridor.buffer_m``.
+    snapped : DataFrame, optional
+        Output of :func:`geo_response.snapping.snap_points` for `incidents` (computed when not given).
+    corridor_geom : shapely geometry, optional
+        The corridor's road (default :func:`corridor_geometry`).
+    emergency_categories : tuple of str
+        Grade categories counted as emergencies.
+    projected_crs : str
+        Metric CRS.
+
+    Returns
+    -------
+    CorridorAnalysis
+    """
+    missing = [c for c in ("p_met", "grade_category") if c not in incidents.columns]
+    if missing:
+        raise CorridorError(f"incidents lack columns {missing}; run grading.assign_targets and compliance or "
+                            "response_model.model_response first")
+    buffer_m = float(corridor.buffer_m if buffer_m is None else buffer_m)
+    line = corridor_geom if corridor_geom is not None else corridor_geometry(G, corridor, projected_crs)
+    zone = gpd.GeoSeries([line], crs=4326).to_crs(projected_crs).buffer(buffer_m).iloc[0]
+    points = incidents.geometry.to_crs(projected_crs)
+    in_corridor = pd.Series(shapely.covers(zone, points.to_numpy()), index=incidents.index)
+
+    if snapped is None:
+        from geo_response import snapping
+
+        snapped = snapping.snap_points(G, incidents, crs=projected_crs, limit_m=buffer_m)
+    if not snapped.index.equals(incidents.index):
+        raise CorridorError("snapped points are not aligned with the incidents; pass snap_points(G, incidents)")
+    classes = []
+    for u, v, k, far in zip(snapped["u"], snapped["v"], snapped["key"], snapped["too_far"], strict=True):
+        if bool(far) or pd.isna(u):
+            classes.append(OFF_NETWORK)
+        else:
+            classes.append(road_class(G.edges[u, v, k].get("highway")))
+    flags = pd.DataFrame({"in_corridor": in_corridor, "road_class": classes,
+                          "snap_distance_m": snapped["snap_distance_m"].to_numpy()}, index=incidents.index)
+    flags["on_trunk"] = flags["road_class"] == TRUNK_CLASS
+
+    outcomes = outcome_columns(incidents)
+    emergency = incidents["grade_category"].isin(emergency_categories)
+    everyone = pd.Series(True, index=incidents.index)
+    groups = {
+        corridor.name: flags["in_corridor"],
+        "all trunk and motorway roads": flags["on_trunk"],
+        "rest (other roads and off network)": ~flags["on_trunk"],
+        "all incidents": everyone,
+    }
+    class_rows, summary_rows = [], []
+    for scope, scope_mask in zip(SCOPES, (emergency, everyone), strict=True):
+        total = float(outcomes.loc[scope_mask, "failed"].sum())
+        for name in ROAD_CLASS_ORDER:
+            class_rows.append({"road_class": name, "scope": scope,
+                               **_figures(outcomes, scope_mask & (flags["road_class"] == name), total)})
+        for name, mask in groups.items():
+            summary_rows.append({"group": name, "scope": scope, **_figures(outcomes, scope_mask & mask, total)})
+    by_class = pd.DataFrame(class_rows)
+    summary = pd.DataFrame(summary_rows)
+
+    emerg = by_class[by_class["scope"] == "emergency"].set_index("road_class")["expected_failures"]
+    others = emerg.drop(TRUNK_CLASS)
+    trunk_largest = bool(emerg[TRUNK_CLASS] > 0 and (emerg[TRUNK_CLASS] > others).all())
+    top = emerg.max()
+    by_class["largest_group_of_emergency_failures"] = (
+        (by_class["scope"] == "emergency") & (by_class["expected_failures"] == top) & (top > 0))
+    # A group is "largest" when its emergency failures exceed those of every non-trunk road class.
+    non_trunk_max = float(others.max()) if len(others) else 0.0
+    largest = pd.Series(pd.NA, index=summary.index, dtype="boolean")
+    for i, row in summary.iterrows():
+        if row["scope"] == "emergency" and row["group"] in (corridor.name, "all trunk and motorway roads"):
+            largest[i] = bool(row["expected_failures"] > non_trunk_max)
+    summary["largest_group_of_emergency_failures"] = largest
+
+    params = {
+        "corridor": corridor.name, "ref": corridor.ref, "from_junction": corridor.from_junction,
+        "to_junction": corridor.to_junction, "buffer_m": buffer_m, "projected_crs": projected_crs,
+        "emergency_categories": list(emergency_categories),
+        "trunk_classes": sorted(h for h, c in _HIGHWAY_CLASS.items() if c == TRUNK_CLASS),
+        "unassigned_attended_without_outcome": int(outcomes["no_outcome"].sum()),
+    }
+    return CorridorAnalysis(summary=summary, by_road_class=by_class, incidents=flags,
+                            trunk_largest=trunk_largest, parameters=params)

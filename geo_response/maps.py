@@ -1,0 +1,675 @@
+"""Folium maps of attendance-target compliance: aggregated, escaped, and able to work offline.
+
+:func:`compliance_map` builds a :class:`folium.Map` from whatever layers it is given (all optional):
+urban/rural shading, district boundaries, a compliance choropleth (% met by H3 hexagon or LSOA),
+isochrones per speed profile, the A12 corridor, failure hotspots, bases and, only when asked,
+individual incident points. :func:`save_map` writes it; with ``offline=True`` Leaflet's JS and CSS are
+inlined from the PyPI package XStatic-Leaflet and folium's other CDN resources (jQuery, Bootstrap,
+awesome-markers, Font Awesome) are dropped, so the file opens on a network with no internet.
+
+Safety
+    Every string that comes from input data is HTML-escaped (:func:`html.escape`) before it reaches
+    the map: tooltips are GeoJSON properties that Leaflet puts into ``innerHTML``, so an escaped
+    ``<img src=x onerror=alert(1)>`` shows as text. No data string is ever pasted into JavaScript source
+    (folium's plain ``Tooltip`` does that, so it is not used); properties travel as JSON.
+Privacy
+    Incidents are drawn as aggregates; points only with ``show_points=True``. Cells with fewer than
+    ``min_cell_count`` attended incidents are drawn grey without figures.
+Size
+    Polygons are simplified in EPSG:27700 (``simplify_m``) and coordinates rounded to 5 decimal places
+    (about 1 m).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import importlib
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from folium.elements import MacroElement
+from folium.template import Template
+from shapely.geometry.base import BaseGeometry
+
+from geo_response import hotspots as hotspots_mod
+from geo_response.config import Policy
+from geo_response.errors import GeoResponseError
+
+COORD_DECIMALS = 5
+PCT_BINS = (0.0, 50.0, 70.0, 80.0, 90.0, 95.0, 100.0)
+PCT_COLOURS = ("#d73027", "#fc8d59", "#fee08b", "#d9ef8b", "#91cf60", "#1a9850")
+TOO_FEW_COLOUR = "#bdbdbd"
+ISOCHRONE_COLOURS = {5: "#08519c", 10: "#3182bd", 15: "#6baed6", 20: "#bdd7e7"}
+COMBINED_BASE_NAMES = {"all", "all bases", "combined", "*", "any"}
+STANDIN_LABEL = "synthetic stand-in network (NOT OpenStreetMap)"
+
+LEAFLET_LICENCE = """Leaflet 1.9.x, https://leafletjs.com, from the PyPI package XStatic-Leaflet.
+BSD 2-Clause License. Copyright (c) 2010-2023, Volodymyr Agafonkin. Copyright (c) 2010-2011, CloudMade.
+Redistribution and use in source and binary forms, with or without modification, are permitted provided
+that the following conditions are met: 1. Redistributions of source code must retain the above copyright
+notice, this list of conditions and the following disclaimer. 2. Redistributions in binary form must
+reproduce the above copyright notice, this list of conditions and the following disclaimer in the
+documentation and/or other materials provided with the distribution. THIS SOFTWARE IS PROVIDED BY THE
+COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT
+LIMITED TO, THE IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE FOR ANY DIRECT, INDIRECT,
+INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF
+SUBSTITUTE GOODS OR SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND
+ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR TORT (INCLUDING NEGLIGENCE OR
+OTHERWISE) ARISING IN ANY WAY OUT OF THE USE OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF
+SUCH DAMAGE."""
+
+_EXTERNAL_RESOURCE = re.compile(
+    r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//[^>]*>""", re.IGNORECASE)
+
+
+class MapError(GeoResponseError):
+    """A map cannot be built or saved as asked."""
+
+
+# --------------------------------------------------------------------------------------------------
+# small helpers
+# --------------------------------------------------------------------------------------------------
+def escape(value: object) -> str:
+    """HTML-escape any value for display (missing values become an empty string)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def _pct(value: float, decimals: int = 1) -> str:
+    return "" if value is None or not np.isfinite(value) else f"{value:.{decimals}f}%"
+
+
+def _num(value: float, decimals: int = 1) -> str:
+    return "" if value is None or not np.isfinite(value) else f"{value:,.{decimals}f}"
+
+
+def _minutes(value: float) -> str:
+    if not np.isfinite(value):
+        return ""
+    if value >= 120 and value % 60 == 0:
+        return f"{int(value // 60)} h"
+    return f"{value:g} min"
+
+
+def pct_colour(pct_met: float, bins: tuple[float, ...] = PCT_BINS,
+               colours: tuple[str, ...] = PCT_COLOURS) -> str:
+    """Fill colour of a % met value: bins are closed on the left, the top bin includes 100."""
+    if pct_met is None or not np.isfinite(pct_met):
+        return TOO_FEW_COLOUR
+    i = int(np.searchsorted(np.asarray(bins[1:-1]), pct_met, side="right"))
+    return colours[min(i, len(colours) - 1)]
+
+
+def prepare_geometries(gdf: gpd.GeoDataFrame, simplify_m: float = 0.0,
+                       projected_crs: str = "EPSG:27700", decimals: int = COORD_DECIMALS) -> gpd.GeoDataFrame:
+    """Simplify (in the projected CRS, topology preserved) and round coordinates, in EPSG:4326."""
+    if gdf.crs is None:
+        raise MapError("a layer has no CRS; set it (EPSG:4326 for lon/lat) before mapping")
+    out = gdf.to_crs(4326)
+    if simplify_m > 0:
+        projected = out.geometry.to_crs(projected_crs).simplify(simplify_m, preserve_topology=True)
+        out = out.set_geometry(projected.to_crs(4326))
+    rounded = shapely.transform(out.geometry.to_numpy(), lambda xy: np.round(xy, decimals))
+    out = out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=4326))
+    return out[~(out.geometry.isna() | out.geometry.is_empty)]
+
+
+def _feature_collection(gdf: gpd.GeoDataFrame, properties: pd.DataFrame) -> dict:
+    """A GeoJSON FeatureCollection with only the given (already escaped / formatted) properties."""
+    features = []
+    for i, (geom, props) in enumerate(zip(gdf.geometry, properties.to_dict("records"), strict=True)):
+        features.append({"type": "Feature", "id": str(i), "geometry": shapely.geometry.mapping(geom),
+                         "properties": props})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _tooltip(fields: dict[str, str]) -> folium.GeoJsonTooltip:
+    return folium.GeoJsonTooltip(fields=list(fields), aliases=[escape(a) for a in fields.values()],
+                                 sticky=True, style="font-size: 12px;")
+
+
+def _layer(fc: dict, name: str, style, tooltip_fields: dict[str, str] | None, show: bool = True,
+           marker: folium.CircleMarker | None = None, **options) -> folium.GeoJson:
+    return folium.GeoJson(fc, name=escape(name), style_function=style, show=show, marker=marker,
+                          tooltip=_tooltip(tooltip_fields) if tooltip_fields and fc["features"] else None,
+                          **options)
+
+
+class _HtmlControl(MacroElement):
+    """A Leaflet control whose inner HTML is built (and escaped) in Python and passed as JSON."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function() {
+            var control = L.control({position: {{ this.position|tojson }}});
+            control.onAdd = function() {
+                var div = L.DomUtil.create('div', {{ this.css_class|tojson }});
+                div.innerHTML = {{ this.inner_html|tojson }};
+                L.DomEvent.disableClickPropagation(div);
+                return div;
+            };
+            control.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, inner_html: str, position: str = "bottomright", css_class: str = "gr-panel"):
+        super().__init__()
+        self._name = "HtmlControl"
+        self.inner_html = inner_html
+        self.position = position
+        self.css_class = css_class
+
+
+class _Attribution(MacroElement):
+    """Add an (escaped) attribution to the map's attribution control."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._name = "Attribution"
+        self.text = escape(text)
+
+
+PANEL_CSS = """<style>
+.leaflet-container { background: #f2efe9; }
+.gr-panel { background: rgba(255,255,255,0.92); padding: 6px 9px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0,0,0,0.35); font: 12px/1.35 Arial, Helvetica, sans-serif; max-width: 320px; }
+.gr-panel h4 { margin: 0 0 4px; font-size: 13px; }
+.gr-panel .gr-sw { display: inline-block; width: 14px; height: 10px; margin-right: 5px;
+  border: 1px solid #777; vertical-align: middle; }
+.gr-panel .gr-note { color: #555; font-size: 11px; }
+.leaflet-bottom.leaflet-right .leaflet-control-attribution { max-width: 45vw; white-space: normal; }
+</style>"""
+
+
+# --------------------------------------------------------------------------------------------------
+# layers
+# --------------------------------------------------------------------------------------------------
+def target_description(incidents: pd.DataFrame) -> str:
+    """The targets of the incidents' grades, e.g. 'Emergency (urban) 15 min; Emergency (rural) 20 min'
+    (plain text; escape before display)."""
+    if "target_minutes" not in incidents.columns:
+        return ""
+    names = incidents["grade_name"] if "grade_name" in incidents.columns else incidents.get("grade")
+    frame = pd.DataFrame({"name": names if names is not None else "", "target": incidents["target_minutes"]})
+    frame = frame.dropna(subset=["target"]).drop_duplicates().sort_values(["target", "name"])
+    parts = [f"{n} {_minutes(float(t))}".strip() if isinstance(n, str) else _minutes(float(t))
+             for n, t in zip(frame["name"], frame["target"], strict=True)]
+    return "; ".join(dict.fromkeys(parts))
+
+
+def _select_category(incidents: gpd.GeoDataFrame, category: str | None) -> tuple[gpd.GeoDataFrame, str]:
+    if category is None or "grade_category" not in incidents.columns:
+        return incidents, "attended"
+    chosen = incidents[incidents["grade_category"] == category]
+    if chosen.empty:
+        known = sorted(incidents["grade_category"].dropna().astype(str).unique())
+        raise MapError(f"no incident has grade category {category!r}; choose one of {known} or None for all")
+    return chosen, category
+
+
+def _choropleth(m: folium.Map, agg: gpd.GeoDataFrame, cell_label: str, target: str, min_cell_count: int,
+                simplify_m: float, projected_crs: str) -> None:
+    agg = agg[agg["incidents"] > 0]
+    geo = prepare_geometries(agg, simplify_m if cell_label == "LSOA" else 0.0, projected_crs)
+    enough = geo["attended"] >= min_cell_count
+    withheld = f"fewer than {min_cell_count} attended: figures withheld"
+    name_col = geo["lsoa_name"] if "lsoa_name" in geo.columns else geo["cell"]
+    props = pd.DataFrame({
+        "cell": [escape(v) for v in name_col],
+        "district": [escape(v) for v in geo["district"]],
+        "setting": [escape(v) for v in geo["urban_rural"]],
+        "attended": np.where(enough, geo["attended"].map(lambda v: f"{int(v):,}"), withheld),
+        "failures": np.where(enough, geo["failures"].map(_num), ""),
+        "pct_met": np.where(enough, geo["pct_met"].map(_pct), ""),
+        "target": escape(target),
+        "fill": [pct_colour(p) if ok else TOO_FEW_COLOUR for p, ok in zip(geo["pct_met"], enough, strict=True)],
+    }, index=geo.index)
+    fc = _feature_collection(geo, props)
+
+    def style(feature: dict) -> dict:
+        return {"fillColor": feature["properties"]["fill"], "color": "#555555", "weight": 0.4,
+                "fillOpacity": 0.75}
+
+    fields = {"cell": cell_label, "district": "District", "setting": "Setting", "attended": "Attended incidents",
+              "failures": "Failures (expected)", "pct_met": "% met", "target": "Target"}
+    _layer(fc, f"Compliance: % met by {cell_label}", style, fields).add_to(m)
+
+
+def _shading(m: folium.Map, lsoas: gpd.GeoDataFrame, simplify_m: float, projected_crs: str) -> None:
+    if "urban_rural" not in lsoas.columns:
+        raise MapError("lsoas need an urban_rural column (geography.load_lsoas)")
+    pop = lsoas["population"] if "population" in lsoas.columns else pd.Series(0, index=lsoas.index)
+    work = gpd.GeoDataFrame({"urban_rural": lsoas["urban_rural"].astype(str), "population": pop,
+                             "lsoas": 1}, geometry=lsoas.geometry, crs=lsoas.crs)
+    dissolved = work.dissolve(by="urban_rural", aggfunc="sum").reset_index()
+    geo = prepare_geometries(dissolved, simplify_m, projected_crs)
+    total = float(geo["population"].sum()) or 1.0
+    props = pd.DataFrame({
+        "setting": [escape(v.capitalize()) for v in geo["urban_rural"]],
+        "lsoas": geo["lsoas"].map(lambda v: f"{int(v):,}"),
+        "population": [f"{int(p):,} ({100 * p / total:.1f}%)" for p in geo["population"]],
+        "kind": [escape(v) for v in geo["urban_rural"]],
+    }, index=geo.index)
+    fills = {"urban": "#9e9e9e", "rural": "#a1d99b"}
+
+    def style(feature: dict) -> dict:
+        return {"fillColor": fills.get(feature["properties"]["kind"], "#dddddd"), "color": "#999999",
+                "weight": 0, "fillOpacity": 0.35}
+
+    fields = {"setting": "Setting (ONS RUC 2011)", "lsoas": "LSOAs", "population": "Population (mid-2019)"}
+    _layer(_feature_collection(geo, props), "Urban / rural (ONS)", style, fields).add_to(m)
+
+
+def _districts(m: folium.Map, districts: gpd.GeoDataFrame, simplify_m: float, projected_crs: str) -> None:
+    geo = prepare_geometries(districts, simplify_m, projected_crs)
+    props = pd.DataFrame({"district": [escape(v) for v in geo["district"]]}, index=geo.index)
+
+    def style(feature: dict) -> dict:
+        return {"color": "#333333", "weight": 1.6, "fill": False, "dashArray": "4 3"}
+
+    _layer(_feature_collection(geo, props), "District boundaries", style, {"district": "District"}).add_to(m)
+
+
+def _isochrones(m: folium.Map, isochrones: gpd.GeoDataFrame, simplify_m: float, projected_crs: str,
+                show: bool) -> None:
+    needed = [c for c in ("threshold_min", "profile") if c not in isochrones.columns]
+    if needed:
+        raise MapError(f"isochrones lack columns {needed}; build them with isochrones.isochrones")
+    iso = isochrones
+    if "base" in iso.columns:
+        combined = iso["base"].isna() | iso["base"].astype(str).str.strip().str.lower().isin(COMBINED_BASE_NAMES)
+        if "base_id" in iso.columns:
+            combined |= iso["base_id"].eq(-1)
+        if combined.any():
+            iso = iso[combined]
+    geo = prepare_geometries(iso, simplify_m, projected_crs)
+    geo = geo.sort_values("threshold_min", ascending=False)
+    for profile, part in geo.groupby("profile", sort=True):
+        bases_col = part["base"] if "base" in part.columns else pd.Series("all bases", index=part.index)
+        area = part["area_km2"] if "area_km2" in part.columns else pd.Series(np.nan, index=part.index)
+        population = part["population"] if "population" in part.columns else pd.Series(np.nan, index=part.index)
+        props = pd.DataFrame({
+            "threshold": [f"{t:g} min" for t in part["threshold_min"]],
+            "profile": escape(profile),
+            "base": [escape(b) if not pd.isna(b) else "all bases" for b in bases_col],
+            "area": [f"{a:,.0f} km²" if np.isfinite(a) else "" for a in area.astype(float)],
+            "population": [f"{p:,.0f}" if np.isfinite(p) else "" for p in population.astype(float)],
+            "colour": [ISOCHRONE_COLOURS.get(int(t), "#9ecae1") for t in part["threshold_min"]],
+        }, index=part.index)
+
+        def style(feature: dict) -> dict:
+            c = feature["properties"]["colour"]
+            return {"fillColor": c, "color": c, "weight": 1, "fillOpacity": 0.22}
+
+        fields = {"threshold": "Reached within", "profile": "Speed profile", "base": "From",
+                  "area": "Area", "population": "Population covered"}
+        _layer(_feature_collection(part, props), f"Isochrones: {profile}", style, fields, show=show).add_to(m)
+
+
+def _corridor(m: folium.Map, corridor: BaseGeometry | gpd.GeoDataFrame, name: str, buffer_m: float | None,
+              summary: pd.DataFrame | None, projected_crs: str) -> None:
+    lines = corridor.union_all() if isinstance(corridor, gpd.GeoDataFrame | gpd.GeoSeries) else corridor
+    parts = {"road": lines}
+    if buffer_m:
+        projected = gpd.GeoSeries([lines], crs=4326).to_crs(projected_crs)
+        parts["buffer"] = projected.buffer(buffer_m).simplify(10).to_crs(4326).iloc[0]
+    figures = {"emergency": "", "all": ""}
+    if summary is not None and len(summary):
+        rows = summary[summary["group"] == name]
+        for scope, key in (("emergency", "emergency"), ("all grades", "all")):
+            row = rows[rows["scope"] == scope]
+            if len(row):
+                r = row.iloc[0]
+                figures[key] = (f"{int(r['incidents']):,} incidents, {_pct(r['pct_met'])} met, "
+                                f"{_pct(100 * r['share_of_failures'])} of failures")
+    geo = prepare_geometries(gpd.GeoDataFrame({"part": list(parts)}, geometry=list(parts.values()), crs=4326),
+                             0.0, projected_crs)
+    props = pd.DataFrame({
+        "name": escape(name), "part": ["road (from the network)" if p == "road" else f"{buffer_m:g} m buffer"
+                                       for p in geo["part"]],
+        "emergency": escape(figures["emergency"]), "all": escape(figures["all"]), "kind": list(geo["part"]),
+    }, index=geo.index)
+
+    def style(feature: dict) -> dict:
+        if feature["properties"]["kind"] == "road":
+            return {"color": "#6a1b9a", "weight": 3, "opacity": 0.9}
+        return {"color": "#6a1b9a", "weight": 1.5, "dashArray": "6 4", "fillColor": "#ce93d8", "fillOpacity": 0.15}
+
+    fields = {"name": "Corridor", "part": "Shown", "emergency": "Emergency", "all": "All grades"}
+    _layer(_feature_collection(geo, props), name, style, fields).add_to(m)
+
+
+def _hotspots(m: folium.Map, hot: pd.DataFrame) -> None:
+    if isinstance(hot, gpd.GeoDataFrame) and hot.geometry.notna().any():
+        geo = prepare_geometries(hot, 0.0)
+    elif {"centre_lon", "centre_lat"} <= set(hot.columns):
+        geo = gpd.GeoDataFrame(hot, geometry=gpd.points_from_xy(hot["centre_lon"], hot["centre_lat"]), crs=4326)
+    else:
+        raise MapError("hotspots need geometry (hotspots.find_hotspots) or centre_lon / centre_lat columns")
+    props = pd.DataFrame({
+        "name": [escape(v) for v in geo["name"]],
+        "rank": [f"{escape(s)} #{int(r)}" for s, r in zip(geo["urban_rural"], geo["rank"], strict=True)],
+        "attended": geo["attended"].map(lambda v: f"{int(v):,}"),
+        "failures": geo["failures"].map(_num),
+        "rate": [f"{_pct(100 * r)} (force {_pct(100 * f)})" for r, f in
+                 zip(geo["failure_rate"], geo["force_failure_rate"], strict=True)],
+        "q": geo["q_value"].map(lambda q: f"{q:.2g}"),
+    }, index=geo.index)
+
+    def style(feature: dict) -> dict:
+        return {"color": "#000000", "weight": 2.5, "fillColor": "#000000", "fillOpacity": 0.05}
+
+    fields = {"name": "Hotspot", "rank": "Rank", "attended": "Attended incidents", "failures": "Failures",
+              "rate": "Failure rate", "q": "q-value (BH)"}
+    marker = folium.CircleMarker(radius=8, fill=True) if (geo.geom_type == "Point").all() else None
+    _layer(_feature_collection(geo, props), "Failure hotspots", style, fields, marker=marker).add_to(m)
+
+
+def _bases(m: folium.Map, bases: gpd.GeoDataFrame) -> None:
+    geo = prepare_geometries(bases, 0.0)
+    props = pd.DataFrame({
+        "name": [escape(v) for v in geo["name"]],
+        "type": [escape(v) for v in geo.get("type", pd.Series("", index=geo.index))],
+        "units": [escape(v) for v in geo.get("units", pd.Series("", index=geo.index))],
+    }, index=geo.index)
+
+    def style(feature: dict) -> dict:
+        return {"color": "#ffffff", "weight": 2, "fillColor": "#0d47a1", "fillOpacity": 1.0, "radius": 6}
+
+    fields = {"name": "Base", "type": "Type", "units": "Units"}
+    marker = folium.CircleMarker(radius=6, fill=True)
+    _layer(_feature_collection(geo, props), "Bases", style, fields, marker=marker).add_to(m)
+
+
+def _points(m: folium.Map, incidents: gpd.GeoDataFrame) -> None:
+    geo = prepare_geometries(incidents, 0.0)
+    p = pd.to_numeric(geo["p_met"], errors="coerce") if "p_met" in geo.columns else pd.Series(np.nan, geo.index)
+    outcome = np.where(p.isna(), "not attended / no outcome", np.where(p >= 0.5, "met", "not met"))
+
+    def col(name: str) -> list[str]:
+        return [escape(v) for v in geo[name]] if name in geo.columns else [""] * len(geo)
+
+    props = pd.DataFrame({"category": col("category"), "grade": col("grade"), "month": col("month"),
+                          "p_met": [f"{v:.2f}" if np.isfinite(v) else "" for v in p], "outcome": outcome},
+                         index=geo.index)
+    colours = {"met": "#1a9850", "not met": "#d73027"}
+
+    def style(feature: dict) -> dict:
+        return {"color": colours.get(feature["properties"]["outcome"], "#757575"), "weight": 1,
+                "fillOpacity": 0.8, "radius": 3}
+
+    fields = {"category": "Category", "grade": "Grade", "month": "Month", "p_met": "P(met)", "outcome": "Outcome"}
+    _layer(_feature_collection(geo, props), "Incidents (points)", style, fields,
+           marker=folium.CircleMarker(radius=3, fill=True)).add_to(m)
+
+
+def _legend_html(title: str, target: str, policy_label: str | None, network_label: str | None,
+                 layers: Iterable[str], min_cell_count: int) -> str:
+    rows = []
+    for lo, hi, colour in zip(PCT_BINS[:-1], PCT_BINS[1:], PCT_COLOURS, strict=True):
+        label = f"{lo:g}–{hi:g}%" if hi < 100 else f"{lo:g}–100%"
+        rows.append(f'<div><span class="gr-sw" style="background:{colour}"></span>{label}</div>')
+    rows.append(f'<div><span class="gr-sw" style="background:{TOO_FEW_COLOUR}"></span>'
+                f"fewer than {int(min_cell_count)} attended</div>")
+    extra = {"Urban / rural (ONS)": '<div><span class="gr-sw" style="background:#9e9e9e"></span>urban '
+                                    '<span class="gr-sw" style="background:#a1d99b;margin-left:6px"></span>rural</div>',
+             "hotspots": '<div><span class="gr-sw" style="border:2.5px solid #000"></span>failure hotspot</div>',
+             "corridor": '<div><span class="gr-sw" style="background:#ce93d8;border:1.5px dashed #6a1b9a">'
+                         "</span>A12 corridor</div>"}
+    parts = [f"<h4>{escape(title)}</h4>"]
+    if target:
+        parts.append(f'<div class="gr-note">Target: {escape(target)}</div>')
+    if policy_label:
+        parts.append(f'<div class="gr-note">{escape(policy_label)}</div>')
+    parts.extend(rows)
+    parts.extend(extra[k] for k in layers if k in extra)
+    if network_label:
+        parts.append(f'<div class="gr-note">Road network: {escape(network_label)}</div>')
+    return "".join(parts)
+
+
+# --------------------------------------------------------------------------------------------------
+# public functions
+# --------------------------------------------------------------------------------------------------
+def compliance_map(incidents: gpd.GeoDataFrame | None = None, *,
+                   bases: gpd.GeoDataFrame | None = None,
+                   isochrones: gpd.GeoDataFrame | None = None,
+                   hotspots: pd.DataFrame | None = None,
+                   corridor: BaseGeometry | gpd.GeoDataFrame | None = None,
+                   corridor_name: str = "A12 corridor",
+                   corridor_buffer_m: float | None = None,
+                   corridor_summary: pd.DataFrame | None = None,
+                   lsoas: gpd.GeoDataFrame | None = None,
+                   districts: gpd.GeoDataFrame | None = None,
+                   cells: gpd.GeoDataFrame | None = None,
+                   aggregate: str = "hex", resolution: int = hotspots_mod.DEFAULT_RESOLUTION,
+                   category: str | None = "emergency", min_cell_count: int = 5,
+                   network_label: str | None = None, policy_label: str | None = None,
+                   policy: Policy | None = None, standin: bool | None = None,
+                   attribution: str | None = None, title: str | None = None,
+                   show_points: bool = False, show_isochrones: bool = False,
+                   tiles: str | None = None, simplify_m: float = 30.0,
+                   projected_crs: str = "EPSG:27700") -> folium.Map:
+    """A Folium map of attendance-target compliance. Every layer is optional.
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame, optional
+        Incidents after compliance (``p_met``, ``attended``, ``grade_category``, ``target_minutes``,
+        ``urban_rural``, ``district``, ``lsoa_code``); drawn as a choropleth of % met.
+    bases : GeoDataFrame, optional
+        ``name, type, units, geometry`` (drawn as circle markers: no icon fonts needed offline).
+    isochrones : GeoDataFrame, optional
+        ``base, threshold_min, profile, area_km2, population, geometry``; one layer per profile. Rows for
+        all bases combined are drawn when present (``base_id`` -1, ``base`` 'all bases' or NA), else every row.
+    hotspots : DataFrame, optional
+        From :func:`geo_response.hotspots.find_hotspots` (or its CSV with centre_lon/centre_lat).
+    corridor : shapely geometry or GeoDataFrame, optional
+        The corridor's road (:func:`geo_response.corridor.corridor_geometry`).
+    corridor_name, corridor_buffer_m, corridor_summary
+        Its label, buffer drawn around it, and :attr:`CorridorAnalysis.summary` for the tooltip.
+    lsoas : GeoDataFrame, optional
+        :func:`geography.load_lsoas`: urban/rural shading, and the cells when ``aggregate="lsoa"``.
+    districts : GeoDataFrame, optional
+        :func:`geography.load_districts`: boundaries.
+    cells : GeoDataFrame, optional
+        A ready aggregate (:func:`hotspots.hex_aggregate` / :func:`hotspots.lsoa_aggregate`) to draw as the
+        choropleth instead of aggregating `incidents` (`category` is then ignored; the legend names the
+        targets of all attended incidents).
+    aggregate : {"hex", "lsoa"}
+        Choropleth cells: H3 hexagons (``resolution``) or LSOAs.
+    category : str or None, default "emergency"
+        Grade category shown; None for all attended incidents.
+    min_cell_count : int, default 5
+        Cells with fewer attended incidents are grey and show no figures (privacy, noise).
+    network_label, policy_label, attribution, title : str, optional
+        Text for the legend and the attribution control (escaped). Attribution should name the data
+        sources (``profile.attribution``); the network label says whether the roads are OpenStreetMap
+        or the synthetic stand-in.
+    policy : config.Policy, optional
+        Supplies ``policy_label`` when that is not given.
+    standin : bool, optional
+        When True and no ``network_label`` is given, the roads are labelled as the synthetic stand-in.
+    show_points : bool, default False
+        Draw individual incidents. Off by default: maps are aggregated.
+    show_isochrones : bool, default False
+        Show the isochrone layers when the map opens (they can always be toggled in the layer control).
+    tiles : str, optional
+        A folium tile name or URL for a basemap; None (default) draws no tiles, so the map works offline.
+    simplify_m : float
+        Polygon simplification tolerance in metres.
+    projected_crs : str
+        Metric CRS for simplification and buffers.
+
+    Returns
+    -------
+    folium.Map
+    """
+    if policy_label is None and policy is not None:
+        policy_label = policy.label
+    if network_label is None and standin is not None:
+        network_label = STANDIN_LABEL if standin else "OpenStreetMap contributors"
+    if aggregate not in ("hex", "lsoa"):
+        raise MapError(f"aggregate must be 'hex' or 'lsoa', got {aggregate!r}")
+    frames = [f for f in (districts, lsoas, incidents, cells, bases) if f is not None and len(f)]
+    if not frames:
+        raise MapError("nothing to map: give at least districts, lsoas, incidents or bases")
+    west, south, east, north = frames[0].to_crs(4326).total_bounds
+    m = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=9, tiles=tiles,
+                   control_scale=True, attribution_control=True)
+    m.fit_bounds([[float(south), float(west)], [float(north), float(east)]])
+    m.get_root().header.add_child(folium.Element(PANEL_CSS), name="gr_panel_css")
+    if title:
+        m.get_root().title = escape(title)
+
+    shown: list[str] = []
+    if lsoas is not None:
+        _shading(m, lsoas, simplify_m, projected_crs)
+        shown.append("Urban / rural (ONS)")
+    if districts is not None:
+        _districts(m, districts, simplify_m, projected_crs)
+    target = ""
+    legend_title = None
+    if incidents is not None:
+        chosen, label = _select_category(incidents, None if cells is not None else category)
+        if "attended" in chosen.columns:
+            chosen = chosen[chosen["attended"].fillna(False).astype(bool)]
+        target = target_description(chosen)
+    if cells is not None:
+        cell_label = "LSOA" if cells.attrs.get("cell_type") == "lsoa" or "lsoa_code" in cells.columns else "hexagon"
+        _choropleth(m, cells, cell_label, target, min_cell_count, simplify_m, projected_crs)
+        legend_title = f"% of attended incidents meeting their target, by {cell_label}"
+    elif incidents is not None:
+        if aggregate == "lsoa":
+            if lsoas is None:
+                raise MapError("aggregate='lsoa' needs the lsoas layer (geography.load_lsoas)")
+            agg = hotspots_mod.lsoa_aggregate(chosen, lsoas)
+            cell_label = "LSOA"
+        else:
+            agg = hotspots_mod.hex_aggregate(chosen, resolution)
+            cell_label = "hexagon"
+        _choropleth(m, agg, cell_label, target, min_cell_count, simplify_m, projected_crs)
+        legend_title = (f"% of attended incidents meeting their target, by {cell_label}" if category is None
+                        else f"% of {label} incidents attended within target, by {cell_label}")
+    if isochrones is not None and len(isochrones):
+        _isochrones(m, isochrones, simplify_m, projected_crs, show_isochrones)
+    if corridor is not None:
+        _corridor(m, corridor, corridor_name, corridor_buffer_m, corridor_summary, projected_crs)
+        shown.append("corridor")
+    if hotspots is not None and len(hotspots):
+        _hotspots(m, hotspots)
+        shown.append("hotspots")
+    if bases is not None and len(bases):
+        _bases(m, bases)
+    if show_points and incidents is not None:
+        _points(m, incidents)
+
+    panel = _legend_html(legend_title or (title or "Attendance"), target, policy_label, network_label, shown,
+                         min_cell_count)
+    _HtmlControl(panel, position="bottomright").add_to(m)
+    texts = [t for t in (attribution, f"Roads: {network_label}" if network_label else None) if t]
+    for text in texts:
+        _Attribution(text).add_to(m)
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    return m
+
+
+def leaflet_resources() -> tuple[str, str]:
+    """Leaflet's JavaScript and CSS (images inlined as data URIs) from the PyPI package XStatic-Leaflet.
+
+    Raises
+    ------
+    MapError
+        When the package is not installed.
+    """
+    try:
+        pkg = importlib.import_module("xstatic.pkg.leaflet")
+    except ModuleNotFoundError:
+        raise MapError("offline maps inline Leaflet from the PyPI package XStatic-Leaflet, which is not "
+                       "installed: run `pip install xstatic-leaflet`, or save with offline=False "
+                       "(the map then loads Leaflet from a CDN)") from None
+    base = Path(pkg.BASE_DIR)
+    js = (base / "leaflet.js").read_text(encoding="utf-8")
+    js = re.sub(r"^//# sourceMappingURL=.*$", "", js, flags=re.MULTILINE)
+    css = (base / "leaflet.css").read_text(encoding="utf-8")
+
+    def inline(match: re.Match) -> str:
+        image = base / match.group(1)
+        if not image.is_file():
+            return match.group(0)
+        data = base64.b64encode(image.read_bytes()).decode("ascii")
+        return f"url(data:image/png;base64,{data})"
+
+    css = re.sub(r"url\((images/[\w.-]+\.png)\)", inline, css)
+    if "</script" in js.lower() or "</style" in css.lower():
+        raise MapError("the Leaflet resources contain a closing tag and cannot be inlined safely")
+    return js, css
+
+
+def make_offline(m: folium.Map) -> folium.Map:
+    """Drop folium's CDN resources and inline Leaflet's JS and CSS (in place; returns the map)."""
+    js, css = leaflet_resources()
+    m.default_js = []
+    m.default_css = []
+    header = m.get_root().header
+    header.add_child(folium.Element(f"<!--\n{LEAFLET_LICENCE}\n-->"), name="leaflet_licence")
+    header.add_child(folium.Element(f"<style>{css}</style>"), name="leaflet_css_inline")
+    header.add_child(folium.Element(f"<script>{js}</script>"), name="leaflet_js_inline")
+    return m
+
+
+def external_resources(page: str) -> list[str]:
+    """Tags of an HTML page that load a script, stylesheet, image or frame from the network."""
+    return [match.group(0) for match in _EXTERNAL_RESOURCE.finditer(page)]
+
+
+def save_map(m: folium.Map, path: str | Path, offline: bool = True) -> Path:
+    """Write a map to an HTML file.
+
+    Parameters
+    ----------
+    m : folium.Map
+    path : str or Path
+    offline : bool, default True
+        Inline Leaflet (from XStatic-Leaflet) and drop every CDN resource, so the file is self-contained;
+        the saved page is checked and :class:`MapError` raised if it still loads anything from the network.
+
+    Returns
+    -------
+    Path
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if offline:
+        make_offline(m)
+    page = m.get_root().render()
+    if offline:
+        found = external_resources(page)
+        if found:
+            raise MapError(f"the offline map still loads {len(found)} resources from the network, e.g. "
+                           f"{found[0][:120]}; remove the layer or plugin that adds them")
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def map_summary(path: str | Path) -> dict:
+    """Size of a saved map and the number of network resources it loads, for provenance."""
+    page = Path(path).read_text(encoding="utf-8")
+    return {"path": str(path), "bytes": len(page.encode("utf-8")),
+            "external_resources": len(external_resources(page))}
