@@ -1,19 +1,34 @@
 """Isochrones: the area reachable within a time from a base (or from all bases), built from the network.
 
-An isochrone covers the reachable pieces of road: whole edges where both ends are reached in time, and
-the reached part of an edge where only part of it is (cut at the threshold from either end). The pieces
-are sampled every <= 25 m, the samples mark cells of a ``cell_m`` grid (default 100 m) in the projected
-CRS, the marks are dilated by ``dilate_cells`` (a band of about one cell around the roads) and the marked
-cells are merged into polygons (row runs -> rectangles -> ``shapely.coverage_union_all``). So every
-reached node lies inside, areas between roads that cannot be reached stay outside (no convex hulls), and
-disjoint reach gives a MultiPolygon. Buffering the road pieces with GEOS instead needs tens of GB for a
-county. Population covered is ONS LSOA population, apportioned by population-weighted centroid.
+Method (a raster cover of the reached roads; no convex hulls):
+
+1. Every edge is sampled every ``SAMPLE_M`` metres in the projected CRS (both end nodes included). A sample
+   at fraction ``f`` of edge ``u -> v`` is reached at ``min(t[u] + f * tt(u->v), t[v] + (1 - f) * tt(v->u))``
+   (the second term only where the road is two-way), so partial edges are cut at the threshold to within
+   ``SAMPLE_M``.
+2. Each grid cell (``CELL_M`` square) takes the earliest time of the samples inside it; a minimum filter
+   with a disc of radius ``buffer_m`` (+ half a cell) then gives each cell the earliest time of any reached
+   road within ``buffer_m`` (a buffer of the reached roads, done once per base for every threshold).
+3. Filled contours of that time grid at each threshold (contourpy, marching squares) are the polygons,
+   lightly simplified (Douglas-Peucker, 5 m): nested thresholds come from one grid, disjoint reach gives a
+   MultiPolygon, and land farther than ``buffer_m`` from every road reached in time stays outside.
+
+Why a grid: unioning hundreds of thousands of buffered road pieces with GEOS takes seconds to minutes per
+polygon and gigabytes of memory on a county network; the grid gives all thresholds of a base in about 0.1-0.2 s.
+Precision is set by ``CELL_M`` (50 m) and ``SAMPLE_M`` (25 m). On the Essex stand-in, 99.7% of LSOA population-weighted
+centroids lie within 100 m of a road.
+
+Guarantees (tested on hand-made graphs and the Essex stand-in): every node reached within a threshold lies
+inside its polygon; a point farther than ``buffer_m + 2.5 * CELL_M`` from every road reached in time lies
+outside. Population covered is ONS LSOA population, apportioned by LSOA population-weighted centroid.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+import contourpy
 import geopandas as gpd
 import networkx as nx
 import numpy as np
@@ -22,115 +37,184 @@ from scipy import ndimage
 from tqdm.auto import tqdm
 
 from geo_response import routing, snapping
+from geo_response.errors import RoutingError
 from geo_response.speeds import travel_time_field
 
 DEFAULT_THRESHOLDS = (5, 10, 15, 20)
-CELL_M = 100.0
-DILATE_CELLS = 1
+BUFFER_M = 100.0
+CELL_M = 50.0
+SAMPLE_M = 25.0
+COMBINED = "all bases"
 COLUMNS = ["base", "base_id", "threshold_min", "profile", "area_km2", "population", "geometry"]
+_FAR = 1e12  # grid value of unreached cells (finite, so contour interpolation stays well defined)
 
 
-def reachable_points(index: snapping.EdgeIndex, rg: routing.RoutingGraph, node_seconds: np.ndarray,
-                     seconds: float) -> np.ndarray:
-    """Projected points sampling the network reachable within ``seconds`` of a node field.
+@dataclass(frozen=True)
+class NetworkSamples:
+    """Points along every edge of an :class:`snapping.EdgeIndex`, with their grid cell.
 
-    Each reached (part of a) 50 m segment of :class:`snapping.EdgeIndex` gives its two ends and its middle,
-    so samples are at most 25 m apart along reached roads and never beyond the reached part of an edge.
+    Attributes
+    ----------
+    edge : numpy.ndarray of int
+        Row in the EdgeIndex of each sample.
+    fraction : numpy.ndarray of float
+        Position along the edge (0 at ``u`` .. 1 at ``v``).
+    xy : numpy.ndarray
+        Projected coordinates, shape ``(n, 2)``.
+    cell : numpy.ndarray of int
+        Flat index of the grid cell holding the sample.
+    origin : tuple of float
+        Projected x, y of the centre of cell (0, 0).
+    shape : tuple of int
+        Grid rows (y) and columns (x).
+    cell_m : float
+        Cell size (m).
+    """
+
+    edge: np.ndarray
+    fraction: np.ndarray
+    xy: np.ndarray
+    cell: np.ndarray
+    origin: tuple[float, float]
+    shape: tuple[int, int]
+    cell_m: float
+
+
+def network_samples(index: snapping.EdgeIndex, sample_m: float = SAMPLE_M, cell_m: float = CELL_M,
+                    pad_m: float = 1000.0) -> NetworkSamples:
+    """Sample the edges of ``index`` every ``sample_m`` metres and place the samples on a ``cell_m`` grid.
+
+    ``pad_m`` is the margin of the grid around the network (at least the largest buffer used).
+    """
+    dense = shapely.segmentize(index.geometry, sample_m)
+    coords, line = shapely.get_coordinates(dense, return_index=True)
+    step = np.r_[0.0, np.hypot(*np.diff(coords, axis=0).T)]
+    step[np.r_[True, line[1:] != line[:-1]]] = 0.0
+    cum = np.cumsum(step)
+    start = np.r_[True, line[1:] != line[:-1]]
+    along = cum - np.maximum.accumulate(np.where(start, cum, 0.0))
+    total = np.zeros(len(index.geometry))
+    np.maximum.at(total, line, along)
+    fraction = np.where(total[line] > 0, along / np.where(total[line] > 0, total[line], 1.0), 0.0)
+    lo = coords.min(axis=0) - pad_m
+    hi = coords.max(axis=0) + pad_m
+    shape = (int(np.ceil((hi[1] - lo[1]) / cell_m)) + 1, int(np.ceil((hi[0] - lo[0]) / cell_m)) + 1)
+    col = np.rint((coords[:, 0] - lo[0]) / cell_m).astype(np.int64)
+    row = np.rint((coords[:, 1] - lo[1]) / cell_m).astype(np.int64)
+    return NetworkSamples(edge=line.astype(np.int64), fraction=np.clip(fraction, 0.0, 1.0), xy=coords,
+                          cell=row * shape[1] + col, origin=(float(lo[0]), float(lo[1])), shape=shape,
+                          cell_m=float(cell_m))
+
+
+def sample_seconds(index: snapping.EdgeIndex, samples: NetworkSamples, rg: routing.RoutingGraph,
+                   node_seconds: np.ndarray) -> np.ndarray:
+    """Arrival time at every sample from a node field (``inf`` where unreached)."""
+    if rg.weight not in index.weights:
+        raise RoutingError(f"the edge index has no '{rg.weight}'; rebuild it from a graph with that profile")
+    forward, reverse = index.weights[rg.weight]
+    t_u = node_seconds[index.u_pos(rg)]
+    t_v = node_seconds[index.v_pos(rg)]
+    e, f = samples.edge, samples.fraction
+    via_u = t_u[e] + f * forward[e]
+    with np.errstate(invalid="ignore"):
+        # back from v along a two-way road; on a one-way road only the end node v itself is reached from v
+        back = np.where(np.isfinite(reverse[e]), (1.0 - f) * reverse[e], np.where(f >= 1.0 - 1e-9, 0.0, np.inf))
+        via_v = t_v[e] + back
+    return np.fmin(via_u, np.where(np.isnan(via_v), np.inf, via_v))
+
+
+def _disc(radius_cells: float) -> np.ndarray:
+    r = int(np.floor(radius_cells))
+    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+    return xx * xx + yy * yy <= radius_cells * radius_cells + 1e-9
+
+
+def time_grid(samples: NetworkSamples, seconds: np.ndarray, limit: float, buffer_m: float = BUFFER_M
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Earliest time of a road within ``buffer_m`` of each cell, cropped to where it is within ``limit``.
 
     Returns
     -------
-    numpy.ndarray
-        Shape ``(n, 2)``.
+    (x, y, z) or None
+        Cell-centre coordinates (1-d, projected) and the time grid (``_FAR`` where unreached); None when
+        nothing is reached within ``limit``.
     """
-    forward, reverse = index.weights[rg.weight]
-    seg = index.segments
-    t_u = node_seconds[rg.index_of(index.u)]
-    t_v = node_seconds[rg.index_of(index.v)]
-    length = seg.edge_length
-    with np.errstate(invalid="ignore", divide="ignore"):
-        reach_u = np.nan_to_num(np.clip((seconds - t_u) / forward, 0.0, 1.0), nan=0.0) * length   # metres from u
-        reach_v = np.nan_to_num(np.clip((seconds - t_v) / reverse, 0.0, 1.0), nan=0.0) * length   # metres from v
-    seg_len = np.hypot(*(seg.end - seg.start).T)
-    s0, s1, e = seg.offset, seg.offset + seg_len, seg.edge
-    parts = [(reach_u[e] > s0, s0, np.minimum(s1, reach_u[e])),                      # from u: [s0, min(s1, reach)]
-             (reach_v[e] > 0, np.maximum(s0, length[e] - reach_v[e]), s1)]          # from v: [max(s0, L - reach), s1]
-    samples = []
-    d = np.where(seg_len > 0, seg_len, 1.0)
-    for mask, lo, hi in parts:
-        idx = np.flatnonzero(mask & (hi >= lo))
-        a, b = seg.start[idx], seg.end[idx]
-        for pos in (lo[idx], (lo[idx] + hi[idx]) / 2.0, hi[idx]):
-            samples.append(a + (b - a) * ((pos - s0[idx]) / d[idx])[:, None])
-    return np.concatenate(samples) if samples else np.empty((0, 2))
+    reached = seconds <= limit
+    if not reached.any():
+        return None
+    ny, nx_ = samples.shape
+    cells, times = samples.cell[reached], seconds[reached]
+    rows, cols = cells // nx_, cells % nx_
+    pad = int(np.ceil(buffer_m / samples.cell_m)) + 2
+    r0, r1 = max(rows.min() - pad, 0), min(rows.max() + pad + 1, ny)
+    c0, c1 = max(cols.min() - pad, 0), min(cols.max() + pad + 1, nx_)
+    grid = np.full((r1 - r0, c1 - c0), np.inf)
+    np.minimum.at(grid, (rows - r0, cols - c0), times)
+    if buffer_m > 0:
+        grid = ndimage.minimum_filter(grid, footprint=_disc(buffer_m / samples.cell_m + 0.5), mode="constant",
+                                      cval=np.inf)
+    grid[~np.isfinite(grid)] = _FAR
+    x = samples.origin[0] + samples.cell_m * np.arange(c0, c1)
+    y = samples.origin[1] + samples.cell_m * np.arange(r0, r1)
+    return x, y, grid
 
 
-def grid_polygon(points: np.ndarray, origin: tuple[float, float], shape: tuple[int, int], cell_m: float = CELL_M,
-                 dilate_cells: int = DILATE_CELLS):
-    """Polygon of the grid cells holding ``points``, dilated by ``dilate_cells`` (empty polygon if none).
-
-    Parameters
-    ----------
-    points : numpy.ndarray
-        Projected points, shape ``(n, 2)``.
-    origin : (float, float)
-        Lower-left corner of the grid.
-    shape : (int, int)
-        Rows, columns.
-    cell_m : float
-        Cell size (m).
-    dilate_cells : int
-        Cells added around every marked cell (a disk of this radius).
-    """
-    if len(points) == 0:
+def _polygons(filled) -> shapely.Geometry:
+    points, offsets = filled
+    polys = []
+    for pts, offs in zip(points, offsets, strict=True):
+        rings = [pts[offs[i]:offs[i + 1]] for i in range(len(offs) - 1)]
+        polys.append(shapely.Polygon(rings[0], rings[1:]))
+    if not polys:
         return shapely.Polygon()
-    col = np.clip(((points[:, 0] - origin[0]) // cell_m).astype(np.int64), 0, shape[1] - 1)
-    row = np.clip(((points[:, 1] - origin[1]) // cell_m).astype(np.int64), 0, shape[0] - 1)
-    grid = np.zeros(shape, dtype=bool)
-    grid[row, col] = True
-    if dilate_cells > 0:
-        r = dilate_cells
-        yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
-        grid = ndimage.binary_dilation(grid, structure=(xx ** 2 + yy ** 2) <= r * r + r)
-    # each row's runs of marked cells become rectangles; they tile without overlap, so coverage_union works
-    step = np.diff(np.pad(grid, ((0, 0), (1, 1))).astype(np.int8), axis=1)
-    start_r, start_c = np.nonzero(step == 1)
-    _, end_c = np.nonzero(step == -1)
-    x0 = origin[0] + start_c * cell_m
-    x1 = origin[0] + end_c * cell_m
-    y0 = origin[1] + start_r * cell_m
-    boxes = shapely.box(x0, y0, x1, y0 + cell_m)
-    return shapely.coverage_union_all(boxes)
+    return shapely.MultiPolygon(polys) if len(polys) > 1 else polys[0]
 
 
-def network_grid(index: snapping.EdgeIndex, cell_m: float = CELL_M,
-                 margin_cells: int = 4) -> tuple[tuple[float, float], tuple[int, int]]:
-    """Origin and shape of a grid covering the whole network with a margin."""
-    coords = np.vstack([index.segments.start, index.segments.end])
-    lo = coords.min(axis=0) - margin_cells * cell_m
-    hi = coords.max(axis=0) + margin_cells * cell_m
-    shape = (int(np.ceil((hi[1] - lo[1]) / cell_m)), int(np.ceil((hi[0] - lo[0]) / cell_m)))
-    return (float(lo[0]), float(lo[1])), shape
+def _simplify(poly: shapely.Geometry, tolerance: float) -> shapely.Geometry:
+    # Douglas-Peucker is ~30x faster than the topology-preserving variant; keep its result when valid
+    out = shapely.simplify(poly, tolerance, preserve_topology=False)
+    if out.is_valid and not out.is_empty and abs(out.area - poly.area) <= 0.01 * poly.area:
+        return out
+    return shapely.simplify(poly, tolerance, preserve_topology=True)
+
+
+def threshold_polygons(grid: tuple[np.ndarray, np.ndarray, np.ndarray] | None, thresholds_s: Sequence[float],
+                       simplify_m: float = 5.0) -> list[shapely.Geometry]:
+    """Filled contours of a :func:`time_grid` at each threshold (seconds): one (Multi)Polygon each."""
+    if grid is None:
+        return [shapely.Polygon() for _ in thresholds_s]
+    x, y, z = grid
+    gen = contourpy.contour_generator(x, y, z, fill_type="OuterOffset", name="serial")
+    out = []
+    for t in thresholds_s:
+        poly = _polygons(gen.filled(-1.0, float(t)))
+        out.append(_simplify(poly, simplify_m) if simplify_m > 0 and not poly.is_empty else poly)
+    return out
 
 
 def population_within(polygons: Sequence, lsoas: gpd.GeoDataFrame | None, crs: str) -> np.ndarray:
-    """ONS population whose LSOA population-weighted centroid lies inside each polygon (projected)."""
+    """ONS population whose LSOA population-weighted centroid lies inside each (projected) polygon.
+
+    Returns NaN for every polygon when ``lsoas`` is None (population unknown, not zero).
+    """
     if lsoas is None:
         return np.full(len(polygons), np.nan)
     pts = gpd.GeoSeries(gpd.points_from_xy(lsoas["pwc_lon"], lsoas["pwc_lat"]), crs=4326).to_crs(crs)
     x, y = pts.x.to_numpy(), pts.y.to_numpy()
     pop = lsoas["population"].to_numpy()
-    out = []
-    for poly in polygons:
-        shapely.prepare(poly)
-        out.append(int(pop[shapely.contains_xy(poly, x, y)].sum()) if not poly.is_empty else 0)
-    return np.asarray(out)
+    out = np.zeros(len(polygons))
+    for i, poly in enumerate(polygons):
+        if poly is not None and not poly.is_empty:
+            shapely.prepare(poly)
+            out[i] = pop[shapely.contains_xy(poly, x, y)].sum()
+    return out
 
 
 def isochrones(G: nx.MultiDiGraph, bases: gpd.GeoDataFrame, thresholds_min: Sequence[float] = DEFAULT_THRESHOLDS,
                profile: str = "blue_light", per_base: bool = True, combined: bool = True,
-               lsoas: gpd.GeoDataFrame | None = None, cell_m: float = CELL_M, dilate_cells: int = DILATE_CELLS,
-               crs: str = "EPSG:27700",
-               index: snapping.EdgeIndex | None = None, rg: routing.RoutingGraph | None = None) -> gpd.GeoDataFrame:
+               lsoas: gpd.GeoDataFrame | None = None, buffer_m: float = BUFFER_M, crs: str = "EPSG:27700",
+               index: snapping.EdgeIndex | None = None, rg: routing.RoutingGraph | None = None,
+               samples: NetworkSamples | None = None) -> gpd.GeoDataFrame:
     """Isochrone polygons per base and for all bases combined.
 
     Parameters
@@ -146,46 +230,54 @@ def isochrones(G: nx.MultiDiGraph, bases: gpd.GeoDataFrame, thresholds_min: Sequ
     per_base, combined : bool
         Which isochrones to build (combined rows have ``base`` "all bases" and ``base_id`` -1).
     lsoas : GeoDataFrame, optional
-        :func:`geography.load_lsoas` output, for the population covered.
-    cell_m, dilate_cells : float, int
-        Grid cell size (m) and the band of cells added around reached roads.
+        :func:`geography.load_lsoas` output, for the population covered (NaN without it).
+    buffer_m : float
+        Distance from a reached road that counts as reached (m).
     crs : str
         Projected CRS for geometry work.
-    index, rg : optional
-        Prebuilt snapping index and routing graph to reuse.
+    index, rg, samples : optional
+        Prebuilt snapping index, routing graph and network samples to reuse across calls.
 
     Returns
     -------
     GeoDataFrame
-        EPSG:4326, columns ``base, base_id, threshold_min, profile, area_km2, population, geometry``.
+        EPSG:4326, columns ``base, base_id, threshold_min, profile, area_km2, population, geometry``
+        (empty polygon and 0 km2 where nothing is reached).
     """
+    thresholds = sorted(float(t) for t in thresholds_min)
+    if not thresholds or thresholds[0] <= 0:
+        raise RoutingError(f"thresholds must be positive minutes, got {list(thresholds_min)}")
+    if len(bases) == 0:
+        raise RoutingError("no bases to draw isochrones from; give a bases CSV or an OSM file with police stations")
     if "node" not in bases.columns:
         from geo_response.bases import attach_nodes
 
         bases = attach_nodes(bases, G, crs)
     index = index or snapping.edge_index(G, crs)
     rg = rg or routing.to_csr(G, travel_time_field(profile))
-    limit = max(thresholds_min) * 60.0
+    if rg.weight != travel_time_field(profile):
+        raise RoutingError(f"routing graph is on '{rg.weight}', not the '{profile}' profile")
+    samples = samples or network_samples(index, pad_m=buffer_m + 4 * CELL_M)
+    limit = thresholds[-1] * 60.0
+    seconds_levels = [t * 60.0 for t in thresholds]
+    nodes = bases["node"].to_numpy()
     fields: list[tuple[str, int, np.ndarray]] = []
     if combined:
-        seconds, _ = routing.nearest_source_field(rg, bases["node"].to_numpy(), limit=limit)
-        fields.append(("all bases", -1, seconds))
+        seconds, _ = routing.nearest_source_field(rg, nodes, limit=limit)
+        fields.append((COMBINED, -1, seconds))
     if per_base:
-        per = routing.per_source_fields(rg, bases["node"].to_numpy(), limit=limit)
-        fields += [(str(name), int(bid), per[i]) for i, (name, bid) in enumerate(zip(bases["name"], bases["base_id"],
-                                                                                     strict=True))]
-    origin, shape = network_grid(index, cell_m)
+        per = routing.per_source_fields(rg, nodes, limit=limit)
+        fields += [(str(name), int(bid), per[i])
+                   for i, (name, bid) in enumerate(zip(bases["name"], bases["base_id"], strict=True))]
     rows = []
-    total = len(fields) * len(thresholds_min)
-    with tqdm(total=total, desc=f"isochrones ({profile})", unit="polygon", disable=None) as bar:
-        for name, bid, seconds in fields:
-            for t in thresholds_min:
-                poly = grid_polygon(reachable_points(index, rg, seconds, t * 60.0), origin, shape, cell_m,
-                                    dilate_cells)
-                rows.append({"base": name, "base_id": bid, "threshold_min": float(t), "profile": profile,
-                             "geometry": poly})
-                bar.update()
-    out = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
+    for name, bid, node_seconds in tqdm(fields, desc=f"isochrones ({profile})", unit="base", disable=None):
+        grid = time_grid(samples, sample_seconds(index, samples, rg, node_seconds), limit, buffer_m)
+        for t, poly in zip(thresholds, threshold_polygons(grid, seconds_levels), strict=True):
+            rows.append({"base": name, "base_id": bid, "threshold_min": t, "profile": profile, "geometry": poly})
+    out = gpd.GeoDataFrame(rows, geometry="geometry", crs=index.crs)
     out["area_km2"] = out.geometry.area / 1e6
-    out["population"] = population_within(out.geometry.values, lsoas, crs)
-    return out.to_crs(4326)[COLUMNS]
+    out["population"] = population_within(out.geometry.values, lsoas, index.crs)
+    out = out.to_crs(4326)[COLUMNS]
+    out.attrs.update({"method": "raster cover of reached roads", "buffer_m": buffer_m, "cell_m": samples.cell_m,
+                      "sample_m": SAMPLE_M, "profile": profile, "thresholds_min": thresholds})
+    return out

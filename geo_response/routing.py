@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import networkx as nx
 import numpy as np
@@ -39,6 +40,10 @@ class RoutingGraph:
     node_ids: np.ndarray
     weight: str
 
+    @cached_property
+    def _position(self) -> pd.Index:
+        return pd.Index(self.node_ids)
+
     @property
     def n(self) -> int:
         """Number of nodes."""
@@ -53,7 +58,7 @@ class RoutingGraph:
             If any id is not a node of the graph.
         """
         ids = np.atleast_1d(np.asarray(node_ids))
-        idx = pd.Index(self.node_ids).get_indexer(ids)
+        idx = self._position.get_indexer(ids)
         if (idx < 0).any():
             missing = ids[idx < 0][:5].tolist()
             raise RoutingError(f"nodes {missing} are not in the network; attach points with bases.attach_nodes "
@@ -76,18 +81,18 @@ def to_csr(G: nx.MultiDiGraph, weight: str = "travel_time_blue_light") -> Routin
         If an edge lacks the weight or has a negative one.
     """
     node_ids = np.fromiter(G.nodes, dtype=np.int64, count=len(G))
-    m = G.number_of_edges()
-    u = np.empty(m, dtype=np.int64)
-    v = np.empty(m, dtype=np.int64)
-    w = np.empty(m, dtype=np.float64)
-    try:
-        for i, (a, b, value) in enumerate(G.edges(data=weight)):
-            u[i], v[i], w[i] = a, b, value
-    except TypeError:
-        raise RoutingError(f"some edges have no '{weight}'; add travel times with speeds.add_travel_times "
-                           "(network.load_network does it)") from None
-    if (w < 0).any() or np.isnan(w).any():
-        raise RoutingError(f"'{weight}' has negative or missing values")
+    edges = list(G.edges(data=weight))
+    if not edges:
+        raise RoutingError("the network has no edges; check the OSM file or the area it was clipped to")
+    u = np.fromiter((e[0] for e in edges), dtype=np.int64, count=len(edges))
+    v = np.fromiter((e[1] for e in edges), dtype=np.int64, count=len(edges))
+    w = pd.to_numeric(pd.Series([e[2] for e in edges], dtype=object), errors="coerce").to_numpy(dtype=float)
+    if np.isnan(w).any():
+        raise RoutingError(f"{int(np.isnan(w).sum()):,} of {len(w):,} edges have no numeric '{weight}'; add travel "
+                           "times with speeds.add_travel_times (network.load_network does it) or pick another "
+                           "profile")
+    if (w < 0).any():
+        raise RoutingError(f"{int((w < 0).sum()):,} edges have a negative '{weight}'; fix the speeds")
     index = pd.Index(node_ids)
     ui, vi = index.get_indexer(u), index.get_indexer(v)
     # keep the smallest weight of parallel edges: sort by (row, col, weight) and take the first of each pair

@@ -1,10 +1,17 @@
 """Snap points to the nearest road edge and turn node travel-time fields into point travel times.
 
 Points (incidents, addresses, candidate sites) are snapped to the nearest *edge* (not node) in a projected
-CRS (EPSG:27700 for Britain) with a shapely STRtree. A point at fraction ``f`` along edge ``u -> v`` is
-reached either via ``u`` (``t[u] + f * tt(u->v)``) or, where the road is two-way, via ``v``
-(``t[v] + (1 - f) * tt(v->u)``), plus an off-network access leg ``snap distance / access speed``.
-Points farther than ``limit_m`` from any edge are flagged ``too_far`` (their times are still given).
+CRS (EPSG:27700 for Britain). A point at fraction ``f`` along edge ``u -> v`` is reached either via ``u``
+(``t[u] + f * tt(u->v)``) or, where the road is two-way, via ``v`` (``t[v] + (1 - f) * tt(v->u)``), plus an
+off-network access leg ``snap distance / access speed``. Points farther than ``limit_m`` from every edge are
+flagged ``too_far`` (their distance and times are still given).
+
+How the nearest edge is found (exact, fast for millions of points): edges are cut into straight segments
+of at most ``SEGMENT_M`` metres and a scipy KD-tree holds the segment midpoints. For each point the
+12 nearest midpoints are checked exactly; the closest of them is the true nearest segment whenever its
+distance + ``SEGMENT_M`` / 2 is at most the distance of the farthest midpoint checked (every other segment is
+then provably farther). Points where that does not hold (mostly far from any road) are tried again with 64
+midpoints, and the very few left are answered by a shapely STRtree ``query_nearest`` on the edge geometries.
 """
 
 from __future__ import annotations
@@ -23,28 +30,47 @@ from geo_response import routing
 from geo_response.errors import RoutingError
 from geo_response.speeds import travel_time_field
 
+SEGMENT_M = 50.0
+K_TIERS = (12, 64)
+_CHUNK = 50_000
+_AT_NODE = 1e-9   # edge fraction this close to 0 or 1 is the end node itself
+SNAP_COLUMNS = ["edge", "u", "v", "key", "edge_fraction", "snap_distance_m", "too_far"]
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Edges cut into straight pieces of at most ``max_length`` m, with a KD-tree on their midpoints."""
+
+    start: np.ndarray          # (m, 2) projected
+    vector: np.ndarray         # (m, 2) end - start
+    data: np.ndarray           # (m, 4) start x, y and vector x, y side by side: one gather per candidate
+    edge: np.ndarray           # row in the EdgeIndex
+    offset: np.ndarray         # distance along the edge where the segment starts (m)
+    edge_length: np.ndarray    # projected length of each edge (m), indexed by edge row
+    tree: cKDTree
+    max_length: float
+
 
 @dataclass(frozen=True)
 class EdgeIndex:
     """The graph's edges for snapping: one geometry per road piece (both directions share it).
-
-    Nearest edges are found exactly with a KD-tree on the midpoints of short segments (at most
-    ``SEGMENT_M`` long): among the ``K_NEAREST`` nearest midpoints the closest segment is exact whenever
-    its distance + half a segment is within the distance of the farthest midpoint looked at; the rare other
-    points fall back to the STRtree of whole edges.
 
     Attributes
     ----------
     u, v, key : numpy.ndarray
         The directed edge ``u -> v`` (key ``key``) whose geometry runs from ``u`` to ``v``.
     reverse_key : numpy.ndarray
-        Key of the matching ``v -> u`` edge (same length), or -1 where the road is one-way.
+        Key of the matching ``v -> u`` edge (same road: same length within 0.5 m), -1 where one-way.
     geometry : numpy.ndarray of LineString
-        Projected geometries.
+        Projected geometries, each starting at ``u``.
     tree : shapely.STRtree
+        On ``geometry``.
     weights : dict
-        For each ``travel_time_<profile>``: (forward seconds, reverse seconds or inf).
+        For each ``travel_time_<profile>`` on the graph: (seconds ``u -> v``, seconds ``v -> u`` or ``inf``).
     crs : str
+        The projected CRS.
+    segments : Segments
+        The KD-tree search structure.
     """
 
     u: np.ndarray
@@ -55,20 +81,21 @@ class EdgeIndex:
     tree: shapely.STRtree
     weights: dict[str, tuple[np.ndarray, np.ndarray]]
     crs: str
-    segments: _Segments
+    segments: Segments
+
+    def u_pos(self, rg: routing.RoutingGraph) -> np.ndarray:
+        """Row of each edge's ``u`` in the routing graph."""
+        return rg.index_of(self.u)
+
+    def v_pos(self, rg: routing.RoutingGraph) -> np.ndarray:
+        """Row of each edge's ``v`` in the routing graph."""
+        return rg.index_of(self.v)
 
 
-@dataclass(frozen=True)
-class _Segments:
-    """Edges cut into pieces of at most ``max_length`` m, with a KD-tree on their midpoints."""
-
-    start: np.ndarray          # (m, 2)
-    end: np.ndarray            # (m, 2)
-    edge: np.ndarray           # row in the EdgeIndex
-    offset: np.ndarray         # distance along the edge where the segment starts (m)
-    edge_length: np.ndarray    # projected length of each edge (m), indexed by edge row
-    tree: cKDTree
-    max_length: float
+def _edge_table(G: nx.MultiDiGraph, fields: list[str]) -> pd.DataFrame:
+    rows = [(u, v, k, d.get("length", np.nan), d.get("geometry"), *(d.get(f, np.nan) for f in fields))
+            for u, v, k, d in G.edges(keys=True, data=True)]
+    return pd.DataFrame(rows, columns=["u", "v", "key", "length", "geometry", *fields])
 
 
 def edge_index(G: nx.MultiDiGraph, crs: str = "EPSG:27700") -> EdgeIndex:
@@ -80,98 +107,119 @@ def edge_index(G: nx.MultiDiGraph, crs: str = "EPSG:27700") -> EdgeIndex:
         EPSG:4326 graph; edges without ``geometry`` are straight lines between their nodes.
     crs : str
         Projected CRS for distances.
+
+    Raises
+    ------
+    RoutingError
+        If the graph has no edges.
     """
     fields = [travel_time_field(p) for p in G.graph.get("speed_profiles", [])]
+    if not fields:  # graphs built by hand: take whatever travel_time_* attributes the edges have
+        fields = sorted({a for _, _, d in G.edges(data=True) for a in d if a.startswith("travel_time_")})
+    table = _edge_table(G, fields)
+    if len(table) == 0:
+        raise RoutingError("the network has no edges; check the OSM file or the area it was clipped to")
+    # the same road in both directions: u->v and v->u of (nearly) the same length, not a self-loop
+    pairs = table.reset_index().merge(table.reset_index(), left_on=["u", "v"], right_on=["v", "u"],
+                                      suffixes=("", "_r"))
+    pairs = pairs[(pairs["u"] != pairs["v"]) & ((pairs["length"] - pairs["length_r"]).abs() < 0.5)]
+    pairs = pairs.sort_values(["index", "key_r"]).drop_duplicates("index")
+    reverse_row = np.full(len(table), -1, dtype=np.int64)
+    reverse_row[pairs["index"].to_numpy()] = pairs["index_r"].to_numpy()
+    # keep each two-way road once (of a mutual pair u->v / v->u, the one listed first)
+    rows = np.arange(len(table))
+    mutual = (reverse_row >= 0) & (reverse_row[np.maximum(reverse_row, 0)] == rows)
+    keep = ~mutual | (rows < reverse_row)
+    reverse_row[~mutual] = -1  # a reverse edge that pairs with another parallel edge: treat this one as one-way
+    kept = table[keep].reset_index(drop=True)
+    rev = reverse_row[keep]
+
     xy = {n: (d["x"], d["y"]) for n, d in G.nodes(data=True)}
-    rows_u, rows_v, rows_k, rows_rk, geoms, lengths = [], [], [], [], [], []
-    fwd: dict[str, list] = {f: [] for f in fields}
-    rev: dict[str, list] = {f: [] for f in fields}
-    for u, v, k, d in G.edges(keys=True, data=True):
-        length = d.get("length", 0.0)
-        reverse = [(rk, rd) for rk, rd in G[v][u].items() if abs(rd.get("length", 0.0) - length) < 0.5] \
-            if G.has_edge(v, u) else []
-        if reverse and (u, k) > (v, reverse[0][0]):
-            continue  # the same road piece is kept once, from its smaller end
-        rows_u.append(u)
-        rows_v.append(v)
-        rows_k.append(k)
-        rows_rk.append(reverse[0][0] if reverse else -1)
-        geom = d.get("geometry")
-        geoms.append(geom if geom is not None else shapely.LineString([xy[u], xy[v]]))
-        lengths.append(length)
-        for f in fields:
-            fwd[f].append(d.get(f, np.inf))
-            rev[f].append(min(rd.get(f, np.inf) for _, rd in reverse) if reverse else np.inf)
-    geometry = np.asarray(geoms, dtype=object)
+    u_xy = np.array([xy[n] for n in kept["u"]])
+    v_xy = np.array([xy[n] for n in kept["v"]])
+    geometry = kept["geometry"].to_numpy(dtype=object, copy=True)
+    missing = pd.isna(geometry)
+    if missing.any():
+        geometry[missing] = shapely.linestrings(np.stack([u_xy[missing], v_xy[missing]], axis=1))
     transformer = Transformer.from_crs(4326, crs, always_xy=True)
     geometry = shapely.transform(geometry, lambda c: np.column_stack(transformer.transform(c[:, 0], c[:, 1])))
     # make every geometry start at u (OSMnx and pyrosm already do; straight lines by construction)
-    u_xy = np.array([xy[n] for n in rows_u])
     u_proj = np.column_stack(transformer.transform(u_xy[:, 0], u_xy[:, 1]))
-    start = shapely.get_coordinates(shapely.get_point(geometry, 0))
-    end = shapely.get_coordinates(shapely.get_point(geometry, -1))
+    coords = shapely.get_coordinates(geometry)
+    last = np.cumsum(shapely.get_num_coordinates(geometry)) - 1
+    start, end = coords[np.r_[0, last[:-1] + 1]], coords[last]
     flip = np.hypot(*(end - u_proj).T) < np.hypot(*(start - u_proj).T)
     geometry[flip] = shapely.reverse(geometry[flip])
+
+    weights = {}
+    for f in fields:
+        forward = kept[f].to_numpy(dtype=float)
+        reverse = np.where(rev >= 0, table[f].to_numpy(dtype=float)[np.maximum(rev, 0)], np.inf)
+        weights[f] = (forward, np.where(np.isnan(reverse), np.inf, reverse))
     return EdgeIndex(
+        u=kept["u"].to_numpy(dtype=np.int64), v=kept["v"].to_numpy(dtype=np.int64),
+        key=kept["key"].to_numpy(dtype=np.int64),
+        reverse_key=np.where(rev >= 0, table["key"].to_numpy()[np.maximum(rev, 0)], -1).astype(np.int64),
+        geometry=geometry, tree=shapely.STRtree(geometry), weights=weights, crs=crs,
         segments=_segments(geometry),
-        u=np.asarray(rows_u, dtype=np.int64), v=np.asarray(rows_v, dtype=np.int64),
-        key=np.asarray(rows_k, dtype=np.int64), reverse_key=np.asarray(rows_rk, dtype=np.int64),
-        geometry=geometry, tree=shapely.STRtree(geometry),
-        weights={f: (np.asarray(fwd[f], dtype=float), np.asarray(rev[f], dtype=float)) for f in fields},
-        crs=crs,
     )
 
 
-SEGMENT_M = 50.0
-K_NEAREST = 16
-_CHUNK = 200_000
-
-
-def _segments(geometry: np.ndarray, max_length: float = SEGMENT_M) -> _Segments:
+def _segments(geometry: np.ndarray, max_length: float = SEGMENT_M) -> Segments:
     dense = shapely.segmentize(geometry, max_length)
     coords, line = shapely.get_coordinates(dense, return_index=True)
     same = line[1:] == line[:-1]
     start, end, edge = coords[:-1][same], coords[1:][same], line[:-1][same]
     seg_len = np.hypot(*(end - start).T)
     # distance along the edge where each segment starts: cumulative length within each edge
-    cum = np.cumsum(seg_len)
+    cum = np.cumsum(seg_len) - seg_len
     first = np.r_[True, edge[1:] != edge[:-1]]
-    before = np.where(first, cum - seg_len, 0.0)
-    offset = cum - seg_len - np.maximum.accumulate(before)
+    offset = cum - np.maximum.accumulate(np.where(first, cum, 0.0))
     edge_length = np.bincount(edge, weights=seg_len, minlength=len(geometry))
-    return _Segments(start=start, end=end, edge=edge, offset=offset, edge_length=edge_length,
-                     tree=cKDTree((start + end) / 2.0), max_length=max_length)
+    return Segments(start=start, vector=end - start, data=np.ascontiguousarray(np.column_stack([start, end - start])),
+                    edge=edge, offset=offset, edge_length=edge_length,
+                    tree=cKDTree((start + end) / 2.0), max_length=max_length)
 
 
-def _nearest_segments(seg: _Segments, xy: np.ndarray, k: int = K_NEAREST) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Nearest segment to each point: (segment row, distance, parameter t in [0, 1]); -1 where not proven."""
+def _nearest_segments(seg: Segments, xy: np.ndarray, k: int = 12
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest segment to each point: (segment row or -1 where not proven, distance, parameter in [0, 1])."""
     k = min(k, len(seg.edge))
-    mid_dist, cand = seg.tree.query(xy, k=k, workers=-1)
-    mid_dist, cand = np.atleast_2d(mid_dist.reshape(len(xy), -1)), np.atleast_2d(cand.reshape(len(xy), -1))
-    a, b = seg.start[cand], seg.end[cand]                       # (n, k, 2)
-    ab = b - a
-    ap = xy[:, None, :] - a
-    denom = np.einsum("nkd,nkd->nk", ab, ab)
-    t = np.clip(np.einsum("nkd,nkd->nk", ap, ab) / np.where(denom > 0, denom, 1.0), 0.0, 1.0)
-    closest = a + ab * t[..., None]
-    dist = np.hypot(*(xy[:, None, :] - closest).transpose(2, 0, 1))
+    mid_dist, cand = seg.tree.query(xy, k=k)
+    mid_dist, cand = mid_dist.reshape(len(xy), k), cand.reshape(len(xy), k)
+    S = seg.data[cand]                                            # (n, k, 4)
+    ax = xy[:, 0:1] - S[..., 0]
+    ay = xy[:, 1:2] - S[..., 1]
+    bx, by = S[..., 2], S[..., 3]
+    denom = bx * bx + by * by
+    t = np.clip((ax * bx + ay * by) / np.where(denom > 0, denom, 1.0), 0.0, 1.0)
+    dist = np.hypot(ax - t * bx, ay - t * by)
     best = np.argmin(dist, axis=1)
     rows = np.arange(len(xy))
     best_dist = dist[rows, best]
-    proven = best_dist + seg.max_length / 2.0 <= mid_dist[:, -1] + 1e-9
+    proven = (best_dist + seg.max_length / 2.0 <= mid_dist[:, -1] + 1e-9) | (k == len(seg.edge))
     return np.where(proven, cand[rows, best], -1), best_dist, t[rows, best]
 
 
 def _projected_xy(points: gpd.GeoSeries | gpd.GeoDataFrame, crs: str) -> np.ndarray:
     geo = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
+    if not isinstance(geo, gpd.GeoSeries):
+        raise RoutingError("points must be a GeoSeries or GeoDataFrame of Points")
     if geo.crs is None:
         raise RoutingError("points have no CRS; set it (EPSG:4326 for longitude/latitude)")
-    if (geo.geom_type != "Point").any():
-        raise RoutingError("only Point geometries can be snapped")
+    if len(geo) and (geo.isna() | geo.is_empty).any():
+        raise RoutingError(f"{int((geo.isna() | geo.is_empty).sum())} points have no geometry; drop or "
+                           "geocode them before snapping")
+    if len(geo) and (geo.geom_type != "Point").any():
+        raise RoutingError("only Point geometries can be snapped; take centroids or representative points first")
     if geo.crs.to_epsg() == 4326:
         transformer = Transformer.from_crs(4326, crs, always_xy=True)
-        return np.column_stack(transformer.transform(geo.x.to_numpy(), geo.y.to_numpy()))
-    return geo.to_crs(crs).get_coordinates().to_numpy()
+        xy = np.column_stack(transformer.transform(geo.x.to_numpy(), geo.y.to_numpy()))
+    else:
+        xy = geo.to_crs(crs).get_coordinates().to_numpy()
+    if len(xy) and not np.isfinite(xy).all():
+        raise RoutingError(f"some points cannot be projected to {crs}; check they are longitude/latitude in range")
+    return xy
 
 
 def snap_points(G: nx.MultiDiGraph | EdgeIndex, points: gpd.GeoSeries | gpd.GeoDataFrame,
@@ -193,53 +241,90 @@ def snap_points(G: nx.MultiDiGraph | EdgeIndex, points: gpd.GeoSeries | gpd.GeoD
     -------
     DataFrame
         Index aligned with ``points``: ``edge`` (row in the EdgeIndex), ``u, v, key``, ``edge_fraction``
-        (0 at ``u`` .. 1 at ``v``), ``snap_distance_m``, ``too_far``.
+        (0 at ``u`` .. 1 at ``v``), ``snap_distance_m``, ``too_far``; and for each profile the edge's
+        ``travel_time_<profile>`` (u -> v) and ``travel_time_<profile>_reverse`` (v -> u, ``inf`` if one-way),
+        so :func:`point_travel_times` needs nothing else.
     """
     index = G if isinstance(G, EdgeIndex) else edge_index(G, crs)
+    if limit_m <= 0:
+        raise RoutingError(f"limit_m must be positive metres, got {limit_m}")
     xy = _projected_xy(points, index.crs)
-    pts = shapely.points(xy)
-    if len(pts) == 0:
-        return pd.DataFrame({"edge": [], "u": [], "v": [], "key": [], "edge_fraction": [], "snap_distance_m": [],
-                             "too_far": []})
-    edge = np.empty(len(pts), dtype=np.int64)
-    fraction = np.empty(len(pts))
-    distance = np.empty(len(pts))
+    n = len(xy)
+    edge = np.empty(n, dtype=np.int64)
+    fraction = np.empty(n)
+    distance = np.empty(n)
     seg = index.segments
-    for lo in range(0, len(pts), _CHUNK):
-        part = slice(lo, lo + _CHUNK)
-        row, dist, t = _nearest_segments(seg, xy[part])
-        ok = row >= 0
-        e = seg.edge[np.maximum(row, 0)]
-        along = seg.offset[np.maximum(row, 0)] + t * np.hypot(*(seg.end - seg.start)[np.maximum(row, 0)].T)
-        edge[part] = e
-        fraction[part] = along / np.where(seg.edge_length[e] > 0, seg.edge_length[e], 1.0)
-        distance[part] = dist
-        if not ok.all():  # not proven by the KD-tree: exact STRtree answer for these few points
-            bad = np.flatnonzero(~ok) + lo
-            point_i, edge_i = index.tree.query_nearest(pts[bad], all_matches=False)
-            chosen = np.empty(len(bad), dtype=np.int64)
+    # visit points in grid order: neighbouring queries walk the same part of the KD-tree (much faster)
+    cell = np.floor(xy / 1000.0).astype(np.int64) if n else np.empty((0, 2), dtype=np.int64)
+    order = np.argsort((cell[:, 1] - cell[:, 1].min(initial=0)) * (1 << 32) + cell[:, 0], kind="stable")
+    for lo in range(0, n, _CHUNK):
+        part = order[lo:lo + _CHUNK]
+        # few candidates first; points not proven (mostly far from any road) get more, then the STRtree
+        for k in K_TIERS:
+            row, dist, t = _nearest_segments(seg, xy[part], k)
+            ok = row >= 0
+            done, r = part[ok], row[ok]
+            e = seg.edge[r]
+            along = seg.offset[r] + t[ok] * np.hypot(seg.vector[r, 0], seg.vector[r, 1])
+            length = seg.edge_length[e]
+            edge[done] = e
+            fraction[done] = along / np.where(length > 0, length, 1.0)
+            distance[done] = dist[ok]
+            part = part[~ok]
+            if len(part) == 0:
+                break
+        if len(part):
+            pts = shapely.points(xy[part])
+            point_i, edge_i = index.tree.query_nearest(pts, all_matches=False)
+            chosen = np.empty(len(part), dtype=np.int64)
             chosen[point_i] = edge_i
-            edge[bad] = chosen
+            edge[part] = chosen
             lines = index.geometry[chosen]
-            fraction[bad] = shapely.line_locate_point(lines, pts[bad], normalized=True)
-            distance[bad] = shapely.distance(lines, pts[bad])
+            fraction[part] = shapely.line_locate_point(lines, pts, normalized=True)
+            distance[part] = shapely.distance(lines, pts)
     fraction = np.clip(np.nan_to_num(fraction, nan=0.0), 0.0, 1.0)
-    return pd.DataFrame({
+    fraction[fraction < _AT_NODE] = 0.0          # within a micrometre of an end: exactly at the node
+    fraction[fraction > 1.0 - _AT_NODE] = 1.0
+    out = pd.DataFrame({
         "edge": edge, "u": index.u[edge], "v": index.v[edge], "key": index.key[edge],
-        "edge_fraction": fraction, "snap_distance_m": distance,
-        "too_far": distance > limit_m,
+        "edge_fraction": fraction, "snap_distance_m": distance, "too_far": distance > limit_m,
     }, index=points.index)
+    for field, (forward, reverse) in index.weights.items():
+        out[field] = forward[edge]
+        out[f"{field}_reverse"] = reverse[edge]
+    return out
 
 
-def point_travel_times(index: EdgeIndex, snapped: pd.DataFrame, rg: routing.RoutingGraph,
+def _edge_seconds(G: nx.MultiDiGraph | EdgeIndex, snapped: pd.DataFrame, weight: str
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds along the snapped edges in both directions (``inf`` where there is no reverse edge)."""
+    if weight in snapped.columns and f"{weight}_reverse" in snapped.columns:
+        return snapped[weight].to_numpy(dtype=float), snapped[f"{weight}_reverse"].to_numpy(dtype=float)
+    if isinstance(G, EdgeIndex):
+        if weight not in G.weights:
+            raise RoutingError(f"the edge index has no '{weight}'; rebuild it from a graph with that profile")
+        forward, reverse = G.weights[weight]
+        edge = snapped["edge"].to_numpy(dtype=np.int64)
+        return forward[edge], reverse[edge]
+    forward, reverse = [], []
+    for u, v, k in zip(snapped["u"], snapped["v"], snapped["key"], strict=True):
+        d = G.edges[u, v, k]
+        forward.append(d[weight])
+        back = [rd[weight] for rd in G[v][u].values() if abs(rd.get("length", 0) - d.get("length", 0)) < 0.5] \
+            if u != v and G.has_edge(v, u) else []
+        reverse.append(min(back) if back else np.inf)
+    return np.asarray(forward, dtype=float), np.asarray(reverse, dtype=float)
+
+
+def point_travel_times(G: nx.MultiDiGraph | EdgeIndex, snapped: pd.DataFrame, rg: routing.RoutingGraph,
                        node_seconds: np.ndarray, node_source: np.ndarray | None = None,
                        access_speed_kph: float = 15.0) -> pd.DataFrame:
-    """Travel time to snapped points from node fields.
+    """Travel time to snapped points from a node field.
 
     Parameters
     ----------
-    index : EdgeIndex
-        The index the points were snapped with.
+    G : networkx.MultiDiGraph or EdgeIndex
+        The network the points were snapped to (only used when ``snapped`` lacks the edge times).
     snapped : DataFrame
         :func:`snap_points` output.
     rg : RoutingGraph
@@ -254,21 +339,32 @@ def point_travel_times(index: EdgeIndex, snapped: pd.DataFrame, rg: routing.Rout
     Returns
     -------
     DataFrame
-        ``travel_seconds`` (``inf`` where unreachable) and ``source`` (-1 where unreachable), aligned with
-        ``snapped``.
+        ``travel_seconds`` (``inf`` where unreachable), ``via`` ('u' or 'v': the end the route comes
+        through) and, with ``node_source``, ``source`` (-1 where unreachable); aligned with ``snapped``.
     """
-    if rg.weight not in index.weights:
-        raise RoutingError(f"the edge index has no '{rg.weight}'; rebuild it from a graph with that profile")
-    forward, reverse = index.weights[rg.weight]
-    edge = snapped["edge"].to_numpy(dtype=np.int64)
+    if access_speed_kph <= 0:
+        raise RoutingError(f"access speed must be positive km/h, got {access_speed_kph}")
+    node_seconds = np.asarray(node_seconds, dtype=float)
+    if node_seconds.shape != (rg.n,):
+        raise RoutingError(f"node field has shape {node_seconds.shape}, expected ({rg.n},) for this routing graph")
+    forward, reverse = _edge_seconds(G, snapped, rg.weight)
     f = snapped["edge_fraction"].to_numpy(dtype=float)
-    ui, vi = rg.index_of(index.u[edge]), rg.index_of(index.v[edge])
-    via_u = node_seconds[ui] + f * forward[edge]
-    via_v = node_seconds[vi] + (1.0 - f) * reverse[edge]
+    ui, vi = rg.index_of(snapped["u"].to_numpy()), rg.index_of(snapped["v"].to_numpy())
+    t_u, t_v = node_seconds[ui], node_seconds[vi]
+    via_u = t_u + f * forward
+    with np.errstate(invalid="ignore"):
+        # back from v along a two-way road; on a one-way road only a point at v itself is reached from v
+        back = np.where(np.isfinite(reverse), (1.0 - f) * reverse, np.where(f >= 1.0 - _AT_NODE, 0.0, np.inf))
+        via_v = t_v + back
+    via_v = np.where(np.isnan(via_v), np.inf, via_v)
+    # a point at the end node v is reached when (and only when) the field reaches v: take it via v
+    via_u = np.where(f >= 1.0 - _AT_NODE, np.inf, via_u)
     use_v = via_v < via_u
-    seconds = np.where(use_v, via_v, via_u) + snapped["snap_distance_m"].to_numpy() / (access_speed_kph / 3.6)
-    out = pd.DataFrame({"travel_seconds": seconds}, index=snapped.index)
+    access = snapped["snap_distance_m"].to_numpy(dtype=float) / (access_speed_kph / 3.6)
+    seconds = np.where(use_v, via_v, via_u) + access
+    out = pd.DataFrame({"travel_seconds": seconds, "via": np.where(use_v, "v", "u")}, index=snapped.index)
     if node_source is not None:
+        node_source = np.asarray(node_source)
         source = np.where(use_v, node_source[vi], node_source[ui])
         out["source"] = np.where(np.isfinite(seconds), source, -1)
     return out
@@ -300,29 +396,37 @@ def travel_times_to_points(G: nx.MultiDiGraph, bases: gpd.GeoDataFrame,
     -------
     DataFrame
         Index aligned with ``points``: ``nearest_base`` (name; missing where unreachable), ``base_id``
-        (-1 unreachable), ``travel_seconds``, ``travel_minutes`` (NaN where unreachable), ``snap_distance_m``,
-        ``too_far``, ``reachable``.
+        (-1 where unreachable), ``travel_seconds`` and ``travel_minutes`` (NaN where unreachable, never 0 or
+        infinity), ``snap_distance_m``, ``too_far`` (farther than ``limit_m`` from any road; times still given),
+        ``reachable``.
     """
+    if len(bases) == 0:
+        raise RoutingError("no bases to route from; give a bases CSV or an OSM file with police stations")
     if "node" not in bases.columns:
         from geo_response.bases import attach_nodes
 
         bases = attach_nodes(bases, G, crs)
-    index = index or edge_index(G, crs)
-    rg = rg or routing.to_csr(G, travel_time_field(profile))
-    if rg.weight != travel_time_field(profile):
+    field = travel_time_field(profile)
+    rg = rg or routing.to_csr(G, field)
+    if rg.weight != field:
         raise RoutingError(f"routing graph is on '{rg.weight}', not the '{profile}' profile")
+    index = index or edge_index(G, crs)
+    if field not in index.weights:
+        raise RoutingError(f"edges have no '{field}'; known profiles: "
+                           f"{[w.removeprefix('travel_time_') for w in index.weights]}")
     seconds, source = routing.nearest_source_field(rg, bases["node"].to_numpy())
     snapped = snap_points(index, points, limit_m=limit_m)
     times = point_travel_times(index, snapped, rg, seconds, source, access_speed_kph)
-    reachable = np.isfinite(times["travel_seconds"].to_numpy())
+    travel = times["travel_seconds"].to_numpy()
+    reachable = np.isfinite(travel)
     src = times["source"].to_numpy()
-    names = bases["name"].to_numpy()
+    names = bases["name"].astype(str).to_numpy()
     ids = bases["base_id"].to_numpy()
     return pd.DataFrame({
         "nearest_base": pd.array(np.where(reachable, names[np.maximum(src, 0)], None), dtype="object"),
         "base_id": np.where(reachable, ids[np.maximum(src, 0)], -1),
-        "travel_seconds": times["travel_seconds"].to_numpy(),
-        "travel_minutes": np.where(reachable, times["travel_seconds"].to_numpy() / 60.0, np.nan),
+        "travel_seconds": np.where(reachable, travel, np.nan),
+        "travel_minutes": np.where(reachable, travel / 60.0, np.nan),
         "snap_distance_m": snapped["snap_distance_m"].to_numpy(),
         "too_far": snapped["too_far"].to_numpy(),
         "reachable": reachable,

@@ -101,3 +101,17 @@ def test_helsinki_matches_networkx(tmp_path, profile):
 @pytest.mark.slow
 def test_essex_matches_networkx(essex_graph, essex_bases):
     _compare_with_networkx(essex_graph, "travel_time_blue_light", essex_bases["node"].tolist(), 2000, seed=2)
+
+
+def test_zero_weight_edges_stay_edges():
+    # csgraph drops explicit zeros from sparse input; a 0 s edge (e.g. a node pair at the same point) must stay
+    G = nx.MultiDiGraph(crs="epsg:4326")
+    G.add_edge(1, 2, travel_time_normal=0.0)
+    G.add_edge(2, 3, travel_time_normal=5.0)
+    rg = routing.to_csr(G, "travel_time_normal")
+    seconds, source = routing.nearest_source_field(rg, [1])
+    assert seconds == pytest.approx([0.0, 0.0, 5.0], abs=1e-6)
+    assert list(source) == [0, 0, 0]
+    with pytest.raises(RoutingError, match="negative"):
+        G.add_edge(3, 1, travel_time_normal=-1.0)
+        routing.to_csr(G, "travel_time_normal")

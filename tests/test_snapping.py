@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import geopandas as gpd
+import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -86,3 +90,115 @@ def test_kdtree_snap_matches_strtree_on_essex(essex_graph):
     edge[ref_i] = ref_e
     ref_d = shapely.distance(idx.geometry[edge], shapely.points(xy))
     assert np.abs(got.snap_distance_m.to_numpy() - ref_d).max() < 1e-6
+
+
+def _line_graph():
+    """Two straight roads with no geometry: 1 <-> 2 (100 s, two-way) and a separate one-way 3 -> 4."""
+    G = nx.MultiDiGraph(crs="epsg:4326")
+    for n, (x, y) in {1: (0.470, 51.730), 2: (0.480, 51.730), 3: (0.470, 51.740), 4: (0.480, 51.740)}.items():
+        G.add_node(n, x=x, y=y)
+    length = 690.0   # 0.01 deg of longitude at 51.73 N is about 690 m
+    G.add_edge(1, 2, length=length, travel_time_blue_light=100.0)
+    G.add_edge(2, 1, length=length, travel_time_blue_light=120.0)     # uphill: slower back
+    G.add_edge(3, 4, length=length, travel_time_blue_light=50.0)
+    return G
+
+
+def test_straight_edges_reverse_times_and_unreachable_points():
+    G = _line_graph()
+    idx = snapping.edge_index(G)
+    assert len(idx.u) == 2                                   # 1 <-> 2 kept once, 3 -> 4 once
+    fwd, rev = idx.weights["travel_time_blue_light"]
+    row = int(np.flatnonzero(idx.u == 1)[0]) if 1 in idx.u else int(np.flatnonzero(idx.u == 2)[0])
+    assert sorted([fwd[row], rev[row]]) == [100.0, 120.0]
+    assert np.isinf(rev[np.flatnonzero(idx.u == 3)[0]])      # one-way: no reverse
+    station = gpd.GeoDataFrame({"base_id": [4], "name": ["East"], "node": [2]},
+                               geometry=_points((0.480, 51.730)).values, crs=4326)
+    pts = _points((0.4725, 51.730), (0.475, 51.740))          # on 1-2 a quarter of the way; on the other road
+    out = snapping.travel_times_to_points(G, station, pts, "blue_light", index=idx)
+    # from node 2 back along 2 -> 1 (120 s) to 1/4 of the way from 1: 3/4 of 120 s; snap distance ~0
+    assert out.travel_seconds.iloc[0] == pytest.approx(90.0, abs=0.2)
+    assert out.snap_distance_m.iloc[0] < 0.5
+    assert not out.reachable.iloc[1] and out.base_id.iloc[1] == -1
+    assert np.isnan(out.travel_minutes.iloc[1]) and np.isnan(out.travel_seconds.iloc[1])   # never 0 or inf
+    assert pd.isna(out.nearest_base.iloc[1])
+
+
+def test_point_travel_times_from_graph_index_or_columns_agree(tiny):
+    # planning calls point_travel_times(G, snapped, ...) with the graph; all three paths give the same answer
+    idx = snapping.edge_index(tiny)
+    rg = routing.to_csr(tiny, "travel_time_blue_light")
+    seconds, source = routing.nearest_source_field(rg, [5])
+    pts = _points((0.4705, 51.7315), (0.46995, 51.7330), (0.4702, 51.7345))
+    snapped = snapping.snap_points(idx, pts)
+    a = snapping.point_travel_times(tiny, snapped, rg, seconds, source, 15.0)
+    b = snapping.point_travel_times(idx, snapped[snapping.SNAP_COLUMNS], rg, seconds, source, 15.0)
+    c = snapping.point_travel_times(tiny, snapped[snapping.SNAP_COLUMNS], rg, seconds, source, 15.0)
+    assert np.allclose(a.travel_seconds, b.travel_seconds) and np.allclose(a.travel_seconds, c.travel_seconds)
+    assert list(a.source) == [0, 0, 0]
+
+
+def test_bad_points_are_clear_errors(tiny):
+    from geo_response.errors import RoutingError
+
+    idx = snapping.edge_index(tiny)
+    with pytest.raises(RoutingError, match="no CRS"):
+        snapping.snap_points(idx, gpd.GeoSeries(gpd.points_from_xy([0.47], [51.73])))
+    with pytest.raises(RoutingError, match="only Point"):
+        snapping.snap_points(idx, gpd.GeoSeries([shapely.box(0.47, 51.73, 0.48, 51.74)], crs=4326))
+    with pytest.raises(RoutingError, match="no geometry"):
+        snapping.snap_points(idx, gpd.GeoSeries([shapely.Point(0.47, 51.73), None], crs=4326))
+    with pytest.raises(RoutingError, match="have no numeric 'travel_time_warp'"):
+        snapping.travel_times_to_points(tiny, _line_bases(tiny), _points((0.47, 51.73)), "warp", index=idx)
+    with pytest.raises(RoutingError, match="no bases"):
+        snapping.travel_times_to_points(tiny, _line_bases(tiny).iloc[:0], _points((0.47, 51.73)))
+    assert len(snapping.snap_points(idx, _points())) == 0
+
+
+def _line_bases(G):
+    return bases.attach_nodes(gpd.GeoDataFrame({"base_id": [0], "name": ["A"]}, geometry=_points((0.47, 51.73)).values,
+                                               crs=4326), G)
+
+
+def test_travel_times_command(tmp_path, data_dir, monkeypatch):
+    from typer.testing import CliRunner
+
+    import geo_response.cli.routing  # noqa: F401  (registers the commands)
+    from geo_response.cli import app
+
+    monkeypatch.setenv("GEO_RESPONSE_CACHE", str(tmp_path / "cache"))
+    points = tmp_path / "points.csv"
+    points.write_text("id,Latitude,Longitude,label\n"
+                      "a,51.7315,0.4705,beside the primary\n"
+                      "b,,0.47,no latitude\n"
+                      "c,51.7315,0.60,nine km east\n")
+    out = tmp_path / "times.csv"
+    result = CliRunner().invoke(app, ["travel-times", "--osm", str(FIXTURES / "osm" / "tiny_town.osm"),
+                                      "--points", str(points), "--profile", "blue_light", "--out", str(out),
+                                      "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out)
+    assert list(table.columns[:4]) == ["id", "Latitude", "Longitude", "label"]     # input columns kept
+    assert list(table.status) == ["ok", "no_coordinates", "too_far"]
+    assert table.nearest_base.iloc[0] == "Tiny Town Police Station"
+    # the station (0.4705, 51.7315) attaches to node 1 or 3 and the point is on the primary beside it
+    assert 0 < table.travel_minutes.iloc[0] < 1 and table.snap_distance_m.iloc[0] == pytest.approx(34.6, abs=0.5)
+    assert np.isnan(table.travel_minutes.iloc[1])
+    assert table.too_far.iloc[2] and table.snap_distance_m.iloc[2] > 8000
+    assert (table.profile == "blue_light").all() and table.network.notna().all()
+    meta = json.loads(out.with_name("times.csv.json").read_text())
+    assert meta["parameters"]["access_speed_kph"] == 15 and meta["counts"]["no_coordinates"] == 1
+    bad = CliRunner().invoke(app, ["travel-times", "--osm", str(FIXTURES / "osm" / "tiny_town.osm"),
+                                   "--points", str(points), "--profile", "warp", "--out", str(out),
+                                   "--data-dir", str(data_dir)])
+    assert bad.exit_code == 2 and "unknown speed profile" in bad.output
+
+
+def test_point_at_the_end_of_a_one_way_road_is_reached_from_that_end():
+    G = _line_graph()
+    station = gpd.GeoDataFrame({"base_id": [0], "name": ["At 4"], "node": [4]},
+                               geometry=_points((0.480, 51.740)).values, crs=4326)
+    out = snapping.travel_times_to_points(G, station, _points((0.482, 51.740)), "blue_light", access_speed_kph=15)
+    # snapped to the end (node 4) of the one-way 3 -> 4, ~138 m east of it: only the access leg
+    assert out.reachable.iloc[0] and out.snap_distance_m.iloc[0] == pytest.approx(138, abs=2)
+    assert out.travel_seconds.iloc[0] == pytest.approx(out.snap_distance_m.iloc[0] / (15 / 3.6), abs=1e-6)

@@ -1,113 +1,258 @@
-"""``geo-response travel-times`` and ``geo-response isochrones``."""
+"""``geo-response travel-times`` and ``geo-response isochrones``: thin commands over routing, snapping, isochrones.
+
+Here ``--profile`` is the *speed* profile (blue_light, normal, free_flow), as in the issue's command lines;
+the force profile TOML is ``--force-profile``.
+"""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
+import geopandas as gpd
+import numpy as np
+import pandas as pd
 import typer
 
-from geo_response import bases as bases_module
-from geo_response import config, geography, incidents, isochrones, network, snapping
 from geo_response.cli import app
-from geo_response.cli.common import BasesOption, DataDirOption, OsmOption, ProfileOption, fail
-from geo_response.errors import GeoResponseError, InputFileError
+from geo_response.cli.common import BasesOption, DataDirOption, OsmOption, fail
+from geo_response.errors import GeoResponseError, InputFileError, RoutingError
+
+ForceProfileOption = Annotated[
+    Path | None, typer.Option("--force-profile", help="Force profile TOML (default: the embedded Essex profile).")
+]
+LAT_NAMES = ("latitude", "lat")
+LON_NAMES = ("longitude", "lon", "lng", "long")
 
 
-def _network_and_bases(osm, bases_csv, data_dir, prof):
+def read_points_csv(path: str | Path, projected_crs: str = "EPSG:27700") -> tuple[pd.DataFrame, gpd.GeoSeries]:
+    """Read a CSV of points.
+
+    Columns (any case): ``latitude``/``longitude`` (or ``lat``/``lon``) in WGS84, or ``easting``/``northing``
+    in ``projected_crs``. Every other column is kept.
+
+    Returns
+    -------
+    (DataFrame, GeoSeries)
+        The rows as read, and their points in EPSG:4326 (empty points where a row has missing or impossible
+        coordinates: those rows are kept and reported, never dropped).
+
+    Raises
+    ------
+    InputFileError
+        If the file cannot be read or has no coordinate columns.
+    """
+    try:
+        df = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"cannot read points file {path}: {exc}") from exc
+    cols = {str(c).strip().lower(): c for c in df.columns}
+    lat = next((cols[c] for c in LAT_NAMES if c in cols), None)
+    lon = next((cols[c] for c in LON_NAMES if c in cols), None)
+    if lat is not None and lon is not None:
+        x = pd.to_numeric(df[lon], errors="coerce")
+        y = pd.to_numeric(df[lat], errors="coerce")
+        bad = x.isna() | y.isna() | ~x.between(-180, 180) | ~y.between(-90, 90)
+        crs = 4326
+    elif {"easting", "northing"} <= cols.keys():
+        x = pd.to_numeric(df[cols["easting"]], errors="coerce")
+        y = pd.to_numeric(df[cols["northing"]], errors="coerce")
+        bad = x.isna() | y.isna()
+        crs = projected_crs
+    else:
+        raise InputFileError(f"points file {path} needs latitude/longitude (or lat/lon) or easting/northing "
+                             f"columns; it has {list(df.columns)}")
+    points = gpd.GeoSeries(gpd.points_from_xy(x.where(~bad), y.where(~bad)), index=df.index, crs=crs).to_crs(4326)
+    points[bad.to_numpy()] = None
+    return df, points
+
+
+def _speed_profile(prof, name: str) -> str:
+    known = list(prof.speeds.profiles)
+    if name not in known:
+        raise RoutingError(f"unknown speed profile {name!r}; use one of {known}")
+    return name
+
+
+def _network_and_bases(prof, osm, bases_csv, data_dir):
+    from geo_response import bases as bases_module
+    from geo_response import geography, network
+
     G = network.load_network(osm, profile=prof, data_dir=data_dir)
     boundary = geography.load_boundary(prof, data_dir)
     area = geography.buffer_boundary(boundary, prof.geography.boundary_buffer_m, prof.projected_crs)
     osm_path = osm if osm is not None else network.essex_standin_path(data_dir)
-    stations, issues = bases_module.load_bases(bases_csv, None if bases_csv else osm_path, boundary, area,
-                                               prof.projected_crs)
-    for issue in issues:
-        typer.secho(f"bases: row {issue['row']} ({issue['name']}): {issue['issue']}", err=True,
-                    fg=typer.colors.YELLOW)
-    if G.graph["standin"]:
-        typer.secho("note: travel times from the SYNTHETIC stand-in network, not real Essex roads", err=True,
-                    fg=typer.colors.YELLOW)
-    return G, bases_module.attach_nodes(stations, G, prof.projected_crs)
+    frame, issues = bases_module.load_bases(csv_path=bases_csv, osm_path=None if bases_csv else osm_path,
+                                            boundary=boundary, area=area, projected_crs=prof.projected_crs)
+    if len(frame) == 0:
+        raise RoutingError("no bases left to route from (none in the file, or all outside the network area); "
+                           "give a bases CSV with --bases")
+    return G, bases_module.attach_nodes(frame, G, prof.projected_crs), issues, str(bases_csv or osm_path)
 
 
-def _check_profile(prof, name: str) -> None:
-    if name not in prof.speeds.profiles:
-        raise InputFileError(f"unknown speed profile {name!r}; use one of {sorted(prof.speeds.profiles)}")
+def _provenance(G, **params) -> dict:
+    return {"created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "network": {k: G.graph.get(k) for k in ("source", "source_sha256", "network_label", "standin")},
+            "graph": {"nodes": G.number_of_nodes(), "edges": G.number_of_edges()},
+            "parameters": {k: (str(v) if isinstance(v, Path) else v) for k, v in params.items()}}
+
+
+def run_travel_times(points_csv: Path, out: Path, *, osm=None, bases_csv=None, profile: str = "blue_light",
+                     access_speed_kph: float | None = None, limit_m: float | None = None, force_profile=None,
+                     data_dir=None) -> dict:
+    """Compose the library calls behind ``geo-response travel-times``; write the CSV and ``<out>.json``.
+
+    The output has every input column plus ``nearest_base, base_id, travel_minutes, snap_distance_m, too_far,
+    status`` (``ok``, ``too_far``: farther than ``limit_m`` from a road, time still given; ``unreachable``;
+    ``no_coordinates``). Returns the summary written to the JSON file.
+    """
+    from geo_response import config
+    from geo_response.snapping import travel_times_to_points
+
+    prof = config.load_profile(force_profile)
+    profile = _speed_profile(prof, profile)
+    access = prof.response_model.access_speed_kph if access_speed_kph is None else float(access_speed_kph)
+    limit = prof.response_model.snap_limit_m if limit_m is None else float(limit_m)
+    df, points = read_points_csv(points_csv, prof.projected_crs)
+    G, bases, issues, bases_source = _network_and_bases(prof, osm, bases_csv, data_dir)
+    has_xy = points.notna().to_numpy() & ~points.is_empty.to_numpy()
+    tt = travel_times_to_points(G, bases, points[has_xy], profile, access_speed_kph=access, limit_m=limit,
+                                crs=prof.projected_crs)
+    result = pd.DataFrame({"nearest_base": None, "base_id": pd.NA, "travel_minutes": np.nan,
+                           "snap_distance_m": np.nan, "too_far": pd.NA, "status": "no_coordinates"}, index=df.index)
+    result = result.astype({"nearest_base": "object", "base_id": "Int64", "too_far": "boolean", "status": "object"})
+    reach = tt["reachable"].to_numpy()
+    result.loc[tt.index, "nearest_base"] = tt["nearest_base"].where(reach)
+    result.loc[tt.index, "base_id"] = tt["base_id"].where(reach).astype("Int64")
+    result.loc[tt.index, "travel_minutes"] = tt["travel_minutes"].round(3)
+    result.loc[tt.index, "snap_distance_m"] = tt["snap_distance_m"].round(1)
+    result.loc[tt.index, "too_far"] = tt["too_far"]
+    result.loc[tt.index, "status"] = np.where(~reach, "unreachable", np.where(tt["too_far"], "too_far", "ok"))
+    result["profile"] = profile
+    result["network"] = G.graph.get("network_label", "")
+    clash = [c for c in result.columns if c in df.columns]
+    if clash:
+        raise InputFileError(f"points file {points_csv} already has columns {clash}; rename them")
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    pd.concat([df, result], axis=1).to_csv(out, index=False)
+    summary = _provenance(G, points=points_csv, bases=bases_source, profile=profile, access_speed_kph=access,
+                          snap_limit_m=limit, crs=prof.projected_crs)
+    summary["counts"] = {"points": len(df), **{k: int(v) for k, v in result["status"].value_counts().items()}}
+    summary["bases"] = {"count": len(bases), "issues": issues}
+    minutes = result["travel_minutes"].dropna()
+    summary["travel_minutes"] = ({"median": round(float(minutes.median()), 2),
+                                  "p90": round(float(minutes.quantile(0.9)), 2),
+                                  "max": round(float(minutes.max()), 2)} if len(minutes) else None)
+    Path(str(out) + ".json").write_text(json.dumps(summary, indent=2, default=str))
+    return summary
+
+
+def run_isochrones(out: Path, *, osm=None, bases_csv=None, thresholds=(5, 10, 15, 20), profiles=("blue_light",),
+                   per_base: bool = True, combined: bool = True, buffer_m: float | None = None, force_profile=None,
+                   data_dir=None) -> dict:
+    """Compose the library calls behind ``geo-response isochrones``; write the GeoPackage / GeoJSON and a JSON."""
+    from geo_response import config, geography, routing, snapping
+    from geo_response import isochrones as iso
+    from geo_response.speeds import travel_time_field
+
+    suffix = Path(out).suffix.lower()
+    if suffix not in (".gpkg", ".geojson", ".json"):
+        raise InputFileError(f"--out should end in .gpkg or .geojson, got {out}")
+    prof = config.load_profile(force_profile)
+    profiles = [_speed_profile(prof, p) for p in profiles]
+    buffer = iso.BUFFER_M if buffer_m is None else float(buffer_m)
+    G, bases, issues, bases_source = _network_and_bases(prof, osm, bases_csv, data_dir)
+    lsoas = geography.load_lsoas(prof, data_dir)
+    index = snapping.edge_index(G, prof.projected_crs)
+    samples = iso.network_samples(index, pad_m=buffer + 4 * iso.CELL_M)
+    frames = [iso.isochrones(G, bases, thresholds, profile=p, per_base=per_base, combined=combined, lsoas=lsoas,
+                             buffer_m=buffer, crs=prof.projected_crs, index=index,
+                             rg=routing.to_csr(G, travel_time_field(p)), samples=samples) for p in profiles]
+    result = pd.concat(frames, ignore_index=True)
+    result["area_km2"] = result["area_km2"].round(3)
+    result["population"] = result["population"].round().astype("Int64")
+    result["network"] = G.graph.get("network_label", "")
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".gpkg":
+        result.to_file(out, layer="isochrones", driver="GPKG")
+    else:
+        result.to_file(out, driver="GeoJSON")
+    summary = _provenance(G, bases=bases_source, thresholds_min=list(thresholds), profiles=profiles,
+                          per_base=per_base, combined=combined, buffer_m=buffer, cell_m=iso.CELL_M,
+                          sample_m=iso.SAMPLE_M, population="ONS mid-2019 LSOA population by population-weighted "
+                          "centroid", method=frames[0].attrs.get("method"))
+    summary["bases"] = {"count": len(bases), "issues": issues}
+    summary["polygons"] = len(result)
+    summary["combined"] = result.loc[result["base_id"] == -1, ["profile", "threshold_min", "area_km2",
+                                                               "population"]].to_dict("records")
+    Path(str(out) + ".json").write_text(json.dumps(summary, indent=2, default=str))
+    return summary
 
 
 @app.command("travel-times")
 def travel_times_command(
-    points: Annotated[Path, typer.Option("--points", help="CSV of points (latitude/longitude or easting/northing).")],
-    out: Annotated[Path, typer.Option("--out", help="Output CSV.")],
+    points: Annotated[Path, typer.Option("--points", help="CSV with latitude/longitude or easting/northing "
+                                                          "columns (all columns are copied to the output).")],
+    out: Annotated[Path, typer.Option("--out", help="Output CSV (a JSON summary is written beside it).")],
     osm: OsmOption = None,
     bases: BasesOption = None,
-    profile_name: Annotated[str, typer.Option("--profile", help="Speed profile: blue_light, normal, free_flow.")]
-    = "blue_light",
-    force_profile: ProfileOption = None,
+    profile: Annotated[str, typer.Option("--profile", help="Speed profile: blue_light, normal or free_flow.")
+                       ] = "blue_light",
+    access_speed: Annotated[float | None, typer.Option(
+        "--access-speed", help="Off-network leg speed, km/h (default: force profile).")] = None,
+    snap_limit: Annotated[float | None, typer.Option(
+        "--snap-limit", help="Flag points farther than this from a road, m (default: force profile).")] = None,
+    force_profile: ForceProfileOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Travel time from the nearest base to every point: nearest_base, travel_minutes, snap_distance_m + input."""
+    """Travel time from the nearest base to each point: nearest_base, travel_minutes, snap_distance_m."""
     try:
-        prof = config.load_profile(force_profile)
-        _check_profile(prof, profile_name)
-        table = incidents.read_table(points)
-        xy = incidents.point_geometry(table, points)
-        G, stations = _network_and_bases(osm, bases, data_dir, prof)
-        ok = xy.notna().to_numpy()
-        rm = prof.response_model
-        times = snapping.travel_times_to_points(G, stations, xy[ok], profile_name, rm.access_speed_kph,
-                                                rm.snap_limit_m, prof.projected_crs)
+        summary = run_travel_times(points, out, osm=osm, bases_csv=bases, profile=profile,
+                                   access_speed_kph=access_speed, limit_m=snap_limit, force_profile=force_profile,
+                                   data_dir=data_dir)
     except GeoResponseError as exc:
         fail(exc)
-    result = table.copy()
-    for column in ("nearest_base", "travel_minutes", "snap_distance_m", "too_far"):
-        result[column] = None
-        result.loc[ok, column] = times[column].to_numpy()
-    result.loc[~ok, "nearest_base"] = "(no usable coordinates)"
-    result["travel_minutes"] = result["travel_minutes"].astype(float).round(3)
-    result["snap_distance_m"] = result["snap_distance_m"].astype(float).round(1)
-    result["profile"] = profile_name
-    result["network"] = G.graph["network_label"]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    result.to_csv(out, index=False)
-    typer.echo(f"{ok.sum():,} of {len(table):,} points timed ({(~ok).sum():,} without usable coordinates, "
-               f"{int(times['too_far'].sum()):,} farther than {prof.response_model.snap_limit_m:g} m from a road, "
-               f"{int((~times['reachable']).sum()):,} unreachable) -> {out}")
+        return
+    counts = summary["counts"]
+    typer.echo(f"network: {summary['network']['network_label']} ({summary['graph']['nodes']:,} nodes); "
+               f"bases {summary['bases']['count']}; profile {summary['parameters']['profile']}")
+    typer.echo("points: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    if summary["travel_minutes"]:
+        m = summary["travel_minutes"]
+        typer.echo(f"travel minutes: median {m['median']}, 90th percentile {m['p90']}, max {m['max']}")
+    typer.echo(f"wrote {out}")
 
 
 @app.command("isochrones")
 def isochrones_command(
-    out: Annotated[Path, typer.Option("--out", help="Output .gpkg or .geojson.")],
+    out: Annotated[Path, typer.Option("--out", help="Output .gpkg or .geojson (a JSON summary beside it).")],
     osm: OsmOption = None,
     bases: BasesOption = None,
-    thresholds: Annotated[str, typer.Option(help="Minutes, comma separated.")] = "5,10,15,20",
-    profile_name: Annotated[str, typer.Option("--profile", help="Speed profile: blue_light, normal, free_flow.")]
-    = "blue_light",
-    force_profile: ProfileOption = None,
+    thresholds: Annotated[str, typer.Option("--thresholds", help="Minutes, comma separated.")] = "5,10,15,20",
+    profile: Annotated[list[str] | None, typer.Option(
+        "--profile", help="Speed profile (repeatable; default blue_light).")] = None,
+    per_base: Annotated[bool, typer.Option("--per-base/--no-per-base", help="One polygon per base.")] = True,
+    combined: Annotated[bool, typer.Option("--combined/--no-combined", help="Polygons for all bases.")] = True,
+    buffer_m: Annotated[float | None, typer.Option("--buffer-m", help="Band around reached roads, m.")] = None,
+    force_profile: ForceProfileOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Isochrone polygons per base and for all bases, with area and population covered."""
+    """Areas reachable within each threshold, per base and for all bases, with population covered."""
     try:
-        prof = config.load_profile(force_profile)
-        _check_profile(prof, profile_name)
         try:
-            minutes = [float(t) for t in thresholds.split(",") if t.strip()]
+            minutes = tuple(float(t) for t in thresholds.split(",") if t.strip())
         except ValueError:
             raise InputFileError(f"--thresholds must be minutes separated by commas, got {thresholds!r}") from None
-        if not minutes or min(minutes) <= 0:
-            raise InputFileError("--thresholds needs at least one positive number of minutes")
-        G, stations = _network_and_bases(osm, bases, data_dir, prof)
-        iso = isochrones.isochrones(G, stations, minutes, profile_name, lsoas=geography.load_lsoas(prof, data_dir),
-                                    crs=prof.projected_crs)
+        summary = run_isochrones(out, osm=osm, bases_csv=bases, thresholds=minutes,
+                                 profiles=tuple(profile or ("blue_light",)), per_base=per_base, combined=combined,
+                                 buffer_m=buffer_m, force_profile=force_profile, data_dir=data_dir)
     except GeoResponseError as exc:
         fail(exc)
-    iso["network"] = G.graph["network_label"]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.unlink(missing_ok=True)
-    driver = "GeoJSON" if out.suffix.lower() in (".geojson", ".json") else "GPKG"
-    iso.to_file(out, driver=driver, **({"layer": "isochrones"} if driver == "GPKG" else {}))
-    combined = iso[iso.base_id == -1]
-    for _, row in combined.iterrows():
-        typer.echo(f"{row.threshold_min:g} min ({profile_name}): {row.area_km2:,.0f} km2, "
-                   f"{row.population:,} people within reach of any base")
-    typer.echo(f"{len(iso)} polygons -> {out}")
+        return
+    typer.echo(f"network: {summary['network']['network_label']}; bases {summary['bases']['count']}")
+    for row in summary["combined"]:
+        pop = "" if pd.isna(row["population"]) else f", population {int(row['population']):,}"
+        typer.echo(f"all bases, {row['profile']}, {row['threshold_min']:g} min: {row['area_km2']:,.1f} km2{pop}")
+    typer.echo(f"wrote {out} ({summary['polygons']} polygons)")

@@ -1,0 +1,307 @@
+"""Routing benchmark: travel-time fields, snapping and isochrones on the Essex stand-in network.
+
+Each figure comes with a baseline measured in the same run:
+
+* all-bases travel-time field: ``routing.nearest_source_field`` (scipy csgraph, one multi-source pass) vs
+  ``networkx.multi_source_dijkstra_path_length`` (the answers are compared node by node);
+* isochrones for every base x 4 thresholds: ``isochrones.isochrones`` vs the OSMnx example method
+  (``networkx.ego_graph`` per base and threshold + convex hull of the reached nodes), with the km2 the
+  hulls include that the network cannot reach;
+* snapping 1,000,000 random points in the force area (seeded) to the nearest edge; exactness checked
+  against shapely's STRtree on a sample.
+
+Peak memory of each step is the process's peak resident set during the step (Linux ``VmHWM``, reset before
+each step through ``/proc/self/clear_refs``), so C/C++ allocations (GEOS, scipy) count too. Run with
+``python benchmarks/bench_routing.py``; it prints a table and rewrites the "routing" section of
+docs/PERFORMANCE.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import shapely
+from pyproj import Transformer
+
+ROOT = Path(__file__).resolve().parents[1]
+PERFORMANCE = ROOT / "docs" / "PERFORMANCE.md"
+START, END = "<!-- routing:start -->", "<!-- routing:end -->"
+THRESHOLDS = (5, 10, 15, 20)
+
+
+# --------------------------------------------------------------------------------------------------
+# measuring
+# --------------------------------------------------------------------------------------------------
+def _status_mb(key: str) -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def measure(fn: Callable, repeat: int = 1):
+    """Run ``fn`` ``repeat`` times: (result of the last run, median seconds, peak RSS MB, RSS before MB)."""
+    before = _status_mb("VmRSS")
+    can_reset = _reset_peak()
+    times = []
+    result = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    peak = _status_mb("VmHWM") if can_reset else None
+    return result, float(np.median(times)), peak, before
+
+
+def random_points_in(geom, n: int, seed: int, crs: str) -> gpd.GeoSeries:
+    """``n`` points uniform in a lon/lat polygon (drawn in ``crs``), returned as lon/lat."""
+    rng = np.random.default_rng(seed)
+    projected = gpd.GeoSeries([geom], crs=4326).to_crs(crs).iloc[0]
+    shapely.prepare(projected)
+    x0, y0, x1, y1 = projected.bounds
+    chunks, have = [], 0
+    while have < n:
+        xy = np.column_stack([rng.uniform(x0, x1, n), rng.uniform(y0, y1, n)])
+        xy = xy[shapely.contains_xy(projected, xy[:, 0], xy[:, 1])]
+        chunks.append(xy)
+        have += len(xy)
+    xy = np.vstack(chunks)[:n]
+    lon, lat = Transformer.from_crs(crs, 4326, always_xy=True).transform(xy[:, 0], xy[:, 1])
+    return gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=4326)
+
+
+def osmnx_example_isochrones(G: nx.MultiDiGraph, nodes, thresholds_s, weight: str) -> list[list]:
+    """The OSMnx isochrone example: ``ego_graph`` per centre and trip time, convex hull of the node points."""
+    out = []
+    for node in nodes:
+        hulls = []
+        for t in thresholds_s:
+            sub = nx.ego_graph(G, node, radius=t, distance=weight)
+            pts = shapely.points([(d["x"], d["y"]) for _, d in sub.nodes(data=True)])
+            hulls.append(shapely.MultiPoint(pts).convex_hull)
+        out.append(hulls)
+    return out
+
+
+def write_section(text: str) -> None:
+    """Replace the routing section of docs/PERFORMANCE.md (create the file if needed)."""
+    block = f"{START}\n{text.rstrip()}\n{END}"
+    if PERFORMANCE.is_file():
+        page = PERFORMANCE.read_text(encoding="utf-8")
+        if START in page and END in page:
+            before, rest = page.split(START, 1)
+            page = before + block + rest.split(END, 1)[1]
+        else:
+            page = page.rstrip() + "\n\n" + block + "\n"
+    else:
+        page = "# Performance\n\nMeasured figures of the geo-response benchmarks (`make bench`).\n\n" + block + "\n"
+    PERFORMANCE.parent.mkdir(parents=True, exist_ok=True)
+    PERFORMANCE.write_text(page, encoding="utf-8")
+
+
+def _mb(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:,.0f}"
+
+
+# --------------------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--osm", default=None, help="OSM file (default: the bundle's stand-in)")
+    ap.add_argument("--points", type=int, default=1_000_000, help="random points to snap")
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--no-write", action="store_true", help="print only; do not touch docs/PERFORMANCE.md")
+    args = ap.parse_args(argv)
+
+    from geo_response import bases as bases_module
+    from geo_response import config, geography, isochrones, network, routing, snapping
+    from geo_response.speeds import travel_time_field
+
+    prof = config.load_profile()
+    crs = prof.projected_crs
+    rows: list[tuple] = []   # (step, seconds, baseline seconds or None, ratio text, peak MB, note)
+
+    G, t_load, peak_load, _ = measure(lambda: network.load_network(args.osm, profile=prof, data_dir=args.data_dir))
+    boundary = geography.load_boundary(prof, args.data_dir)
+    area = geography.buffer_boundary(boundary, prof.geography.boundary_buffer_m, crs)
+    osm_path = args.osm or network.essex_standin_path(args.data_dir)
+    base_frame, _ = bases_module.bases_from_osm(osm_path, boundary, area, crs)
+    base_frame = bases_module.attach_nodes(base_frame, G, crs)
+    lsoas = geography.load_lsoas(prof, args.data_dir)
+    n_nodes, n_edges, n_bases = G.number_of_nodes(), G.number_of_edges(), len(base_frame)
+    source_nodes = base_frame["node"].to_numpy()
+    weight = travel_time_field("blue_light")
+    print(f"graph: {n_nodes:,} nodes, {n_edges:,} edges ({G.graph.get('network_label')}); {n_bases} bases",
+          flush=True)
+    rows.append(("load network", t_load, None, "", peak_load, "from the user cache"
+                 if G.graph["build"].get("from_cache") else "built from the OSM file"))
+
+    # ---- travel-time field --------------------------------------------------------------------------------
+    rg, t_csr, peak_csr, _ = measure(lambda: routing.to_csr(G, weight))
+    rows.append(("CSR matrix, one profile (`to_csr`)", t_csr, None, "", peak_csr, f"{rg.csr.nnz:,} arcs"))
+    (seconds, _source), t_field, peak_field, _ = measure(lambda: routing.nearest_source_field(rg, source_nodes),
+                                                         repeat=5)
+    expected, t_nx, peak_nx, _ = measure(lambda: nx.multi_source_dijkstra_path_length(G, set(source_nodes.tolist()),
+                                                                                     weight=weight))
+    ref = np.array([expected.get(n, np.inf) for n in rg.node_ids])
+    max_diff = float(np.max(np.abs(seconds - ref)))
+    print(f"field: scipy {t_field:.3f} s, networkx {t_nx:.2f} s, max |diff| {max_diff:.2e} s", flush=True)
+    rows.append((f"all-bases travel-time field ({n_bases} bases, multi-source)", t_field, t_nx,
+                 f"{t_nx / t_field:,.0f}x", peak_field,
+                 f"median of 5; networkx peak {_mb(peak_nx)} MB; max abs difference {max_diff:.1e} s over all "
+                 f"{n_nodes:,} nodes; unreachable {routing.unreachable_count(seconds)}"))
+    del expected
+
+    # ---- snapping -----------------------------------------------------------------------------------------
+    index, t_index, peak_index, _ = measure(lambda: snapping.edge_index(G, crs))
+    rows.append(("edge index for snapping (`edge_index`, once per graph)", t_index, None, "", peak_index,
+                 f"{len(index.u):,} road pieces, {len(index.segments.edge):,} segments <= {snapping.SEGMENT_M:.0f} m"))
+    points = random_points_in(boundary, args.points, args.seed, crs)
+    snapped, t_snap, peak_snap, _ = measure(lambda: snapping.snap_points(index, points, limit_m=1000))
+    check = np.random.default_rng(args.seed).choice(len(points), size=min(20_000, len(points)), replace=False)
+    pts = shapely.points(snapping._projected_xy(points.iloc[check], crs))
+    ref_i, ref_e = index.tree.query_nearest(pts, all_matches=False)
+    ref_edge = np.empty(len(check), dtype=np.int64)
+    ref_edge[ref_i] = ref_e
+    snap_diff = float(np.abs(shapely.distance(index.geometry[ref_edge], pts)
+                             - snapped["snap_distance_m"].to_numpy()[check]).max())
+    too_far = int(snapped["too_far"].sum())
+    print(f"snap {len(points):,} points: {t_snap:.2f} s; max diff vs STRtree {snap_diff:.1e} m", flush=True)
+    rows.append((f"snap {len(points):,} random points in the force area", t_snap, None,
+                 "target < 10 s: " + ("met" if t_snap < 10 else "NOT met"), peak_snap,
+                 f"seed {args.seed}; incl. lon/lat -> EPSG:27700; median snap distance "
+                 f"{snapped['snap_distance_m'].median():.0f} m, {too_far:,} beyond 1 km (flagged); exact: max "
+                 f"difference from shapely STRtree {snap_diff:.1e} m on 20,000 points"))
+    snapped = points = None   # free the 1M-point frames before the isochrones
+
+    # ---- isochrones ---------------------------------------------------------------------------------------
+    samples, t_samples, peak_samples, _ = measure(lambda: isochrones.network_samples(index))
+    rows.append(("network samples for isochrones (once per graph)", t_samples, None, "", peak_samples,
+                 f"{len(samples.edge):,} samples every <= {isochrones.SAMPLE_M:.0f} m; grid {samples.shape[1]} x "
+                 f"{samples.shape[0]} cells of {samples.cell_m:.0f} m"))
+    iso, t_iso, peak_iso, _ = measure(lambda: isochrones.isochrones(G, base_frame, THRESHOLDS, "blue_light",
+                                                                   per_base=True, combined=False, lsoas=lsoas,
+                                                                   crs=crs, index=index, rg=rg, samples=samples))
+    thresholds_s = [t * 60.0 for t in THRESHOLDS]
+    hulls, t_hull, peak_hull, _ = measure(lambda: osmnx_example_isochrones(G, source_nodes, thresholds_s, weight))
+    cold = t_iso + t_index + t_samples + t_csr
+    print(f"isochrones: {t_iso:.2f} s (cold {cold:.2f} s), OSMnx example {t_hull:.2f} s", flush=True)
+    rows.append((f"isochrones, {n_bases} bases x {len(THRESHOLDS)} thresholds (blue_light)", t_iso, t_hull,
+                 f"{t_hull / t_iso:,.0f}x ({t_hull / cold:,.1f}x cold)", peak_iso,
+                 f"incl. population; OSMnx method peak {_mb(peak_hull)} MB; cold = plus CSR, edge index and "
+                 f"samples built from scratch: {cold:.1f} s"))
+
+    # all bases combined and the demo case: 2 profiles x (combined + every base) x 4 thresholds
+    def demo():
+        frames = []
+        for p in ("blue_light", "normal"):
+            frames.append(isochrones.isochrones(G, base_frame, THRESHOLDS, p, lsoas=lsoas, crs=crs, index=index,
+                                                rg=routing.to_csr(G, travel_time_field(p)), samples=samples))
+        return frames
+
+    demo_frames, t_demo, peak_demo, _ = measure(demo)
+    rows.append((f"demo case: 2 profiles x ({n_bases} bases + all combined) x {len(THRESHOLDS)} thresholds",
+                 t_demo, None, "", peak_demo, f"{sum(len(f) for f in demo_frames)} polygons, incl. two CSR builds"))
+
+    # what the hulls wrongly include; "far" = land more than the 1 km snap limit from any road reached in time
+    net = demo_frames[0]
+    far = isochrones.isochrones(G, base_frame, THRESHOLDS, "blue_light", per_base=False, buffer_m=1000.0, crs=crs,
+                                index=index, rg=rg, samples=samples)
+    far_proj = gpd.GeoSeries(far.geometry.values, crs=4326).to_crs(crs).values
+    net_proj = gpd.GeoSeries(net.geometry.values, crs=4326).to_crs(crs).values
+    per_base_net = gpd.GeoSeries(iso.geometry.values, crs=4326).to_crs(crs).values
+    area_proj = gpd.GeoSeries([area], crs=4326).to_crs(crs).iloc[0]
+    wrong_rows = []
+    for j, t in enumerate(THRESHOLDS):
+        hull_t = gpd.GeoSeries([h[j] for h in hulls], crs=4326).to_crs(crs).values
+        union_hull = shapely.union_all(hull_t)
+        combined = net_proj[(net["base_id"].to_numpy() == -1) & (net["threshold_min"].to_numpy() == t)][0]
+        mine = per_base_net[iso["threshold_min"].to_numpy() == t]
+        per_base_wrong = float(sum(shapely.difference(h, m).area for h, m in zip(hull_t, mine, strict=True))) / 1e6
+        wrong_rows.append((t, union_hull.area / 1e6, combined.area / 1e6,
+                           shapely.difference(union_hull, combined).area / 1e6,
+                           shapely.difference(union_hull, far_proj[j]).area / 1e6,
+                           shapely.difference(union_hull, area_proj).area / 1e6, per_base_wrong))
+
+    # ---- report -------------------------------------------------------------------------------------------
+    lines = [
+        "## Routing: travel-time fields, snapping, isochrones — `benchmarks/bench_routing.py`",
+        "",
+        f"Graph: **{n_nodes:,} nodes, {n_edges:,} edges** ({G.graph.get('network_label')}), {n_bases} bases "
+        f"(amenity=police in the stand-in), speed profile blue_light unless stated. Each baseline was measured in "
+        f"the same run. Peak memory: the process's peak resident set during the step (Linux VmHWM, reset before "
+        f"each step), so it includes what was already loaded (the graph, ~{_mb(peak_load)} MB after loading).",
+        "",
+        "| step | seconds | baseline seconds | ratio | peak RSS MB | notes |",
+        "|---|---:|---:|---|---:|---|",
+    ]
+    for step, sec, base, ratio, peak, note in rows:
+        lines.append(f"| {step} | {sec:.3f} | {'' if base is None else f'{base:.2f}'} | {ratio} | {_mb(peak)} | "
+                     f"{note} |")
+    lines += [
+        "",
+        "Baselines: field = `networkx.multi_source_dijkstra_path_length` on the same graph and weight; isochrones = "
+        "the OSMnx example method (`networkx.ego_graph(G, base, radius=t, distance='travel_time_blue_light')` per "
+        "base and threshold, then the convex hull of the reached nodes).",
+        "",
+        "What the convex hulls wrongly include (km2; \"network\" = the reachable-network polygons of "
+        "`geo_response.isochrones`, roads reached in time buffered by "
+        f"{isochrones.BUFFER_M:.0f} m):",
+        "",
+        "| threshold (min) | union of hulls | network, all bases | hulls outside the network polygon | "
+        "hulls more than 1 km from any road reached in time | hulls outside the force area + buffer (sea, "
+        "estuaries, no roads) | per-base hulls outside their polygons, summed |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for t, hull_a, net_a, outside_net, outside_far, outside_area, per_base_wrong in wrong_rows:
+        lines.append(f"| {t} | {hull_a:,.0f} | {net_a:,.0f} | {outside_net:,.0f} | {outside_far:,.0f} | "
+                     f"{outside_area:,.0f} | {per_base_wrong:,.0f} |")
+    lines += [
+        "",
+        f"Isochrone method (`geo_response/isochrones.py`): edges sampled every {isochrones.SAMPLE_M:.0f} m with "
+        "their arrival time (partial edges cut at the threshold), earliest time per "
+        f"{isochrones.CELL_M:.0f} m grid cell, a minimum filter with a disc of {isochrones.BUFFER_M:.0f} m "
+        "(the buffer), then filled contours (contourpy) at every threshold from the one grid per base. "
+        "\"Hulls outside the network polygon\" counts land farther than the buffer from any road reached in time: "
+        "fields between roads as well as sea and places only reachable later; \"more than 1 km\" is land beyond the "
+        "snap limit of every road reached in time (the same polygons with a 1,000 m buffer), unreachable by any "
+        "reading.",
+        "",
+        f"Machine: {platform.machine()}, {_cpu_count()} cores (shared with other jobs), Python "
+        f"{platform.python_version()}.",
+    ]
+    text = "\n".join(lines)
+    print("\n" + text)
+    if not args.no_write:
+        write_section(text)
+        print(f"\nwrote the routing section of {PERFORMANCE}")
+    return 0
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
