@@ -18,6 +18,7 @@ from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
 from geo_response.errors import InputFileError
+from geo_response.geography import table_points
 
 BASE_COLUMNS = ["base_id", "name", "type", "units", "outside_area", "geometry"]
 DUPLICATE_DISTANCE_M = 10.0
@@ -102,20 +103,7 @@ def read_bases_csv(path: str | Path, boundary: BaseGeometry | None = None, area:
     cols = _lower_columns(df)
     if "name" not in cols:
         raise InputFileError(f"bases file {path} needs a 'name' column; it has {list(df.columns)}")
-    if {"latitude", "longitude"} <= cols.keys():
-        x = pd.to_numeric(df[cols["longitude"]], errors="coerce")
-        y = pd.to_numeric(df[cols["latitude"]], errors="coerce")
-        crs = 4326
-    elif {"easting", "northing"} <= cols.keys():
-        x = pd.to_numeric(df[cols["easting"]], errors="coerce")
-        y = pd.to_numeric(df[cols["northing"]], errors="coerce")
-        crs = projected_crs
-    else:
-        raise InputFileError(f"bases file {path} needs latitude/longitude or easting/northing columns; "
-                             f"it has {list(df.columns)}")
-    bad = x.isna() | y.isna()
-    if crs == 4326:
-        bad |= ~x.between(-180, 180) | ~y.between(-90, 90)
+    points, bad = table_points(df, f"bases file {path}", projected_crs)
     if bad.any():
         rows = [int(i) + 2 for i in np.flatnonzero(bad)]
         raise InputFileError(f"bases file {path}: rows {rows} (line numbers) have missing or impossible "
@@ -125,10 +113,9 @@ def read_bases_csv(path: str | Path, boundary: BaseGeometry | None = None, area:
         rows = [int(i) + 2 for i in np.flatnonzero(units.isna() | (units < 1) | (units % 1 != 0))]
         raise InputFileError(f"bases file {path}: 'units' must be a whole number >= 1 (lines {rows})")
     types = df[cols["type"]].fillna("").astype(str) if "type" in cols else pd.Series("", index=df.index)
-    geometry = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=crs).to_crs(4326)
     issues: list[dict] = []
     gdf = _finish(df[cols["name"]].astype(str).str.strip().to_numpy(), types.to_numpy(),
-                  units.astype(int).to_numpy(), geometry.values, boundary, area, issues, projected_crs)
+                  units.astype(int).to_numpy(), points.values, boundary, area, issues, projected_crs)
     return gdf, issues
 
 

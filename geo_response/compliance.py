@@ -445,6 +445,9 @@ def run_compliance(
         "input_columns": s["columns"],
         "coordinates": s["coordinates"],
         "seed": seed,
+        "seeds": {"grades": grade_seed if sampled else None,
+                  "monte_carlo": (prof.response_model.seed if seed is None else int(seed))
+                  if outcomes == "modelled" else None},
         "profile": {"path": prof.path, "sha256": prof.sha256, "force": prof.name},
         "attribution": prof.attribution,
         "generated_at": report.now_utc(),

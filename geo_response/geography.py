@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -19,6 +20,8 @@ from geo_response.datadir import find_file
 from geo_response.errors import InputFileError
 
 ONS_GEOPORTAL = "https://geoportal.statistics.gov.uk/"
+LAT_NAMES = ("latitude", "lat")
+LON_NAMES = ("longitude", "lon", "lng", "long")
 
 LSOA_COLUMNS = ["lsoa_code", "lsoa_name", "district_code", "district", "ruc", "urban_rural", "population",
                 "area_km2", "pwc_lon", "pwc_lat", "geometry"]
@@ -126,3 +129,50 @@ def load_srn_links(profile: ForceProfile, data_dir: str | Path | None = None) ->
         "description": raw["LinkDescription"].astype(str),
         "start_junction": raw["StartJunction"].astype(str), "end_junction": raw["EndJunction"].astype(str),
     }, geometry=lines, crs=4326)
+
+
+def table_points(df: pd.DataFrame, source: str = "table",
+                 projected_crs: str = "EPSG:27700") -> tuple[gpd.GeoSeries, pd.Series]:
+    """Points from a table's ``latitude``/``longitude`` (WGS84) or ``easting``/``northing`` columns.
+
+    Column names match in any case; ``lat``/``lon``/``lng`` are accepted too. Used for bases, candidate
+    sites and point files (incident files have their own ledgered loader, :mod:`geo_response.incidents`).
+
+    Parameters
+    ----------
+    df : DataFrame
+    source : str
+        How to name the table in errors (e.g. ``"bases file bases.csv"``).
+    projected_crs : str
+        CRS of easting / northing.
+
+    Returns
+    -------
+    (GeoSeries, Series)
+        Points in EPSG:4326 aligned with ``df`` (missing where the row's coordinates are missing or
+        impossible), and that boolean ``bad`` mask. Rows are never dropped: callers report them.
+
+    Raises
+    ------
+    InputFileError
+        If the table has no coordinate columns.
+    """
+    cols = {str(c).strip().lower(): c for c in df.columns}
+    lat = next((cols[c] for c in LAT_NAMES if c in cols), None)
+    lon = next((cols[c] for c in LON_NAMES if c in cols), None)
+    if lat is not None and lon is not None:
+        x = pd.to_numeric(df[lon], errors="coerce")
+        y = pd.to_numeric(df[lat], errors="coerce")
+        bad = x.isna() | y.isna() | ~x.between(-180, 180) | ~y.between(-90, 90)
+        crs = 4326
+    elif {"easting", "northing"} <= cols.keys():
+        x = pd.to_numeric(df[cols["easting"]], errors="coerce")
+        y = pd.to_numeric(df[cols["northing"]], errors="coerce")
+        bad = x.isna() | y.isna() | ~np.isfinite(x) | ~np.isfinite(y)
+        crs = projected_crs
+    else:
+        raise InputFileError(f"{source} needs latitude/longitude or easting/northing columns (or lat/lon); "
+                             f"it has {list(df.columns)}")
+    points = gpd.GeoSeries(gpd.points_from_xy(x.where(~bad), y.where(~bad)), index=df.index, crs=crs).to_crs(4326)
+    points[bad.to_numpy()] = None
+    return points, bad

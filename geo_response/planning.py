@@ -35,6 +35,7 @@ from tqdm.auto import tqdm
 
 from geo_response.config import ForceProfile, Policy, ResponseModel
 from geo_response.errors import GeoResponseError, InputFileError
+from geo_response.geography import table_points
 from geo_response.optimise import (
     SitingResult,
     closure_losses,
@@ -191,26 +192,13 @@ def read_candidates_csv(path: str | Path, area=None, projected_crs: str = "EPSG:
         df = pd.read_csv(path)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputFileError(f"cannot read candidates file {path}: {exc}") from exc
-    cols = {str(c).strip().lower(): c for c in df.columns}
-    if {"latitude", "longitude"} <= cols.keys():
-        x = pd.to_numeric(df[cols["longitude"]], errors="coerce")
-        y = pd.to_numeric(df[cols["latitude"]], errors="coerce")
-        bad = x.isna() | y.isna() | ~x.between(-180, 180) | ~y.between(-90, 90)
-        crs = 4326
-    elif {"easting", "northing"} <= cols.keys():
-        x = pd.to_numeric(df[cols["easting"]], errors="coerce")
-        y = pd.to_numeric(df[cols["northing"]], errors="coerce")
-        bad = x.isna() | y.isna()
-        crs = projected_crs
-    else:
-        raise InputFileError(f"candidates file {path} needs latitude/longitude or easting/northing columns; "
-                             f"it has {list(df.columns)}")
     if len(df) == 0:
         raise InputFileError(f"candidates file {path} has no rows")
+    geometry, bad = table_points(df, f"candidates file {path}", projected_crs)
     if bad.any():
         raise InputFileError(f"candidates file {path}: lines {[int(i) + 2 for i in np.flatnonzero(bad)]} have "
                              "missing or impossible coordinates; fix or remove them")
-    geometry = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=crs).to_crs(4326)
+    cols = {str(c).strip().lower(): c for c in df.columns}
     if area is not None:
         outside = ~shapely.contains_xy(area, geometry.x.to_numpy(), geometry.y.to_numpy())
         if outside.any():

@@ -9,9 +9,11 @@ field per source. Unreachable nodes have ``np.inf`` seconds and source ``-1``: c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -20,6 +22,31 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from geo_response.errors import RoutingError
+
+_MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def graph_memo(G: nx.MultiDiGraph, key: tuple, build: Callable[[], Any]) -> Any:
+    """Return ``build()`` memoised per graph object and ``key``.
+
+    Structures derived from a graph (CSR matrices, edge indexes) are rebuilt only when the graph changes:
+    the memo is keyed on the graph object (held weakly, so it goes when the graph does), its node and edge
+    counts and ``G.graph["speed_version"]`` (bumped by :func:`geo_response.speeds.add_travel_times`).
+    A caller that edits edge attributes by hand should call :func:`clear_memo`.
+    """
+    state = (G.number_of_nodes(), G.number_of_edges(), G.graph.get("speed_version"), *key)
+    per_graph = _MEMO.setdefault(G, {})
+    if state not in per_graph:
+        per_graph[state] = build()
+    return per_graph[state]
+
+
+def clear_memo(G: nx.MultiDiGraph | None = None) -> None:
+    """Forget memoised structures of ``G`` (or of every graph)."""
+    if G is None:
+        _MEMO.clear()
+    else:
+        _MEMO.pop(G, None)
 
 
 @dataclass(frozen=True)
@@ -67,6 +94,17 @@ class RoutingGraph:
 
 
 def to_csr(G: nx.MultiDiGraph, weight: str = "travel_time_blue_light") -> RoutingGraph:
+    """Convert a graph to a :class:`RoutingGraph` on ``weight`` (memoised per graph, see :func:`graph_memo`).
+
+    Raises
+    ------
+    RoutingError
+        If an edge lacks the weight or has a negative one.
+    """
+    return graph_memo(G, ("csr", weight), lambda: _build_csr(G, weight))
+
+
+def _build_csr(G: nx.MultiDiGraph, weight: str) -> RoutingGraph:
     """Convert a graph to a :class:`RoutingGraph` on one edge attribute.
 
     Parameters

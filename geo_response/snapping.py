@@ -101,6 +101,9 @@ def _edge_table(G: nx.MultiDiGraph, fields: list[str]) -> pd.DataFrame:
 def edge_index(G: nx.MultiDiGraph, crs: str = "EPSG:27700") -> EdgeIndex:
     """Build the snapping index of a graph (projected edge geometries, reverse edges, travel times).
 
+    Memoised per graph and CRS (:func:`geo_response.routing.graph_memo`): repeated snapping on the same
+    graph reuses the index.
+
     Parameters
     ----------
     G : networkx.MultiDiGraph
@@ -113,6 +116,10 @@ def edge_index(G: nx.MultiDiGraph, crs: str = "EPSG:27700") -> EdgeIndex:
     RoutingError
         If the graph has no edges.
     """
+    return routing.graph_memo(G, ("edge_index", crs), lambda: _build_edge_index(G, crs))
+
+
+def _build_edge_index(G: nx.MultiDiGraph, crs: str) -> EdgeIndex:
     fields = [travel_time_field(p) for p in G.graph.get("speed_profiles", [])]
     if not fields:  # graphs built by hand: take whatever travel_time_* attributes the edges have
         fields = sorted({a for _, _, d in G.edges(data=True) for a in d if a.startswith("travel_time_")})

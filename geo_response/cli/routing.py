@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import typer
 
+from geo_response import geography
 from geo_response.cli import app
 from geo_response.cli.common import BasesOption, DataDirOption, OsmOption, fail
 from geo_response.errors import GeoResponseError, InputFileError, RoutingError
@@ -23,8 +24,6 @@ from geo_response.errors import GeoResponseError, InputFileError, RoutingError
 ForceProfileOption = Annotated[
     Path | None, typer.Option("--force-profile", help="Force profile TOML (default: the embedded Essex profile).")
 ]
-LAT_NAMES = ("latitude", "lat")
-LON_NAMES = ("longitude", "lon", "lng", "long")
 
 
 def read_points_csv(path: str | Path, projected_crs: str = "EPSG:27700") -> tuple[pd.DataFrame, gpd.GeoSeries]:
@@ -48,24 +47,7 @@ def read_points_csv(path: str | Path, projected_crs: str = "EPSG:27700") -> tupl
         df = pd.read_csv(path)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputFileError(f"cannot read points file {path}: {exc}") from exc
-    cols = {str(c).strip().lower(): c for c in df.columns}
-    lat = next((cols[c] for c in LAT_NAMES if c in cols), None)
-    lon = next((cols[c] for c in LON_NAMES if c in cols), None)
-    if lat is not None and lon is not None:
-        x = pd.to_numeric(df[lon], errors="coerce")
-        y = pd.to_numeric(df[lat], errors="coerce")
-        bad = x.isna() | y.isna() | ~x.between(-180, 180) | ~y.between(-90, 90)
-        crs = 4326
-    elif {"easting", "northing"} <= cols.keys():
-        x = pd.to_numeric(df[cols["easting"]], errors="coerce")
-        y = pd.to_numeric(df[cols["northing"]], errors="coerce")
-        bad = x.isna() | y.isna()
-        crs = projected_crs
-    else:
-        raise InputFileError(f"points file {path} needs latitude/longitude (or lat/lon) or easting/northing "
-                             f"columns; it has {list(df.columns)}")
-    points = gpd.GeoSeries(gpd.points_from_xy(x.where(~bad), y.where(~bad)), index=df.index, crs=crs).to_crs(4326)
-    points[bad.to_numpy()] = None
+    points, _ = geography.table_points(df, f"points file {path}", projected_crs)
     return df, points
 
 
