@@ -22,6 +22,7 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_routing.py
 	$(BIN)/python benchmarks/bench_planning.py
+	$(BIN)/python benchmarks/bench_pipeline.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check geo_response tests benchmarks

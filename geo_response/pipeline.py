@@ -197,6 +197,33 @@ def run_demo(out_dir: str | Path = "maps", *, osm: str | Path | None = None, dat
     return summary
 
 
+def corridor_readable(table: pd.DataFrame) -> pd.DataFrame:
+    """The corridor table for a report: emergency columns, counts with separators, percentages to 1 dp."""
+    out = pd.DataFrame({"group": table["group"]})
+    out["emergency incidents"] = table["emergency_incidents"].map(lambda v: f"{int(v):,}")
+    out["% met"] = table["emergency_pct_met"].map(lambda v: "n/a" if pd.isna(v) else f"{v:.1f}%")
+    out["expected failures"] = table["emergency_expected_failures"].map(lambda v: f"{v:,.1f}")
+    out["share of all failures"] = table["emergency_share_of_failures"].map(
+        lambda v: "n/a" if pd.isna(v) else f"{100 * v:.1f}%")
+    return out
+
+
+def hotspots_readable(spots: pd.DataFrame) -> pd.DataFrame:
+    """The hotspots for a report: name, counts, % met against the force, q-value to 2 significant figures."""
+    table = hotspots.hotspots_table(spots)
+    if table.empty:
+        return table
+    return pd.DataFrame({
+        "setting": table["urban_rural"], "rank": table["rank"], "hotspot": table["name"],
+        "emergency incidents": table["attended"].map(lambda v: f"{int(v):,}"),
+        "% met": table["pct_met"].map(lambda v: f"{v:.1f}%"),
+        "force % met": table["force_failure_rate"].map(lambda v: f"{100 * (1 - v):.1f}%"),
+        "excess failures": table["excess_failures"].map(lambda v: f"{v:.1f}"),
+        "q-value": table["q_value"].map(lambda v: f"{v:.2g}"),
+        "cell": table["cell"],
+    })
+
+
 def demo_blocks(summary: dict, spots: pd.DataFrame, corridor_table: pd.DataFrame,
                 profile: ForceProfile) -> list[report.Block]:
     """The key figures of a demo run as report blocks: KPIs per policy, A12 corridor, top hotspots, timings."""
@@ -227,14 +254,15 @@ def demo_blocks(summary: dict, spots: pd.DataFrame, corridor_table: pd.DataFrame
     if cal:
         blocks.append(("p", f"Delays calibrated to the reported emergency rate "
                             f"({_fmt_pct(profile.reported.get('emergency_met'))}); every policy uses the fitted "
-                            f"delay scale {cal.get('delay_scale', 'n/a')}."))
+                            f"delay scale {cal.get('delay_scale', float('nan')):.3f} (full parameters in "
+                            f"summary.json)."))
     blocks += [("h2", "A12 corridor and trunk roads"),
-               ("table", "Incidents, expected failures and share of all failures",
-                corridor_table.round(3)),
-               ("h2", "Top failure hotspots (H3 cells)")]
-    top = hotspots.hotspots_table(spots).head(10)
-    blocks.append(("table", "Ranked separately for urban and rural cells", top) if len(top)
-                  else ("p", "No cell is significantly above the force-wide failure rate."))
+               ("table", "Emergency incidents: expected failures and share of all emergency failures",
+                corridor_readable(corridor_table)),
+               ("h2", "Top failure hotspots (H3 cells, emergency incidents)")]
+    top = hotspots_readable(spots).head(10)
+    blocks.append(("table", "Ranked separately for urban and rural cells (full figures in hotspots.csv)", top)
+                  if len(top) else ("p", "No cell is significantly above the force-wide failure rate."))
     timings = ", ".join(f"{k} {v} s" for k, v in summary["timings_seconds"].items())
     blocks += [("h2", "Run"), ("p", f"Timings: {timings}."), ("p", profile.attribution)]
     return blocks

@@ -275,10 +275,9 @@ TINY_TOWN = __import__("pathlib").Path(__file__).parent / "fixtures" / "osm" / "
 def run_cli(args: list[str]):
     from typer.testing import CliRunner
 
-    from geo_response.cli import _register, app
+    from geo_response.cli import get_app
 
-    _register()
-    return CliRunner().invoke(app, args)
+    return CliRunner().invoke(get_app(), args)
 
 
 def test_cli_compare_and_its_errors(routing_ready, data_dir, tmp_path):

@@ -22,15 +22,17 @@ def _root() -> None:
 
 
 def _register() -> None:
-    """Import every command module; one that fails to import does not take the others down."""
+    """Import every command module (each adds its commands to ``app``)."""
     for name in _COMMAND_MODULES:
-        try:
-            importlib.import_module(f"geo_response.cli.{name}")
-        except ImportError as exc:
-            typer.secho(f"warning: the '{name}' commands are unavailable: {exc}", err=True, fg=typer.colors.YELLOW)
+        importlib.import_module(f"geo_response.cli.{name}")
+
+
+def get_app() -> typer.Typer:
+    """The ``geo-response`` app with every command registered (for embedding and tests)."""
+    _register()
+    return app
 
 
 def main() -> None:
     """Entry point of the ``geo-response`` console script."""
-    _register()
-    app()
+    get_app()()

@@ -1,0 +1,90 @@
+"""The end-to-end demo (`geo-response demo`, what `make demo` runs) on the bundle, and its report tables."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from geo_response import pipeline
+from geo_response.cli import get_app
+
+OUTPUTS = {"essex_compliance.html", "isochrones.gpkg", "compliance_by_month.csv", "hotspots.csv", "ledger.csv",
+           "summary.json", "report.md"}
+
+
+def test_corridor_readable_formats_hand_figures():
+    table = pd.DataFrame({"group": ["A12 corridor", "all incidents"], "emergency_incidents": [421, 28848],
+                          "emergency_pct_met": [83.9813, 82.7], "emergency_expected_failures": [67.43875, 4983.438],
+                          "emergency_share_of_failures": [67.43875 / 4983.438, 1.0]})
+    out = pipeline.corridor_readable(table)
+    assert out.to_dict(orient="records") == [
+        {"group": "A12 corridor", "emergency incidents": "421", "% met": "84.0%", "expected failures": "67.4",
+         "share of all failures": "1.4%"},
+        {"group": "all incidents", "emergency incidents": "28,848", "% met": "82.7%",
+         "expected failures": "4,983.4", "share of all failures": "100.0%"},
+    ]
+
+
+def test_every_command_is_registered():
+    result = CliRunner().invoke(get_app(), ["--help"])
+    assert result.exit_code == 0
+    for command in ("network", "travel-times", "isochrones", "compliance", "map", "plan", "fetch", "demo"):
+        assert command in result.output
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory, data_dir):
+    out = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(get_app(), ["demo", "--out", str(out), "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_demo_writes_every_output_and_accounts_for_every_row(demo_out):
+    out, printed = demo_out
+    assert {p.name for p in out.iterdir()} >= OUTPUTS
+    summary = json.loads((out / "summary.json").read_text())
+    # the 2018 police.uk bundle: every row accepted or rejected with a reason
+    assert summary["input"] == 115065 == summary["accepted"] + summary["rejected"]
+    assert sum(summary["rejected_by_reason"].values()) == summary["rejected"]
+    ledger = pd.read_csv(out / "ledger.csv")
+    assert (ledger["status"] == "rejected").sum() == summary["rejected"]
+    assert "115,065 in" in printed
+    # provenance: network, policy, seeds
+    assert summary["network"]["standin"] is True and "stand-in" in summary["network"]["label"]
+    assert summary["seeds"] == {"grades": 20180101, "monte_carlo": 20220401}
+    # calibrated to the reported 82.7% emergency rate; both policies modelled
+    policies = summary["policies"]
+    assert set(policies) == {"essex-2022", "ncmg"}
+    assert policies["essex-2022"]["emergency"]["all"] == pytest.approx(0.827, abs=0.002)
+    # ncmg's emergency target (20 min everywhere) is never stricter than essex-2022's 15 / 20 min
+    assert policies["ncmg"]["emergency"]["all"] >= policies["essex-2022"]["emergency"]["all"]
+    assert policies["ncmg"]["emergency"]["rural"] == pytest.approx(policies["essex-2022"]["emergency"]["rural"])
+    assert (out / "ncmg" / "compliance_by_month.csv").is_file()
+
+
+def test_demo_isochrones_hotspots_corridor_and_map(demo_out):
+    out, _ = demo_out
+    iso = gpd.read_file(out / "isochrones.gpkg")
+    assert set(iso["profile"]) == {"blue_light", "normal"}
+    assert set(iso["threshold_min"]) == {5, 10, 15, 20}
+    combined = iso[iso["base_id"] == -1].sort_values(["profile", "threshold_min"])
+    # reach and population grow with the threshold, for each profile
+    for _, group in combined.groupby("profile"):
+        assert group["area_km2"].is_monotonic_increasing and group["population"].is_monotonic_increasing
+    spots = pd.read_csv(out / "hotspots.csv")
+    assert len(spots) > 0 and set(spots["urban_rural"]) <= {"urban", "rural"}
+    assert (spots["q_value"] <= 0.05).all() and (spots["failure_rate"] > spots["force_failure_rate"]).all()
+    corridor = pd.read_csv(out / "corridor.csv")
+    assert corridor["group"].str.startswith("A12 corridor").any()
+    page = (out / "essex_compliance.html").read_text(encoding="utf-8")
+    assert (out / "essex_compliance.html").stat().st_size < 20e6
+    assert "Incidents (points)" not in page            # aggregates only by default
+    assert "synthetic stand-in" in page
+    assert "unpkg.com" not in page and "cdn.jsdelivr" not in page   # offline
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "SYNTHETIC stand-in" in report and "| A12 corridor" in report
