@@ -45,7 +45,8 @@ def _finish(names, types, units, geometry, boundary: BaseGeometry | None, area: 
         for i in np.flatnonzero(outside & keep):
             issues.append({"row": int(i) + 1, "name": gdf.name.iloc[i],
                            "issue": "outside the force boundary (kept: within the buffer)"})
-    # duplicates: the same name, or within DUPLICATE_DISTANCE_M of an earlier base
+    # duplicates: within DUPLICATE_DISTANCE_M of an earlier base (whatever its name) are dropped; a name shared
+    # by bases farther apart is common in OSM ("Police Station"), so those are kept and flagged
     xy = gdf.to_crs(projected_crs).geometry.get_coordinates().to_numpy()
     seen_names: dict[str, int] = {}
     tree = cKDTree(xy) if len(xy) else None
@@ -53,16 +54,17 @@ def _finish(names, types, units, geometry, boundary: BaseGeometry | None, area: 
         if not keep[i]:
             continue
         name = gdf.name.iloc[i]
-        if name in seen_names:
-            issue = f"duplicate name of row {seen_names[name] + 1}: dropped"
-            issues.append({"row": i + 1, "name": name, "issue": issue})
-            keep[i] = False
-            continue
         near = [j for j in tree.query_ball_point(xy[i], DUPLICATE_DISTANCE_M) if j < i and keep[j]]
         if near:
             issue = f"within {DUPLICATE_DISTANCE_M:.0f} m of row {near[0] + 1}: dropped as a duplicate"
             issues.append({"row": i + 1, "name": name, "issue": issue})
             keep[i] = False
+            continue
+        if name in seen_names:
+            j = seen_names[name]
+            km = float(np.hypot(*(xy[i] - xy[j]))) / 1000
+            issues.append({"row": i + 1, "name": name, "issue": f"same name as row {j + 1}, {km:.1f} km away: "
+                           "kept (give it a distinct name to refer to it in scenarios)"})
             continue
         seen_names[name] = i
     gdf = gdf[keep].reset_index(drop=True)

@@ -347,11 +347,9 @@ def run_compliance(
     inc = classification.classify(loaded.incidents, lsoas)
     loaded = incidents.add_warnings(loaded, classification.unclassified_warnings(inc))
     grade_seed = prof.grade_mix_seed if seed is None else int(seed)
-    sampled = not loaded.summary["has_grades"]
-    if sampled:
-        inc = grading.sample_grades(inc, prof, pol, seed=grade_seed)
-    else:
-        inc["grade_sampled"] = False
+    inc, sample_warnings = grading.fill_missing_grades(inc, prof, pol, seed=grade_seed)
+    loaded = incidents.add_warnings(loaded, sample_warnings)
+    sampled = bool(inc["grade_sampled"].any())
     inc = grading.assign_targets(inc, pol)
     loaded = incidents.add_warnings(loaded, grading.grade_warnings(inc))
     timings["classify_grade_seconds"] = time.perf_counter() - t0 - timings["load_seconds"]
@@ -427,6 +425,7 @@ def run_compliance(
         "policy": pol.name,
         "policy_label": pol.label,
         "grades_sampled": sampled,
+        "grades_sampled_rows": int(inc["grade_sampled"].sum()),
         "grade_seed": grade_seed if sampled else None,
         "grade_mix": grading.mix_shares(prof).to_dict(orient="records") if sampled else None,
         "outcomes": outcomes,
@@ -457,8 +456,9 @@ def run_compliance(
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         report_name = "report.html" if report_format == "html" else "report.md"
-        summary["outputs"] = ["compliance_by_month.csv", report_name, "ledger.csv", "summary.json"]
+        summary["outputs"] = ["compliance_by_month.csv", "incidents.csv", report_name, "ledger.csv", "summary.json"]
         report.write_long(long, out / "compliance_by_month.csv")
+        report.write_incidents(inc, out / "incidents.csv")
         report.write_ledger(loaded.ledger, out / "ledger.csv")
         report.write_report(long, summary, out / report_name)
         summary["timings"] = {k: round(v, 3) for k, v in dict(timings, total_seconds=time.perf_counter() - t0).items()}

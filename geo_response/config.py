@@ -12,6 +12,7 @@ Examples
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import tomllib
 from dataclasses import dataclass, field
@@ -244,13 +245,46 @@ def load_profile(path: str | Path | None = None) -> ForceProfile:
     """
     p = Path(path) if path is not None else default_profile_path()
     if not p.is_file():
-        raise ConfigError(f"force profile {p} does not exist; pass --profile with a TOML file like data/essex.toml")
+        raise ConfigError(f"force profile {p} does not exist; pass --force-profile with a TOML file like "
+                          "data/essex.toml")
     raw_bytes = p.read_bytes()
     try:
         raw = tomllib.loads(raw_bytes.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"force profile {p} is not valid TOML: {exc}") from exc
     return parse_profile(raw, path=str(p), sha256=hashlib.sha256(raw_bytes).hexdigest())
+
+
+def _known(table: Any, allowed: tuple[str, ...], where: str) -> dict[str, Any]:
+    """The table itself, after checking it is a table with no key outside ``allowed`` (typos must not be
+    silently ignored: a misspelt ``max_kph`` would lift every speed cap)."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"force profile: [{where}] must be a table, got {table!r}")
+    unknown = [k for k in table if k not in allowed]
+    if unknown:
+        hints = [f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, allowed, n=1)) else repr(k)
+                 for k in unknown]
+        raise ConfigError(f"force profile: [{where}] has unknown key(s) {', '.join(hints)}; "
+                          f"known keys: {', '.join(allowed)}")
+    return table
+
+
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"force profile: {where} must be true or false (a TOML boolean), got {value!r}")
+    return value
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise ConfigError(f"force profile: {where} must be a number, got {value!r}")
+    return float(value)
+
+
+def _integer(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"force profile: {where} must be a whole number, got {value!r}")
+    return value
 
 
 def _need(table: dict[str, Any], key: str, where: str) -> Any:
@@ -286,10 +320,11 @@ def _class_table(raw: dict[str, Any], where: str) -> dict[str, float]:
 
 
 def _parse_grade(raw: dict[str, Any], where: str) -> Grade:
+    _known(raw, ("code", "name", "category", "setting", "target_minutes", "attended", "profile"), where)
     setting = raw.get("setting", "any")
     if setting not in SETTINGS:
         raise ConfigError(f"force profile: {where}.setting must be one of {SETTINGS}, got {setting!r}")
-    attended = bool(raw.get("attended", True))
+    attended = _bool(raw.get("attended", True), f"{where}.attended")
     target = raw.get("target_minutes")
     if attended and target is None:
         raise ConfigError(f"force profile: {where} is attended but has no target_minutes")
@@ -312,8 +347,12 @@ def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -
     ConfigError
         Naming the first bad or missing key.
     """
-    force = _need(raw, "force", "top level")
-    geo = _need(raw, "geography", "top level")
+    _known(raw, ("force", "geography", "corridors", "policies", "kpis", "reported", "speeds", "response_model",
+                 "grade_mix", "sources"), "top level")
+    force = _known(_need(raw, "force", "top level"), ("name", "code", "projected_crs", "attribution"), "force")
+    geo = _known(_need(raw, "geography", "top level"), (
+        "boundary", "boundary_buffer_m", "lsoa", "lsoa_code_field", "ruc_field", "urban_ruc", "rural_ruc",
+        "population_field", "district_field", "districts", "towns", "srn_links"), "geography")
     geography = Geography(
         boundary=str(_need(geo, "boundary", "geography")),
         boundary_buffer_m=_positive(geo.get("boundary_buffer_m", 0), "geography.boundary_buffer_m", True),
@@ -334,22 +373,27 @@ def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -
     corridors = []
     for i, c in enumerate(raw.get("corridors", [])):
         where = f"corridors[{i}]"
+        _known(c, ("name", "ref", "from_junction", "to_junction", "from_lat", "from_lon", "to_lat", "to_lon",
+                   "buffer_m"), where)
         corridors.append(Corridor(
             name=str(_need(c, "name", where)), ref=str(_need(c, "ref", where)),
             from_junction=str(c.get("from_junction", "")), to_junction=str(c.get("to_junction", "")),
-            from_lat=float(_need(c, "from_lat", where)), from_lon=float(_need(c, "from_lon", where)),
-            to_lat=float(_need(c, "to_lat", where)), to_lon=float(_need(c, "to_lon", where)),
+            **{k: _number(_need(c, k, where), f"{where}.{k}") for k in ("from_lat", "from_lon", "to_lat", "to_lon")},
             buffer_m=_positive(c.get("buffer_m", 500), f"{where}.buffer_m"),
         ))
 
-    speeds_raw = _need(raw, "speeds", "top level")
+    speeds_raw = _known(_need(raw, "speeds", "top level"), (
+        "urban_limit_mph", "national_single_mph", "national_dual_mph", "default_limit_mph", "profiles"), "speeds")
     profiles: dict[str, SpeedProfile] = {}
     for name, p in _need(speeds_raw, "profiles", "speeds").items():
         where = f"speeds.profiles.{name}"
+        _known(p, ("description", "evidence", "urban_factor", "rural_factor", "max_kph", "time_of_day"), where)
         tods = []
         for j, t in enumerate(p.get("time_of_day", [])):
             w = f"{where}.time_of_day[{j}]"
-            sh, eh = int(_need(t, "start_hour", w)), int(_need(t, "end_hour", w))
+            _known(t, ("name", "start_hour", "end_hour", "multiplier"), w)
+            sh = _integer(_need(t, "start_hour", w), f"{w}.start_hour")
+            eh = _integer(_need(t, "end_hour", w), f"{w}.end_hour")
             if not (0 <= sh <= 23 and 0 <= eh <= 24):
                 raise ConfigError(f"force profile: {w} hours must be 0-24, got {sh}-{eh}")
             tods.append(TimeOfDay(str(_need(t, "name", w)), sh, eh, _positive(_need(t, "multiplier", w), w)))
@@ -374,6 +418,7 @@ def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -
 
     policies = {}
     for name, pol in _need(raw, "policies", "top level").items():
+        _known(pol, ("label", "grades"), f"policies.{name}")
         grades = tuple(_parse_grade(g, f"policies.{name}.grades[{i}]") for i, g in enumerate(pol.get("grades", [])))
         if not grades:
             raise ConfigError(f"force profile: policy {name!r} has no grades")
@@ -391,6 +436,7 @@ def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -
     kpis = []
     for i, k in enumerate(raw.get("kpis", [])):
         where = f"kpis[{i}]"
+        _known(k, ("name", "policy", "categories", "threshold"), where)
         pol = str(_need(k, "policy", where))
         if pol not in policies:
             raise ConfigError(f"force profile: {where}.policy {pol!r} is not a defined policy {sorted(policies)}")
@@ -400,10 +446,12 @@ def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -
             raise ConfigError(f"force profile: {where}.categories {sorted(unknown)} are not categories of {pol!r}")
         kpis.append(Kpi(str(_need(k, "name", where)), pol, cats, _share(_need(k, "threshold", where), where)))
 
-    rm = _need(raw, "response_model", "top level")
+    rm_keys = ("draws", "seed", "call_answer_median_s", "call_answer_p90_s", "call_handling_median_s",
+               "call_handling_p90_s", "dispatch_median_s", "dispatch_p90_s", "access_speed_kph", "snap_limit_m")
+    rm = _known(_need(raw, "response_model", "top level"), rm_keys, "response_model")
     response_model = ResponseModel(
-        draws=int(_positive(rm.get("draws", 20000), "response_model.draws")),
-        seed=int(rm.get("seed", 0)),
+        draws=int(_positive(_integer(rm.get("draws", 20000), "response_model.draws"), "response_model.draws")),
+        seed=_integer(rm.get("seed", 0), "response_model.seed"),
         **{k: _positive(_need(rm, k, "response_model"), f"response_model.{k}") for k in (
             "call_answer_median_s", "call_answer_p90_s", "call_handling_median_s", "call_handling_p90_s",
             "dispatch_median_s", "dispatch_p90_s", "access_speed_kph", "snap_limit_m")},
@@ -412,7 +460,7 @@ def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -
         if getattr(response_model, f"{stem}_p90_s") < getattr(response_model, f"{stem}_median_s"):
             raise ConfigError(f"force profile: response_model.{stem}_p90_s must be >= {stem}_median_s")
 
-    mix = raw.get("grade_mix", {})
+    mix = _known(raw.get("grade_mix", {}), ("seed", "counts"), "grade_mix")
     counts = {}
     for k, v in mix.get("counts", {}).items():
         if len(v) != 3:
@@ -423,6 +471,8 @@ def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -
     if counts and "default" not in counts:
         raise ConfigError("force profile: grade_mix.counts needs a 'default' entry for other crime types")
 
+    for name, src in raw.get("sources", {}).items():
+        _known(src, ("file", "url", "sha256", "licence"), f"sources.{name}")
     sources = {name: Source(name=name, file=str(_need(s, "file", f"sources.{name}")),
                             url=str(_need(s, "url", f"sources.{name}")), sha256=str(s.get("sha256", "")),
                             licence=str(s.get("licence", "")))
@@ -440,7 +490,7 @@ def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -
         reported={k: _share(v, f"reported.{k}") for k, v in raw.get("reported", {}).items()},
         speeds=speeds,
         response_model=response_model,
-        grade_mix_seed=int(mix.get("seed", 0)),
+        grade_mix_seed=_integer(mix.get("seed", 0), "grade_mix.seed"),
         grade_mix_counts=counts,
         sources=sources,
         path=path,

@@ -16,6 +16,8 @@ from geo_response.errors import DataFileNotFoundError
 
 ENV_VAR = "GEO_RESPONSE_DATA"
 APP_NAME = "geo-response"
+POLICE_UK_DIR = "police_uk"
+POLICE_UK_URL = "https://data.police.uk/data/archive/"
 
 
 def user_cache_dir() -> Path:
@@ -83,6 +85,10 @@ def find_file(relative: str | Path, data_dir: str | Path | None = None, url: str
         raise DataFileNotFoundError(f"{rel} does not exist" + (f"; download it from {url}" if url else ""))
     searched = []
     for reason, base in candidate_dirs(data_dir):
+        if reason in ("--data-dir option", f"${ENV_VAR}") and not base.is_dir():
+            # a typo must not quietly fall back to another copy of the data
+            raise DataFileNotFoundError(f"data directory {base} (from {reason}) does not exist; fix the path "
+                                        "or leave it out to use the bundle beside the checkout")
         path = base / rel
         if path.exists():
             return path
@@ -90,3 +96,14 @@ def find_file(relative: str | Path, data_dir: str | Path | None = None, url: str
     how = f"Download it from {url} into one of those folders, or run 'geo-response fetch'." if url else (
         "Point --data-dir or $GEO_RESPONSE_DATA at a folder that has it.")
     raise DataFileNotFoundError(f"data file {rel} not found. Looked in:\n" + "\n".join(searched) + "\n" + how)
+
+
+def default_incidents(data_dir: str | Path | None = None) -> Path:
+    """The default incidents: the data folder's ``police_uk/`` street-crime files (the bundle: Essex, 2018).
+
+    Raises
+    ------
+    DataFileNotFoundError
+        When no data folder has it (says where to get the archives: ``geo-response fetch police_uk``).
+    """
+    return find_file(POLICE_UK_DIR, data_dir, url=POLICE_UK_URL)

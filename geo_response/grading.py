@@ -215,6 +215,37 @@ def sample_grades(
     return out
 
 
+def fill_missing_grades(
+    incidents: pd.DataFrame,
+    profile: ForceProfile,
+    policy: Policy,
+    seed: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Sample grades (:func:`sample_grades`) for the incidents that have none; keep the given ones.
+
+    Files without a grade column (police.uk) get every grade sampled; in a file with grades, rows whose grade
+    cell is empty are sampled too and each gets a ledger warning, so no row is lost or silently guessed.
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        The incidents with ``grade`` filled and ``grade_sampled`` (bool); ledger warnings (``grade_sampled``)
+        for the sampled rows of files that otherwise had grades (empty when all or none were sampled).
+    """
+    from geo_response.incidents import ledger_rows
+
+    has = incidents["grade"].notna() if "grade" in incidents.columns else pd.Series(False, index=incidents.index)
+    if "grade" in incidents.columns and has.all():
+        out = incidents.copy()
+        out["grade_sampled"] = False
+        return out, ledger_rows(out.iloc[:0], "grade_sampled", "")
+    out = sample_grades(incidents, profile, policy, seed=seed)
+    partial = out[out["grade_sampled"]] if has.any() else out.iloc[:0]
+    detail = "empty grade: sampled from the crime-type mix for " + partial["category"].astype(str) \
+        if len(partial) else ""
+    return out, ledger_rows(partial, "grade_sampled", detail)
+
+
 def _resolve(key: str, setting: object, policy: Policy) -> tuple[str, str | None, str]:
     """(grade code, flag reason or None, flag detail) for a normalised key and an urban/rural class."""
     setting = setting if setting in ("urban", "rural") else None
@@ -309,7 +340,8 @@ def assign_targets(incidents: pd.DataFrame, policy: Policy) -> pd.DataFrame:
                 "grade_flag_detail": detail,
             }
         )
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows, columns=["grade", "grade_name", "grade_category", "target_minutes", "attended",
+                                       "speed_profile", "grade_flag", "grade_flag_detail"])
     pos = pd.MultiIndex.from_frame(uniq.fillna({"setting": "<none>"})).get_indexer(
         pd.MultiIndex.from_frame(pairs.fillna({"setting": "<none>"}))
     )

@@ -377,9 +377,10 @@ def _load_one(
         if policy is not None:
             uniq = {v: normalise_grade(v, policy) for v in s.dropna().unique()}
             resolved = s.map(lambda v: uniq.get(v) if isinstance(v, str) else None)
-            unknown = resolved.isna()
+            # an empty cell is a missing grade (sampled later, like files without grades), not an unknown one
+            unknown = s.notna() & resolved.isna()
             text = pd.Series(f"not a grade of policy {policy.name}: ", index=idx, dtype="object") + s.fillna(
-                "<empty>"
+                ""
             ).astype(str)
             reject(unknown, "unknown_grade", text)
 

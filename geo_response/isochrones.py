@@ -47,6 +47,10 @@ SAMPLE_M = 25.0
 COMBINED = "all bases"
 COLUMNS = ["base", "base_id", "threshold_min", "profile", "area_km2", "population", "geometry"]
 _FAR = 1e12  # grid value of unreached cells (finite, so contour interpolation stays well defined)
+# Each threshold's contour sees real times up to threshold + MARGIN_S (later cells count as unreached), and
+# the grid holds real times up to the largest threshold + MARGIN_S: a polygon then depends on its own
+# threshold only, not on which other thresholds were asked for in the same call.
+MARGIN_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -184,9 +188,10 @@ def threshold_polygons(grid: tuple[np.ndarray, np.ndarray, np.ndarray] | None, t
     if grid is None:
         return [shapely.Polygon() for _ in thresholds_s]
     x, y, z = grid
-    gen = contourpy.contour_generator(x, y, z, fill_type="OuterOffset", name="serial")
     out = []
     for t in thresholds_s:
+        seen = np.where(z > float(t) + MARGIN_S, _FAR, z)
+        gen = contourpy.contour_generator(x, y, seen, fill_type="OuterOffset", name="serial")
         poly = _polygons(gen.filled(-1.0, float(t)))
         out.append(_simplify(poly, simplify_m) if simplify_m > 0 and not poly.is_empty else poly)
     return out
@@ -258,7 +263,7 @@ def isochrones(G: nx.MultiDiGraph, bases: gpd.GeoDataFrame, thresholds_min: Sequ
     if rg.weight != travel_time_field(profile):
         raise RoutingError(f"routing graph is on '{rg.weight}', not the '{profile}' profile")
     samples = samples or network_samples(index, pad_m=buffer_m + 4 * CELL_M)
-    limit = thresholds[-1] * 60.0
+    limit = thresholds[-1] * 60.0 + MARGIN_S
     seconds_levels = [t * 60.0 for t in thresholds]
     nodes = bases["node"].to_numpy()
     fields: list[tuple[str, int, np.ndarray]] = []

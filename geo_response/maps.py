@@ -14,7 +14,8 @@ Safety
     (folium's plain ``Tooltip`` does that, so it is not used); properties travel as JSON.
 Privacy
     Incidents are drawn as aggregates; points only with ``show_points=True``. Cells with fewer than
-    ``min_cell_count`` attended incidents are drawn grey without figures.
+    ``min_cell_count`` attended incidents are left out (drawn grey without figures only when points are
+    shown anyway), and hexagons finer than H3 resolution 9 need ``show_points``.
 Size
     Polygons are simplified in EPSG:27700 (``simplify_m``) and coordinates rounded to 5 decimal places
     (about 1 m).
@@ -46,6 +47,8 @@ COORD_DECIMALS = 5
 PCT_BINS = (0.0, 50.0, 70.0, 80.0, 90.0, 95.0, 100.0)
 PCT_COLOURS = ("#d73027", "#fc8d59", "#fee08b", "#d9ef8b", "#91cf60", "#1a9850")
 TOO_FEW_COLOUR = "#bdbdbd"
+# finest H3 resolution drawn without show_points: resolution 9 hexagons are ~0.1 km2 (edge ~0.17 km)
+MAX_AGGREGATE_RESOLUTION = 9
 ISOCHRONE_COLOURS = {5: "#08519c", 10: "#3182bd", 15: "#6baed6", 20: "#bdd7e7"}
 COMBINED_BASE_NAMES = {"all", "all bases", "combined", "*", "any"}
 STANDIN_LABEL = "synthetic stand-in network (NOT OpenStreetMap)"
@@ -224,8 +227,11 @@ def _select_category(incidents: gpd.GeoDataFrame, category: str | None) -> tuple
 
 
 def _choropleth(m: folium.Map, agg: gpd.GeoDataFrame, cell_label: str, target: str, min_cell_count: int,
-                simplify_m: float, projected_crs: str) -> None:
+                simplify_m: float, projected_crs: str, draw_small: bool) -> None:
     agg = agg[agg["incidents"] > 0]
+    if not draw_small:
+        # even a grey outline would say "an incident happened here": small cells are left out altogether
+        agg = agg[agg["attended"] >= min_cell_count]
     geo = prepare_geometries(agg, simplify_m if cell_label == "LSOA" else 0.0, projected_crs)
     enough = geo["attended"] >= min_cell_count
     withheld = f"fewer than {min_cell_count} attended: figures withheld"
@@ -420,13 +426,17 @@ def _points(m: folium.Map, incidents: gpd.GeoDataFrame) -> None:
 
 
 def _legend_html(title: str, target: str, policy_label: str | None, network_label: str | None,
-                 layers: Iterable[str], min_cell_count: int) -> str:
+                 layers: Iterable[str], min_cell_count: int, draw_small: bool = True) -> str:
     rows = []
     for lo, hi, colour in zip(PCT_BINS[:-1], PCT_BINS[1:], PCT_COLOURS, strict=True):
         label = f"{lo:g}–{hi:g}%" if hi < 100 else f"{lo:g}–100%"
         rows.append(f'<div><span class="gr-sw" style="background:{colour}"></span>{label}</div>')
-    rows.append(f'<div><span class="gr-sw" style="background:{TOO_FEW_COLOUR}"></span>'
-                f"fewer than {int(min_cell_count)} attended</div>")
+    if draw_small:
+        rows.append(f'<div><span class="gr-sw" style="background:{TOO_FEW_COLOUR}"></span>'
+                    f"fewer than {int(min_cell_count)} attended</div>")
+    else:
+        rows.append(f'<div class="gr-note">Cells with fewer than {int(min_cell_count)} attended incidents '
+                    "are not drawn (privacy).</div>")
     extra = {"Urban / rural (ONS)": '<div><span class="gr-sw" style="background:#9e9e9e"></span>urban '
                                     '<span class="gr-sw" style="background:#a1d99b;margin-left:6px"></span>rural</div>',
              "hotspots": '<div><span class="gr-sw" style="border:2.5px solid #000"></span>failure hotspot</div>',
@@ -497,7 +507,8 @@ def compliance_map(incidents: gpd.GeoDataFrame | None = None, *,
     category : str or None, default "emergency"
         Grade category shown; None for all attended incidents.
     min_cell_count : int, default 5
-        Cells with fewer attended incidents are grey and show no figures (privacy, noise).
+        Cells with fewer attended incidents are not drawn at all (privacy, noise); with ``show_points`` they
+        are drawn grey without figures.
     network_label, policy_label, attribution, title : str, optional
         Text for the legend and the attribution control (escaped). Attribution should name the data
         sources (``profile.attribution``); the network label says whether the roads are OpenStreetMap
@@ -527,6 +538,10 @@ def compliance_map(incidents: gpd.GeoDataFrame | None = None, *,
         network_label = STANDIN_LABEL if standin else "OpenStreetMap contributors"
     if aggregate not in ("hex", "lsoa"):
         raise MapError(f"aggregate must be 'hex' or 'lsoa', got {aggregate!r}")
+    if aggregate == "hex" and int(resolution) > MAX_AGGREGATE_RESOLUTION and not show_points:
+        raise MapError(f"H3 resolution {resolution} makes cells small enough to locate single incidents; use "
+                       f"{MAX_AGGREGATE_RESOLUTION} or coarser (8 suits a county), or ask for points explicitly "
+                       "(show_points=True / --show-points)")
     frames = [f for f in (districts, lsoas, incidents, cells, bases) if f is not None and len(f)]
     if not frames:
         raise MapError("nothing to map: give at least districts, lsoas, incidents or bases")
@@ -553,7 +568,7 @@ def compliance_map(incidents: gpd.GeoDataFrame | None = None, *,
         target = target_description(chosen)
     if cells is not None:
         cell_label = "LSOA" if cells.attrs.get("cell_type") == "lsoa" or "lsoa_code" in cells.columns else "hexagon"
-        _choropleth(m, cells, cell_label, target, min_cell_count, simplify_m, projected_crs)
+        _choropleth(m, cells, cell_label, target, min_cell_count, simplify_m, projected_crs, show_points)
         legend_title = f"% of attended incidents meeting their target, by {cell_label}"
     elif incidents is not None:
         if aggregate == "lsoa":
@@ -564,7 +579,7 @@ def compliance_map(incidents: gpd.GeoDataFrame | None = None, *,
         else:
             agg = hotspots_mod.hex_aggregate(chosen, resolution)
             cell_label = "hexagon"
-        _choropleth(m, agg, cell_label, target, min_cell_count, simplify_m, projected_crs)
+        _choropleth(m, agg, cell_label, target, min_cell_count, simplify_m, projected_crs, show_points)
         legend_title = (f"% of attended incidents meeting their target, by {cell_label}" if category is None
                         else f"% of {label} incidents attended within target, by {cell_label}")
     if isochrones is not None and len(isochrones):
@@ -581,7 +596,7 @@ def compliance_map(incidents: gpd.GeoDataFrame | None = None, *,
         _points(m, incidents)
 
     panel = _legend_html(legend_title or (title or "Attendance"), target, policy_label, network_label, shown,
-                         min_cell_count)
+                         min_cell_count, draw_small=show_points)
     _HtmlControl(panel, position="bottomright").add_to(m)
     texts = [t for t in (attribution, f"Roads: {network_label}" if network_label else None) if t]
     for text in texts:

@@ -47,7 +47,7 @@ STANDIN_FILE = "osm/essex_standin.osm.pbf"
 STANDIN_LABEL = "synthetic stand-in network (NOT OpenStreetMap data, NOT real Essex road geometry)"
 OSM_LABEL = "© OpenStreetMap contributors (ODbL)"
 GEOFABRIK_URL = "https://download.geofabrik.de/europe/united-kingdom/england/essex-latest.osm.pbf"
-CACHE_FORMAT = 2  # bump when the cached graph's contents change meaning
+CACHE_FORMAT = 3  # bump when the cached graph's contents change meaning
 OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm.bz2", ".osm", ".xml")
 _NODE_METADATA = ("geometry", "visible", "version", "timestamp", "changeset", "tags")
 _EDGE_METADATA = ("visible", "version", "timestamp", "changeset", "tags", "u", "v")
@@ -99,8 +99,12 @@ def graph_from_pbf(path: str | Path, bounding_box: list[float] | None = None) ->
     """Drive network from an ``.osm.pbf`` file with pyrosm (topologically simplified, all components)."""
     import pyrosm
 
-    osm = pyrosm.OSM(str(path), bounding_box=bounding_box)
-    nodes, edges = osm.get_network(network_type="driving", nodes=True)
+    try:
+        osm = pyrosm.OSM(str(path), bounding_box=bounding_box)
+        nodes, edges = osm.get_network(network_type="driving", nodes=True)
+    except Exception as exc:  # pyrosm raises plain errors (and KeyErrors) for corrupt or truncated files
+        raise NetworkBuildError(f"could not read {path} as an OSM PBF file ({type(exc).__name__}: {exc}); is the "
+                                f"download complete? Fetch it again (e.g. {GEOFABRIK_URL})") from exc
     if edges is None or len(edges) == 0:
         raise NetworkBuildError(f"{path} holds no drivable roads (highway=* ways); is it the right extract?")
     G = osm.to_graph(nodes, edges, graph_type="networkx", osmnx_compatible=True, retain_all=True,
@@ -123,12 +127,54 @@ def strip_attributes(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
     return G
 
 
+# access tags a drive filter needs beyond OSMnx's default useful_tags_way
+_ACCESS_TAGS = ("motorcar", "motor_vehicle", "vehicle")
+
+
+def is_drivable(tags: dict) -> bool:
+    """Whether a way with these tags is open to cars, by pyrosm's ``driving`` filter (OSMnx's 'drive').
+
+    The same rule the PBF path applies (:func:`graph_from_pbf` asks pyrosm for ``network_type="driving"``),
+    so an XML and a PBF file of the same data give the same roads: a ``highway`` tag is required; footways,
+    cycleways, tracks, service roads, areas and ways closed by the most specific access tag (``motorcar`` >
+    ``motor_vehicle`` > ``vehicle`` > ``access``) are not drivable.
+    """
+    from pyrosm.config import NetworkFilter
+
+    if tags.get("highway") is None:
+        return False
+    for key, excluded in NetworkFilter.driving.items():
+        if hasattr(excluded, "closes"):
+            if excluded.closes(tags):
+                return False
+        elif tags.get(key) is not None and tags[key] in excluded:
+            return False
+    return True
+
+
 def graph_from_xml(path: str | Path) -> nx.MultiDiGraph:
-    """Drive network from an OSM XML file (``.osm`` or ``.osm.bz2``) with OSMnx (simplified)."""
+    """Drive network from an OSM XML file (``.osm`` or ``.osm.bz2``) with OSMnx (simplified).
+
+    OSMnx reads every way of a file; ways cars may not use (:func:`is_drivable`) are removed before the
+    graph is simplified.
+    """
+    saved = ox.settings.useful_tags_way
+    ox.settings.useful_tags_way = list(dict.fromkeys([*saved, *_ACCESS_TAGS]))
     try:
-        return ox.graph_from_xml(str(path), simplify=True, retain_all=True, bidirectional=False)
+        G = ox.graph_from_xml(str(path), simplify=False, retain_all=True, bidirectional=False)
     except Exception as exc:  # OSMnx raises plain errors for unreadable XML
         raise NetworkBuildError(f"could not read {path} as OSM XML: {exc}") from exc
+    finally:
+        ox.settings.useful_tags_way = saved
+    G.remove_edges_from([(u, v, k) for u, v, k, d in G.edges(keys=True, data=True) if not is_drivable(d)])
+    G.remove_nodes_from([n for n in list(G) if G.degree(n) == 0])
+    if G.number_of_edges() == 0:
+        raise NetworkBuildError(f"{path} holds no drivable roads (highway=* ways open to cars); is it the right "
+                                "extract?")
+    for _, _, d in G.edges(data=True):
+        for key in _ACCESS_TAGS:
+            d.pop(key, None)
+    return ox.simplify_graph(G)
 
 
 def largest_strong_component(G: nx.MultiDiGraph) -> tuple[nx.MultiDiGraph, dict]:
@@ -256,8 +302,15 @@ def load_network(source: str | Path | None = None, *, profile: ForceProfile | No
     key = _cache_key(sha, profile, options)
     cache_path = Path(cache_dir or user_cache_dir() / "networks") / f"{path.name}.{key}.pickle"
 
+    G = None
     if use_cache and cache_path.is_file():
-        G = _load_cache(cache_path)
+        try:
+            G = _load_cache(cache_path)
+        except Exception as exc:  # a truncated or foreign cache file: rebuild rather than fail
+            logger.warning("network cache %s is unreadable (%s: %s); rebuilding it", cache_path,
+                           type(exc).__name__, exc)
+            cache_path.unlink(missing_ok=True)
+    if G is not None:
         seconds = time.perf_counter() - t0
         G.graph["build"] = {**G.graph["build"], "from_cache": True, "cache_path": str(cache_path),
                             "seconds": round(seconds, 3)}

@@ -444,7 +444,26 @@ def _solve(model, solver) -> dict:
             "objective": float(pulp.value(model.problem.objective) or 0.0)}
 
 
-def closure_losses(existing_cover: np.ndarray, weights: np.ndarray, names: list[str] | None = None) -> pd.DataFrame:
+def _closure_added_seconds(cost: np.ndarray, w: np.ndarray, cap: float | None) -> np.ndarray:
+    """Per base: weighted mean over demand of (best cost without the base - best cost), costs capped."""
+    if cost.ndim != 2 or cost.shape[1] != len(w):
+        raise OptimisationError(f"existing costs must be (bases x {len(w)} demand), got shape {cost.shape}")
+    finite = cost[np.isfinite(cost)]
+    if cap is None:
+        cap = float(finite.max()) if finite.size else 0.0
+    capped = np.minimum(np.where(np.isfinite(cost), cost, cap), cap)
+    n = capped.shape[0]
+    if n == 1:
+        return np.array([float((w * (cap - capped[0])).sum() / w.sum()) if w.sum() > 0 else 0.0])
+    two = np.partition(capped, 1, axis=0)[:2]
+    nearest = capped.argmin(axis=0)
+    rise = w * (two[1] - two[0])
+    total = float(w.sum())
+    return np.bincount(nearest, weights=rise, minlength=n) / total if total > 0 else np.zeros(n)
+
+
+def closure_losses(existing_cover: np.ndarray, weights: np.ndarray, names: list[str] | None = None,
+                   existing_cost: np.ndarray | None = None, cost_cap: float | None = None) -> pd.DataFrame:
     """Demand weight lost if each existing base closed alone (all others open), least loss first.
 
     A demand point is lost when the closing base is the only one covering it.
@@ -455,13 +474,19 @@ def closure_losses(existing_cover: np.ndarray, weights: np.ndarray, names: list[
     weights : array (demand,)
     names : list of str, optional
         Base names (default: positions).
+    existing_cost : float array (bases, demand), optional
+        Response costs (s; ``inf`` beyond reach). Adds ``added_seconds``: the weighted mean rise in each
+        point's best cost if the base closed (costs capped at ``cost_cap``), which breaks ties in ``loss``.
+    cost_cap : float, optional
+        Cap on costs for ``added_seconds`` (default: the largest finite cost).
 
     Returns
     -------
     DataFrame
         ``base`` (position), ``name``, ``covers`` (weight it covers), ``loss`` (weight covered by it alone),
-        ``loss_share`` (loss / total weight), ``covered_after`` (weight still covered), ``rank`` (1 = least loss).
-        Equal losses are ranked by ``covers`` (the base covering less first), then base order.
+        ``loss_share`` (loss / total weight), ``covered_after`` (weight still covered), ``added_seconds``
+        (with costs), ``rank`` (1 = least loss). Equal losses are ranked by ``added_seconds`` (less first),
+        then ``covers`` (the base covering less first), then base order.
     """
     cover = np.asarray(existing_cover, dtype=bool)
     if cover.ndim != 2:
@@ -480,6 +505,10 @@ def closure_losses(existing_cover: np.ndarray, weights: np.ndarray, names: list[
         "loss_share": loss / total if total > 0 else np.nan,
         "covered_after": covered - loss,
     })
-    table = table.sort_values(["loss", "covers", "base"], kind="stable").reset_index(drop=True)
+    order = ["loss", "covers", "base"]
+    if existing_cost is not None:
+        table["added_seconds"] = _closure_added_seconds(np.asarray(existing_cost, dtype=float), w, cost_cap)
+        order = ["loss", "added_seconds", "covers", "base"]
+    table = table.sort_values(order, kind="stable").reset_index(drop=True)
     table["rank"] = np.arange(1, len(table) + 1)
     return table

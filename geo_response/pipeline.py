@@ -33,7 +33,6 @@ from geo_response import (
 )
 from geo_response.config import ForceProfile
 
-POLICE_UK_DIR = "police_uk"
 ISOCHRONE_PROFILES = ("blue_light", "normal")
 THRESHOLDS_MIN = (5, 10, 15, 20)
 
@@ -127,7 +126,7 @@ def run_demo(out_dir: str | Path = "maps", *, osm: str | Path | None = None, dat
     done("isochrones", t0)
 
     t0 = time.perf_counter()
-    incidents_source = incidents_path or datadir.find_file(POLICE_UK_DIR, data_dir)
+    incidents_source = incidents_path or datadir.default_incidents(data_dir)
     runs = {}
     delay_scale = None
     for i, name in enumerate(policies):

@@ -355,21 +355,39 @@ def population_measures(frame: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+def measured_categories(policy: Policy, profile: ForceProfile | None = None) -> tuple[str, ...]:
+    """The grade categories whose compliance a plan is judged on.
+
+    The categories of the profile's KPIs for this policy (Essex 2022: emergency, priority); for a policy
+    without KPIs, its attended categories with a target of at most 60 minutes (NCMG: emergency, urgent).
+    """
+    if profile is not None:
+        cats = [c for k in profile.kpis if k.policy == policy.name for c in k.categories]
+        if cats:
+            return tuple(dict.fromkeys(cats))
+    return tuple(dict.fromkeys(g.category for g in policy.grades
+                               if g.attended and g.target_minutes is not None and g.target_minutes <= 60))
+
+
 def incident_measures(incidents: pd.DataFrame, categories: tuple[str, ...] = ("emergency", "priority")) -> dict:
     """Expected % of attended incidents meeting target, by category and urban / rural, from ``p_met``.
 
-    Returns ``{f"pct_{category}_met_{urban|rural|all}": %, f"{category}_incidents_{...}": count}``, counting
-    incidents with a modelled ``p_met`` (routable).
+    Returns ``{f"pct_{category}_met_{urban|rural|all}": %, f"{category}_incidents_{...}": count,
+    f"{category}_unroutable_{...}": count}``. An attended incident that no base can reach (``p_met`` NaN:
+    beyond the snap limit or cut off) counts as **not met**, so a scenario that strands incidents cannot
+    raise the rate by shrinking its denominator.
     """
     out: dict[str, float] = {}
-    ok = incidents["p_met"].notna() & incidents["attended"].astype(bool)
+    attended = incidents["attended"].astype(bool)
+    p_met = incidents["p_met"].astype(float)
     for cat in categories:
-        in_cat = ok & (incidents["grade_category"] == cat)
+        in_cat = attended & (incidents["grade_category"] == cat)
         for setting in ("urban", "rural", ALL):
             m = in_cat if setting == ALL else in_cat & (incidents["urban_rural"] == setting)
             n = int(m.sum())
             out[f"{cat}_incidents_{setting}"] = float(n)
-            out[f"pct_{cat}_met_{setting}"] = 100.0 * float(incidents.loc[m, "p_met"].sum()) / n if n else float("nan")
+            out[f"{cat}_unroutable_{setting}"] = float((m & p_met.isna()).sum())
+            out[f"pct_{cat}_met_{setting}"] = 100.0 * float(p_met[m].fillna(0.0).sum()) / n if n else float("nan")
     return out
 
 
@@ -487,6 +505,7 @@ def compare(G: nx.MultiDiGraph, current: gpd.GeoDataFrame, scenario_bases: gpd.G
     if incidents is not None and len(incidents):
         from geo_response.response_model import model_response
 
+        categories = measured_categories(policy, profile)
         runs = {}
         for label, bases in (("current", current), ("scenario", scenario_bases)):
             runs[label] = model_response(incidents, G, bases, profile, policy, seed=seed, delay_scale=delay_scale,
@@ -500,8 +519,8 @@ def compare(G: nx.MultiDiGraph, current: gpd.GeoDataFrame, scenario_bases: gpd.G
         inc_groups = [(ALL, np.ones(len(modelled), bool))] + [
             (d, (modelled["district"] == d).to_numpy()) for d in sorted(modelled["district"].dropna().unique())]
         for name, mask in inc_groups:
-            c = incident_measures(runs["current"][mask])
-            s = incident_measures(runs["scenario"][mask])
+            c = incident_measures(runs["current"][mask], categories)
+            s = incident_measures(runs["scenario"][mask], categories)
             rows += _measure_rows(name, c, s)
         model_info = runs["current"].attrs.get("response_model", {})
     table = pd.DataFrame(rows, columns=["district", "measure", "unit", "current", "scenario", "change"])
@@ -534,7 +553,8 @@ def compare(G: nx.MultiDiGraph, current: gpd.GeoDataFrame, scenario_bases: gpd.G
         "bases": {
             "current": int(len(current)), "scenario": int(len(scenario_bases)),
             "added": _changed(scenario_bases, "added"), "moved": _changed(scenario_bases, "moved"),
-            "units_changed": _changed(scenario_bases, "units"), "removed": removed_bases(current, scenario_bases),
+            "units_changed": _changed(scenario_bases, "units"),
+            "removed": [str(n) for n in removed_bases(current, scenario_bases)["name"]],
             "note": "travel is from the nearest base; units per base are recorded but do not change travel "
                     "times (every unit is assumed at its base and free)",
         },
@@ -547,8 +567,10 @@ def compare(G: nx.MultiDiGraph, current: gpd.GeoDataFrame, scenario_bases: gpd.G
                     for m, r in overall.iterrows()},
         "incidents": None if modelled is None else {
             "count": int(len(modelled)),
-            "incident_compliance": "expected share meeting target = mean Monte Carlo p_met of attended, routable "
-                                   "incidents (response_model.model_response, same seed for both runs)",
+            "incident_compliance": "expected share meeting target = mean Monte Carlo p_met of attended "
+                                   "incidents, unroutable ones counted as not met (response_model.model_response, "
+                                   "same seed for both runs)",
+            "categories": list(categories),
             "response_model": model_info,
         },
         "network": {"label": G.graph.get("network_label"), "standin": bool(G.graph.get("standin", False)),
@@ -576,9 +598,8 @@ def prepare_incidents(path, profile: ForceProfile, policy: Policy, lsoas: gpd.Ge
     loaded = load_incidents(path, boundary=boundary, policy=policy, lsoas=lsoas)
     inc = classification.classify(loaded.incidents, lsoas)
     grade_seed = profile.grade_mix_seed if seed is None else int(seed)
-    sampled = not loaded.summary.get("has_grades", False)
-    if sampled:
-        inc = grading.sample_grades(inc, profile, policy, seed=grade_seed)
+    inc, _ = grading.fill_missing_grades(inc, profile, policy, seed=grade_seed)
+    sampled = bool(inc["grade_sampled"].any())
     inc = grading.assign_targets(inc, policy)
     info = {k: loaded.summary[k] for k in ("input_rows", "accepted", "rejected", "rejected_by_reason")
             if k in loaded.summary}
@@ -699,7 +720,8 @@ def optimise(G: nx.MultiDiGraph, bases: gpd.GeoDataFrame, lsoas: gpd.GeoDataFram
     base_covered = existing_cover.any(axis=0)
     sites = _sites_frame(best, cands, cand_cover, demand, base_covered)
     gsites = _sites_frame(greedy, cands, cand_cover, demand, base_covered)
-    closures = closure_losses(existing_cover, weights, list(bases["name"]))
+    closures = closure_losses(existing_cover, weights, list(bases["name"]), existing_cost=existing_cost,
+                              cost_cap=float(target.max()))
     pop = demand["population"].to_numpy(dtype=float)
     only = existing_cover & (existing_cover.sum(axis=0) == 1)[None, :]
     closures["population_lost"] = (only.astype(float) @ pop)[closures["base"].to_numpy()]

@@ -6,6 +6,7 @@ escaped. Maps are saved offline by default (:func:`geo_response.maps.save_map`).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,8 @@ import pandas as pd
 import shapely
 
 from geo_response.planning import ALL, MEASURE_UNITS, Comparison, SitingRun
+from geo_response.report import md_escape
+from geo_response.scenarios import moved_from, removed_bases
 
 CHANGE_COLOURS = {"gained": "#1a9850", "lost": "#d73027"}
 MEASURE_LABELS = {
@@ -23,13 +26,33 @@ MEASURE_LABELS = {
     "population_within_20_min": "population within 20 min drive",
     "mean_travel_min": "mean travel (min, population-weighted)",
     "p90_travel_min": "90th percentile travel (min, population-weighted)",
-    "pct_emergency_met_urban": "% emergency met, urban (modelled)",
-    "pct_emergency_met_rural": "% emergency met, rural (modelled)",
-    "pct_emergency_met_all": "% emergency met, all (modelled)",
-    "pct_priority_met_urban": "% priority met, urban (modelled)",
-    "pct_priority_met_rural": "% priority met, rural (modelled)",
-    "pct_priority_met_all": "% priority met, all (modelled)",
 }
+_MET = re.compile(r"pct_(?P<category>[a-z_]+)_met_(?P<setting>urban|rural|all)")
+_UNROUTABLE = re.compile(r"(?P<category>[a-z_]+)_unroutable_(?P<setting>urban|rural|all)")
+
+
+def measure_label(measure: str) -> str | None:
+    """A readable label for a comparison measure, or None for the ones reports leave out (counts).
+
+    Examples
+    --------
+    >>> measure_label("pct_emergency_met_rural"), measure_label("urgent_unroutable_all")
+    ('% emergency met, rural (modelled)', 'urgent incidents no base can reach, all')
+    """
+    if measure in MEASURE_LABELS:
+        return MEASURE_LABELS[measure]
+    if m := _MET.fullmatch(measure):
+        return f"% {m['category'].replace('_', ' ')} met, {m['setting']} (modelled)"
+    if m := _UNROUTABLE.fullmatch(measure):
+        return f"{m['category'].replace('_', ' ')} incidents no base can reach, {m['setting']}"
+    return None
+
+
+def headline_measures(measures) -> list[str]:
+    """The measures shown per district and on the console: coverage, travel, and % met of each category."""
+    base = ["pct_population_within_target", "pct_population_within_15_min", "pct_population_within_20_min",
+            "mean_travel_min", "p90_travel_min"]
+    return base + [m for m in dict.fromkeys(measures) if (x := _MET.fullmatch(m)) and x["setting"] == "all"]
 
 
 def fmt(value: float, unit: str, signed: bool = False) -> str:
@@ -48,15 +71,16 @@ def fmt(value: float, unit: str, signed: bool = False) -> str:
     return f"{sign}{value:,.{decimals}f}"
 
 
-def _md_escape(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+def _names(names: list[str]) -> str:
+    """Base names from user files for a Markdown line (escaped), or 'none'."""
+    return ", ".join(md_escape(n) for n in names) or "none"
 
 
 def _md_table(df: pd.DataFrame) -> str:
     cols = list(df.columns)
-    lines = ["| " + " | ".join(_md_escape(c) for c in cols) + " |", "|" + "---|" * len(cols)]
+    lines = ["| " + " | ".join(md_escape(c) for c in cols) + " |", "|" + "---|" * len(cols)]
     for _, r in df.iterrows():
-        lines.append("| " + " | ".join(_md_escape(r[c]) for c in cols) + " |")
+        lines.append("| " + " | ".join(md_escape(r[c]) for c in cols) + " |")
     return "\n".join(lines)
 
 
@@ -71,8 +95,8 @@ def comparison_markdown(comparison: Comparison) -> str:
     b = s["bases"]
     parts += ["## Scenario", "",
               f"Bases: {b['current']} now, {b['scenario']} in the scenario. "
-              f"Added: {', '.join(b['added']) or 'none'}. Removed: {', '.join(b['removed']) or 'none'}. "
-              f"Moved: {', '.join(b['moved']) or 'none'}. Units changed: {', '.join(b['units_changed']) or 'none'}.",
+              f"Added: {_names(b['added'])}. Removed: {_names(b['removed'])}. "
+              f"Moved: {_names(b['moved'])}. Units changed: {_names(b['units_changed'])}.",
               "", f"Note: {b['note']}.", ""]
     lsoa = s["lsoas"]
     parts += ["## Coverage of LSOAs (emergency target)", "",
@@ -80,12 +104,11 @@ def comparison_markdown(comparison: Comparison) -> str:
               f"{lsoa['lost']} LSOAs ({lsoa['population_lost']:,.0f} people) no longer within target. "
               "Map: `coverage_change.html`.", ""]
     overall = t[t["district"] == ALL]
-    rows = [{"measure": MEASURE_LABELS.get(r.measure, r.measure), "current": fmt(r.current, r.unit),
+    rows = [{"measure": measure_label(r.measure), "current": fmt(r.current, r.unit),
              "scenario": fmt(r.scenario, r.unit), "change": fmt(r.change, r.unit, signed=True)}
-            for r in overall.itertuples() if r.measure in MEASURE_LABELS]
+            for r in overall.itertuples() if measure_label(r.measure)]
     parts += ["## Force-wide", "", _md_table(pd.DataFrame(rows)), ""]
-    keys = ["pct_population_within_target", "pct_population_within_15_min", "pct_population_within_20_min",
-            "mean_travel_min", "p90_travel_min", "pct_emergency_met_all", "pct_priority_met_all"]
+    keys = headline_measures(t["measure"])
     per = t[(t["district"] != ALL) & t["measure"].isin(keys)]
     if len(per):
         wide = per.pivot(index="district", columns="measure", values="change")
@@ -93,11 +116,11 @@ def comparison_markdown(comparison: Comparison) -> str:
         shown = pd.DataFrame({"district": wide.index})
         for k in wide.columns:
             unit = MEASURE_UNITS.get(k, "%")
-            shown[MEASURE_LABELS[k] + " (change)"] = [fmt(v, unit, signed=True) for v in wide[k]]
+            shown[measure_label(k) + " (change)"] = [fmt(v, unit, signed=True) for v in wide[k]]
         parts += ["## Change by district", "", _md_table(shown), "",
                   "Full figures (current, scenario, change for every measure and district): `comparison.csv`.", ""]
     if s.get("incidents") is None:
-        parts += ["Incident compliance was not computed: no incident file was given (`--incidents`).", ""]
+        parts += ["Incident compliance was not computed (`--no-incidents`, or `compare(..., incidents=None)`).", ""]
     parts += ["## Assumptions", ""] + [f"- {a}" for a in s["assumptions"]] + [""]
     if s.get("incidents"):
         parts += [f"- incidents: {s['incidents']['incident_compliance']}", ""]
@@ -161,15 +184,17 @@ def coverage_change_map(comparison: Comparison, simplify_m: float = 25.0, attrib
                                           sticky=True),
         ).add_to(m)
     scn = comparison.scenario_bases
-    removed = comparison.current_bases[~comparison.current_bases["name"].isin(scn["name"])]
-    layers = [("Scenario bases", scn, "#0d47a1"), ("Removed bases", removed, "#757575")]
-    for name, frame, colour in layers:
+    removed = removed_bases(comparison.current_bases, scn)
+    old = moved_from(comparison.current_bases, scn)
+    layers = [("Scenario bases", scn, "#0d47a1", None), ("Removed bases", removed, "#757575", "removed"),
+              ("Moved bases: old positions", old, "#90caf9", "moved away")]
+    for name, frame, colour, what in layers:
         if len(frame) == 0:
             continue
         features = [{"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {
             "name": escape(n), "units": escape(u), "change": escape(c or "unchanged")}}
             for g, n, u, c in zip(frame.geometry, frame["name"], frame["units"],
-                                  frame["change"] if "change" in frame else ["removed"] * len(frame), strict=True)]
+                                  frame["change"] if what is None else [what] * len(frame), strict=True)]
         folium.GeoJson({"type": "FeatureCollection", "features": features}, name=escape(name),
                        marker=folium.CircleMarker(radius=6, fill=True),
                        style_function=lambda f, c=colour: {"color": "#ffffff", "weight": 2, "fillColor": c,
@@ -225,7 +250,7 @@ def siting_markdown(run: SitingRun) -> str:
                   "the method, not advice.", ""]
     m, g = s["mclp"], s["greedy"]
     parts += [f"Demand: {s['demand_points']} LSOA population-weighted centroids weighted by {w}; "
-              f"{s['candidates']} candidate sites ({s['candidate_source']}). {s['coverage_rule']} "
+              f"{s['candidates']} candidate sites ({md_escape(s['candidate_source'])}). {s['coverage_rule']} "
               f"(fixed delay {s['delay']['seconds'] / 60:.1f} min, {s['delay']['statistic']} of the stages).", "",
               f"Covered now: {m['covered_before']:,.0f} of {m['total_weight']:,.0f} "
               f"({100 * (m['share_before'] or 0):.1f}%). "
@@ -249,8 +274,11 @@ def siting_markdown(run: SitingRun) -> str:
     shown = pd.DataFrame({"rank": c["rank"], "base": c["name"], f"{w} lost": [f"{v:,.0f}" for v in c["loss"]],
                           "population lost": [f"{v:,.0f}" for v in c["population_lost"]],
                           f"{w} it covers": [f"{v:,.0f}" for v in c["covers"]]})
+    if "added_seconds" in c.columns:
+        shown["added response (s, mean over demand)"] = [f"{v:,.1f}" for v in c["added_seconds"]]
     parts += ["## Closures: loss if one base closed (others open), least loss first", "",
-              "Loss = demand that only this base covers within target.", "", _md_table(shown), ""]
+              "Loss = demand that only this base covers within target; equal losses are ranked by the mean "
+              "rise in response time over all demand (capped at the target).", "", _md_table(shown), ""]
     red = m.get("reduction")
     if red:
         parts += ["## Solver", "", f"{m['solver']}, status {m.get('status', 'n/a')}, {m['seconds']:.2f} s. "

@@ -60,6 +60,30 @@ def write_long(long: pd.DataFrame, path: str | Path) -> Path:
     return p
 
 
+INCIDENT_COLUMNS = (
+    "source_file", "row_number", "incident_id", "month", "category", "grade", "grade_name", "grade_category",
+    "grade_sampled", "urban_rural", "district", "lsoa_code", "target_minutes", "attended", "response_minutes",
+    "travel_minutes", "snap_distance_m", "routable", "p_met", "outcome_source",
+)
+
+
+def write_incidents(incidents: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``incidents.csv``: one row per accepted incident with its target and probability of meeting it.
+
+    ``p_met`` is 0 or 1 for observed response times and the Monte Carlo probability for modelled ones (NaN where
+    an incident could not be judged: not attended, no time, or not routable). Coordinates are left out on
+    purpose (victims' locations are sensitive); ``row_number`` and ``source_file`` join back to the input and
+    ``lsoa_code`` is the finest location given.
+    """
+    p = Path(path)
+    table = incidents[[c for c in INCIDENT_COLUMNS if c in incidents.columns]].copy()
+    for col, digits in (("travel_minutes", 3), ("snap_distance_m", 1), ("p_met", 5)):
+        if col in table.columns:
+            table[col] = table[col].astype(float).round(digits)
+    table.to_csv(p, index=False)
+    return p
+
+
 def _title(text: str) -> str:
     return str(text).replace("_", " ").capitalize()
 
@@ -72,8 +96,12 @@ def report_blocks(long: pd.DataFrame, summary: dict, max_categories: int = 20) -
         blocks.append(
             (
                 "p",
-                "GRADES WERE SAMPLED: the input has no call grades, so each incident's grade was drawn "
-                f"per crime type from the force profile's published mix (seed {summary.get('grade_seed')}). "
+                "GRADES WERE SAMPLED: "
+                + (f"{summary['grades_sampled_rows']:,} of {summary['accepted']:,} accepted incidents had no call "
+                   "grade, so their grade was drawn "
+                   if summary.get("grades_sampled_rows", summary.get("accepted")) != summary.get("accepted")
+                   else "the input has no call grades, so each incident's grade was drawn ")
+                + f"per crime type from the force profile's published mix (seed {summary.get('grade_seed')}). "
                 "Tables show what compliance would look like under that mix, not recorded grades.",
             )
         )
@@ -257,8 +285,15 @@ def report_blocks(long: pd.DataFrame, summary: dict, max_categories: int = 20) -
     return blocks
 
 
-def _md_cell(value: Any) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
+def md_escape(value: Any) -> str:
+    """Text for a Markdown table cell or line: HTML escaped (viewers render inline HTML), ``|`` escaped.
+
+    Examples
+    --------
+    >>> md_escape("<img src=x onerror=alert(1)> | x")
+    '&lt;img src=x onerror=alert(1)&gt; \\\\| x'
+    """
+    return html.escape(str(value), quote=False).replace("|", "\\|").replace("\n", " ")
 
 
 def render_markdown(blocks: list[Block]) -> str:
@@ -267,21 +302,21 @@ def render_markdown(blocks: list[Block]) -> str:
     for block in blocks:
         kind = block[0]
         if kind in ("h1", "h2", "h3"):
-            lines += ["#" * int(kind[1]) + " " + _md_cell(block[1]), ""]
+            lines += ["#" * int(kind[1]) + " " + md_escape(block[1]), ""]
         elif kind == "p":
-            lines += [str(block[1]), ""]
+            lines += [html.escape(str(block[1]), quote=False), ""]
         elif kind == "table":
             caption, df = block[1], block[2]
             first = "" if isinstance(df.index, pd.RangeIndex) else " "
-            header = ([first] if first else []) + [_md_cell(c) for c in df.columns]
+            header = ([first] if first else []) + [md_escape(c) for c in df.columns]
             lines += [
-                f"**{_md_cell(caption)}**",
+                f"**{md_escape(caption)}**",
                 "",
                 "| " + " | ".join(header) + " |",
                 "|" + "|".join(["---"] * len(header)) + "|",
             ]
             for idx, row in df.iterrows():
-                cells = ([_md_cell(idx)] if first else []) + [_md_cell(v) for v in row]
+                cells = ([md_escape(idx)] if first else []) + [md_escape(v) for v in row]
                 lines.append("| " + " | ".join(cells) + " |")
             lines.append("")
     return "\n".join(lines)

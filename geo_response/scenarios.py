@@ -200,7 +200,8 @@ def apply_scenario(bases: gpd.GeoDataFrame, scenario: pd.DataFrame, area: BaseGe
     -------
     GeoDataFrame
         The scenario's bases: ``base_id`` (renumbered 0..n-1), ``name, type, units, outside_area,
-        geometry`` and ``change`` ('' unchanged, or 'added' / 'moved' / 'units' joined by '+').
+        geometry``, ``change`` ('' unchanged, or 'added' / 'moved' / 'units' joined by '+') and
+        ``current_base_id`` (the base it came from; -1 for added ones).
         Node columns are dropped (moved bases need :func:`geo_response.bases.attach_nodes` again).
         ``attrs['scenario']`` lists the changes applied.
 
@@ -213,9 +214,11 @@ def apply_scenario(bases: gpd.GeoDataFrame, scenario: pd.DataFrame, area: BaseGe
         if col not in bases.columns:
             raise ScenarioError(f"bases need a {col!r} column to apply a scenario")
     records = []
-    for _, b in bases.to_crs(4326).iterrows():
-        records.append({"name": str(b["name"]), "type": b.get("type", ""), "units": int(b["units"]),
-                        "outside_area": bool(b.get("outside_area", False)), "geometry": b.geometry, "change": ""})
+    ids = bases["base_id"] if "base_id" in bases.columns else pd.Series(np.arange(len(bases)), index=bases.index)
+    for (_, b), base_id in zip(bases.to_crs(4326).iterrows(), ids, strict=True):
+        records.append({"current_base_id": int(base_id), "name": str(b["name"]), "type": b.get("type", ""),
+                        "units": int(b["units"]), "outside_area": bool(b.get("outside_area", False)),
+                        "geometry": b.geometry, "change": ""})
     applied = []
     for _, row in scenario.iterrows():
         action, name = row["action"], row["name"]
@@ -224,6 +227,9 @@ def apply_scenario(bases: gpd.GeoDataFrame, scenario: pd.DataFrame, area: BaseGe
         if not name:
             raise ScenarioError(f"{_label(row)}: every change needs the base's 'name'")
         names = [r["name"] for r in records]
+        if names.count(name) > 1:
+            raise ScenarioError(f"{_label(row)}: {names.count(name)} bases are named {name!r}; give them distinct "
+                                "names (a bases CSV with --bases) so the change says which one")
         position = names.index(name) if name in names else None
         if action == "add":
             if position is not None:
@@ -239,8 +245,8 @@ def apply_scenario(bases: gpd.GeoDataFrame, scenario: pd.DataFrame, area: BaseGe
             outside = bool(boundary is not None and not shapely.contains_xy(boundary, point.x, point.y))
         if action == "add":
             kind = "" if _blank(row["type"]) else str(row["type"])
-            records.append({"name": name, "type": kind, "units": _units(row, False, 1), "outside_area": outside,
-                            "geometry": point, "change": "added"})
+            records.append({"current_base_id": -1, "name": name, "type": kind, "units": _units(row, False, 1),
+                            "outside_area": outside, "geometry": point, "change": "added"})
         elif action == "remove":
             records.pop(position)
         elif action == "move":
@@ -261,14 +267,35 @@ def apply_scenario(bases: gpd.GeoDataFrame, scenario: pd.DataFrame, area: BaseGe
         raise ScenarioError("the scenario removes every base; keep at least one")
     out = gpd.GeoDataFrame(records, geometry="geometry", crs=4326)
     out.insert(0, "base_id", np.arange(len(out)))
-    out = out[["base_id", "name", "type", "units", "outside_area", "geometry", "change"]]
+    out = out[["base_id", "name", "type", "units", "outside_area", "geometry", "change", "current_base_id"]]
     out.attrs["scenario"] = applied
     if "source" in scenario.attrs:
         out.attrs["scenario_source"] = scenario.attrs["source"]
     return out
 
 
-def removed_bases(current: gpd.GeoDataFrame, scenario_bases: gpd.GeoDataFrame) -> list[str]:
-    """Names of current bases the scenario removed."""
-    kept = set(scenario_bases["name"])
-    return [n for n in current["name"] if n not in kept]
+def _current_ids(current: gpd.GeoDataFrame) -> pd.Series:
+    if "base_id" in current.columns:
+        return current["base_id"]
+    return pd.Series(np.arange(len(current)), index=current.index)
+
+
+def _origins(current: gpd.GeoDataFrame, scenario_bases: gpd.GeoDataFrame) -> pd.Series:
+    """The current base each scenario base came from (-1: added); by name for bases not made here."""
+    if "current_base_id" in scenario_bases.columns:
+        return scenario_bases["current_base_id"]
+    by_name = dict(zip(current["name"], _current_ids(current), strict=True))
+    return scenario_bases["name"].map(by_name).fillna(-1).astype(int)
+
+
+def removed_bases(current: gpd.GeoDataFrame, scenario_bases: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The current bases the scenario removed (by ``base_id``, so a base removed and another added under
+    its name still counts as removed)."""
+    return current[~_current_ids(current).isin(_origins(current, scenario_bases))]
+
+
+def moved_from(current: gpd.GeoDataFrame, scenario_bases: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The old positions (current bases) of the bases the scenario moved."""
+    changes = scenario_bases.get("change", pd.Series("", index=scenario_bases.index))
+    moved = changes.astype(str).str.split("+").map(lambda c: "moved" in c).to_numpy(bool)
+    return current[_current_ids(current).isin(_origins(current, scenario_bases)[moved])]

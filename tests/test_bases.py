@@ -31,10 +31,11 @@ def test_duplicates_and_outside(tmp_path):
     boundary = box(0.40, 51.70, 0.55, 51.85)
     area = box(0.35, 51.65, 0.65, 51.90)
     gdf, issues = bases.read_bases_csv(f, boundary=boundary, area=area)
-    assert list(gdf.name) == ["A", "C"]
-    assert list(gdf.outside_area) == [False, True]
+    # the second A is ~8 km from the first: another base with the same name, kept and flagged
+    assert list(gdf.name) == ["A", "A", "C"]
+    assert list(gdf.outside_area) == [False, False, True]
     text = " | ".join(f"{i['row']}:{i['issue']}" for i in issues)
-    assert "2:duplicate name of row 1" in text
+    assert "2:same name as row 1, 8.1 km away: kept" in text   # 0.07 deg N, 0.03 deg E: ~8.05 km
     assert "3:within 10 m of row 1" in text        # ~4 m from A
     assert "4:outside the force boundary (kept" in text
     assert "5:outside the network area" in text

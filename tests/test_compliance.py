@@ -141,6 +141,8 @@ def test_report_markdown_and_escaped_html(tmp_path, tiny_lsoas, policy):
     md = report.write_report(long, summary, tmp_path / "report.md").read_text()
     assert "| % Met | 60.0% | 50.0% | 57.1% |" in md
     assert "| Met | 3 | 1 | 4 |" in md
+    # Markdown viewers render inline HTML: data strings are escaped there too
+    assert "<script>" not in md and "&lt;script&gt;alert(1)&lt;/script&gt;" in md and "Essex &lt;2022&gt;" in md
     page = report.write_report(long, summary, tmp_path / "report.html").read_text()
     assert "<script>" not in page and "&lt;script&gt;" in page and "Essex &lt;2022&gt;" in page
     path = report.write_summary({"x": np.float64("nan"), "n": np.int64(3), "p": tmp_path}, tmp_path / "s.json")
@@ -204,6 +206,46 @@ def test_cli_observed_run_writes_every_output(tmp_path):
     assert em.loc["rural", ["met", "not_met"]].tolist() == [1, 1]
     assert em.loc["all", "pct_met"] == 50.0
     assert "| % Met | 50.0% | 50.0% |" in (out / "report.md").read_text()
+
+
+def test_empty_grade_cells_are_sampled_and_flagged(tmp_path, data_dir):
+    """A graded file with an empty grade cell: that row is sampled (and warned), not rejected."""
+    from geo_response import geography
+    urban = geography.load_lsoas(config.load_profile(), data_dir).query("urban_rural == 'urban'").iloc[0]
+    rows = ["incident_id,month,grade,category,response_minutes,latitude,longitude",
+            f"A,2021-04,,Burglary,30,{urban['pwc_lat']},{urban['pwc_lon']}",          # empty grade: sampled
+            f"B,2021-04,emergency,Robbery,14,{urban['pwc_lat']},{urban['pwc_lon']}",  # 14 <= 15: met
+            f"C,2021-04,bogus,Robbery,14,{urban['pwc_lat']},{urban['pwc_lon']}"]      # not a grade: rejected
+    (tmp_path / "in.csv").write_text("\n".join(rows) + "\n")
+    run = compliance.run_compliance(tmp_path / "in.csv", tmp_path / "out", data_dir=data_dir)
+    s = run.summary
+    assert (s["input"], s["accepted"], s["rejected"]) == (3, 2, 1)
+    assert s["rejected_by_reason"] == {"unknown_grade": 1}
+    assert s["grades_sampled"] is True and s["grades_sampled_rows"] == 1
+    assert s["warnings"] == {"grade_sampled": 1}
+    ledger = pd.read_csv(tmp_path / "out" / "ledger.csv")
+    assert ledger[["row_number", "status", "reason"]].values.tolist() == [
+        [1, "warning", "grade_sampled"], [3, "rejected", "unknown_grade"]]
+    per_incident = pd.read_csv(tmp_path / "out" / "incidents.csv", dtype={"grade": str}).set_index("incident_id")
+    assert per_incident["grade_sampled"].to_dict() == {"A": True, "B": False}
+    assert per_incident.loc["B", ["grade", "target_minutes", "p_met"]].tolist() == ["1", 15.0, 1.0]
+    assert "latitude" not in per_incident.columns and "longitude" not in per_incident.columns
+    assert "1 of 2 accepted incidents had no call grade" in (tmp_path / "out" / "report.md").read_text()
+
+
+@pytest.mark.parametrize("response_column", [True, False], ids=["observed", "modelled"])
+def test_a_file_with_no_good_row_still_writes_its_ledger(tmp_path, data_dir, response_column):
+    """Every row rejected (outside the force area, no coordinates): no crash, the ledger has both rows."""
+    header = "month,category,latitude,longitude" + (",response_minutes" if response_column else "")
+    extra = ",12" if response_column else ""
+    (tmp_path / "in.csv").write_text(f"{header}\n2018-01,Burglary,53.0,-1.0{extra}\n2018-01,Robbery,,{extra}\n")
+    run = compliance.run_compliance(tmp_path / "in.csv", tmp_path / "out", data_dir=data_dir)
+    s = run.summary
+    assert (s["input"], s["accepted"], s["rejected"]) == (2, 0, 2)
+    assert s["rejected_by_reason"] == {"outside_force_area": 1, "missing_coordinates": 1}
+    assert pd.read_csv(tmp_path / "out" / "ledger.csv")["row_number"].tolist() == [1, 2]
+    assert len(pd.read_csv(tmp_path / "out" / "incidents.csv")) == 0
+    assert len(pd.read_csv(tmp_path / "out" / "compliance_by_month.csv")) == 0
 
 
 def test_cli_reports_unreadable_file(tmp_path):

@@ -46,6 +46,18 @@ def _raw():
     (lambda r: r["response_model"].update(dispatch_p90_s=10), "dispatch_p90_s must be >="),
     (lambda r: r["grade_mix"]["counts"].pop("default"), "'default' entry"),
     (lambda r: r.pop("speeds"), "missing 'speeds'"),
+    # typos are errors, not silently ignored keys (a lost max_kph table would lift every speed cap)
+    (lambda r: r["speeds"]["profiles"]["blue_light"].update(max_kmh=r["speeds"]["profiles"]["blue_light"].pop(
+        "max_kph")), r"\[speeds.profiles.blue_light\] has unknown key\(s\) 'max_kmh' \(did you mean 'max_kph'\?\)"),
+    (lambda r: r["policies"]["essex-2022"]["grades"][0].update(atended=False), "'atended' \\(did you mean 'attended'"),
+    (lambda r: r.update(corridor=[]), "top level\\] has unknown key\\(s\\) 'corridor' \\(did you mean 'corridors'"),
+    # types: a string where a boolean, number or whole number belongs
+    (lambda r: r["policies"]["essex-2022"]["grades"][4].update(attended="no"), "attended must be true or false"),
+    (lambda r: r["corridors"][0].update(from_lat="north"), r"corridors\[0\].from_lat must be a number, got 'north'"),
+    (lambda r: r["speeds"]["profiles"]["normal"]["time_of_day"][0].update(start_hour="7am"),
+     "start_hour must be a whole number"),
+    (lambda r: r["response_model"].update(seed="abc"), "response_model.seed must be a whole number"),
+    (lambda r: r["grade_mix"].update(seed=1.5), "grade_mix.seed must be a whole number"),
 ])
 def test_bad_values_are_reported(mutate, message):
     raw = _raw()

@@ -106,7 +106,28 @@ def test_resolve_data_dir_refuses_folders_that_do_not_exist(world, monkeypatch):
         datadir.resolve_data_dir()
 
 
+def test_a_data_dir_that_does_not_exist_is_an_error_not_a_fallback(world, monkeypatch):
+    put(world["bundle"], "bundle")
+    with pytest.raises(DataFileNotFoundError, match=r"data directory .*explicit \(from --data-dir option\) does "
+                                                    r"not exist"):
+        datadir.find_file(REL, data_dir=world["explicit"])
+    monkeypatch.setenv(datadir.ENV_VAR, str(world["env"]))
+    with pytest.raises(DataFileNotFoundError, match=r"from \$GEO_RESPONSE_DATA\) does not exist"):
+        datadir.find_file(REL)
+
+
+def test_default_incidents_are_the_police_uk_folder(world):
+    put(world["bundle"], "Crime ID,Month\n", "police_uk/2018-01-essex-street.csv")
+    assert datadir.default_incidents() == world["bundle"] / "police_uk"
+    (world["bundle"] / "police_uk" / "2018-01-essex-street.csv").unlink()
+    (world["bundle"] / "police_uk").rmdir()
+    with pytest.raises(DataFileNotFoundError, match="data.police.uk/data/archive"):
+        datadir.default_incidents()
+
+
 def test_missing_file_error_names_file_folders_and_url(world, monkeypatch):
+    world["explicit"].mkdir(parents=True)
+    world["env"].mkdir(parents=True)
     monkeypatch.setenv(datadir.ENV_VAR, str(world["env"]))
     url = "https://www.ons.gov.uk/some/file.csv"
     with pytest.raises(DataFileNotFoundError) as info:

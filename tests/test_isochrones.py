@@ -91,7 +91,8 @@ def test_one_way_and_disjoint_reach_is_a_multipolygon():
     iso = isochrones.isochrones(G, _bases(G, [1, 3], ["West", "East"]), [1], index=index, samples=samples)
     combined, west, east = _projected(iso)
     assert combined.geom_type == "MultiPolygon" and len(combined.geoms) == 2
-    assert combined.covers(_pt(500, 0)) and not combined.covers(_pt(700, 0))     # 60 s = 600 m from 1
+    # 60 s = 600 m from 1, plus the 100 m band: the edge is at 700 m (730 m is 1.5 grid cells beyond)
+    assert combined.covers(_pt(500, 0)) and combined.covers(_pt(680, 0)) and not combined.covers(_pt(730, 0))
     # from 3 nothing leads back (2 -> 3 is one-way): East covers only the disc around its node
     assert east.area == pytest.approx(np.pi * 100**2, rel=0.06) and not east.covers(_pt(5850, 0))
     assert not combined.covers(_pt(250, 3000))                                  # the unreached part
@@ -176,6 +177,10 @@ def test_essex_isochrone_sanity(essex_graph, essex_bases, lsoas):
         assert inside[beyond].mean() < 0.02
     assert iso.population.iloc[1] > iso.population.iloc[0] > 0
     assert iso.population.iloc[0] >= iso.population.iloc[2::2].max()    # combined covers each base's 10 min
+    # a threshold's polygon does not depend on the other thresholds asked for in the same call
+    alone = isochrones.isochrones(G, first, [10], "blue_light", per_base=False, index=index, rg=rg, samples=samples)
+    assert alone.area_km2.iloc[0] == iso.area_km2.iloc[0]
+    assert shapely.equals(alone.geometry.iloc[0], iso.geometry.iloc[0])
 
 
 def test_isochrones_command(tmp_path, data_dir, monkeypatch):
@@ -202,3 +207,8 @@ def test_isochrones_command(tmp_path, data_dir, monkeypatch):
     assert meta["parameters"]["buffer_m"] == isochrones.BUFFER_M and meta["polygons"] == 8
     bad = CliRunner().invoke(app, [*args[:-4], "--out", str(tmp_path / "iso.shp"), "--data-dir", str(data_dir)])
     assert bad.exit_code == 2 and ".gpkg or .geojson" in bad.output
+    for extra, message in ((["--no-per-base", "--no-combined"], "nothing to draw"),
+                           (["--thresholds", "nan"], "must be positive minutes"),
+                           (["--thresholds", "5,-1"], "must be positive minutes")):
+        bad = CliRunner().invoke(app, [*args, *extra])
+        assert bad.exit_code == 2 and message in bad.output, bad.output

@@ -116,17 +116,31 @@ def test_choropleth_figures_and_withheld_cells(tmp_path):
     assert cells["Chelmsford"]["pct_met"] == "70.0%"
     assert cells["Chelmsford"]["failures"] == "3.0"
     assert cells["Chelmsford"]["fill"] == "#fee08b"
-    # 3 attended < 5: drawn grey, no figures
-    assert cells["Maldon"]["attended"].startswith("fewer than 5 attended")
-    assert cells["Maldon"]["pct_met"] == "" and cells["Maldon"]["fill"] == maps.TOO_FEW_COLOUR
+    # 3 attended < 5: not drawn at all (even a grey outline would place an incident), and the legend says so
+    assert set(cells) == {"Chelmsford"}
+    assert "Cells with fewer than 5 attended incidents are not drawn (privacy)." in page
     assert cells["Chelmsford"]["target"] == "Emergency (urban) 15 min; Emergency (rural) 20 min"
     # the hexagon drawn is the H3 cell of the incidents
     hexagon = Polygon(fc["features"][0]["geometry"]["coordinates"][0])
-    assert hexagon.contains(Point(CHELMSFORD[1], CHELMSFORD[0])) or hexagon.contains(Point(MALDON[1], MALDON[0]))
+    assert hexagon.contains(Point(CHELMSFORD[1], CHELMSFORD[0]))
     # the legend names the target and the policy
     assert "Target: Emergency (urban) 15 min; Emergency (rural) 20 min" in page
     assert "Essex Police attendance policy (2022)" in page
     assert "% of emergency incidents attended within target, by hexagon" in page
+    # with points shown anyway, the small cell is drawn grey without figures
+    m = maps.compliance_map(make_incidents(), districts=make_districts(), min_cell_count=5, show_points=True)
+    page = maps.save_map(m, tmp_path / "p.html").read_text()
+    cells = {f["properties"]["district"]: f["properties"] for f in layer_with(page, "pct_met")["features"]}
+    assert cells["Maldon"]["attended"].startswith("fewer than 5 attended")
+    assert cells["Maldon"]["pct_met"] == "" and cells["Maldon"]["fill"] == maps.TOO_FEW_COLOUR
+
+
+def test_fine_hexagons_need_show_points():
+    # resolution 10 hexagons (~0.015 km2) would place single incidents; 9 is the finest aggregate
+    with pytest.raises(MapError, match="resolution 10 .* --show-points"):
+        maps.compliance_map(make_incidents(), resolution=10)
+    assert maps.compliance_map(make_incidents(), resolution=9) is not None
+    assert maps.compliance_map(make_incidents(), resolution=10, show_points=True) is not None
 
 
 def test_lsoa_choropleth(tmp_path):
@@ -301,7 +315,9 @@ def test_map_command_offline(tmp_path, data_dir):
     assert result.exit_code == 0, result.output
     page = out.read_text()
     assert maps.external_resources(page) == []
-    assert "<img src=x" not in page
+    # the category never reaches an aggregated map, raw or escaped (escaping in tooltips is tested above
+    # with show_points=True)
+    assert "<img src=x" not in page and "&lt;img src=x" not in page
     assert "synthetic stand-in network" in page
     assert '"Isochrones: blue_light"' in page and "A12 corridor (M25 J28 - Marks Tey)" in page
     assert "Incidents (points)" not in page

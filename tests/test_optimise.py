@@ -147,6 +147,22 @@ def test_closure_losses_rank_least_loss_first():
     assert table["loss_share"].iloc[0] == pytest.approx(1 / 31)
 
 
+def test_equal_closure_losses_are_ranked_by_the_added_response_time():
+    # both bases cover both points (no loss either way); costs in s, weights 1 and 3, cap 600 s
+    cover = np.array([[True, True], [True, True]])
+    cost = np.array([[100.0, 400.0],
+                     [300.0, 200.0]])
+    table = opt.closure_losses(cover, np.array([1.0, 3.0]), ["a", "b"], existing_cost=cost, cost_cap=600.0)
+    # closing a: point 0 goes 100 -> 300 (+200 x 1); b is nearest to point 1, unaffected -> 200 / 4 = 50 s
+    # closing b: point 1 goes 200 -> 400 (+200 x 3) -> 600 / 4 = 150 s
+    assert table["name"].tolist() == ["a", "b"] and table["loss"].tolist() == [0.0, 0.0]
+    assert table["added_seconds"].tolist() == pytest.approx([50.0, 150.0])
+    # unreachable (inf) costs count at the cap: closing the only base that reaches point 1 adds 600 - 200
+    cost = np.array([[100.0, np.inf], [300.0, 200.0]])
+    table = opt.closure_losses(cover, np.array([1.0, 3.0]), ["a", "b"], existing_cost=cost, cost_cap=600.0)
+    assert table.set_index("name")["added_seconds"].to_dict() == pytest.approx({"a": 50.0, "b": 300.0})
+
+
 @pytest.mark.parametrize("k, match", [(0, ">= 1"), (4, "cannot choose 4 sites from 3"), (1.5, "whole number")])
 def test_bad_k_is_refused(k, match):
     cover = sets_to_cover([A, B, C], 6)

@@ -118,7 +118,20 @@ def test_incident_measures_by_hand():
     assert m["pct_emergency_met_rural"] == 25.0
     assert m["pct_emergency_met_all"] == pytest.approx(175 / 3)
     assert m["pct_priority_met_urban"] == pytest.approx(80.0)
-    assert np.isnan(m["pct_priority_met_rural"]) and m["priority_incidents_rural"] == 0  # NaN p_met not counted
+    # the rural priority incident no base can reach counts as not met (not dropped from the denominator)
+    assert m["pct_priority_met_rural"] == 0.0 and m["priority_incidents_rural"] == 1
+    assert m["priority_unroutable_rural"] == 1 and m["priority_unroutable_all"] == 1
+    assert m["pct_priority_met_all"] == pytest.approx(40.0)
+    assert "pct_routine_met_all" not in m
+    # no incident in a group: NaN, not 0
+    assert np.isnan(planning.incident_measures(inc[inc["urban_rural"] == "urban"])["pct_emergency_met_rural"])
+
+
+def test_measured_categories_follow_the_kpis_or_the_hour():
+    prof = config.load_profile()
+    assert planning.measured_categories(prof.policy("essex-2022"), prof) == ("emergency", "priority")
+    # ncmg has no KPIs in the profile: its attended categories with targets up to 60 min
+    assert planning.measured_categories(prof.policy("ncmg"), prof) == ("emergency", "urgent")
 
 
 def test_read_candidates_csv(tmp_path):
@@ -264,6 +277,7 @@ def test_compare_outputs_are_written_and_escaped(routing_ready, prof, policy, tm
     assert summary["lsoas"]["gained"] == 4 and summary["delay"]["seconds"] == 276
     report = paths["report"].read_text()
     assert "4 LSOAs" in report and "Incident compliance was not computed" in report
+    assert "<img" not in report and "Added: Top &lt;img src=x onerror=alert(2)&gt;." in report
 
 
 # --------------------------------------------------------------------------------------------------
@@ -285,11 +299,19 @@ def test_cli_compare_and_its_errors(routing_ready, data_dir, tmp_path):
     scenario.write_text("action,name,latitude,longitude,units\nadd,North End,51.735,0.470,2\n"
                         "set_units,Tiny Town Police Station,,,3\n", encoding="utf-8")
     out = tmp_path / "out"
+    incidents = tmp_path / "incidents.csv"
+    incidents.write_text("grade,category,latitude,longitude\nemergency,Burglary,51.735,0.470\n"
+                         "priority,Burglary,51.735,0.470\n", encoding="utf-8")
     r = run_cli(["plan", "compare", "--osm", str(TINY_TOWN), "--scenario", str(scenario), "--out", str(out),
-                 "--data-dir", str(data_dir), "--online"])
+                 "--data-dir", str(data_dir), "--online", "--incidents", str(incidents)])
     assert r.exit_code == 0, r.output
     assert "bases: 1 now -> 2 in the scenario (added 1, removed 0, moved 0)" in r.output
+    assert "% emergency met, all (modelled)" in r.output and "% priority met, all (modelled)" in r.output
     summary = json.loads((out / "summary.json").read_text())
+    assert summary["incidents"]["count"] == 2 and summary["incidents"]["categories"] == ["emergency", "priority"]
+    # both incidents sit at the new North End base: its travel is ~0, so both are modelled as very likely met
+    assert summary["overall"]["pct_emergency_met_all"]["scenario"] >= summary["overall"][
+        "pct_emergency_met_all"]["current"]
     assert summary["bases"]["added"] == ["North End"]
     assert summary["bases"]["units_changed"] == ["Tiny Town Police Station"]
     assert summary["sources"]["scenario"] == str(scenario)

@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from geo_response.scenarios import ScenarioError, apply_scenario, read_scenario, removed_bases, scenario_table
+from geo_response.scenarios import (
+    ScenarioError,
+    apply_scenario,
+    moved_from,
+    read_scenario,
+    removed_bases,
+    scenario_table,
+)
 
 AREA = box(0.0, 51.5, 1.3, 52.1)  # lon/lat box standing in for the force area
 
@@ -77,7 +84,11 @@ def test_csv_scenario_adds_removes_moves_and_sets_units(tmp_path, bases):
     assert table["change"].tolist() == [1, 2, 3, 4]
     out = apply_scenario(bases, table, area=AREA)
     check_applied(out)
-    assert removed_bases(bases, out) == ["Harlow"]
+    assert removed_bases(bases, out)["name"].tolist() == ["Harlow"]
+    assert out["current_base_id"].tolist() == [0, 1, -1]
+    assert moved_from(bases, out)["name"].tolist() == ["Colchester"]
+    assert (moved_from(bases, out).geometry.iloc[0].x, moved_from(bases, out).geometry.iloc[0].y) == (
+        bases.geometry.iloc[1].x, bases.geometry.iloc[1].y)
     assert [c["action"] for c in out.attrs["scenario"]] == ["add", "remove", "move", "set_units"]
     # the input is not modified
     assert bases["name"].tolist() == ["Chelmsford", "Colchester", "Harlow"]
@@ -150,3 +161,22 @@ def test_csv_column_names_are_case_insensitive(tmp_path, bases):
     out = apply_scenario(bases, table)
     assert out.loc[out["name"] == "Harlow", "units"].item() == 4
     assert isinstance(table, pd.DataFrame) and table.attrs["source"].endswith("s.csv")
+
+
+def test_removing_a_base_and_adding_another_under_its_name_is_still_a_removal(bases):
+    out = apply_scenario(bases, scenario_table([{"action": "remove", "name": "Harlow"},
+                                                {"action": "add", "name": "Harlow", "latitude": 51.872,
+                                                 "longitude": 0.365}]), area=AREA)
+    assert out["name"].tolist() == ["Chelmsford", "Colchester", "Harlow"]
+    assert out["change"].tolist() == ["", "", "added"]
+    assert removed_bases(bases, out)["name"].tolist() == ["Harlow"]
+
+
+def test_a_change_to_an_ambiguous_name_is_refused(bases):
+    twins = bases.copy()
+    twins["name"] = ["Police Station", "Police Station", "Harlow"]
+    with pytest.raises(ScenarioError, match="2 bases are named 'Police Station'; give them distinct names"):
+        apply_scenario(twins, scenario_table([{"action": "remove", "name": "Police Station"}]), area=AREA)
+    # a change to another base is fine
+    out = apply_scenario(twins, scenario_table([{"action": "remove", "name": "Harlow"}]), area=AREA)
+    assert out["current_base_id"].tolist() == [0, 1]

@@ -188,6 +188,22 @@ def test_travel_times_command(tmp_path, data_dir, monkeypatch):
     assert (table.profile == "blue_light").all() and table.network.notna().all()
     meta = json.loads(out.with_name("times.csv.json").read_text())
     assert meta["parameters"]["access_speed_kph"] == 15 and meta["counts"]["no_coordinates"] == 1
+    # the summary figures cover the one point within the snap limit, not the one 9 km out at sea
+    assert meta["travel_minutes"]["points"] == 1
+    assert meta["travel_minutes"]["max"] == pytest.approx(table.travel_minutes.iloc[0], abs=0.01)
+    assert "travel minutes (1 points within the snap limit)" in result.output
+    # a row with an extra field is refused with its line, not read with shifted columns
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("id,latitude,longitude\na,51.7315,0.4705\nb,51.7315,0.4705,extra\n")
+    r = CliRunner().invoke(app, ["travel-times", "--osm", str(FIXTURES / "osm" / "tiny_town.osm"), "--points",
+                                 str(ragged), "--out", str(tmp_path / "r.csv"), "--data-dir", str(data_dir)])
+    assert r.exit_code == 2 and "cannot read points file" in r.output
+    # output columns already in the input: refused before any routing
+    clash = tmp_path / "clash.csv"
+    clash.write_text("status,latitude,longitude\nx,51.7315,0.4705\n")
+    r = CliRunner().invoke(app, ["travel-times", "--osm", str(FIXTURES / "osm" / "tiny_town.osm"), "--points",
+                                 str(clash), "--out", str(tmp_path / "c.csv"), "--data-dir", str(data_dir)])
+    assert r.exit_code == 2 and "already has columns ['status']" in r.output
     bad = CliRunner().invoke(app, ["travel-times", "--osm", str(FIXTURES / "osm" / "tiny_town.osm"),
                                    "--points", str(points), "--profile", "warp", "--out", str(out),
                                    "--data-dir", str(data_dir)])

@@ -74,7 +74,9 @@ def compliance_command(
         f"input {s['input']:,} rows = accepted {s['accepted']:,} + rejected {s['rejected']:,} "
         f"({', '.join(f'{k} {v:,}' for k, v in s['rejected_by_reason'].items()) or 'none'})"
     )
-    typer.echo(f"policy {s['policy']}; times {s['outcomes']}; grades {'SAMPLED' if s['grades_sampled'] else 'given'}")
+    n_sampled, n_accepted = s.get("grades_sampled_rows", 0), s["accepted"]
+    grades = "given" if not n_sampled else "SAMPLED" if n_sampled == n_accepted else f"given; {n_sampled:,} SAMPLED"
+    typer.echo(f"policy {s['policy']}; times {s['outcomes']}; grades {grades}")
     for row in s["headline"]:
         if row["urban_rural"] == "all":
             typer.echo(f"  {row['grade']}: {row['pct_met']:.1f}% met")

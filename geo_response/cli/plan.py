@@ -49,6 +49,8 @@ def compare_command(
     osm: OsmOption = None,
     bases: BasesCsvOption = None,
     incidents: IncidentsOption = None,
+    no_incidents: Annotated[bool, typer.Option(
+        "--no-incidents", help="Skip incident compliance (default: the data folder's police_uk/ incidents).")] = False,
     policy: PolicyOption = "essex-2022",
     seed: Annotated[int | None, typer.Option("--seed", help="Seed for sampled grades and the Monte Carlo.")] = None,
     delay_scale: Annotated[float, typer.Option("--delay-scale", help="Scale on modelled delays (calibrated).")] = 1.0,
@@ -58,7 +60,7 @@ def compare_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Compare a scenario with the current bases: coverage, travel and modelled compliance per district."""
-    from geo_response import config, planning, planning_report, scenarios
+    from geo_response import config, datadir, planning, planning_report, scenarios
 
     try:
         inputs = planning.load_inputs(osm, bases, profile=config.load_profile(profile), policy=policy,
@@ -67,8 +69,9 @@ def compare_command(
         new_bases = scenarios.apply_scenario(inputs.bases, table, area=inputs.area, boundary=inputs.boundary,
                                              projected_crs=inputs.profile.projected_crs)
         inc, inc_info = None, None
-        if incidents:
-            inc, inc_info = planning.prepare_incidents(_incident_path(incidents), inputs.profile, inputs.policy,
+        source = None if no_incidents else _incident_path(incidents) or datadir.default_incidents(data_dir)
+        if source is not None:
+            inc, inc_info = planning.prepare_incidents(source, inputs.profile, inputs.policy,
                                                        inputs.lsoas, inputs.boundary, seed=seed)
         result = planning.compare(inputs.G, inputs.bases, new_bases, inputs.lsoas, inputs.profile, inputs.policy,
                                   incidents=inc, seed=seed, delay_scale=delay_scale, delay=delay)
@@ -87,11 +90,10 @@ def compare_command(
     typer.echo(f"LSOAs within emergency target: {s['lsoas']['gained']} gained "
                f"({s['lsoas']['population_gained']:,.0f} people), {s['lsoas']['lost']} lost "
                f"({s['lsoas']['population_lost']:,.0f} people)")
-    for key in ("pct_population_within_target", "pct_population_within_15_min", "pct_population_within_20_min",
-                "mean_travel_min", "p90_travel_min", "pct_emergency_met_all", "pct_priority_met_all"):
+    for key in planning_report.headline_measures(s["overall"]):
         row = s["overall"].get(key)
         if row:
-            typer.echo(f"  {planning_report.MEASURE_LABELS[key]}: {planning_report.fmt(row['current'], row['unit'])}"
+            typer.echo(f"  {planning_report.measure_label(key)}: {planning_report.fmt(row['current'], row['unit'])}"
                        f" -> {planning_report.fmt(row['scenario'], row['unit'])} "
                        f"({planning_report.fmt(row['change'], row['unit'], signed=True)})")
     typer.echo(f"outputs in {out}/: {', '.join(p.name for p in paths.values())}")
@@ -126,8 +128,9 @@ def optimise_command(
                                                  projected_crs=inputs.profile.projected_crs)
             cands.attrs["source"] = str(candidates)
         inc, inc_info = None, None
-        if incidents:
-            inc, inc_info = planning.prepare_incidents(_incident_path(incidents), inputs.profile, inputs.policy,
+        source = _incident_path(incidents)
+        if source is not None:
+            inc, inc_info = planning.prepare_incidents(source, inputs.profile, inputs.policy,
                                                        inputs.lsoas, inputs.boundary, seed=seed)
         run = planning.optimise(inputs.G, inputs.bases, inputs.lsoas, inputs.profile, inputs.policy, add,
                                 candidates=cands, incidents=inc, delay=delay, time_limit=time_limit)

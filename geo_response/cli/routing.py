@@ -44,11 +44,20 @@ def read_points_csv(path: str | Path, projected_crs: str = "EPSG:27700") -> tupl
         If the file cannot be read or has no coordinate columns.
     """
     try:
-        df = pd.read_csv(path)
+        df = pd.read_csv(path, index_col=False)   # a row with extra fields must not shift columns into the index
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputFileError(f"cannot read points file {path}: {exc}") from exc
     points, _ = geography.table_points(df, f"points file {path}", projected_crs)
     return df, points
+
+
+TRAVEL_TIME_COLUMNS = ("nearest_base", "base_id", "travel_minutes", "snap_distance_m", "too_far", "status",
+                       "profile", "network")
+
+
+def _echo_base_issues(issues: list[dict]) -> None:
+    for issue in issues:
+        typer.secho(f"base row {issue['row']} ({issue['name']}): {issue['issue']}", fg=typer.colors.YELLOW)
 
 
 def _speed_profile(prof, name: str) -> str:
@@ -98,6 +107,9 @@ def run_travel_times(points_csv: Path, out: Path, *, osm=None, bases_csv=None, p
     access = prof.response_model.access_speed_kph if access_speed_kph is None else float(access_speed_kph)
     limit = prof.response_model.snap_limit_m if limit_m is None else float(limit_m)
     df, points = read_points_csv(points_csv, prof.projected_crs)
+    clash = [c for c in TRAVEL_TIME_COLUMNS if c in df.columns]
+    if clash:   # checked before the slow part
+        raise InputFileError(f"points file {points_csv} already has columns {clash}; rename them")
     G, bases, issues, bases_source = _network_and_bases(prof, osm, bases_csv, data_dir)
     has_xy = points.notna().to_numpy() & ~points.is_empty.to_numpy()
     tt = travel_times_to_points(G, bases, points[has_xy], profile, access_speed_kph=access, limit_m=limit,
@@ -114,17 +126,15 @@ def run_travel_times(points_csv: Path, out: Path, *, osm=None, bases_csv=None, p
     result.loc[tt.index, "status"] = np.where(~reach, "unreachable", np.where(tt["too_far"], "too_far", "ok"))
     result["profile"] = profile
     result["network"] = G.graph.get("network_label", "")
-    clash = [c for c in result.columns if c in df.columns]
-    if clash:
-        raise InputFileError(f"points file {points_csv} already has columns {clash}; rename them")
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     pd.concat([df, result], axis=1).to_csv(out, index=False)
     summary = _provenance(G, points=points_csv, bases=bases_source, profile=profile, access_speed_kph=access,
                           snap_limit_m=limit, crs=prof.projected_crs)
     summary["counts"] = {"points": len(df), **{k: int(v) for k, v in result["status"].value_counts().items()}}
     summary["bases"] = {"count": len(bases), "issues": issues}
-    minutes = result["travel_minutes"].dropna()
-    summary["travel_minutes"] = ({"median": round(float(minutes.median()), 2),
+    # points farther than the snap limit from any road are counted above, not mixed into the figures
+    minutes = result.loc[result["status"] == "ok", "travel_minutes"].dropna()
+    summary["travel_minutes"] = ({"points": int(len(minutes)), "median": round(float(minutes.median()), 2),
                                   "p90": round(float(minutes.quantile(0.9)), 2),
                                   "max": round(float(minutes.max()), 2)} if len(minutes) else None)
     Path(str(out) + ".json").write_text(json.dumps(summary, indent=2, default=str))
@@ -142,6 +152,10 @@ def run_isochrones(out: Path, *, osm=None, bases_csv=None, thresholds=(5, 10, 15
     suffix = Path(out).suffix.lower()
     if suffix not in (".gpkg", ".geojson", ".json"):
         raise InputFileError(f"--out should end in .gpkg or .geojson, got {out}")
+    if not per_base and not combined:
+        raise InputFileError("nothing to draw: --no-per-base and --no-combined together; keep one of them")
+    if not thresholds or not all(np.isfinite(t) and t > 0 for t in thresholds):
+        raise InputFileError(f"--thresholds must be positive minutes, got {list(thresholds)}")
     prof = config.load_profile(force_profile)
     profiles = [_speed_profile(prof, p) for p in profiles]
     buffer = iso.BUFFER_M if buffer_m is None else float(buffer_m)
@@ -200,10 +214,12 @@ def travel_times_command(
     counts = summary["counts"]
     typer.echo(f"network: {summary['network']['network_label']} ({summary['graph']['nodes']:,} nodes); "
                f"bases {summary['bases']['count']}; profile {summary['parameters']['profile']}")
+    _echo_base_issues(summary["bases"]["issues"])
     typer.echo("points: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
     if summary["travel_minutes"]:
         m = summary["travel_minutes"]
-        typer.echo(f"travel minutes: median {m['median']}, 90th percentile {m['p90']}, max {m['max']}")
+        typer.echo(f"travel minutes ({m['points']:,} points within the snap limit): median {m['median']}, "
+                   f"90th percentile {m['p90']}, max {m['max']}")
     typer.echo(f"wrote {out}")
 
 
@@ -234,6 +250,7 @@ def isochrones_command(
         fail(exc)
         return
     typer.echo(f"network: {summary['network']['network_label']}; bases {summary['bases']['count']}")
+    _echo_base_issues(summary["bases"]["issues"])
     for row in summary["combined"]:
         pop = "" if pd.isna(row["population"]) else f", population {int(row['population']):,}"
         typer.echo(f"all bases, {row['profile']}, {row['threshold_min']:g} min: {row['area_km2']:,.1f} km2{pop}")
