@@ -190,8 +190,16 @@ def threshold_polygons(grid: tuple[np.ndarray, np.ndarray, np.ndarray] | None, t
     x, y, z = grid
     out = []
     for t in thresholds_s:
-        seen = np.where(z > float(t) + MARGIN_S, _FAR, z)
-        gen = contourpy.contour_generator(x, y, seen, fill_type="OuterOffset", name="serial")
+        near = z <= float(t) + MARGIN_S
+        if not near.any():
+            out.append(shapely.Polygon())
+            continue
+        # crop to the cells this threshold can see, keeping a frame of one unreached cell around them
+        rows, cols = np.flatnonzero(near.any(axis=1)), np.flatnonzero(near.any(axis=0))
+        r0, r1 = max(rows[0] - 1, 0), min(rows[-1] + 2, z.shape[0])
+        c0, c1 = max(cols[0] - 1, 0), min(cols[-1] + 2, z.shape[1])
+        seen = np.where(near[r0:r1, c0:c1], z[r0:r1, c0:c1], _FAR)
+        gen = contourpy.contour_generator(x[c0:c1], y[r0:r1], seen, fill_type="OuterOffset", name="serial")
         poly = _polygons(gen.filled(-1.0, float(t)))
         out.append(_simplify(poly, simplify_m) if simplify_m > 0 and not poly.is_empty else poly)
     return out
