@@ -498,28 +498,9 @@ def load_incidents(
     rejected = allrows["_reason"].notna()
     warned = allrows["_warn"].notna() & ~rejected
     ledger = pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "file": allrows.loc[rejected, "source_file"],
-                    "row_number": allrows.loc[rejected, "row_number"],
-                    "incident_id": allrows.loc[rejected, "incident_id"],
-                    "status": "rejected",
-                    "reason": allrows.loc[rejected, "_reason"],
-                    "detail": allrows.loc[rejected, "_detail"],
-                }
-            ),
-            pd.DataFrame(
-                {
-                    "file": allrows.loc[warned, "source_file"],
-                    "row_number": allrows.loc[warned, "row_number"],
-                    "incident_id": allrows.loc[warned, "incident_id"],
-                    "status": "warning",
-                    "reason": allrows.loc[warned, "_warn"],
-                    "detail": allrows.loc[warned, "_warn_detail"],
-                }
-            ),
-        ],
+        [ledger_rows(allrows[rejected], allrows.loc[rejected, "_reason"], allrows.loc[rejected, "_detail"],
+                     status="rejected"),
+         ledger_rows(allrows[warned], allrows.loc[warned, "_warn"], allrows.loc[warned, "_warn_detail"])],
         ignore_index=True,
     )
     ledger = ledger.reindex(columns=LEDGER_COLUMNS).sort_values(["file", "row_number"], kind="stable")
