@@ -234,15 +234,14 @@ def fill_missing_grades(
     """
     from geo_response.incidents import ledger_rows
 
-    has = incidents["grade"].notna() if "grade" in incidents.columns else pd.Series(False, index=incidents.index)
-    if "grade" in incidents.columns and has.all():
-        out = incidents.copy()
-        out["grade_sampled"] = False
-        return out, ledger_rows(out.iloc[:0], "grade_sampled", "")
-    out = sample_grades(incidents, profile, policy, seed=seed)
-    partial = out[out["grade_sampled"]] if has.any() else out.iloc[:0]
-    detail = "empty grade: sampled from the crime-type mix for " + partial["category"].astype(str) \
-        if len(partial) else ""
+    given = incidents["grade"].notna() if "grade" in incidents.columns else None
+    if given is not None and given.all():
+        out = incidents.assign(grade_sampled=False)
+    else:
+        out = sample_grades(incidents, profile, policy, seed=seed)
+    # warn only where a file with grades left some empty (a file without grades is said in the summary)
+    partial = out[out["grade_sampled"]] if given is not None and given.any() else out.iloc[:0]
+    detail = "empty grade: sampled from the crime-type mix for " + partial["category"].astype(str)
     return out, ledger_rows(partial, "grade_sampled", detail)
 
 

@@ -118,13 +118,9 @@ def sample_seconds(index: snapping.EdgeIndex, samples: NetworkSamples, rg: routi
     forward, reverse = index.weights[rg.weight]
     t_u = node_seconds[index.u_pos(rg)]
     t_v = node_seconds[index.v_pos(rg)]
-    e, f = samples.edge, samples.fraction
-    via_u = t_u[e] + f * forward[e]
-    with np.errstate(invalid="ignore"):
-        # back from v along a two-way road; on a one-way road only the end node v itself is reached from v
-        back = np.where(np.isfinite(reverse[e]), (1.0 - f) * reverse[e], np.where(f >= 1.0 - 1e-9, 0.0, np.inf))
-        via_v = t_v[e] + back
-    return np.fmin(via_u, np.where(np.isnan(via_v), np.inf, via_v))
+    e = samples.edge
+    via_u, via_v = snapping.seconds_along_edges(t_u[e], t_v[e], forward[e], reverse[e], samples.fraction)
+    return np.fmin(via_u, via_v)
 
 
 def _disc(radius_cells: float) -> np.ndarray:

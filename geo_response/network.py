@@ -17,6 +17,7 @@ so a second load skips the build.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -131,6 +132,13 @@ def strip_attributes(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
 _ACCESS_TAGS = ("motorcar", "motor_vehicle", "vehicle")
 
 
+@functools.cache
+def _driving_filter() -> dict:
+    from pyrosm.config import NetworkFilter
+
+    return NetworkFilter.driving
+
+
 def is_drivable(tags: dict) -> bool:
     """Whether a way with these tags is open to cars, by pyrosm's ``driving`` filter (OSMnx's 'drive').
 
@@ -139,11 +147,9 @@ def is_drivable(tags: dict) -> bool:
     cycleways, tracks, service roads, areas and ways closed by the most specific access tag (``motorcar`` >
     ``motor_vehicle`` > ``vehicle`` > ``access``) are not drivable.
     """
-    from pyrosm.config import NetworkFilter
-
     if tags.get("highway") is None:
         return False
-    for key, excluded in NetworkFilter.driving.items():
+    for key, excluded in _driving_filter().items():
         if hasattr(excluded, "closes"):
             if excluded.closes(tags):
                 return False

@@ -214,8 +214,7 @@ def apply_scenario(bases: gpd.GeoDataFrame, scenario: pd.DataFrame, area: BaseGe
         if col not in bases.columns:
             raise ScenarioError(f"bases need a {col!r} column to apply a scenario")
     records = []
-    ids = bases["base_id"] if "base_id" in bases.columns else pd.Series(np.arange(len(bases)), index=bases.index)
-    for (_, b), base_id in zip(bases.to_crs(4326).iterrows(), ids, strict=True):
+    for (_, b), base_id in zip(bases.to_crs(4326).iterrows(), _current_ids(bases), strict=True):
         records.append({"current_base_id": int(base_id), "name": str(b["name"]), "type": b.get("type", ""),
                         "units": int(b["units"]), "outside_area": bool(b.get("outside_area", False)),
                         "geometry": b.geometry, "change": ""})

@@ -307,20 +307,27 @@ def _edge_seconds(G: nx.MultiDiGraph | EdgeIndex, snapped: pd.DataFrame, weight:
     """Seconds along the snapped edges in both directions (``inf`` where there is no reverse edge)."""
     if weight in snapped.columns and f"{weight}_reverse" in snapped.columns:
         return snapped[weight].to_numpy(dtype=float), snapped[f"{weight}_reverse"].to_numpy(dtype=float)
-    if isinstance(G, EdgeIndex):
-        if weight not in G.weights:
-            raise RoutingError(f"the edge index has no '{weight}'; rebuild it from a graph with that profile")
-        forward, reverse = G.weights[weight]
-        edge = snapped["edge"].to_numpy(dtype=np.int64)
-        return forward[edge], reverse[edge]
-    forward, reverse = [], []
-    for u, v, k in zip(snapped["u"], snapped["v"], snapped["key"], strict=True):
-        d = G.edges[u, v, k]
-        forward.append(d[weight])
-        back = [rd[weight] for rd in G[v][u].values() if abs(rd.get("length", 0) - d.get("length", 0)) < 0.5] \
-            if u != v and G.has_edge(v, u) else []
-        reverse.append(min(back) if back else np.inf)
-    return np.asarray(forward, dtype=float), np.asarray(reverse, dtype=float)
+    index = G if isinstance(G, EdgeIndex) else edge_index(G)   # edge rows do not depend on the CRS
+    if weight not in index.weights:
+        raise RoutingError(f"the edge index has no '{weight}'; rebuild it from a graph with that profile")
+    forward, reverse = index.weights[weight]
+    edge = snapped["edge"].to_numpy(dtype=np.int64)
+    return forward[edge], reverse[edge]
+
+
+def seconds_along_edges(t_u: np.ndarray, t_v: np.ndarray, forward: np.ndarray, reverse: np.ndarray,
+                        fraction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Arrival time at fraction ``f`` of edges ``u -> v`` through each end: ``(via u, via v)``, ``inf`` if none.
+
+    Via ``u``: ``t[u] + f * forward``. Via ``v``: ``t[v] + (1 - f) * reverse`` on a two-way road; on a one-way
+    road (``reverse`` infinite) only a point at ``v`` itself is reached from ``v``.
+    """
+    via_u = t_u + fraction * forward
+    with np.errstate(invalid="ignore"):
+        back = np.where(np.isfinite(reverse), (1.0 - fraction) * reverse,
+                        np.where(fraction >= 1.0 - _AT_NODE, 0.0, np.inf))
+        via_v = t_v + back
+    return via_u, np.where(np.isnan(via_v), np.inf, via_v)
 
 
 def point_travel_times(G: nx.MultiDiGraph | EdgeIndex, snapped: pd.DataFrame, rg: routing.RoutingGraph,
@@ -357,13 +364,7 @@ def point_travel_times(G: nx.MultiDiGraph | EdgeIndex, snapped: pd.DataFrame, rg
     forward, reverse = _edge_seconds(G, snapped, rg.weight)
     f = snapped["edge_fraction"].to_numpy(dtype=float)
     ui, vi = rg.index_of(snapped["u"].to_numpy()), rg.index_of(snapped["v"].to_numpy())
-    t_u, t_v = node_seconds[ui], node_seconds[vi]
-    via_u = t_u + f * forward
-    with np.errstate(invalid="ignore"):
-        # back from v along a two-way road; on a one-way road only a point at v itself is reached from v
-        back = np.where(np.isfinite(reverse), (1.0 - f) * reverse, np.where(f >= 1.0 - _AT_NODE, 0.0, np.inf))
-        via_v = t_v + back
-    via_v = np.where(np.isnan(via_v), np.inf, via_v)
+    via_u, via_v = seconds_along_edges(node_seconds[ui], node_seconds[vi], forward, reverse, f)
     # a point at the end node v is reached when (and only when) the field reaches v: take it via v
     via_u = np.where(f >= 1.0 - _AT_NODE, np.inf, via_u)
     use_v = via_v < via_u
