@@ -7,7 +7,7 @@ Synthetic but realistic instance, seeded:
   near its population-weighted centroid (Gaussian, 400 m), taking that LSOA's urban / rural target;
 * costs: blue-light travel on the bundle's road network (the synthetic stand-in unless ``--osm``) from
   each candidate and each existing base (amenity=police) to each demand point, via
-  :func:`geo_response.planning.travel_matrix` (routing.per_source_fields + snapping), plus the fixed
+  :func:`geo_response.planning.compare.travel_matrix` (routing.per_source_fields + snapping), plus the fixed
   median delay. With ``--straight-line`` (or when the routing modules are missing) the cost is the
   straight-line distance x 1.3 at 50 km/h instead, and the output says so.
 
@@ -30,7 +30,9 @@ import numpy as np
 import shapely
 from perfdoc import PERFORMANCE, write_section
 
-from geo_response import config, geography, optimise, planning
+from geo_response import config, geography
+from geo_response.planning import compare as planning
+from geo_response.planning import optimise
 
 LIMIT_SECONDS = 120.0
 
@@ -93,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     weights = np.ones(len(demand))
 
     from geo_response import bases as bases_module
-    from geo_response import network
+    from geo_response.roads import network
 
     t0 = time.perf_counter()
     G = network.load_network(args.osm, profile=profile)
@@ -101,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     bases, _ = bases_module.bases_from_osm(osm_path, boundary)
     load_s = time.perf_counter() - t0
     try:
-        import geo_response.routing  # noqa: F401
-        import geo_response.snapping  # noqa: F401
+        import geo_response.roads.routing  # noqa: F401
+        import geo_response.roads.snapping  # noqa: F401
         routed = not args.straight_line
     except ModuleNotFoundError:
         routed = False

@@ -115,8 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from geo_response import bases as bases_module
-    from geo_response import config, geography, isochrones, network, routing, snapping
-    from geo_response.speeds import travel_time_field
+    from geo_response import config, geography
+    from geo_response.roads import isochrones, network, routing, snapping
+    from geo_response.roads.speeds import travel_time_field
 
     prof = config.load_profile()
     crs = prof.projected_crs

@@ -12,7 +12,7 @@ Corridor (:func:`corridor_geometry`)
     :func:`corridor_buffer` buffers it by ``buffer_m`` in EPSG:27700.
 
 Road classes (:func:`corridor_analysis`)
-    Every incident is snapped to its nearest edge (:func:`geo_response.snapping.snap_points`, within
+    Every incident is snapped to its nearest edge (:func:`geo_response.roads.snapping.snap_points`, within
     ``buffer_m``); its road class is the class of that edge (``trunk_motorway`` for motorway, trunk and
     their links; ``off_network`` when no edge is within ``buffer_m``). These classes partition the
     incidents, so "trunk-road failures are the largest group of emergency failures" is tested by
@@ -274,7 +274,7 @@ def corridor_analysis(incidents: gpd.GeoDataFrame, G: nx.MultiDiGraph, corridor:
     buffer_m : float, optional
         Corridor buffer and snapping distance; default ``corridor.buffer_m``.
     snapped : DataFrame, optional
-        Output of :func:`geo_response.snapping.snap_points` for `incidents` (computed when not given).
+        Output of :func:`geo_response.roads.snapping.snap_points` for `incidents` (computed when not given).
     corridor_geom : shapely geometry, optional
         The corridor's road (default :func:`corridor_geometry`).
     emergency_categories : tuple of str
@@ -297,7 +297,7 @@ def corridor_analysis(incidents: gpd.GeoDataFrame, G: nx.MultiDiGraph, corridor:
     in_corridor = pd.Series(shapely.covers(zone, points.to_numpy()), index=incidents.index)
 
     if snapped is None:
-        from geo_response import snapping
+        from geo_response.roads import snapping
 
         snapped = snapping.snap_points(G, incidents, crs=projected_crs, limit_m=buffer_m)
     if not snapped.index.equals(incidents.index):

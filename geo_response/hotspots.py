@@ -156,7 +156,7 @@ def lsoa_aggregate(incidents: gpd.GeoDataFrame, lsoas: gpd.GeoDataFrame) -> gpd.
     Parameters
     ----------
     incidents : GeoDataFrame
-        Incidents after :func:`geo_response.classification.classify` (column ``lsoa_code``) with ``p_met``.
+        Incidents after :func:`geo_response.incidents.classification.classify` (column ``lsoa_code``) with ``p_met``.
     lsoas : GeoDataFrame
         From :func:`geo_response.geography.load_lsoas` (``lsoa_code``, ``lsoa_name``, ``district``,
         ``urban_rural``, ``population``, geometry).

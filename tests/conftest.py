@@ -39,7 +39,7 @@ def data_dir() -> Path:
 @pytest.fixture(scope="session")
 def essex_graph(data_dir, profile):
     """The Essex stand-in drive network with travel times (cached in the user cache after the first build)."""
-    from geo_response import network
+    from geo_response.roads import network
 
     return network.load_network(profile=profile, data_dir=data_dir)
 
@@ -47,7 +47,8 @@ def essex_graph(data_dir, profile):
 @pytest.fixture(scope="session")
 def essex_bases(essex_graph, data_dir, profile):
     """The 25 amenity=police stations of the stand-in, attached to their nearest nodes."""
-    from geo_response import bases, geography, network
+    from geo_response import bases, geography
+    from geo_response.roads import network
 
     boundary = geography.load_boundary(profile, data_dir)
     gdf, _ = bases.bases_from_osm(network.essex_standin_path(data_dir), boundary)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from shapely.geometry import box
 
-from geo_response import bases, network
+from geo_response import bases
 from geo_response.errors import InputFileError
+from geo_response.roads import network
 from tests.conftest import FIXTURES
 
 

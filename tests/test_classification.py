@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo_response import classification, config, incidents
-from geo_response.classification import ClassificationError
+from geo_response import config
+from geo_response.incidents import classification
+from geo_response.incidents import load as incidents
+from geo_response.incidents.classification import ClassificationError
 
 FIX = Path(__file__).parent / "fixtures" / "incidents"
 

@@ -11,7 +11,11 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo_response import classification, compliance, config, grading, incidents, report
+from geo_response import config
+from geo_response.compliance import report
+from geo_response.compliance import tables as compliance
+from geo_response.incidents import classification, grading
+from geo_response.incidents import load as incidents
 
 FIX = Path(__file__).parent / "fixtures" / "incidents"
 

@@ -7,8 +7,6 @@ an 'A120' leaving it northwards; a residential street 1.1 km north and a primary
 
 from __future__ import annotations
 
-import importlib.util
-
 import geopandas as gpd
 import networkx as nx
 import numpy as np
@@ -215,8 +213,6 @@ def test_a12_on_the_standin_network(essex_graph):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("geo_response.snapping") is None,
-                    reason="geo_response.snapping is not written yet")
 def test_a12_snapping_on_the_standin_network(essex_graph):
     from geo_response import config
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from geo_response import pipeline
 from geo_response.cli import get_app
+from geo_response.workflows import demo as pipeline
 
 OUTPUTS = {"essex_compliance.html", "isochrones.gpkg", "compliance_by_month.csv", "hotspots.csv", "ledger.csv",
            "summary.json", "report.md"}

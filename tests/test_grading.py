@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo_response import config, grading
-from geo_response.grading import GradingError
+from geo_response import config
+from geo_response.incidents import grading
+from geo_response.incidents.grading import GradingError
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo_response import config, incidents
+from geo_response import config
 from geo_response.errors import InputFileError
+from geo_response.incidents import load as incidents
 
 FIX = Path(__file__).parent / "fixtures" / "incidents"
 

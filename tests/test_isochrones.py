@@ -11,8 +11,9 @@ import shapely
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
-from geo_response import bases, isochrones, network, routing, snapping
+from geo_response import bases
 from geo_response.errors import RoutingError
+from geo_response.roads import isochrones, network, routing, snapping
 from tests.conftest import FIXTURES
 
 E0, N0 = 575_000.0, 205_000.0   # near Chelmsford, EPSG:27700

@@ -105,7 +105,11 @@ def test_offline_map_in_chromium(browser, tmp_path):
 
     # hover the first incident point (drawn last): the hostile category shows as text
     ActionChains(browser).move_to_element(features[-1]).perform()
-    tooltip = browser.find_element(By.CSS_SELECTOR, ".leaflet-tooltip")
+    # the tooltip opens on the next animation frame: wait for its text (a loaded machine is slow)
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    tooltip = WebDriverWait(browser, 10).until(
+        lambda b: next((e for e in b.find_elements(By.CSS_SELECTOR, ".leaflet-tooltip") if e.text.strip()), None))
     assert "<img src=x onerror=window.__xss=1>" in tooltip.text
     assert tooltip.find_elements(By.TAG_NAME, "img") == []
     base_marker = features[-1 - counts["points"]]       # the last base drawn before the points

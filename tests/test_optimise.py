@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geo_response import optimise as opt
-from geo_response.optimise import OptimisationError
+from geo_response.planning import optimise as opt
+from geo_response.planning.optimise import OptimisationError
 
 
 def sets_to_cover(sets: list[set[int]], n: int) -> np.ndarray:

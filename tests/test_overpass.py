@@ -22,8 +22,8 @@ import osmnx as ox
 import pytest
 from shapely.geometry import Polygon, box
 
-from geo_response import network, speeds
 from geo_response.config import load_profile
+from geo_response.roads import network, speeds
 
 FIXTURES = Path(__file__).parent / "fixtures" / "overpass"
 PLACE_BOX = box(0.465, 51.722, 0.490, 51.738)  # the polygon Nominatim returns for "Testham"

@@ -18,8 +18,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from geo_response import config, planning
-from geo_response.planning import PlanningError
+from geo_response import config
+from geo_response.planning import compare as planning
+from geo_response.planning.compare import PlanningError
 
 EDGE_S = 200.0
 LON = 0.47
@@ -174,13 +175,7 @@ def bases_at(nodes: list[int], names: list[str] | None = None) -> gpd.GeoDataFra
                             geometry=[Point(LON, LATS[n - 1]) for n in nodes], crs=4326)
 
 
-@pytest.fixture(scope="module")
-def routing_ready():
-    pytest.importorskip("geo_response.routing", reason="geo_response.routing is not written yet")
-    pytest.importorskip("geo_response.snapping", reason="geo_response.snapping is not written yet")
-
-
-def test_travel_matrix_is_edges_times_200_s(routing_ready, prof):
+def test_travel_matrix_is_edges_times_200_s(prof):
     G = line_graph()
     points = planning.demand_points(tiny_lsoas())
     cost = planning.travel_matrix(G, bases_at([1, 4]), points)
@@ -193,9 +188,9 @@ def test_travel_matrix_is_edges_times_200_s(routing_ready, prof):
     np.testing.assert_allclose(near["travel_seconds"].to_numpy(), expected.min(axis=0), atol=1e-6)
 
 
-def test_adding_a_base_at_a_node_covers_it_and_removing_the_only_nearby_base_uncovers(routing_ready, prof,
+def test_adding_a_base_at_a_node_covers_it_and_removing_the_only_nearby_base_uncovers(prof,
                                                                                       policy):
-    from geo_response.scenarios import apply_scenario, scenario_table
+    from geo_response.planning.scenarios import apply_scenario, scenario_table
 
     G = line_graph()
     lsoas = tiny_lsoas()
@@ -227,7 +222,7 @@ def test_adding_a_base_at_a_node_covers_it_and_removing_the_only_nearby_base_unc
     assert back.summary["lsoas"]["population_lost"] == pop[6:].sum()
 
 
-def test_rural_lsoas_get_the_20_minute_target(routing_ready, prof, policy):
+def test_rural_lsoas_get_the_20_minute_target(prof, policy):
     G = line_graph()
     lsoas = tiny_lsoas(settings=["rural"] * 10)
     cmp = planning.compare(G, bases_at([1]), bases_at([1]), lsoas, prof, policy)
@@ -236,7 +231,7 @@ def test_rural_lsoas_get_the_20_minute_target(routing_ready, prof, policy):
     assert (cmp.lsoas["coverage_change"].isin(["kept", "never"])).all()
 
 
-def test_optimise_on_the_line_picks_the_far_end_and_ranks_closures(routing_ready, prof, policy):
+def test_optimise_on_the_line_picks_the_far_end_and_ranks_closures(prof, policy):
     G = line_graph()
     lsoas = tiny_lsoas(populations=[100] * 10)
     cands = gpd.GeoDataFrame({"name": [f"node {n}" for n in (2, 6, 9, 10)]},
@@ -254,9 +249,9 @@ def test_optimise_on_the_line_picks_the_far_end_and_ranks_closures(routing_ready
     assert run.closures["name"].iloc[0] == "One"
 
 
-def test_compare_outputs_are_written_and_escaped(routing_ready, prof, policy, tmp_path):
-    from geo_response import planning_report
-    from geo_response.scenarios import apply_scenario, scenario_table
+def test_compare_outputs_are_written_and_escaped(prof, policy, tmp_path):
+    from geo_response.planning import report as planning_report
+    from geo_response.planning.scenarios import apply_scenario, scenario_table
 
     G = line_graph()
     lsoas = tiny_lsoas()
@@ -294,7 +289,7 @@ def run_cli(args: list[str]):
     return CliRunner().invoke(get_app(), args)
 
 
-def test_cli_compare_and_its_errors(routing_ready, data_dir, tmp_path):
+def test_cli_compare_and_its_errors(data_dir, tmp_path):
     scenario = tmp_path / "s.csv"
     scenario.write_text("action,name,latitude,longitude,units\nadd,North End,51.735,0.470,2\n"
                         "set_units,Tiny Town Police Station,,,3\n", encoding="utf-8")
@@ -326,7 +321,7 @@ def test_cli_compare_and_its_errors(routing_ready, data_dir, tmp_path):
     assert "did you mean ['Tiny Town Police Station']" in r.output
 
 
-def test_cli_optimise_with_candidates(routing_ready, data_dir, tmp_path):
+def test_cli_optimise_with_candidates(data_dir, tmp_path):
     cands = tmp_path / "c.csv"
     cands.write_text("name,latitude,longitude\nNorth,51.735,0.470\nEast,51.734,0.472\n", encoding="utf-8")
     out = tmp_path / "opt"
@@ -344,9 +339,9 @@ def test_cli_optimise_with_candidates(routing_ready, data_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_optimise_on_the_essex_network_beats_or_equals_greedy(routing_ready, essex_graph, essex_bases, lsoas,
+def test_optimise_on_the_essex_network_beats_or_equals_greedy(essex_graph, essex_bases, lsoas,
                                                               prof, policy):
-    from geo_response import optimise as opt
+    from geo_response.planning import optimise as opt
 
     rng = np.random.default_rng(5)
     pick = rng.choice(len(lsoas), 40, replace=False)

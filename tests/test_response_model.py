@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo_response import config, grading, response_model
-from geo_response.response_model import ModelError
+from geo_response import config
+from geo_response.compliance import model as response_model
+from geo_response.compliance.model import ModelError
+from geo_response.incidents import grading
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +134,7 @@ def test_travel_to_incidents_routes_each_point_once(monkeypatch, prof):
                              "travel_minutes": x * 100, "snap_distance_m": 1.0, "too_far": x > 0.58,
                              "reachable": True}, index=points.index)
 
-    monkeypatch.setitem(sys.modules, "geo_response.snapping", types.SimpleNamespace(travel_times_to_points=fake))
+    monkeypatch.setitem(sys.modules, "geo_response.roads.snapping", types.SimpleNamespace(travel_times_to_points=fake))
     pol = prof.policy("essex-2022")
     xs = [0.41, 0.41, 0.42, 0.41, 0.59, 0.43]
     inc = gpd.GeoDataFrame({"grade": ["emergency", "emergency", "priority", "priority", "emergency", "5"],
@@ -160,7 +162,6 @@ def _line_graph():
 
 
 def test_model_response_on_a_hand_made_graph(prof):
-    pytest.importorskip("geo_response.snapping", reason="geo_response.snapping (routing helper) not written yet")
     G = _line_graph()
     bases = gpd.GeoDataFrame({"base_id": [0], "name": ["North"], "type": ["police"], "units": [1]},
                              geometry=gpd.points_from_xy([0.45], [51.70]), crs=4326)

@@ -6,8 +6,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from geo_response import network, routing
 from geo_response.errors import RoutingError
+from geo_response.roads import network, routing
 from tests.conftest import FIXTURES
 
 # blue-light edge times on tiny_town.osm (hand-computed in test_speeds.py)

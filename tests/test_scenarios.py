@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from geo_response.scenarios import (
+from geo_response.planning.scenarios import (
     ScenarioError,
     apply_scenario,
     moved_from,

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo_response import bases, network, routing, snapping
+from geo_response import bases
+from geo_response.roads import network, routing, snapping
 from tests.conftest import FIXTURES
 
 T13 = 12.7557   # blue-light seconds on the primary 1<->3 (test_speeds.py)

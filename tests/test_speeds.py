@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from geo_response import network, speeds
+from geo_response.roads import network, speeds
 from tests.conftest import FIXTURES
 
 MPH = 1.609344

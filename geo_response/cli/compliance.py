@@ -49,7 +49,8 @@ def compliance_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Observed or modelled attendance compliance: long CSV, report, ledger and summary.json in --out."""
-    from geo_response import compliance, config
+    from geo_response import config
+    from geo_response.compliance import tables as compliance
 
     try:
         prof = config.load_profile(profile)

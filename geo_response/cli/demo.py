@@ -7,10 +7,11 @@ from typing import Annotated
 
 import typer
 
-from geo_response import config, pipeline
+from geo_response import config
 from geo_response.cli import app
 from geo_response.cli.common import DataDirOption, OsmOption, ProfileOption, fail
 from geo_response.errors import GeoResponseError
+from geo_response.workflows import demo as pipeline
 
 
 @app.command("demo")

@@ -73,8 +73,10 @@ def build_map(incidents_path, out: Path, *, osm=None, policy: str = "essex-2022"
               profile=None, data_dir=None) -> dict:
     """Compose the library calls behind ``geo-response map`` and save the map. Returns a summary dict."""
     from geo_response import bases as bases_module
-    from geo_response import compliance, config, geography, hotspots, maps, network
+    from geo_response import config, geography, hotspots, maps
     from geo_response import corridor as corridor_module
+    from geo_response.compliance import tables as compliance
+    from geo_response.roads import network
 
     prof = config.load_profile(profile)
     pol = prof.policy(policy)
@@ -101,7 +103,7 @@ def build_map(incidents_path, out: Path, *, osm=None, policy: str = "essex-2022"
     if isochrone_profiles:
         import pandas as pd
 
-        from geo_response import isochrones as isochrones_module
+        from geo_response.roads import isochrones as isochrones_module
 
         attached = bases_module.attach_nodes(base_frame, G, prof.projected_crs) \
             if "node" not in base_frame.columns else base_frame

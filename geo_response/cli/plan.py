@@ -60,7 +60,10 @@ def compare_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Compare a scenario with the current bases: coverage, travel and modelled compliance per district."""
-    from geo_response import config, datadir, planning, planning_report, scenarios
+    from geo_response import config, datadir
+    from geo_response.planning import compare as planning
+    from geo_response.planning import report as planning_report
+    from geo_response.planning import scenarios
 
     try:
         inputs = planning.load_inputs(osm, bases, profile=config.load_profile(profile), policy=policy,
@@ -117,7 +120,9 @@ def optimise_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Choose --add new sites maximising demand within target (bases fixed); greedy baseline; closures."""
-    from geo_response import config, planning, planning_report
+    from geo_response import config
+    from geo_response.planning import compare as planning
+    from geo_response.planning import report as planning_report
 
     try:
         inputs = planning.load_inputs(osm, bases, profile=config.load_profile(profile), policy=policy,

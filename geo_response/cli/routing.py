@@ -69,7 +69,8 @@ def _speed_profile(prof, name: str) -> str:
 
 def _network_and_bases(prof, osm, bases_csv, data_dir):
     from geo_response import bases as bases_module
-    from geo_response import geography, network
+    from geo_response import geography
+    from geo_response.roads import network
 
     G = network.load_network(osm, profile=prof, data_dir=data_dir)
     boundary = geography.load_boundary(prof, data_dir)
@@ -100,7 +101,7 @@ def run_travel_times(points_csv: Path, out: Path, *, osm=None, bases_csv=None, p
     ``no_coordinates``). Returns the summary written to the JSON file.
     """
     from geo_response import config
-    from geo_response.snapping import travel_times_to_points
+    from geo_response.roads.snapping import travel_times_to_points
 
     prof = config.load_profile(force_profile)
     profile = _speed_profile(prof, profile)
@@ -145,9 +146,10 @@ def run_isochrones(out: Path, *, osm=None, bases_csv=None, thresholds=(5, 10, 15
                    per_base: bool = True, combined: bool = True, buffer_m: float | None = None, force_profile=None,
                    data_dir=None) -> dict:
     """Compose the library calls behind ``geo-response isochrones``; write the GeoPackage / GeoJSON and a JSON."""
-    from geo_response import config, geography, routing, snapping
-    from geo_response import isochrones as iso
-    from geo_response.speeds import travel_time_field
+    from geo_response import config, geography
+    from geo_response.roads import isochrones as iso
+    from geo_response.roads import routing, snapping
+    from geo_response.roads.speeds import travel_time_field
 
     suffix = Path(out).suffix.lower()
     if suffix not in (".gpkg", ".geojson", ".json"):

@@ -11,7 +11,7 @@ predicted response = (call answer + call handling + dispatch delay) x ``delay_sc
 * **Travel** is from the nearest base (``amenity=police`` or a bases CSV) over the road network under
   the grade's speed profile (``blue_light`` for emergencies, ``normal`` traffic otherwise), plus an
   off-network access leg at ``access_speed_kph`` from the snapped road point to the incident
-  (:func:`geo_response.snapping.travel_times_to_points`). Units are assumed to be at their base and
+  (:func:`geo_response.roads.snapping.travel_times_to_points`). Units are assumed to be at their base and
   free: the dispatch-delay stage stands for waiting for a free unit. Incidents more than
   ``snap_limit_m`` from a road, or unreachable, are not routable: they get no ``p_met`` and a ledger
   warning, never a made-up time.
@@ -156,7 +156,7 @@ def travel_to_incidents(
         Index aligned with ``incidents``: ``travel_minutes, nearest_base, snap_distance_m, routable``
         (NaN / None / False for non-attended or unroutable incidents).
     """
-    from geo_response.snapping import travel_times_to_points
+    from geo_response.roads.snapping import travel_times_to_points
 
     out = pd.DataFrame(
         {"travel_minutes": np.nan, "nearest_base": None, "snap_distance_m": np.nan, "routable": False},
@@ -230,7 +230,7 @@ def model_response(
     incidents : GeoDataFrame
         Classified incidents; targets are assigned with ``policy`` when ``target_minutes`` is absent.
     G : networkx.MultiDiGraph
-        Road network with ``travel_time_<profile>`` on edges (:func:`geo_response.network.load_network`).
+        Road network with ``travel_time_<profile>`` on edges (:func:`geo_response.roads.network.load_network`).
     bases : GeoDataFrame
         Unit bases (:func:`geo_response.bases.load_bases`).
     profile : ForceProfile
@@ -252,7 +252,7 @@ def model_response(
         A copy with ``travel_minutes, nearest_base, snap_distance_m, routable, p_met, outcome_source
         ('modelled')``. ``attrs['response_model']`` records the model, seed, draws and parameters.
     """
-    from geo_response.grading import assign_targets
+    from geo_response.incidents.grading import assign_targets
 
     out = incidents
     if "target_minutes" not in out.columns:
@@ -290,7 +290,7 @@ def model_response(
 
 def unroutable_warnings(incidents: pd.DataFrame) -> pd.DataFrame:
     """Ledger warnings for attended incidents the model could not route (no ``p_met``)."""
-    from geo_response.incidents import ledger_rows
+    from geo_response.incidents.load import ledger_rows
 
     m = incidents["attended"].to_numpy(dtype=bool) & ~incidents["routable"].to_numpy(dtype=bool)
     return ledger_rows(

@@ -232,7 +232,7 @@ def fill_missing_grades(
         The incidents with ``grade`` filled and ``grade_sampled`` (bool); ledger warnings (``grade_sampled``)
         for the sampled rows of files that otherwise had grades (empty when all or none were sampled).
     """
-    from geo_response.incidents import ledger_rows
+    from geo_response.incidents.load import ledger_rows
 
     given = incidents["grade"].notna() if "grade" in incidents.columns else None
     if given is not None and given.all():
@@ -286,7 +286,7 @@ def assign_targets(incidents: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     ----------
     incidents : DataFrame
         With ``grade`` (code or label; see :func:`normalise_grade`) and, for labels whose grades depend on
-        the setting, ``urban_rural`` (from :func:`geo_response.classification.classify`).
+        the setting, ``urban_rural`` (from :func:`geo_response.incidents.classification.classify`).
     policy : Policy
 
     Returns
@@ -356,7 +356,7 @@ def assign_targets(incidents: pd.DataFrame, policy: Policy) -> pd.DataFrame:
 
 def grade_warnings(incidents: pd.DataFrame) -> pd.DataFrame:
     """Ledger rows (status 'warning') for incidents flagged by :func:`assign_targets`."""
-    from geo_response.incidents import ledger_rows
+    from geo_response.incidents.load import ledger_rows
 
     flagged = incidents[incidents["grade_flag"].notna()] if "grade_flag" in incidents.columns else incidents.iloc[:0]
     return ledger_rows(flagged, flagged.get("grade_flag", ""), flagged.get("grade_flag_detail", ""))

@@ -15,7 +15,7 @@ Demand and coverage
     nearest road node over the network to the point's snapped road position, plus the access leg at the
     profile's ``access_speed_kph``.
 Incident compliance
-    With incidents, :func:`compare` also runs :func:`geo_response.response_model.model_response` for the
+    With incidents, :func:`compare` also runs :func:`geo_response.compliance.model.model_response` for the
     current and the scenario bases with the same seed, so the change in the expected share of emergency
     and priority incidents meeting target comes only from travel.
 """
@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 from geo_response.config import ForceProfile, Policy, ResponseModel
 from geo_response.errors import GeoResponseError, InputFileError
 from geo_response.geography import table_points
-from geo_response.optimise import (
+from geo_response.planning.optimise import (
     SitingResult,
     closure_losses,
     coverage_matrix,
@@ -72,7 +72,7 @@ def planning_delay_seconds(response_model: ResponseModel, statistic: str = "medi
     >>> planning_delay_seconds(config.load_profile().response_model)
     276.0
     """
-    from geo_response.response_model import STAGES, lognormal_params
+    from geo_response.compliance.model import STAGES, lognormal_params
 
     if statistic not in ("median", "mean"):
         raise PlanningError(f"delay statistic must be 'median' or 'mean', got {statistic!r}")
@@ -220,8 +220,8 @@ def travel_matrix(G: nx.MultiDiGraph, sites: gpd.GeoDataFrame, points: gpd.GeoDa
 
     Each site starts at its nearest graph node (:func:`geo_response.bases.attach_nodes`); each point is
     snapped to its nearest edge and reached via the better end plus the access leg
-    (:func:`geo_response.snapping.point_travel_times`). Dijkstra runs per site
-    (:func:`geo_response.routing.per_source_fields`) in batches.
+    (:func:`geo_response.roads.snapping.point_travel_times`). Dijkstra runs per site
+    (:func:`geo_response.roads.routing.per_source_fields`) in batches.
 
     Parameters
     ----------
@@ -244,9 +244,9 @@ def travel_matrix(G: nx.MultiDiGraph, sites: gpd.GeoDataFrame, points: gpd.GeoDa
         Seconds; ``inf`` where unreachable, beyond ``limit_s``, or where the point (or the site) is more
         than ``snap_limit_m`` from the road.
     """
-    from geo_response import routing, snapping
     from geo_response.bases import attach_nodes
-    from geo_response.speeds import travel_time_field
+    from geo_response.roads import routing, snapping
+    from geo_response.roads.speeds import travel_time_field
 
     if len(sites) == 0 or len(points) == 0:
         return np.zeros((len(sites), len(points)))
@@ -272,7 +272,7 @@ def travel_matrix(G: nx.MultiDiGraph, sites: gpd.GeoDataFrame, points: gpd.GeoDa
 
 def nearest_travel(G: nx.MultiDiGraph, bases: gpd.GeoDataFrame, points: gpd.GeoDataFrame,
                    response_model: ResponseModel, profile: str = DEFAULT_PROFILE) -> pd.DataFrame:
-    """Travel from the nearest base to each point (:func:`geo_response.snapping.travel_times_to_points`).
+    """Travel from the nearest base to each point (:func:`geo_response.roads.snapping.travel_times_to_points`).
 
     Returns
     -------
@@ -280,7 +280,7 @@ def nearest_travel(G: nx.MultiDiGraph, bases: gpd.GeoDataFrame, points: gpd.GeoD
         Index aligned with ``points``: ``travel_seconds`` (``inf`` when unreachable or too far from a road,
         never 0), ``nearest_base``, ``routable``.
     """
-    from geo_response.snapping import travel_times_to_points
+    from geo_response.roads.snapping import travel_times_to_points
 
     tt = travel_times_to_points(G, bases, points, profile, access_speed_kph=response_model.access_speed_kph,
                                 limit_m=response_model.snap_limit_m)
@@ -410,7 +410,7 @@ def _measure_rows(group_key: str, current: dict, scenario: dict) -> list[dict]:
 
 
 def _changed(bases: gpd.GeoDataFrame, what: str) -> list[str]:
-    """Names of bases whose ``change`` (from :func:`geo_response.scenarios.apply_scenario`) includes ``what``."""
+    """Names of bases whose ``change`` (:func:`geo_response.planning.scenarios.apply_scenario`) includes ``what``."""
     if "change" not in bases.columns:
         return []
     return [str(n) for n, c in zip(bases["name"], bases["change"], strict=True) if what in str(c).split("+")]
@@ -453,7 +453,7 @@ def compare(G: nx.MultiDiGraph, current: gpd.GeoDataFrame, scenario_bases: gpd.G
     G : networkx.MultiDiGraph
         Road network with travel times.
     current, scenario_bases : GeoDataFrame
-        Bases before and after (:func:`geo_response.scenarios.apply_scenario`).
+        Bases before and after (:func:`geo_response.planning.scenarios.apply_scenario`).
     lsoas : GeoDataFrame
         :func:`geo_response.geography.load_lsoas`.
     profile : ForceProfile
@@ -463,7 +463,7 @@ def compare(G: nx.MultiDiGraph, current: gpd.GeoDataFrame, scenario_bases: gpd.G
         Classified incidents with targets (:func:`prepare_incidents`); adds expected % met of emergency and
         priority incidents, urban and rural.
     seed, delay_scale, draws
-        Monte Carlo settings of :func:`geo_response.response_model.model_response` (same for both runs).
+        Monte Carlo settings of :func:`geo_response.compliance.model.model_response` (same for both runs).
     delay : {'median', 'mean'}
         Fixed delay for the population "within target" test (:func:`planning_delay_seconds`).
 
@@ -503,7 +503,7 @@ def compare(G: nx.MultiDiGraph, current: gpd.GeoDataFrame, scenario_bases: gpd.G
 
     modelled = None
     if incidents is not None and len(incidents):
-        from geo_response.response_model import model_response
+        from geo_response.compliance.model import model_response
 
         categories = measured_categories(policy, profile)
         runs = {}
@@ -528,7 +528,7 @@ def compare(G: nx.MultiDiGraph, current: gpd.GeoDataFrame, scenario_bases: gpd.G
     table = table.sort_values("district", key=lambda s: s.map(order).fillna(len(order)), kind="stable")
     table = table.reset_index(drop=True)
 
-    from geo_response.scenarios import removed_bases
+    from geo_response.planning.scenarios import removed_bases
 
     overall = table[table["district"] == ALL].set_index("measure")
     counts = per_lsoa["coverage_change"].value_counts()
@@ -592,8 +592,8 @@ def prepare_incidents(path, profile: ForceProfile, policy: Policy, lsoas: gpd.Ge
         Incidents with ``lsoa_code, urban_rural, district, grade_category, target_minutes, attended,
         speed_profile``; and the loader's summary (rows accepted / rejected by reason) plus the grade seed.
     """
-    from geo_response import classification, grading
-    from geo_response.incidents import load_incidents
+    from geo_response.incidents import classification, grading
+    from geo_response.incidents.load import load_incidents
 
     loaded = load_incidents(path, boundary=boundary, policy=policy, lsoas=lsoas)
     inc = classification.classify(loaded.incidents, lsoas)
@@ -625,7 +625,7 @@ class SitingRun:
     greedy_sites : GeoDataFrame
         The same for the greedy choice.
     closures : DataFrame
-        :func:`geo_response.optimise.closure_losses` with base names and population lost.
+        :func:`geo_response.planning.optimise.closure_losses` with base names and population lost.
     demand : GeoDataFrame
         Demand points with ``target_s``, ``covered_before``, ``covered_after``.
     summary : dict
@@ -685,7 +685,7 @@ def optimise(G: nx.MultiDiGraph, bases: gpd.GeoDataFrame, lsoas: gpd.GeoDataFram
     delay : {'median', 'mean'}
         Fixed delay added to travel (:func:`planning_delay_seconds`).
     reduce, time_limit
-        Passed to :func:`geo_response.optimise.mclp_sites`.
+        Passed to :func:`geo_response.planning.optimise.mclp_sites`.
 
     Returns
     -------
@@ -791,7 +791,8 @@ def load_inputs(osm=None, bases_csv=None, *, profile: ForceProfile | None = None
         An already loaded network.
     """
     from geo_response import bases as bases_module
-    from geo_response import config, datadir, geography, network
+    from geo_response import config, datadir, geography
+    from geo_response.roads import network
 
     prof = profile or config.load_profile()
     pol = prof.policy(policy)

@@ -36,9 +36,9 @@ import shapely
 from scipy import ndimage
 from tqdm.auto import tqdm
 
-from geo_response import routing, snapping
 from geo_response.errors import RoutingError
-from geo_response.speeds import travel_time_field
+from geo_response.roads import routing, snapping
+from geo_response.roads.speeds import travel_time_field
 
 DEFAULT_THRESHOLDS = (5, 10, 15, 20)
 BUFFER_M = 100.0

@@ -66,7 +66,7 @@ def observed_outcomes(incidents: pd.DataFrame) -> pd.DataFrame:
 
 def missing_time_warnings(incidents: pd.DataFrame) -> pd.DataFrame:
     """Ledger warnings for attended incidents with no observed response time (not in the tables)."""
-    from geo_response.incidents import ledger_rows
+    from geo_response.incidents.load import ledger_rows
 
     m = incidents["attended"].to_numpy(dtype=bool) & incidents["response_minutes"].isna().to_numpy()
     return ledger_rows(
@@ -286,7 +286,7 @@ def run_compliance(
     Parameters
     ----------
     incidents_path : str, Path or list
-        A file, a folder of files or a glob (see :func:`geo_response.incidents.load_incidents`).
+        A file, a folder of files or a glob (see :func:`geo_response.incidents.load.load_incidents`).
     out_dir : str or Path, optional
         Writes ``compliance_by_month.csv``, ``report.md`` (or ``report.html``), ``ledger.csv`` and
         ``summary.json`` there.
@@ -318,16 +318,11 @@ def run_compliance(
     import time
     from pathlib import Path
 
-    from geo_response import (
-        classification,
-        config,
-        datadir,
-        geography,
-        grading,
-        incidents,
-        report,
-        response_model,
-    )
+    from geo_response import config, datadir, geography
+    from geo_response.compliance import model as response_model
+    from geo_response.compliance import report
+    from geo_response.incidents import classification, grading
+    from geo_response.incidents import load as incidents
 
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
@@ -373,12 +368,12 @@ def run_compliance(
     else:
         t1 = time.perf_counter()
         if G is None:
-            from geo_response import network
+            from geo_response.roads import network
 
             G = network.load_network(osm, profile=prof, data_dir=data_dir)
         if bases is None:
             from geo_response import bases as bases_module
-            from geo_response import network
+            from geo_response.roads import network
 
             osm_path = osm if osm is not None else network.essex_standin_path(data_dir)
             bases, base_issues = bases_module.load_bases(

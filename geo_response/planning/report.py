@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_response.planning import ALL, MEASURE_UNITS, Comparison, SitingRun
-from geo_response.report import md_escape
-from geo_response.scenarios import moved_from, removed_bases
+from geo_response.compliance.report import md_escape
+from geo_response.planning.compare import ALL, MEASURE_UNITS, Comparison, SitingRun
+from geo_response.planning.scenarios import moved_from, removed_bases
 
 CHANGE_COLOURS = {"gained": "#1a9850", "lost": "#d73027"}
 MEASURE_LABELS = {
@@ -224,8 +224,8 @@ def write_comparison(comparison: Comparison, out_dir: str | Path, attribution: s
                      offline: bool = True) -> dict[str, Path]:
     """Write ``comparison.csv``, ``lsoa_coverage.csv``, ``summary.json``, ``report.md`` and
     ``coverage_change.html`` into ``out_dir``."""
+    from geo_response.compliance.report import write_summary
     from geo_response.maps import save_map
-    from geo_response.report import write_summary
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -290,7 +290,7 @@ def siting_markdown(run: SitingRun) -> str:
 
 def write_siting(run: SitingRun, out_dir: str | Path) -> dict[str, Path]:
     """Write ``sites.csv``, ``greedy_sites.csv``, ``closures.csv``, ``summary.json`` and ``report.md``."""
-    from geo_response.report import write_summary
+    from geo_response.compliance.report import write_summary
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

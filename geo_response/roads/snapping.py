@@ -26,9 +26,9 @@ import shapely
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
-from geo_response import routing
 from geo_response.errors import RoutingError
-from geo_response.speeds import travel_time_field
+from geo_response.roads import routing
+from geo_response.roads.speeds import travel_time_field
 
 SEGMENT_M = 50.0
 K_TIERS = (12, 64)
@@ -101,7 +101,7 @@ def _edge_table(G: nx.MultiDiGraph, fields: list[str]) -> pd.DataFrame:
 def edge_index(G: nx.MultiDiGraph, crs: str = "EPSG:27700") -> EdgeIndex:
     """Build the snapping index of a graph (projected edge geometries, reverse edges, travel times).
 
-    Memoised per graph and CRS (:func:`geo_response.routing.graph_memo`): repeated snapping on the same
+    Memoised per graph and CRS (:func:`geo_response.roads.routing.graph_memo`): repeated snapping on the same
     graph reuses the index.
 
     Parameters

@@ -123,7 +123,7 @@ def classify(
 
 def unclassified_warnings(incidents: pd.DataFrame) -> pd.DataFrame:
     """Ledger rows (status 'warning') for incidents matched to no LSOA, and for nearest-LSOA matches."""
-    from geo_response.incidents import ledger_rows
+    from geo_response.incidents.load import ledger_rows
 
     none = incidents[incidents["lsoa_match"] == "none"]
     near = incidents[incidents["lsoa_match"] == "nearest"]

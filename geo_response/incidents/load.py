@@ -283,7 +283,7 @@ def point_geometry(df: pd.DataFrame, path: str | Path = "<table>") -> gpd.GeoSer
 def _load_one(
     path: Path, boundary: BaseGeometry | None, policy: Policy | None, lsoas: gpd.GeoDataFrame | None
 ) -> tuple[pd.DataFrame, dict]:
-    from geo_response.grading import normalise_grade  # local import: grading imports nothing from here
+    from geo_response.incidents.grading import normalise_grade  # local import: grading imports nothing from here
 
     raw = read_table(path)
     cols = _find_columns(raw, path)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from geo_response import compliance
+from geo_response.compliance import tables as compliance
 
 Block = tuple  # ("h1"|"h2"|"h3", text) | ("p", text) | ("table", caption, DataFrame)
 

@@ -31,7 +31,7 @@ def graph_memo(G: nx.MultiDiGraph, key: tuple, build: Callable[[], Any]) -> Any:
 
     Structures derived from a graph (CSR matrices, edge indexes) are rebuilt only when the graph changes:
     the memo is keyed on the graph object (held weakly, so it goes when the graph does), its node and edge
-    counts and ``G.graph["speed_version"]`` (bumped by :func:`geo_response.speeds.add_travel_times`).
+    counts and ``G.graph["speed_version"]`` (bumped by :func:`geo_response.roads.speeds.add_travel_times`).
     A caller that edits edge attributes by hand should call :func:`clear_memo`.
     """
     state = (G.number_of_nodes(), G.number_of_edges(), G.graph.get("speed_version"), *key)

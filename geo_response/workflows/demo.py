@@ -16,22 +16,12 @@ import geopandas as gpd
 import pandas as pd
 from tqdm.auto import tqdm
 
-from geo_response import (
-    bases as bases_module,
-)
-from geo_response import (
-    compliance,
-    config,
-    corridor,
-    datadir,
-    geography,
-    hotspots,
-    isochrones,
-    maps,
-    network,
-    report,
-)
+from geo_response import bases as bases_module
+from geo_response import config, corridor, datadir, geography, hotspots, maps
+from geo_response.compliance import report
+from geo_response.compliance import tables as compliance
 from geo_response.config import ForceProfile
+from geo_response.roads import isochrones, network
 
 ISOCHRONE_PROFILES = ("blue_light", "normal")
 THRESHOLDS_MIN = (5, 10, 15, 20)

@@ -1,0 +1,1 @@
+"""geo_response.compliance."""
