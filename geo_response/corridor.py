@@ -33,7 +33,7 @@ from shapely.geometry import LineString, MultiLineString
 from shapely.geometry.base import BaseGeometry
 
 from geo_response.config import Corridor
-from geo_response.errors import GeoResponseError
+from geo_response.errors import CorridorError
 from geo_response.hotspots import outcome_columns
 
 TRUNK_CLASS = "trunk_motorway"
@@ -48,9 +48,6 @@ _HIGHWAY_CLASS = {
 }
 SCOPES = ("emergency", "all grades")
 
-
-class CorridorError(GeoResponseError):
-    """The corridor cannot be found on the network, or the incidents cannot be analysed."""
 
 
 def edge_refs(value: object) -> set[str]:

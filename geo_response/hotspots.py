@@ -35,7 +35,7 @@ import pandas as pd
 from scipy.stats import binom, false_discovery_control
 from shapely.geometry import Polygon
 
-from geo_response.errors import GeoResponseError
+from geo_response.errors import HotspotError
 
 DEFAULT_RESOLUTION = 8
 DEFAULT_MIN_COUNT = 20
@@ -49,9 +49,6 @@ HOTSPOT_COLUMNS = ["urban_rural", "rank", "name", "district", "nearest_town", "t
                    "incidents", "attended", "met", "failures", "failure_rate", "pct_met", "force_failure_rate",
                    "expected_failures", "excess_failures", "p_value", "q_value"]
 
-
-class HotspotError(GeoResponseError):
-    """The incidents or aggregates cannot be used for hotspot analysis."""
 
 
 def _check_incidents(incidents: gpd.GeoDataFrame, needed: tuple[str, ...]) -> None:

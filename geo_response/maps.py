@@ -41,7 +41,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo_response import hotspots as hotspots_mod
 from geo_response.config import Policy
-from geo_response.errors import GeoResponseError
+from geo_response.errors import MapError
 
 COORD_DECIMALS = 5
 PCT_BINS = (0.0, 50.0, 70.0, 80.0, 90.0, 95.0, 100.0)
@@ -72,9 +72,6 @@ SUCH DAMAGE."""
 _EXTERNAL_RESOURCE = re.compile(
     r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//[^>]*>""", re.IGNORECASE)
 
-
-class MapError(GeoResponseError):
-    """A map cannot be built or saved as asked."""
 
 
 # --------------------------------------------------------------------------------------------------

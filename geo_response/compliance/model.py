@@ -33,7 +33,8 @@ import pandas as pd
 from scipy import optimize, stats
 
 from geo_response.config import ForceProfile, Policy, ResponseModel
-from geo_response.errors import GeoResponseError
+from geo_response.errors import ModelError
+from geo_response.ledger import ledger_rows
 
 STAGES = ("call_answer", "call_handling", "dispatch")
 Z90 = float(stats.norm.ppf(0.9))
@@ -42,9 +43,6 @@ TRAVEL_MODEL = (
     "grade's speed profile, plus an access leg from the road to the incident"
 )
 
-
-class ModelError(GeoResponseError):
-    """The response model cannot be run or calibrated as asked."""
 
 
 def lognormal_params(median_s: float, p90_s: float) -> tuple[float, float]:
@@ -290,8 +288,6 @@ def model_response(
 
 def unroutable_warnings(incidents: pd.DataFrame) -> pd.DataFrame:
     """Ledger warnings for attended incidents the model could not route (no ``p_met``)."""
-    from geo_response.incidents.load import ledger_rows
-
     m = incidents["attended"].to_numpy(dtype=bool) & ~incidents["routable"].to_numpy(dtype=bool)
     return ledger_rows(
         incidents[m],

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from geo_response.errors import GeoResponseError
+from geo_response.errors import ComplianceError
+from geo_response.ledger import ledger_rows
 
 LONG_COLUMNS = ["grade", "category", "urban_rural", "district", "month", "met", "not_met", "pct_met"]
 #: Long-table dimension -> incident column it is read from.
@@ -37,9 +38,6 @@ ALL = "all"
 TOTAL = "Total"
 UNKNOWN = "unknown"
 
-
-class ComplianceError(GeoResponseError):
-    """Compliance cannot be computed (no targets, no outcomes)."""
 
 
 def observed_outcomes(incidents: pd.DataFrame) -> pd.DataFrame:
@@ -66,8 +64,6 @@ def observed_outcomes(incidents: pd.DataFrame) -> pd.DataFrame:
 
 def missing_time_warnings(incidents: pd.DataFrame) -> pd.DataFrame:
     """Ledger warnings for attended incidents with no observed response time (not in the tables)."""
-    from geo_response.incidents.load import ledger_rows
-
     m = incidents["attended"].to_numpy(dtype=bool) & incidents["response_minutes"].isna().to_numpy()
     return ledger_rows(
         incidents[m],

@@ -18,13 +18,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo_response.errors import GeoResponseError
+from geo_response.errors import ClassificationError
+from geo_response.ledger import ledger_rows
 
 CLASS_COLUMNS = ["lsoa_code", "ruc", "urban_rural", "district"]
 
-
-class ClassificationError(GeoResponseError):
-    """Incidents cannot be classified (bad classification layer)."""
 
 
 def classify(
@@ -123,8 +121,6 @@ def classify(
 
 def unclassified_warnings(incidents: pd.DataFrame) -> pd.DataFrame:
     """Ledger rows (status 'warning') for incidents matched to no LSOA, and for nearest-LSOA matches."""
-    from geo_response.incidents.load import ledger_rows
-
     none = incidents[incidents["lsoa_match"] == "none"]
     near = incidents[incidents["lsoa_match"] == "nearest"]
     return pd.concat(

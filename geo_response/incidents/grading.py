@@ -40,7 +40,8 @@ import numpy as np
 import pandas as pd
 
 from geo_response.config import ForceProfile, Policy
-from geo_response.errors import GeoResponseError
+from geo_response.errors import GradingError
+from geo_response.ledger import ledger_rows
 
 #: Essex Police 2021-22 high-harm attendance counts (emergency, priority, routine), as published.
 PUBLISHED_HIGH_HARM_2021_22: dict[str, tuple[int, int, int]] = {
@@ -73,9 +74,6 @@ LABEL_SYNONYMS: dict[str, tuple[str, ...]] = {
 MIX_FAMILIES = ("emergency", "priority", "routine")
 _CODE = re.compile(r"^(?:grade|g|p)?\s*(\d+)(?:\.0+)?$")
 
-
-class GradingError(GeoResponseError):
-    """Incidents cannot be given grades or targets (no grades and no mix, unknown policy grade...)."""
 
 
 def _label(text: str) -> str:
@@ -232,8 +230,6 @@ def fill_missing_grades(
         The incidents with ``grade`` filled and ``grade_sampled`` (bool); ledger warnings (``grade_sampled``)
         for the sampled rows of files that otherwise had grades (empty when all or none were sampled).
     """
-    from geo_response.incidents.load import ledger_rows
-
     given = incidents["grade"].notna() if "grade" in incidents.columns else None
     if given is not None and given.all():
         out = incidents.assign(grade_sampled=False)
@@ -356,7 +352,5 @@ def assign_targets(incidents: pd.DataFrame, policy: Policy) -> pd.DataFrame:
 
 def grade_warnings(incidents: pd.DataFrame) -> pd.DataFrame:
     """Ledger rows (status 'warning') for incidents flagged by :func:`assign_targets`."""
-    from geo_response.incidents.load import ledger_rows
-
     flagged = incidents[incidents["grade_flag"].notna()] if "grade_flag" in incidents.columns else incidents.iloc[:0]
     return ledger_rows(flagged, flagged.get("grade_flag", ""), flagged.get("grade_flag_detail", ""))

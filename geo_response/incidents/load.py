@@ -53,6 +53,8 @@ from shapely.geometry.base import BaseGeometry
 
 from geo_response.config import Policy
 from geo_response.errors import InputFileError
+from geo_response.incidents.grading import normalise_grade
+from geo_response.ledger import LEDGER_COLUMNS, ledger_rows
 
 SUFFIXES = (".csv", ".gpkg", ".parquet", ".geoparquet")
 
@@ -72,7 +74,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "lsoa_code": ("lsoa_code", "lsoa11cd"),
 }
 
-LEDGER_COLUMNS = ["file", "row_number", "incident_id", "status", "reason", "detail"]
 INCIDENT_COLUMNS = [
     "source_file",
     "row_number",
@@ -283,8 +284,6 @@ def point_geometry(df: pd.DataFrame, path: str | Path = "<table>") -> gpd.GeoSer
 def _load_one(
     path: Path, boundary: BaseGeometry | None, policy: Policy | None, lsoas: gpd.GeoDataFrame | None
 ) -> tuple[pd.DataFrame, dict]:
-    from geo_response.incidents.grading import normalise_grade  # local import: grading imports nothing from here
-
     raw = read_table(path)
     cols = _find_columns(raw, path)
     n = len(raw)
@@ -537,22 +536,3 @@ def add_warnings(result: LoadResult, warnings: pd.DataFrame) -> LoadResult:
     counts = ledger.loc[ledger["status"] == "warning", "reason"].value_counts()
     summary = dict(result.summary, warnings={str(k): int(v) for k, v in counts.items()})
     return LoadResult(incidents=result.incidents, ledger=ledger, summary=summary)
-
-
-def ledger_rows(
-    frame: pd.DataFrame, reason: str | pd.Series, detail: str | pd.Series, status: str = "warning"
-) -> pd.DataFrame:
-    """Ledger rows (``file, row_number, incident_id, status, reason, detail``) for some incidents."""
-    idx = frame.index
-
-    def col(name: str) -> pd.Series:
-        return frame[name] if name in frame.columns else pd.Series(None, index=idx, dtype="object")
-
-    out = pd.DataFrame(
-        {"file": col("source_file"), "row_number": col("row_number"), "incident_id": col("incident_id")},
-        index=idx,
-    )
-    out["status"] = status
-    out["reason"] = reason
-    out["detail"] = detail
-    return out.reset_index(drop=True)[LEDGER_COLUMNS]

@@ -34,7 +34,7 @@ import shapely
 from tqdm.auto import tqdm
 
 from geo_response.config import ForceProfile, Policy, ResponseModel
-from geo_response.errors import GeoResponseError, InputFileError
+from geo_response.errors import InputFileError, PlanningError
 from geo_response.geography import table_points
 from geo_response.planning.optimise import (
     SitingResult,
@@ -48,9 +48,6 @@ DEFAULT_PROFILE = "blue_light"
 DRIVE_MINUTES = (15, 20)
 ALL = "all"
 
-
-class PlanningError(GeoResponseError):
-    """A planning run cannot be done as asked."""
 
 
 # --------------------------------------------------------------------------------------------------

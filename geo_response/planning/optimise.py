@@ -38,13 +38,10 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from geo_response.errors import GeoResponseError
+from geo_response.errors import OptimisationError
 
 EXHAUSTIVE_LIMIT = 2_000_000
 
-
-class OptimisationError(GeoResponseError):
-    """A siting problem is malformed or cannot be solved."""
 
 
 @dataclass

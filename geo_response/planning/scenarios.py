@@ -43,14 +43,11 @@ import shapely
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
-from geo_response.errors import InputFileError
+from geo_response.errors import ScenarioError
 
 ACTIONS = ("add", "remove", "move", "set_units")
 SCENARIO_COLUMNS = ["change", "action", "name", "latitude", "longitude", "easting", "northing", "units", "type"]
 
-
-class ScenarioError(InputFileError):
-    """A scenario change cannot be applied (it names the change and what to fix)."""
 
 
 def _blank(value: object) -> bool:

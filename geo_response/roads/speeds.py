@@ -21,8 +21,9 @@ import re
 from collections.abc import Iterable
 
 import networkx as nx
+import numpy as np
 
-from geo_response.config import Speeds
+from geo_response.config import SpeedProfile, Speeds
 
 MPH_TO_KPH = 1.609344
 UK_MAX_MPH = 70.0
@@ -191,3 +192,30 @@ def add_travel_times(G: nx.MultiDiGraph, speeds: Speeds, profiles: Iterable[str]
     G.graph["speed_hour"] = hour
     G.graph["speed_version"] = G.graph.get("speed_version", 0) + 1  # invalidates memoised routing structures
     return G
+
+
+def edge_speeds_kph(limit_kph: np.ndarray, road_class: np.ndarray, setting: np.ndarray, speed: SpeedProfile,
+                    multiplier: float = 1.0) -> np.ndarray:
+    """Speed (km/h) of edges under a speed profile, from their limit, road class and setting (vectorised).
+
+    ``min(limit * factor[setting][class] * multiplier, max_kph[class])``: the same rule as
+    :func:`add_travel_times`, on arrays.
+    """
+    limit = np.asarray(limit_kph, dtype=float)
+    classes = np.asarray(road_class, dtype=object)
+    settings = np.asarray(setting, dtype=object)
+    factor = np.ones(len(limit))
+    cap = np.full(len(limit), np.inf)
+    for cls in np.unique(classes):
+        in_class = classes == cls
+        cap[in_class] = speed.cap_kph(str(cls))
+        for where in ("urban", "rural"):
+            factor[in_class & (settings == where)] = speed.factor(str(cls), where)
+    return np.minimum(limit * factor * multiplier, cap)
+
+
+def edge_travel_times(length_m: np.ndarray, limit_kph: np.ndarray, road_class: np.ndarray, setting: np.ndarray,
+                      speed: SpeedProfile, hour: int | None = None) -> np.ndarray:
+    """Travel seconds of edges under a speed profile at an hour of day (None: no time-of-day multiplier)."""
+    kph = edge_speeds_kph(limit_kph, road_class, setting, speed, _multiplier(speed, hour))
+    return np.asarray(length_m, dtype=float) / (kph / 3.6)
