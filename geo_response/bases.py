@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
@@ -19,6 +18,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo_response.errors import InputFileError
 from geo_response.geography import table_points
+from geo_response.roads.roadnet import RoadNetwork
 
 BASE_COLUMNS = ["base_id", "name", "type", "units", "outside_area", "geometry"]
 DUPLICATE_DISTANCE_M = 10.0
@@ -155,15 +155,11 @@ def bases_from_osm(path: str | Path, boundary: BaseGeometry | None = None, area:
     return gdf, issues
 
 
-def attach_nodes(bases: gpd.GeoDataFrame, G: nx.MultiDiGraph, projected_crs: str = "EPSG:27700") -> gpd.GeoDataFrame:
-    """Add ``node`` (nearest graph node id) and ``node_distance_m`` to a bases frame (returns a copy)."""
-    node_ids = np.fromiter(G.nodes, dtype=np.int64, count=len(G))
-    xy = np.array([(d["x"], d["y"]) for _, d in G.nodes(data=True)])
-    nodes_proj = gpd.GeoSeries(gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=4326).to_crs(projected_crs)
-    tree = cKDTree(nodes_proj.get_coordinates().to_numpy())
-    distance, idx = tree.query(bases.to_crs(projected_crs).geometry.get_coordinates().to_numpy())
+def attach_nodes(bases: gpd.GeoDataFrame, net: RoadNetwork, projected_crs: str = "EPSG:27700") -> gpd.GeoDataFrame:
+    """Add ``node`` (nearest network node id) and ``node_distance_m`` to a bases frame (returns a copy)."""
+    nodes, distance = net.nearest_nodes(bases.geometry, projected_crs)
     out = bases.copy()
-    out["node"] = node_ids[idx]
+    out["node"] = nodes
     out["node_distance_m"] = distance
     return out
 

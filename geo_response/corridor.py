@@ -29,12 +29,13 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import Transformer
-from shapely.geometry import LineString, MultiLineString
+from shapely.geometry import MultiLineString
 from shapely.geometry.base import BaseGeometry
 
 from geo_response.config import Corridor
 from geo_response.errors import CorridorError
 from geo_response.hotspots import outcome_columns
+from geo_response.roads.roadnet import RoadNetwork
 
 TRUNK_CLASS = "trunk_motorway"
 OFF_NETWORK = "off_network"
@@ -68,31 +69,32 @@ def road_class(highway: object) -> str:
     return min(classes, key=ROAD_CLASS_ORDER.index) if classes else "other"
 
 
-def _edge_line(G: nx.MultiDiGraph, u: object, v: object, data: dict) -> LineString:
-    geom = data.get("geometry")
-    if geom is not None:
-        return geom
-    return LineString([(G.nodes[u]["x"], G.nodes[u]["y"]), (G.nodes[v]["x"], G.nodes[v]["y"])])
+def _road_rows(net: RoadNetwork, ref: str) -> np.ndarray:
+    """Edge rows whose ``ref`` holds ``ref``."""
+    refs = net.edges["ref"] if "ref" in net.edges.columns else pd.Series(None, index=net.edges.index)
+    values = pd.Series(refs.astype(object).to_numpy())
+    match = {v: ref in edge_refs(v) for v in pd.unique(values.dropna())}
+    return np.flatnonzero(values.map(match).fillna(False).to_numpy(dtype=bool))
 
 
 
-def corridor_edges(G: nx.MultiDiGraph, corridor: Corridor, projected_crs: str = "EPSG:27700",
+def corridor_edges(net: RoadNetwork, corridor: Corridor, projected_crs: str = "EPSG:27700",
                    max_snap_m: float = 3000.0, carriageway_gap_m: float = 100.0) -> list[tuple]:
     """Edges ``(u, v, key)`` of the corridor's road between its two junctions.
 
     Parameters and errors as :func:`trace_corridor`, which also returns the length.
     """
-    return trace_corridor(G, corridor, projected_crs, max_snap_m, carriageway_gap_m)[0]
+    return trace_corridor(net, corridor, projected_crs, max_snap_m, carriageway_gap_m)[0]
 
 
-def trace_corridor(G: nx.MultiDiGraph, corridor: Corridor, projected_crs: str = "EPSG:27700",
+def trace_corridor(net: RoadNetwork, corridor: Corridor, projected_crs: str = "EPSG:27700",
                    max_snap_m: float = 3000.0, carriageway_gap_m: float = 100.0) -> tuple[list[tuple], float]:
     """Edges ``(u, v, key)`` of the corridor's road between its two junctions, and its length in metres
     along the road (one carriageway).
 
     Parameters
     ----------
-    G : networkx.MultiDiGraph
+    net : RoadNetwork
         Road network (EPSG:4326) with ``ref`` on edges.
     corridor : config.Corridor
         Ref and junction positions (``profile.corridors[0]`` for the A12).
@@ -114,15 +116,18 @@ def trace_corridor(G: nx.MultiDiGraph, corridor: Corridor, projected_crs: str = 
         connected along the road.
     """
     ref = corridor.ref.strip().upper().replace(" ", "")
-    road = [(u, v, k) for u, v, k, r in G.edges(keys=True, data="ref") if ref in edge_refs(r)]
+    rows = _road_rows(net, ref)
+    table = net.edges.iloc[rows]
+    road = list(zip(table["u"].to_numpy().tolist(), table["v"].to_numpy().tolist(), table["key"].to_numpy().tolist(),
+                    strict=True))
+    lengths = dict(zip(road, table["length"].to_numpy(float).tolist(), strict=True))
     if not road:
         raise CorridorError(f"no edge of the network has ref {corridor.ref!r}; check the corridor's ref in the "
                             "force profile, or load a network that covers it (ref tags are needed)")
-    H = G.edge_subgraph(road)
-    nodes = list(H.nodes)
+    nodes = list(dict.fromkeys([n for u, v, _ in road for n in (u, v)]))
     to_metric = Transformer.from_crs("EPSG:4326", projected_crs, always_xy=True)
-    xs, ys = to_metric.transform(np.array([G.nodes[n]["x"] for n in nodes]),
-                                 np.array([G.nodes[n]["y"] for n in nodes]))
+    lonlat = net.node_xy(nodes)
+    xs, ys = to_metric.transform(lonlat[:, 0], lonlat[:, 1])
     xy = np.column_stack([xs, ys])
     # Candidate end nodes: the nearest node of the road to each junction and any other node of the road
     # (e.g. on the other carriageway) no more than `carriageway_gap_m` farther away.
@@ -138,7 +143,7 @@ def trace_corridor(G: nx.MultiDiGraph, corridor: Corridor, projected_crs: str = 
         ends.append([nodes[i] for i in np.flatnonzero(dist <= dist.min() + carriageway_gap_m)])
     undirected = nx.Graph()
     for u, v, k in road:
-        length = float(G.edges[u, v, k].get("length", 0.0))
+        length = lengths[(u, v, k)]
         if not undirected.has_edge(u, v) or undirected.edges[u, v]["length"] > length:
             undirected.add_edge(u, v, length=length)
     # The carriageways of a dual carriageway meet only at the road's ends, so take the pair of candidate
@@ -165,21 +170,24 @@ def trace_corridor(G: nx.MultiDiGraph, corridor: Corridor, projected_crs: str = 
     return chosen, float(nx.path_weight(undirected, path, weight="length"))
 
 
-def corridor_geometry(G: nx.MultiDiGraph, corridor: Corridor, projected_crs: str = "EPSG:27700",
+def corridor_geometry(net: RoadNetwork, corridor: Corridor, projected_crs: str = "EPSG:27700",
                       max_snap_m: float = 3000.0) -> MultiLineString:
     """The corridor's road (both carriageways) as a MultiLineString in EPSG:4326.
 
     See :func:`corridor_edges` for how the edges are chosen. The geometry's length in km along one
     carriageway is :func:`corridor_length_km`.
     """
-    edges = corridor_edges(G, corridor, projected_crs=projected_crs, max_snap_m=max_snap_m)
-    lines = [_edge_line(G, u, v, G.edges[u, v, k]) for u, v, k in edges]
-    return MultiLineString(lines)
+    chosen = set(corridor_edges(net, corridor, projected_crs=projected_crs, max_snap_m=max_snap_m))
+    table = net.edges
+    keys = zip(table["u"].to_numpy().tolist(), table["v"].to_numpy().tolist(), table["key"].to_numpy().tolist(),
+               strict=True)
+    rows = np.array([i for i, e in enumerate(keys) if e in chosen], dtype=np.int64)
+    return MultiLineString(list(net.edge_geometries(rows)))
 
 
-def corridor_length_km(G: nx.MultiDiGraph, corridor: Corridor, projected_crs: str = "EPSG:27700") -> float:
+def corridor_length_km(net: RoadNetwork, corridor: Corridor, projected_crs: str = "EPSG:27700") -> float:
     """Length of the corridor along the road between its junctions (one carriageway), in km."""
-    return trace_corridor(G, corridor, projected_crs=projected_crs)[1] / 1000.0
+    return trace_corridor(net, corridor, projected_crs=projected_crs)[1] / 1000.0
 
 
 def corridor_buffer(geometry: BaseGeometry, buffer_m: float, projected_crs: str = "EPSG:27700") -> BaseGeometry:
@@ -253,7 +261,7 @@ def _figures(outcomes: pd.DataFrame, mask: pd.Series, total_failures: float) -> 
     }
 
 
-def corridor_analysis(incidents: gpd.GeoDataFrame, G: nx.MultiDiGraph, corridor: Corridor, *,
+def corridor_analysis(incidents: gpd.GeoDataFrame, net: RoadNetwork, corridor: Corridor, *,
                       buffer_m: float | None = None, snapped: pd.DataFrame | None = None,
                       corridor_geom: BaseGeometry | None = None,
                       emergency_categories: tuple[str, ...] = ("emergency",),
@@ -264,7 +272,7 @@ def corridor_analysis(incidents: gpd.GeoDataFrame, G: nx.MultiDiGraph, corridor:
     ----------
     incidents : GeoDataFrame
         Incidents (EPSG:4326) with ``p_met``, ``attended`` and ``grade_category``.
-    G : networkx.MultiDiGraph
+    net : RoadNetwork
         Road network with ``highway`` and ``ref`` on edges.
     corridor : config.Corridor
         The corridor (``profile.corridors[0]``).
@@ -288,7 +296,7 @@ def corridor_analysis(incidents: gpd.GeoDataFrame, G: nx.MultiDiGraph, corridor:
         raise CorridorError(f"incidents lack columns {missing}; run grading.assign_targets and compliance or "
                             "response_model.model_response first")
     buffer_m = float(corridor.buffer_m if buffer_m is None else buffer_m)
-    line = corridor_geom if corridor_geom is not None else corridor_geometry(G, corridor, projected_crs)
+    line = corridor_geom if corridor_geom is not None else corridor_geometry(net, corridor, projected_crs)
     zone = gpd.GeoSeries([line], crs=4326).to_crs(projected_crs).buffer(buffer_m).iloc[0]
     points = incidents.geometry.to_crs(projected_crs)
     in_corridor = pd.Series(shapely.covers(zone, points.to_numpy()), index=incidents.index)
@@ -296,15 +304,19 @@ def corridor_analysis(incidents: gpd.GeoDataFrame, G: nx.MultiDiGraph, corridor:
     if snapped is None:
         from geo_response.roads import snapping
 
-        snapped = snapping.snap_points(G, incidents, crs=projected_crs, limit_m=buffer_m)
+        snapped = snapping.snap_points(net, incidents, crs=projected_crs, limit_m=buffer_m)
     if not snapped.index.equals(incidents.index):
-        raise CorridorError("snapped points are not aligned with the incidents; pass snap_points(G, incidents)")
-    classes = []
-    for u, v, k, far in zip(snapped["u"], snapped["v"], snapped["key"], snapped["too_far"], strict=True):
-        if bool(far) or pd.isna(u):
-            classes.append(OFF_NETWORK)
-        else:
-            classes.append(road_class(G.edges[u, v, k].get("highway")))
+        raise CorridorError("snapped points are not aligned with the incidents; pass snap_points(net, incidents)")
+    highway = net.edges["highway"].astype(object).to_numpy() if "highway" in net.edges.columns else \
+        np.full(len(net.edges), None, dtype=object)
+    keys = pd.MultiIndex.from_frame(net.edges[["u", "v", "key"]].astype(np.int64))
+    far = snapped["too_far"].to_numpy(dtype=bool) | snapped["u"].isna().to_numpy()
+    wanted = snapped[["u", "v", "key"]].copy()
+    wanted.loc[far] = -1
+    wanted = wanted.astype(np.int64)
+    rows = keys.get_indexer(pd.MultiIndex.from_frame(wanted))
+    classes = np.where(far | (rows < 0), OFF_NETWORK,
+                       [road_class(str(h).split(";")) for h in highway[np.maximum(rows, 0)]])
     flags = pd.DataFrame({"in_corridor": in_corridor, "road_class": classes,
                           "snap_distance_m": snapped["snap_distance_m"].to_numpy()}, index=incidents.index)
     flags["on_trunk"] = flags["road_class"] == TRUNK_CLASS

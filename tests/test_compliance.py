@@ -16,6 +16,8 @@ from geo_response.compliance import report
 from geo_response.compliance import tables as compliance
 from geo_response.incidents import classification, grading
 from geo_response.incidents import load as incidents
+from geo_response.study_area import load_study_area, study_area_from_network
+from geo_response.workflows.compliance import run_compliance
 
 FIX = Path(__file__).parent / "fixtures" / "incidents"
 
@@ -154,15 +156,10 @@ def test_report_markdown_and_escaped_html(tmp_path, tiny_lsoas, policy):
 
 
 def _cli_app():
-    """A typer app holding just the compliance command (independent of the other areas' commands)."""
-    import typer
+    """The geo-response app (every command registered by the app factory)."""
+    from geo_response.cli import create_app
 
-    from geo_response.cli.compliance import compliance_command
-
-    app = typer.Typer()
-    app.command("compliance")(compliance_command)
-    app.command("version")(lambda: None)          # two commands keep typer in sub-command mode
-    return app
+    return create_app()
 
 
 def _bundle_or_skip():
@@ -221,7 +218,7 @@ def test_empty_grade_cells_are_sampled_and_flagged(tmp_path, data_dir):
             f"B,2021-04,emergency,Robbery,14,{urban['pwc_lat']},{urban['pwc_lon']}",  # 14 <= 15: met
             f"C,2021-04,bogus,Robbery,14,{urban['pwc_lat']},{urban['pwc_lon']}"]      # not a grade: rejected
     (tmp_path / "in.csv").write_text("\n".join(rows) + "\n")
-    run = compliance.run_compliance(tmp_path / "in.csv", tmp_path / "out", data_dir=data_dir)
+    run = run_compliance(load_study_area(data_dir=data_dir), tmp_path / "in.csv", tmp_path / "out")
     s = run.summary
     assert (s["input"], s["accepted"], s["rejected"]) == (3, 2, 1)
     assert s["rejected_by_reason"] == {"unknown_grade": 1}
@@ -243,7 +240,7 @@ def test_a_file_with_no_good_row_still_writes_its_ledger(tmp_path, data_dir, res
     header = "month,category,latitude,longitude" + (",response_minutes" if response_column else "")
     extra = ",12" if response_column else ""
     (tmp_path / "in.csv").write_text(f"{header}\n2018-01,Burglary,53.0,-1.0{extra}\n2018-01,Robbery,,{extra}\n")
-    run = compliance.run_compliance(tmp_path / "in.csv", tmp_path / "out", data_dir=data_dir)
+    run = run_compliance(load_study_area(data_dir=data_dir), tmp_path / "in.csv", tmp_path / "out")
     s = run.summary
     assert (s["input"], s["accepted"], s["rejected"]) == (2, 0, 2)
     assert s["rejected_by_reason"] == {"outside_force_area": 1, "missing_coordinates": 1}
@@ -269,8 +266,8 @@ def test_whole_police_uk_bundle_modelled_and_calibrated(tmp_path, essex_graph, e
 
     (Its run time, the < 2 min target, is measured by ``geo-response compliance`` in the closing note and
     docs/PERFORMANCE.md, not asserted here.)"""
-    run = compliance.run_compliance(data_dir / "police_uk", tmp_path, calibrate_to=0.827, data_dir=data_dir,
-                                    G=essex_graph, bases=essex_bases)
+    area = study_area_from_network(essex_graph, bases=essex_bases, data_dir=data_dir)
+    run = run_compliance(area, data_dir / "police_uk", tmp_path, calibrate_to=0.827)
     s = run.summary
     assert s["input"] == 115065 == s["accepted"] + s["rejected"]
     ledger = pd.read_csv(tmp_path / "ledger.csv")

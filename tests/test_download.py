@@ -361,8 +361,9 @@ def test_fetch_police_uk_missing_archive(server, cache):
 # ------------------------------------------------------------------------------------------------
 @pytest.fixture
 def cli():
-    import geo_response.cli.fetch  # noqa: F401 (registers the command)
-    from geo_response.cli import app
+    from geo_response.cli import create_app
+
+    app = create_app()
 
     runner = CliRunner()
     # typer runs a lone command without its name; with several registered, 'fetch' is a subcommand

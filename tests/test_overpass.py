@@ -171,7 +171,7 @@ def test_graph_from_place_geocodes_with_nominatim_then_queries_overpass(api, mon
 
 def test_geo_response_graph_from_place_finishes_the_graph(api):
     profile = load_profile()
-    G = network.graph_from_place("Testham, Essex", profile=profile)
+    G = network.network_from_place("Testham, Essex", profile=profile).to_networkx()
     # node 8 can be reached (3 -> 8) but not left: the largest strongly connected component drops it
     assert set(G.nodes) == OSMNX_NODES - {8}
     assert edge_set(G) == OSMNX_EDGES - {(3, 8)}
@@ -189,7 +189,7 @@ def test_geo_response_graph_from_place_finishes_the_graph(api):
 
 
 def test_geo_response_graph_from_polygon(api):
-    G = network.graph_from_polygon(PLACE_BOX)
+    G = network.network_from_polygon(PLACE_BOX).to_networkx()
     assert set(G.nodes) == OSMNX_NODES - {8}
     assert G.edges[2, 4, 0]["limit_kph"] == pytest.approx(20 * 1.609344)
     assert G.graph["source"].startswith("overpass:polygon:POLYGON")
@@ -215,4 +215,4 @@ def test_geo_response_wraps_an_empty_answer_with_advice(api, monkeypatch):
 
     monkeypatch.setattr(_FakeApiHandler, "do_POST", _empty_post)
     with pytest.raises(NetworkBuildError, match=r"127\.0\.0\.1.*--osm"):
-        network.graph_from_polygon(PLACE_BOX)
+        network.network_from_polygon(PLACE_BOX)

@@ -21,6 +21,8 @@ from shapely.geometry import Point, box
 from geo_response import config
 from geo_response.planning import compare as planning
 from geo_response.planning.compare import PlanningError
+from geo_response.roads import routing
+from geo_response.roads.roadnet import RoadNetwork
 
 EDGE_S = 200.0
 LON = 0.47
@@ -156,7 +158,7 @@ def test_read_candidates_csv(tmp_path):
 # --------------------------------------------------------------------------------------------------
 # the tiny network (needs geo_response.routing and geo_response.snapping)
 # --------------------------------------------------------------------------------------------------
-def line_graph() -> nx.MultiDiGraph:
+def line_graph() -> RoadNetwork:
     G = nx.MultiDiGraph(crs="epsg:4326", network_label="hand-written test line", standin=False,
                         source="test", source_sha256="")
     for i, lat in enumerate(LATS, start=1):
@@ -165,7 +167,7 @@ def line_graph() -> nx.MultiDiGraph:
         for u, v in ((i, i + 1), (i + 1, i)):
             G.add_edge(u, v, key=0, length=1112.0, highway="primary", travel_time_blue_light=EDGE_S,
                        travel_time_normal=2 * EDGE_S, travel_time_free_flow=EDGE_S)
-    return G
+    return RoadNetwork.from_networkx(G)
 
 
 def bases_at(nodes: list[int], names: list[str] | None = None) -> gpd.GeoDataFrame:
@@ -178,10 +180,10 @@ def bases_at(nodes: list[int], names: list[str] | None = None) -> gpd.GeoDataFra
 def test_travel_matrix_is_edges_times_200_s(prof):
     G = line_graph()
     points = planning.demand_points(tiny_lsoas())
-    cost = planning.travel_matrix(G, bases_at([1, 4]), points)
+    cost = routing.travel_matrix(G, bases_at([1, 4]), points)
     expected = EDGE_S * np.abs(np.arange(1, 11)[None, :] - np.array([[1], [4]]))
     np.testing.assert_allclose(cost, expected, atol=1e-6)
-    limited = planning.travel_matrix(G, bases_at([1]), points, limit_s=650)
+    limited = routing.travel_matrix(G, bases_at([1]), points, limit_s=650)
     assert np.isinf(limited[0, 4:]).all() and np.allclose(limited[0, :4], [0, 200, 400, 600])
     # the nearest-base field agrees with the matrix minimum
     near = planning.nearest_travel(G, bases_at([1, 4]), points, prof.response_model)
@@ -356,8 +358,8 @@ def test_optimise_on_the_essex_network_beats_or_equals_greedy(essex_graph, essex
     assert run.summary["network"]["standin"] is True
     # brute force over the 40 candidates agrees with the MCLP
     demand = run.demand
-    cost = planning.travel_matrix(essex_graph, cands, demand, limit_s=924) + 276
-    exist = planning.travel_matrix(essex_graph, essex_bases, demand, limit_s=924) + 276
+    cost = routing.travel_matrix(essex_graph, cands, demand, limit_s=924) + 276
+    exist = routing.travel_matrix(essex_graph, essex_bases, demand, limit_s=924) + 276
     ex = opt.exhaustive_sites(opt.coverage_matrix(cost, demand["target_s"]), demand["weight"].to_numpy(), 2,
                               opt.coverage_matrix(exist, demand["target_s"]))
     assert run.mclp.covered_after == pytest.approx(ex.covered_after)

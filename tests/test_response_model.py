@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
-import types
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
-import pandas as pd
 import pytest
 
 from geo_response import config
 from geo_response.compliance import model as response_model
 from geo_response.compliance.model import ModelError
 from geo_response.incidents import grading
+from geo_response.roads.roadnet import RoadNetwork
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +69,7 @@ def _modelled_frame(travel, categories, urban_rural, districts, policy):
     inc["travel_minutes"] = travel
     inc["nearest_base"] = "Base"
     inc["snap_distance_m"] = 0.0
-    inc["routable"] = ~np.isnan(travel)
+    inc["travel_status"] = np.where(np.isnan(travel), "unreachable", "ok")
     return inc
 
 
@@ -80,7 +78,7 @@ def test_model_response_with_given_travel(prof):
     travel_in = np.array([5.0, 12.0, 16.0, 30.0, np.nan])
     inc = _modelled_frame(travel_in, ["emergency", "emergency", "emergency", "priority", "appointment"],
                           ["urban", "rural", "rural", "urban", "urban"], ["A", "B", "B", "A", "A"], pol)
-    travel = inc[["travel_minutes", "nearest_base", "snap_distance_m", "routable"]]
+    travel = inc[["travel_minutes", "nearest_base", "snap_distance_m", "travel_status"]]
     out = response_model.model_response(inc.drop(columns=travel.columns), None, None, prof, pol, seed=5,
                                         draws=5000, travel=travel)
     delays = response_model.draw_delay_minutes(prof.response_model, 5000, 5)
@@ -125,27 +123,33 @@ def test_calibration_that_cannot_be_reached(prof):
 
 
 def test_travel_to_incidents_routes_each_point_once(monkeypatch, prof):
+    """A spy around the real routing call: duplicates are routed once per speed profile."""
+    from geo_response.roads import routing
+
     calls = []
+    real = routing.travel_times_to_points
 
-    def fake(G, bases, points, profile, access_speed_kph=15, limit_m=1000):
-        calls.append((profile, len(points)))
-        x = points.geometry.x.to_numpy()
-        return pd.DataFrame({"nearest_base": "B", "base_id": 0, "travel_seconds": x * 6000,
-                             "travel_minutes": x * 100, "snap_distance_m": 1.0, "too_far": x > 0.58,
-                             "reachable": True}, index=points.index)
+    def spy(net, bases, points, speed, **kw):
+        calls.append((speed, len(points)))
+        return real(net, bases, points, speed, **kw)
 
-    monkeypatch.setitem(sys.modules, "geo_response.roads.snapping", types.SimpleNamespace(travel_times_to_points=fake))
+    monkeypatch.setattr(routing, "travel_times_to_points", spy)
+    net = RoadNetwork.from_networkx(_line_graph())
+    bases = gpd.GeoDataFrame({"base_id": [0], "name": ["North"]}, geometry=gpd.points_from_xy([0.45], [51.70]),
+                             crs=4326)
     pol = prof.policy("essex-2022")
-    xs = [0.41, 0.41, 0.42, 0.41, 0.59, 0.43]
+    lats = [51.71, 51.71, 51.72, 51.71, 51.71, 51.72]
+    lons = [0.45, 0.45, 0.45, 0.45, 0.60, 0.45]                       # the fifth is 10 km east of every road
     inc = gpd.GeoDataFrame({"grade": ["emergency", "emergency", "priority", "priority", "emergency", "5"],
-                            "urban_rural": "urban"}, geometry=gpd.points_from_xy(xs, [51.75] * 6), crs=4326)
+                            "urban_rural": "urban"}, geometry=gpd.points_from_xy(lons, lats), crs=4326)
     inc = grading.assign_targets(inc, pol)
-    t = response_model.travel_to_incidents(inc, None, None, prof.response_model)
+    t = response_model.travel_to_incidents(inc, net, bases, prof.response_model)
     assert sorted(calls) == [("blue_light", 2), ("normal", 2)]        # duplicates routed once per profile
-    np.testing.assert_allclose(t["travel_minutes"].to_numpy()[:4], [41, 41, 42, 41])
-    assert t["routable"].tolist() == [True, True, True, True, False, False]
+    # blue light: 1 min to node 2; normal: 2 min per edge -> 4 min to node 3, 2 min to node 2
+    np.testing.assert_allclose(t["travel_minutes"].to_numpy()[:4], [1.0, 1.0, 4.0, 2.0], atol=0.01)
+    assert t["travel_status"].tolist() == ["ok", "ok", "ok", "ok", "too_far", "not_attended"]
     assert np.isnan(t["travel_minutes"].iloc[4])                     # too far from a road: no time
-    w = response_model.unroutable_warnings(inc.assign(routable=t["routable"], row_number=range(1, 7)))
+    w = response_model.unroutable_warnings(inc.assign(travel_status=t["travel_status"], row_number=range(1, 7)))
     assert w["row_number"].tolist() == [5]                           # row 6 is not attended
 
 
@@ -162,7 +166,7 @@ def _line_graph():
 
 
 def test_model_response_on_a_hand_made_graph(prof):
-    G = _line_graph()
+    G = RoadNetwork.from_networkx(_line_graph())
     bases = gpd.GeoDataFrame({"base_id": [0], "name": ["North"], "type": ["police"], "units": [1]},
                              geometry=gpd.points_from_xy([0.45], [51.70]), crs=4326)
     pol = prof.policy("essex-2022")

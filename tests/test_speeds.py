@@ -51,7 +51,8 @@ def test_road_class():
 
 @pytest.fixture(scope="module")
 def tiny(profile):
-    return network.load_network(FIXTURES / "osm" / "tiny_town.osm", profile=profile, clip=False, use_cache=False)
+    net = network.load_network(FIXTURES / "osm" / "tiny_town.osm", profile=profile, clip=False, use_cache=False)
+    return net.to_networkx()
 
 
 
@@ -96,7 +97,8 @@ def test_hand_computed_travel_times(tiny):
 
 
 def test_time_of_day_multiplier(profile):
-    G = network.load_network(FIXTURES / "osm" / "tiny_town.osm", profile=profile, clip=False, use_cache=False)
+    net = network.load_network(FIXTURES / "osm" / "tiny_town.osm", profile=profile, clip=False, use_cache=False)
+    G = net.to_networkx()
     speeds.add_travel_times(G, profile.speeds, profiles=["normal"], hour=8)   # am peak x0.85
     e = edge(G, 1, 3, "primary")
     assert e["speed_kph_normal"] == pytest.approx(30 * MPH * 0.65 * 0.85)

@@ -1,38 +1,41 @@
-"""The ``geo-response`` command line: a thin layer over the library.
+"""The ``geo-response`` command line: a thin layer over the library's workflows.
 
-Each area registers its commands from its own submodule.
+:func:`create_app` builds the typer app; each command module registers its commands with a
+``register(app)`` function (no import side effects). Commands parse options, call one workflow
+(:mod:`geo_response.workflows`) and print.
 """
 
 from __future__ import annotations
 
-import importlib
-
 import typer
 
-app = typer.Typer(help="geo-response: police response times, target compliance and deployment planning.",
-                  no_args_is_help=True, add_completion=False)
+from geo_response.cli import common, compliance, demo, fetch, maps, network, plan, routing
 
-# Submodules that add commands to `app` (each owns its commands).
-_COMMAND_MODULES = ("network", "routing", "compliance", "maps", "plan", "demo", "fetch")
+__all__ = ["create_app", "get_app", "main"]
 
-
-@app.callback()
-def _root() -> None:
-    """geo-response: police response times, target compliance and deployment planning."""
+COMMAND_MODULES = (network, routing, compliance, maps, plan, demo, fetch)
 
 
-def _register() -> None:
-    """Import every command module (each adds its commands to ``app``)."""
-    for name in _COMMAND_MODULES:
-        importlib.import_module(f"geo_response.cli.{name}")
+def create_app() -> typer.Typer:
+    """A new ``geo-response`` app with every command registered."""
+    app = typer.Typer(help="geo-response: police response times, target compliance and deployment planning.",
+                      no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+    @app.callback()
+    def _root(debug: common.DebugOption = False) -> None:
+        """geo-response: police response times, target compliance and deployment planning."""
+        common.STATE["debug"] = debug
+
+    for module in COMMAND_MODULES:
+        module.register(app)
+    return app
 
 
 def get_app() -> typer.Typer:
-    """The ``geo-response`` app with every command registered (for embedding and tests)."""
-    _register()
-    return app
+    """The ``geo-response`` app (for embedding and tests)."""
+    return create_app()
 
 
 def main() -> None:
     """Entry point of the ``geo-response`` console script."""
-    get_app()()
+    create_app()()

@@ -7,74 +7,48 @@ from typing import Annotated
 
 import typer
 
-from geo_response.cli import app
-from geo_response.cli.common import DataDirOption, OsmOption, ProfileOption, fail
-from geo_response.errors import GeoResponseError
+from geo_response.cli.common import (
+    BasesOption,
+    DataDirOption,
+    ForceOption,
+    IncidentsOption,
+    OsmOption,
+    PolicyOption,
+    SeedOption,
+    default_incidents,
+    errors,
+)
+from geo_response.study_area import load_study_area
+from geo_response.workflows.compliance import run_compliance
 
 
-@app.command("compliance")
 def compliance_command(
-    incidents: Annotated[
-        list[str],
-        typer.Option(
-            "--incidents",
-            help="Incident file (CSV, GeoPackage, Parquet), "
-            "a folder of them or a glob such as 'police_uk/*.csv'. Repeatable.",
-        ),
-    ],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
-    policy: Annotated[str, typer.Option("--policy", help="Grading policy: essex-2022 or ncmg.")] = "essex-2022",
+    incidents: IncidentsOption = None,
+    policy: PolicyOption = "essex-2022",
     osm: OsmOption = None,
-    bases: Annotated[
-        Path | None,
-        typer.Option(
-            "--bases",
-            help="Bases CSV (default: amenity=police in the OSM file). Used when response times are modelled.",
-        ),
+    bases: BasesOption = None,
+    calibrate_to: Annotated[float | None, typer.Option(
+        "--calibrate-to", help="Fit the delay scale so modelled emergency compliance equals this rate, e.g. 0.827.")
     ] = None,
-    calibrate_to: Annotated[
-        float | None,
-        typer.Option(
-            "--calibrate-to",
-            help="Fit the delay scale so modelled emergency compliance equals this rate, e.g. 0.827.",
-        ),
-    ] = None,
-    seed: Annotated[
-        int | None,
-        typer.Option("--seed", help="Seed for sampled grades and the Monte Carlo (default: the profile's seeds)."),
-    ] = None,
-    draws: Annotated[int | None, typer.Option("--draws", help="Monte Carlo draws (default: profile).")] = None,
+    delay_scale: Annotated[float | None, typer.Option(
+        "--delay-scale", min=0.0, help="Scale on the modelled delays without fitting (default 1).")] = None,
+    seed: SeedOption = None,
+    draws: Annotated[int | None, typer.Option("--draws", min=1, help="Monte Carlo draws (default: profile).")] = None,
     report_format: Annotated[str, typer.Option("--format", help="Report format: md or html.")] = "md",
-    profile: ProfileOption = None,
+    force_profile: ForceOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Observed or modelled attendance compliance: long CSV, report, ledger and summary.json in --out."""
-    from geo_response import config
-    from geo_response.compliance import tables as compliance
-
-    try:
-        prof = config.load_profile(profile)
-        run = compliance.run_compliance(
-            incidents if len(incidents) > 1 else incidents[0],
-            out,
-            profile=prof,
-            policy=policy,
-            osm=osm,
-            bases_csv=bases,
-            calibrate_to=calibrate_to,
-            data_dir=data_dir,
-            seed=seed,
-            draws=draws,
-            report_format=report_format,
-        )
-    except GeoResponseError as exc:
-        fail(exc)
-        return
+    with errors():
+        area = load_study_area(osm, bases=bases, force=force_profile, data_dir=data_dir)
+        area.policy(policy)
+        source = default_incidents(area, incidents)
+        run = run_compliance(area, source, out, policy=policy, calibrate_to=calibrate_to, delay_scale=delay_scale,
+                             seed=seed, draws=draws, report_format=report_format)
     s = run.summary
-    typer.echo(
-        f"input {s['input']:,} rows = accepted {s['accepted']:,} + rejected {s['rejected']:,} "
-        f"({', '.join(f'{k} {v:,}' for k, v in s['rejected_by_reason'].items()) or 'none'})"
-    )
+    typer.echo(f"input {s['input']:,} rows = accepted {s['accepted']:,} + rejected {s['rejected']:,} "
+               f"({', '.join(f'{k} {v:,}' for k, v in s['rejected_by_reason'].items()) or 'none'})")
     n_sampled, n_accepted = s.get("grades_sampled_rows", 0), s["accepted"]
     grades = "given" if not n_sampled else "SAMPLED" if n_sampled == n_accepted else f"given; {n_sampled:,} SAMPLED"
     typer.echo(f"policy {s['policy']}; times {s['outcomes']}; grades {grades}")
@@ -85,3 +59,8 @@ def compliance_command(
         c = s["calibration"]
         typer.echo(f"calibrated delay scale x{c['delay_scale']:.4f} -> {c['achieved_rate']:.2%} emergency met")
     typer.echo(f"wrote {', '.join(s['outputs'])} to {out}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``compliance`` to the app."""
+    app.command("compliance")(compliance_command)

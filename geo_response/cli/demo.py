@@ -7,31 +7,26 @@ from typing import Annotated
 
 import typer
 
-from geo_response import config
-from geo_response.cli import app
-from geo_response.cli.common import DataDirOption, OsmOption, ProfileOption, fail
-from geo_response.errors import GeoResponseError
-from geo_response.workflows import demo as pipeline
+from geo_response.cli.common import DataDirOption, ForceOption, OsmOption, errors
+from geo_response.study_area import load_study_area
+from geo_response.workflows.demo import run_demo
 
 
-@app.command("demo")
 def demo_command(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("maps"),
     osm: OsmOption = None,
     data_dir: DataDirOption = None,
-    profile: ProfileOption = None,
+    force_profile: ForceOption = None,
     incidents: Annotated[Path | None, typer.Option(help="Incidents file or folder (default: police.uk).")] = None,
     no_calibrate: Annotated[bool, typer.Option("--no-calibrate", help="Keep the default delays.")] = False,
     online: Annotated[bool, typer.Option("--online", help="Load Leaflet from its CDN, not inlined.")] = False,
     show_points: Annotated[bool, typer.Option("--show-points", help="Draw individual incidents (sensitive).")] = False,
 ) -> None:
     """Network, bases, isochrones, modelled compliance (essex-2022 and ncmg), hotspots, A12 corridor, map."""
-    try:
-        summary = pipeline.run_demo(out, osm=osm, data_dir=data_dir, profile=config.load_profile(profile),
-                                    incidents_path=incidents, calibrate=not no_calibrate, offline=not online,
-                                    show_points=show_points)
-    except GeoResponseError as exc:
-        fail(exc)
+    with errors():
+        area = load_study_area(osm, force=force_profile, data_dir=data_dir)
+        summary = run_demo(out, area=area, incidents_path=incidents, calibrate=not no_calibrate, offline=not online,
+                           show_points=show_points)
     typer.echo(f"network: {summary['network']['label']}")
     for name, p in summary["policies"].items():
         e = p["emergency"]
@@ -40,3 +35,8 @@ def demo_command(
     typer.echo(f"rows: {summary['input']:,} in = {summary['accepted']:,} accepted + {summary['rejected']:,} rejected")
     typer.echo(f"outputs in {out}/: {', '.join(summary['outputs'])}")
     typer.echo(f"total {summary['timings_seconds']['total']:.1f} s")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``demo`` to the app."""
+    app.command("demo")(demo_command)

@@ -7,86 +7,55 @@ from typing import Annotated
 
 import typer
 
-from geo_response.cli import app
-from geo_response.cli.common import DataDirOption, OsmOption, ProfileOption, fail
-from geo_response.errors import GeoResponseError
+from geo_response.cli.common import (
+    BasesOption,
+    DataDirOption,
+    ForceOption,
+    IncidentsOption,
+    OsmOption,
+    PolicyOption,
+    SeedOption,
+    default_incidents,
+    errors,
+    incident_source,
+    standin_warning,
+)
+from geo_response.planning import report as planning_report
+from geo_response.study_area import load_study_area
+from geo_response.workflows.plan import run_compare, run_optimise
 
-plan_app = typer.Typer(help="Deployment planning: compare a scenario, choose new sites, rank closures.",
-                       no_args_is_help=True)
-app.add_typer(plan_app, name="plan")
-
-BasesCsvOption = Annotated[
-    Path | None, typer.Option("--bases", help="Current bases CSV (default: amenity=police in the OSM file).")
-]
-IncidentsOption = Annotated[
-    list[str] | None,
-    typer.Option("--incidents", help="Incident file, folder or glob (repeatable): incident compliance (compare) "
-                                     "or demand weights (optimise)."),
-]
-PolicyOption = Annotated[str, typer.Option("--policy", help="Grading policy: essex-2022 or ncmg.")]
 DelayOption = Annotated[
     str, typer.Option("--delay", help="Fixed delay added to travel for coverage: 'median' or 'mean' of the stages.")
 ]
 
 
-def _incident_path(incidents: list[str] | None):
-    if not incidents:
-        return None
-    return incidents if len(incidents) > 1 else incidents[0]
-
-
-def _standin_warning(G) -> None:
-    if G.graph.get("standin"):
-        typer.secho("network: SYNTHETIC stand-in, not real Essex roads; results exercise the method only",
-                    fg=typer.colors.YELLOW)
-
-
-@plan_app.command("compare")
 def compare_command(
     scenario: Annotated[Path, typer.Option("--scenario", help="Scenario file (.csv or .toml): add/remove/move "
                                                               "bases, set units.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
     osm: OsmOption = None,
-    bases: BasesCsvOption = None,
+    bases: BasesOption = None,
     incidents: IncidentsOption = None,
     no_incidents: Annotated[bool, typer.Option(
         "--no-incidents", help="Skip incident compliance (default: the data folder's police_uk/ incidents).")] = False,
     policy: PolicyOption = "essex-2022",
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed for sampled grades and the Monte Carlo.")] = None,
-    delay_scale: Annotated[float, typer.Option("--delay-scale", help="Scale on modelled delays (calibrated).")] = 1.0,
+    seed: SeedOption = None,
+    delay_scale: Annotated[float, typer.Option("--delay-scale", min=0.0,
+                                               help="Scale on modelled delays (calibrated).")] = 1.0,
     delay: DelayOption = "median",
     online: Annotated[bool, typer.Option("--online", help="Load Leaflet from its CDN instead of inlining it.")] = False,
-    profile: ProfileOption = None,
+    force_profile: ForceOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Compare a scenario with the current bases: coverage, travel and modelled compliance per district."""
-    from geo_response import config, datadir
-    from geo_response.planning import compare as planning
-    from geo_response.planning import report as planning_report
-    from geo_response.planning import scenarios
-
-    try:
-        inputs = planning.load_inputs(osm, bases, profile=config.load_profile(profile), policy=policy,
-                                      data_dir=data_dir)
-        table = scenarios.read_scenario(scenario)
-        new_bases = scenarios.apply_scenario(inputs.bases, table, area=inputs.area, boundary=inputs.boundary,
-                                             projected_crs=inputs.profile.projected_crs)
-        inc, inc_info = None, None
-        source = None if no_incidents else _incident_path(incidents) or datadir.default_incidents(data_dir)
-        if source is not None:
-            inc, inc_info = planning.prepare_incidents(source, inputs.profile, inputs.policy,
-                                                       inputs.lsoas, inputs.boundary, seed=seed)
-        result = planning.compare(inputs.G, inputs.bases, new_bases, inputs.lsoas, inputs.profile, inputs.policy,
-                                  incidents=inc, seed=seed, delay_scale=delay_scale, delay=delay)
-        result.summary.update({"sources": {**inputs.sources, "scenario": str(scenario)},
-                               "incident_file": inc_info, "base_issues": inputs.base_issues})
-        paths = planning_report.write_comparison(result, out, attribution=inputs.profile.attribution,
-                                                 offline=not online)
-    except GeoResponseError as exc:
-        fail(exc)
-        return
-    _standin_warning(inputs.G)
+    with errors():
+        area = load_study_area(osm, bases=bases, force=force_profile, data_dir=data_dir)
+        area.policy(policy)
+        source = None if no_incidents else default_incidents(area, incidents)
+        result, paths = run_compare(area, scenario, out, policy=policy, incidents_path=source, seed=seed,
+                                    delay_scale=delay_scale, delay=delay, offline=not online)
     s = result.summary
+    standin_warning(s["network"].get("label"), s["network"].get("standin"))
     typer.echo(f"bases: {s['bases']['current']} now -> {s['bases']['scenario']} in the scenario "
                f"(added {len(s['bases']['added'])}, removed {len(s['bases']['removed'])}, "
                f"moved {len(s['bases']['moved'])})")
@@ -102,7 +71,6 @@ def compare_command(
     typer.echo(f"outputs in {out}/: {', '.join(p.name for p in paths.values())}")
 
 
-@plan_app.command("optimise")
 def optimise_command(
     add: Annotated[int, typer.Option("--add", help="Number of new sites to choose.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
@@ -111,44 +79,28 @@ def optimise_command(
         "--candidates", help="Candidate sites CSV (latitude/longitude or easting/northing, optional name). "
                              "Default: LSOA population-weighted centroids.")] = None,
     incidents: IncidentsOption = None,
-    bases: BasesCsvOption = None,
+    bases: BasesOption = None,
     policy: PolicyOption = "essex-2022",
     delay: DelayOption = "median",
     time_limit: Annotated[float | None, typer.Option("--time-limit", help="CBC time limit (s).")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed for sampled grades (incidents).")] = None,
-    profile: ProfileOption = None,
+    seed: SeedOption = None,
+    force_profile: ForceOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Choose --add new sites maximising demand within target (bases fixed); greedy baseline; closures."""
-    from geo_response import config
-    from geo_response.planning import compare as planning
-    from geo_response.planning import report as planning_report
+    """Choose --add new sites maximising demand within target (bases fixed); greedy baseline; closures.
 
-    try:
-        inputs = planning.load_inputs(osm, bases, profile=config.load_profile(profile), policy=policy,
-                                      data_dir=data_dir)
-        cands = None
-        if candidates is not None:
-            cands = planning.read_candidates_csv(candidates, area=inputs.area,
-                                                 projected_crs=inputs.profile.projected_crs)
-            cands.attrs["source"] = str(candidates)
-        inc, inc_info = None, None
-        source = _incident_path(incidents)
-        if source is not None:
-            inc, inc_info = planning.prepare_incidents(source, inputs.profile, inputs.policy,
-                                                       inputs.lsoas, inputs.boundary, seed=seed)
-        run = planning.optimise(inputs.G, inputs.bases, inputs.lsoas, inputs.profile, inputs.policy, add,
-                                candidates=cands, incidents=inc, delay=delay, time_limit=time_limit)
-        run.summary.update({"sources": {**inputs.sources, "candidates": str(candidates) if candidates else
-                                        "LSOA population-weighted centroids"},
-                            "incident_file": inc_info, "base_issues": inputs.base_issues})
-        paths = planning_report.write_siting(run, out)
-    except GeoResponseError as exc:
-        fail(exc)
-        return
-    _standin_warning(inputs.G)
+    Demand is weighted by population unless --incidents is given (then by incidents per LSOA).
+    """
+    with errors():
+        area = load_study_area(osm, bases=bases, force=force_profile, data_dir=data_dir)
+        area.policy(policy)
+        run, paths = run_optimise(area, add, out, policy=policy, candidates=candidates,
+                                  incidents_path=incident_source(incidents), seed=seed, delay=delay,
+                                  time_limit=time_limit)
+    s = run.summary
+    standin_warning(s["network"].get("label"), s["network"].get("standin"))
     m, g = run.mclp, run.greedy
-    w = run.summary["weight"]
+    w = s["weight"]
     typer.echo(f"covered now: {m.covered_before:,.0f} of {m.total_weight:,.0f} {w}")
     typer.echo(f"optimal (MCLP): +{m.gain:,.0f} {w} with {len(m.sites)} sites in {m.seconds:.1f} s; "
                f"greedy: +{g.gain:,.0f}")
@@ -159,3 +111,12 @@ def optimise_command(
     least = run.closures.iloc[0]
     typer.echo(f"least loss if one base closed: {least['name']} (-{least['loss']:,.0f} {w})")
     typer.echo(f"outputs in {out}/: {', '.join(p.name for p in paths.values())}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``plan`` group (``compare``, ``optimise``) to the app."""
+    plan_app = typer.Typer(help="Deployment planning: compare a scenario, choose new sites, rank closures.",
+                           no_args_is_help=True)
+    plan_app.command("compare")(compare_command)
+    plan_app.command("optimise")(optimise_command)
+    app.add_typer(plan_app, name="plan")

@@ -11,7 +11,7 @@ predicted response = (call answer + call handling + dispatch delay) x ``delay_sc
 * **Travel** is from the nearest base (``amenity=police`` or a bases CSV) over the road network under
   the grade's speed profile (``blue_light`` for emergencies, ``normal`` traffic otherwise), plus an
   off-network access leg at ``access_speed_kph`` from the snapped road point to the incident
-  (:func:`geo_response.roads.snapping.travel_times_to_points`). Units are assumed to be at their base and
+  (:func:`geo_response.roads.routing.travel_times_to_points`). Units are assumed to be at their base and
   free: the dispatch-delay stage stands for waiting for a free unit. Incidents more than
   ``snap_limit_m`` from a road, or unreachable, are not routable: they get no ``p_met`` and a ledger
   warning, never a made-up time.
@@ -27,7 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
@@ -35,6 +34,8 @@ from scipy import optimize, stats
 from geo_response.config import ForceProfile, Policy, ResponseModel
 from geo_response.errors import ModelError
 from geo_response.ledger import ledger_rows
+from geo_response.roads import routing
+from geo_response.roads.roadnet import RoadNetwork
 
 STAGES = ("call_answer", "call_handling", "dispatch")
 Z90 = float(stats.norm.ppf(0.9))
@@ -139,10 +140,11 @@ def p_met_from_travel(
 
 def travel_to_incidents(
     incidents: gpd.GeoDataFrame,
-    G: nx.MultiDiGraph,
+    net: RoadNetwork,
     bases: gpd.GeoDataFrame,
     response_model: ResponseModel,
-    profile_column: str = "speed_profile",
+    speed_column: str = "speed_profile",
+    hour: int | None = None,
 ) -> pd.DataFrame:
     """Travel minutes from the nearest base to each attended incident, under its grade's speed profile.
 
@@ -151,60 +153,34 @@ def travel_to_incidents(
     Returns
     -------
     DataFrame
-        Index aligned with ``incidents``: ``travel_minutes, nearest_base, snap_distance_m, routable``
-        (NaN / None / False for non-attended or unroutable incidents).
+        Index aligned with ``incidents``: ``travel_minutes, nearest_base, snap_distance_m`` (NaN / None unless
+        the status is ``ok``) and ``travel_status``: the routing status
+        (:data:`geo_response.roads.routing.STATUSES`), or ``not_attended``.
     """
-    from geo_response.roads.snapping import travel_times_to_points
-
-    out = pd.DataFrame(
-        {"travel_minutes": np.nan, "nearest_base": None, "snap_distance_m": np.nan, "routable": False},
-        index=incidents.index,
-    )
-    attended = (
-        incidents["attended"].to_numpy(dtype=bool)
-        & ~incidents.geometry.is_empty.to_numpy()
-        & incidents.geometry.notna().to_numpy()
-    )
-    xy = pd.DataFrame(
-        {
-            "x": incidents.geometry.x.where(attended),
-            "y": incidents.geometry.y.where(attended),
-            "profile": incidents[profile_column],
-        },
-        index=incidents.index,
-    )
-    for speed_profile, group in xy[attended].groupby("profile", sort=True):
+    out = pd.DataFrame({"travel_minutes": np.nan, "nearest_base": None, "snap_distance_m": np.nan,
+                        "travel_status": "not_attended"}, index=incidents.index)
+    attended = incidents["attended"].to_numpy(dtype=bool)
+    located = incidents.geometry.notna().to_numpy() & ~incidents.geometry.is_empty.to_numpy()
+    out.loc[attended & ~located, "travel_status"] = "no_coordinates"
+    chosen = attended & located
+    xy = pd.DataFrame({"x": incidents.geometry.x.where(chosen), "y": incidents.geometry.y.where(chosen),
+                       "speed": incidents[speed_column]}, index=incidents.index)
+    for speed, group in xy[chosen].groupby("speed", sort=True):
         keys = group[["x", "y"]].drop_duplicates()
         points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(keys["x"], keys["y"]), crs=4326)
-        tt = travel_times_to_points(
-            G,
-            bases,
-            points,
-            str(speed_profile),
-            access_speed_kph=response_model.access_speed_kph,
-            limit_m=response_model.snap_limit_m,
-        )
-        tt = tt.reset_index(drop=True)
-        routable = tt["reachable"].astype(bool) & ~tt["too_far"].astype(bool)
-        table = pd.DataFrame(
-            {
-                "x": keys["x"].to_numpy(),
-                "y": keys["y"].to_numpy(),
-                "travel_minutes": tt["travel_minutes"].where(routable).astype(float).to_numpy(),
-                "nearest_base": tt["nearest_base"].where(routable).to_numpy(),
-                "snap_distance_m": tt["snap_distance_m"].astype(float).to_numpy(),
-                "routable": routable.to_numpy(),
-            }
-        )
-        merged = (
-            group[["x", "y"]]
-            .reset_index()
-            .merge(table, on=["x", "y"], how="left")
-            .set_index(group.index.name or "index")
-        )
-        for col in ("travel_minutes", "nearest_base", "snap_distance_m", "routable"):
+        tt = routing.travel_times_to_points(net, bases, points, str(speed), hour=hour,
+                                            access_speed_kph=response_model.access_speed_kph,
+                                            limit_m=response_model.snap_limit_m).reset_index(drop=True)
+        ok = (tt["status"] == "ok").to_numpy()
+        table = pd.DataFrame({"x": keys["x"].to_numpy(), "y": keys["y"].to_numpy(),
+                              "travel_minutes": np.where(ok, tt["travel_minutes"].to_numpy(float), np.nan),
+                              "nearest_base": tt["nearest_base"].where(ok).to_numpy(),
+                              "snap_distance_m": tt["snap_distance_m"].astype(float).to_numpy(),
+                              "travel_status": tt["status"].to_numpy()})
+        merged = group[["x", "y"]].reset_index().merge(table, on=["x", "y"], how="left")
+        merged = merged.set_index(group.index.name or "index")
+        for col in ("travel_minutes", "nearest_base", "snap_distance_m", "travel_status"):
             out.loc[merged.index, col] = merged[col].to_numpy()
-    out["routable"] = out["routable"].astype(bool)
     out["travel_minutes"] = out["travel_minutes"].astype(float)
     out["snap_distance_m"] = out["snap_distance_m"].astype(float)
     return out
@@ -212,7 +188,7 @@ def travel_to_incidents(
 
 def model_response(
     incidents: gpd.GeoDataFrame,
-    G: nx.MultiDiGraph,
+    net: RoadNetwork,
     bases: gpd.GeoDataFrame,
     profile: ForceProfile,
     policy: Policy | None = None,
@@ -227,8 +203,8 @@ def model_response(
     ----------
     incidents : GeoDataFrame
         Classified incidents; targets are assigned with ``policy`` when ``target_minutes`` is absent.
-    G : networkx.MultiDiGraph
-        Road network with ``travel_time_<profile>`` on edges (:func:`geo_response.roads.network.load_network`).
+    net : RoadNetwork
+        Road network (:func:`geo_response.roads.network.load_network`).
     bases : GeoDataFrame
         Unit bases (:func:`geo_response.bases.load_bases`).
     profile : ForceProfile
@@ -247,7 +223,7 @@ def model_response(
     Returns
     -------
     GeoDataFrame
-        A copy with ``travel_minutes, nearest_base, snap_distance_m, routable, p_met, outcome_source
+        A copy with ``travel_minutes, nearest_base, snap_distance_m, travel_status, p_met, outcome_source
         ('modelled')``. ``attrs['response_model']`` records the model, seed, draws and parameters.
     """
     from geo_response.incidents.grading import assign_targets
@@ -260,8 +236,8 @@ def model_response(
     out = out.copy()
     rm = profile.response_model
     if travel is None:
-        travel = travel_to_incidents(out, G, bases, rm)
-    for col in ("travel_minutes", "nearest_base", "snap_distance_m", "routable"):
+        travel = travel_to_incidents(out, net, bases, rm)
+    for col in ("travel_minutes", "nearest_base", "snap_distance_m", "travel_status"):
         out[col] = travel[col].reindex(out.index).to_numpy()
     seed = rm.seed if seed is None else int(seed)
     n_draws = int(draws if draws is not None else rm.draws)
@@ -280,15 +256,15 @@ def model_response(
         "draws": n_draws,
         "access_speed_kph": rm.access_speed_kph,
         "snap_limit_m": rm.snap_limit_m,
-        "network_label": G.graph.get("network_label") if G is not None else None,
-        "network_standin": G.graph.get("standin") if G is not None else None,
+        "network_label": net.graph.get("network_label") if net is not None else None,
+        "network_standin": net.graph.get("standin") if net is not None else None,
     }
     return out
 
 
 def unroutable_warnings(incidents: pd.DataFrame) -> pd.DataFrame:
     """Ledger warnings for attended incidents the model could not route (no ``p_met``)."""
-    m = incidents["attended"].to_numpy(dtype=bool) & ~incidents["routable"].to_numpy(dtype=bool)
+    m = incidents["attended"].to_numpy(dtype=bool) & (incidents["travel_status"] != "ok").to_numpy()
     return ledger_rows(
         incidents[m],
         "not_routable",

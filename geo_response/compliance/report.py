@@ -63,7 +63,7 @@ def write_long(long: pd.DataFrame, path: str | Path) -> Path:
 INCIDENT_COLUMNS = (
     "source_file", "row_number", "incident_id", "month", "category", "grade", "grade_name", "grade_category",
     "grade_sampled", "urban_rural", "district", "lsoa_code", "target_minutes", "attended", "response_minutes",
-    "travel_minutes", "snap_distance_m", "routable", "p_met", "outcome_source",
+    "nearest_base", "travel_minutes", "snap_distance_m", "travel_status", "p_met", "outcome_source",
 )
 
 

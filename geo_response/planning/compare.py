@@ -27,11 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
-from tqdm.auto import tqdm
 
 from geo_response.config import ForceProfile, Policy, ResponseModel
 from geo_response.errors import InputFileError, PlanningError
@@ -43,6 +41,8 @@ from geo_response.planning.optimise import (
     greedy_sites,
     mclp_sites,
 )
+from geo_response.roads import routing
+from geo_response.roads.roadnet import RoadNetwork
 
 DEFAULT_PROFILE = "blue_light"
 DRIVE_MINUTES = (15, 20)
@@ -210,82 +210,22 @@ def read_candidates_csv(path: str | Path, area=None, projected_crs: str = "EPSG:
 # --------------------------------------------------------------------------------------------------
 # travel times
 # --------------------------------------------------------------------------------------------------
-def travel_matrix(G: nx.MultiDiGraph, sites: gpd.GeoDataFrame, points: gpd.GeoDataFrame,
-                  profile: str = DEFAULT_PROFILE, *, limit_s: float | None = None, access_speed_kph: float = 15.0,
-                  snap_limit_m: float = 1000.0, batch: int = 64, projected_crs: str = "EPSG:27700") -> np.ndarray:
-    """Travel seconds from every site to every point over the road network.
-
-    Each site starts at its nearest graph node (:func:`geo_response.bases.attach_nodes`); each point is
-    snapped to its nearest edge and reached via the better end plus the access leg
-    (:func:`geo_response.roads.snapping.point_travel_times`). Dijkstra runs per site
-    (:func:`geo_response.roads.routing.per_source_fields`) in batches.
-
-    Parameters
-    ----------
-    G : networkx.MultiDiGraph
-        With ``travel_time_<profile>`` on edges.
-    sites, points : GeoDataFrame
-        Point geometries.
-    profile : str
-        Speed profile.
-    limit_s : float, optional
-        Stop searching beyond this many seconds (farther entries are ``inf``).
-    access_speed_kph, snap_limit_m : float
-        Off-network leg speed, and the farthest a point or site may be from the road.
-    batch : int
-        Sites per Dijkstra batch (memory: batch x nodes x 8 bytes).
-
-    Returns
-    -------
-    numpy.ndarray, shape (sites, points)
-        Seconds; ``inf`` where unreachable, beyond ``limit_s``, or where the point (or the site) is more
-        than ``snap_limit_m`` from the road.
-    """
-    from geo_response.bases import attach_nodes
-    from geo_response.roads import routing, snapping
-    from geo_response.roads.speeds import travel_time_field
-
-    if len(sites) == 0 or len(points) == 0:
-        return np.zeros((len(sites), len(points)))
-    rg = routing.to_csr(G, weight=travel_time_field(profile))
-    sited = attach_nodes(sites.reset_index(drop=True), G, projected_crs)
-    snapped = snapping.snap_points(G, points.reset_index(drop=True), crs=projected_crs, limit_m=snap_limit_m)
-    far_points = snapped["too_far"].to_numpy(dtype=bool)
-    far_sites = sited["node_distance_m"].to_numpy() > snap_limit_m
-    nodes = sited["node"].to_numpy()
-    out = np.full((len(sites), len(points)), np.inf)
-    zeros = np.zeros(len(rg.node_ids), dtype=int)
-    starts = range(0, len(nodes), batch)
-    for start in tqdm(starts, desc=f"travel times ({profile})", unit="batch", disable=None):
-        block = nodes[start:start + batch]
-        fields = routing.per_source_fields(rg, block, limit=limit_s)
-        for r in range(len(block)):
-            tt = snapping.point_travel_times(G, snapped, rg, fields[r], zeros, access_speed_kph)
-            out[start + r] = tt["travel_seconds"].to_numpy(dtype=float)
-    out[:, far_points] = np.inf
-    out[far_sites, :] = np.inf
-    return np.where(np.isnan(out), np.inf, out)
-
-
-def nearest_travel(G: nx.MultiDiGraph, bases: gpd.GeoDataFrame, points: gpd.GeoDataFrame,
-                   response_model: ResponseModel, profile: str = DEFAULT_PROFILE) -> pd.DataFrame:
-    """Travel from the nearest base to each point (:func:`geo_response.roads.snapping.travel_times_to_points`).
+def nearest_travel(net: RoadNetwork, bases: gpd.GeoDataFrame, points: gpd.GeoDataFrame,
+                   response_model: ResponseModel, speed: str = DEFAULT_PROFILE) -> pd.DataFrame:
+    """Travel from the nearest base to each point (:func:`geo_response.roads.routing.travel_times_to_points`).
 
     Returns
     -------
     DataFrame
-        Index aligned with ``points``: ``travel_seconds`` (``inf`` when unreachable or too far from a road,
-        never 0), ``nearest_base``, ``routable``.
+        Index aligned with ``points``: ``travel_seconds`` (``inf`` unless the status is ``ok``, never 0),
+        ``nearest_base`` and ``status``.
     """
-    from geo_response.roads.snapping import travel_times_to_points
-
-    tt = travel_times_to_points(G, bases, points, profile, access_speed_kph=response_model.access_speed_kph,
-                                limit_m=response_model.snap_limit_m)
-    routable = tt["reachable"].astype(bool) & ~tt["too_far"].astype(bool)
-    seconds = tt["travel_seconds"].astype(float).where(routable, np.inf)
-    return pd.DataFrame({"travel_seconds": seconds.to_numpy(),
-                         "nearest_base": tt["nearest_base"].where(routable).to_numpy(),
-                         "routable": routable.to_numpy()}, index=points.index)
+    tt = routing.travel_times_to_points(net, bases, points, speed, access_speed_kph=response_model.access_speed_kph,
+                                        limit_m=response_model.snap_limit_m)
+    ok = tt["status"] == "ok"
+    return pd.DataFrame({"travel_seconds": tt["travel_seconds"].astype(float).where(ok, np.inf).to_numpy(),
+                         "nearest_base": tt["nearest_base"].where(ok).to_numpy(),
+                         "status": tt["status"].to_numpy()}, index=points.index)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -439,7 +379,7 @@ class Comparison:
     incidents: pd.DataFrame | None = None
 
 
-def compare(G: nx.MultiDiGraph, current: gpd.GeoDataFrame, scenario_bases: gpd.GeoDataFrame,
+def compare(net: RoadNetwork, current: gpd.GeoDataFrame, scenario_bases: gpd.GeoDataFrame,
             lsoas: gpd.GeoDataFrame, profile: ForceProfile, policy: Policy, *,
             incidents: pd.DataFrame | None = None, seed: int | None = None, delay_scale: float = 1.0,
             delay: str = "median", draws: int | None = None) -> Comparison:
@@ -447,7 +387,7 @@ def compare(G: nx.MultiDiGraph, current: gpd.GeoDataFrame, scenario_bases: gpd.G
 
     Parameters
     ----------
-    G : networkx.MultiDiGraph
+    net : RoadNetwork
         Road network with travel times.
     current, scenario_bases : GeoDataFrame
         Bases before and after (:func:`geo_response.planning.scenarios.apply_scenario`).
@@ -474,7 +414,7 @@ def compare(G: nx.MultiDiGraph, current: gpd.GeoDataFrame, scenario_bases: gpd.G
     points = demand_points(lsoas)
     frames = {}
     for label, bases in (("current", current), ("scenario", scenario_bases)):
-        tt = nearest_travel(G, bases, points, rm)
+        tt = nearest_travel(net, bases, points, rm)
         cov = lsoa_coverage(lsoas.reset_index(drop=True), tt["travel_seconds"].to_numpy(), policy, delay_s)
         cov["nearest_base"] = tt["nearest_base"].to_numpy()
         frames[label] = cov
@@ -505,7 +445,7 @@ def compare(G: nx.MultiDiGraph, current: gpd.GeoDataFrame, scenario_bases: gpd.G
         categories = measured_categories(policy, profile)
         runs = {}
         for label, bases in (("current", current), ("scenario", scenario_bases)):
-            runs[label] = model_response(incidents, G, bases, profile, policy, seed=seed, delay_scale=delay_scale,
+            runs[label] = model_response(incidents, net, bases, profile, policy, seed=seed, delay_scale=delay_scale,
                                          draws=draws)
         modelled = runs["current"].copy()
         modelled = modelled.rename(columns={"p_met": "p_met_current", "travel_minutes": "travel_minutes_current",
@@ -570,40 +510,13 @@ def compare(G: nx.MultiDiGraph, current: gpd.GeoDataFrame, scenario_bases: gpd.G
             "categories": list(categories),
             "response_model": model_info,
         },
-        "network": {"label": G.graph.get("network_label"), "standin": bool(G.graph.get("standin", False)),
-                    "source": str(G.graph.get("source")), "source_sha256": G.graph.get("source_sha256"),
-                    "nodes": G.number_of_nodes(), "edges": G.number_of_edges()},
+        "network": {"label": net.graph.get("network_label"), "standin": bool(net.graph.get("standin", False)),
+                    "source": str(net.graph.get("source")), "source_sha256": net.graph.get("source_sha256"),
+                    "nodes": net.number_of_nodes(), "edges": net.number_of_edges()},
         "seconds": round(time.perf_counter() - t0, 2),
     }
     return Comparison(table=table, lsoas=per_lsoa, current_bases=current, scenario_bases=scenario_bases,
                       summary=summary, incidents=modelled)
-
-
-def prepare_incidents(path, profile: ForceProfile, policy: Policy, lsoas: gpd.GeoDataFrame, boundary=None,
-                      seed: int | None = None) -> tuple[gpd.GeoDataFrame, dict]:
-    """Load, classify and grade incidents for planning (grades sampled, seeded, when the file has none).
-
-    Returns
-    -------
-    (GeoDataFrame, dict)
-        Incidents with ``lsoa_code, urban_rural, district, grade_category, target_minutes, attended,
-        speed_profile``; and the loader's summary (rows accepted / rejected by reason) plus the grade seed.
-    """
-    from geo_response.incidents import classification, grading
-    from geo_response.incidents.load import load_incidents
-
-    loaded = load_incidents(path, boundary=boundary, policy=policy, lsoas=lsoas)
-    inc = classification.classify(loaded.incidents, lsoas)
-    grade_seed = profile.grade_mix_seed if seed is None else int(seed)
-    inc, _ = grading.fill_missing_grades(inc, profile, policy, seed=grade_seed)
-    sampled = bool(inc["grade_sampled"].any())
-    inc = grading.assign_targets(inc, policy)
-    info = {k: loaded.summary[k] for k in ("input_rows", "accepted", "rejected", "rejected_by_reason")
-            if k in loaded.summary}
-    info.update({"files": [f["file"] for f in loaded.summary.get("files", [])], "grades_sampled": bool(sampled),
-                 "grade_seed": grade_seed if sampled else None,
-                 "unclassified": int(inc["lsoa_code"].isna().sum())})
-    return inc, info
 
 
 # --------------------------------------------------------------------------------------------------
@@ -657,7 +570,7 @@ def _sites_frame(result: SitingResult, candidates: gpd.GeoDataFrame, cover: np.n
     return out
 
 
-def optimise(G: nx.MultiDiGraph, bases: gpd.GeoDataFrame, lsoas: gpd.GeoDataFrame, profile: ForceProfile,
+def optimise(net: RoadNetwork, bases: gpd.GeoDataFrame, lsoas: gpd.GeoDataFrame, profile: ForceProfile,
              policy: Policy, k: int, *, candidates: gpd.GeoDataFrame | None = None,
              incidents: pd.DataFrame | None = None, delay: str = "median", reduce: bool = True,
              time_limit: float | None = None) -> SitingRun:
@@ -665,7 +578,7 @@ def optimise(G: nx.MultiDiGraph, bases: gpd.GeoDataFrame, lsoas: gpd.GeoDataFram
 
     Parameters
     ----------
-    G : networkx.MultiDiGraph
+    net : RoadNetwork
     bases : GeoDataFrame
         Existing bases (kept open).
     lsoas : GeoDataFrame
@@ -704,9 +617,9 @@ def optimise(G: nx.MultiDiGraph, bases: gpd.GeoDataFrame, lsoas: gpd.GeoDataFram
     timings = {}
     t1 = time.perf_counter()
     kw = {"limit_s": limit, "access_speed_kph": rm.access_speed_kph, "snap_limit_m": rm.snap_limit_m,
-          "projected_crs": profile.projected_crs}
-    existing_cost = travel_matrix(G, bases, demand, DEFAULT_PROFILE, **kw) + delay_s
-    candidate_cost = travel_matrix(G, cands, demand, DEFAULT_PROFILE, **kw) + delay_s
+          "crs": profile.projected_crs}
+    existing_cost = routing.travel_matrix(net, bases, demand, DEFAULT_PROFILE, **kw) + delay_s
+    candidate_cost = routing.travel_matrix(net, cands, demand, DEFAULT_PROFILE, **kw) + delay_s
     timings["travel_matrix_seconds"] = round(time.perf_counter() - t1, 2)
     cand_cover = coverage_matrix(candidate_cost, target)
     existing_cover = coverage_matrix(existing_cost, target)
@@ -744,66 +657,9 @@ def optimise(G: nx.MultiDiGraph, bases: gpd.GeoDataFrame, lsoas: gpd.GeoDataFram
                        "covered_after_mclp": float(pop[after].sum())},
         "unreachable_demand_points": int((~np.isfinite(existing_cost).any(axis=0)
                                           & ~np.isfinite(candidate_cost).any(axis=0)).sum()),
-        "network": {"label": G.graph.get("network_label"), "standin": bool(G.graph.get("standin", False)),
-                    "source": str(G.graph.get("source")), "source_sha256": G.graph.get("source_sha256")},
+        "network": {"label": net.graph.get("network_label"), "standin": bool(net.graph.get("standin", False)),
+                    "source": str(net.graph.get("source")), "source_sha256": net.graph.get("source_sha256")},
         "timings": {**timings, "total_seconds": round(time.perf_counter() - t0, 2)},
     }
     return SitingRun(mclp=best, greedy=greedy, sites=sites, greedy_sites=gsites, closures=closures, demand=demand,
                      summary=summary)
-
-
-
-# --------------------------------------------------------------------------------------------------
-# inputs shared by the commands
-# --------------------------------------------------------------------------------------------------
-@dataclass
-class PlanningInputs:
-    """Everything a planning command loads: profile, policy, boundary, network area, LSOAs, network, bases."""
-
-    profile: ForceProfile
-    policy: Policy
-    boundary: object
-    area: object
-    lsoas: gpd.GeoDataFrame
-    G: nx.MultiDiGraph
-    bases: gpd.GeoDataFrame
-    base_issues: list
-    sources: dict
-
-
-def load_inputs(osm=None, bases_csv=None, *, profile: ForceProfile | None = None, policy: str = "essex-2022",
-                data_dir=None, G: nx.MultiDiGraph | None = None) -> PlanningInputs:
-    """Load the force profile's geography, the road network and the current bases.
-
-    Parameters
-    ----------
-    osm : path, optional
-        OSM file (default: the bundle's stand-in).
-    bases_csv : path, optional
-        Bases CSV (default: ``amenity=police`` in the OSM file).
-    profile : ForceProfile, optional
-    policy : str
-    data_dir : path, optional
-    G : networkx.MultiDiGraph, optional
-        An already loaded network.
-    """
-    from geo_response import bases as bases_module
-    from geo_response import config, datadir, geography
-    from geo_response.roads import network
-
-    prof = profile or config.load_profile()
-    pol = prof.policy(policy)
-    boundary = geography.load_boundary(prof, data_dir)
-    area = geography.buffer_boundary(boundary, prof.geography.boundary_buffer_m, prof.projected_crs)
-    lsoas = geography.load_lsoas(prof, data_dir)
-    if G is None:
-        G = network.load_network(osm, profile=prof, data_dir=data_dir)
-    osm_path = osm if osm is not None else network.essex_standin_path(data_dir)
-    bases, issues = bases_module.load_bases(csv_path=bases_csv, osm_path=None if bases_csv else osm_path,
-                                            boundary=boundary, area=area, projected_crs=prof.projected_crs)
-    sources = {"force_profile": prof.path, "lsoas": str(datadir.find_file(prof.geography.lsoa, data_dir)),
-               "boundary": str(datadir.find_file(prof.geography.boundary, data_dir)),
-               "bases": str(bases_csv) if bases_csv else f"amenity=police in {osm_path}",
-               "network": str(G.graph.get("source"))}
-    return PlanningInputs(profile=prof, policy=pol, boundary=boundary, area=area, lsoas=lsoas, G=G, bases=bases,
-                          base_issues=issues, sources=sources)

@@ -27,18 +27,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import contourpy
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import shapely
 from scipy import ndimage
 from tqdm.auto import tqdm
 
 from geo_response.errors import RoutingError
-from geo_response.roads import routing, snapping
-from geo_response.roads.speeds import travel_time_field
+from geo_response.roads import fields, snapping
+from geo_response.roads.fields import RoutingGraph
+
+if TYPE_CHECKING:
+    from geo_response.roads.roadnet import RoadNetwork
 
 DEFAULT_THRESHOLDS = (5, 10, 15, 20)
 BUFFER_M = 100.0
@@ -110,12 +113,13 @@ def network_samples(index: snapping.EdgeIndex, sample_m: float = SAMPLE_M, cell_
                           cell_m=float(cell_m))
 
 
-def sample_seconds(index: snapping.EdgeIndex, samples: NetworkSamples, rg: routing.RoutingGraph,
-                   node_seconds: np.ndarray) -> np.ndarray:
-    """Arrival time at every sample from a node field (``inf`` where unreached)."""
-    if rg.weight not in index.weights:
-        raise RoutingError(f"the edge index has no '{rg.weight}'; rebuild it from a graph with that profile")
-    forward, reverse = index.weights[rg.weight]
+def sample_seconds(index: snapping.EdgeIndex, samples: NetworkSamples, rg: RoutingGraph,
+                   node_seconds: np.ndarray, edge_seconds: np.ndarray) -> np.ndarray:
+    """Arrival time at every sample from a node field (``inf`` where unreached).
+
+    ``edge_seconds`` are the travel seconds of every edge of the network under the field's speed.
+    """
+    forward, reverse = index.times(edge_seconds)
     t_u = node_seconds[index.u_pos(rg)]
     t_v = node_seconds[index.v_pos(rg)]
     e = samples.edge
@@ -219,23 +223,24 @@ def population_within(polygons: Sequence, lsoas: gpd.GeoDataFrame | None, crs: s
     return out
 
 
-def isochrones(G: nx.MultiDiGraph, bases: gpd.GeoDataFrame, thresholds_min: Sequence[float] = DEFAULT_THRESHOLDS,
-               profile: str = "blue_light", per_base: bool = True, combined: bool = True,
+def isochrones(net: RoadNetwork, bases: gpd.GeoDataFrame, thresholds_min: Sequence[float] = DEFAULT_THRESHOLDS,
+               speed: str = "blue_light", *, hour: int | None = None, per_base: bool = True, combined: bool = True,
                lsoas: gpd.GeoDataFrame | None = None, buffer_m: float = BUFFER_M, crs: str = "EPSG:27700",
-               index: snapping.EdgeIndex | None = None, rg: routing.RoutingGraph | None = None,
-               samples: NetworkSamples | None = None) -> gpd.GeoDataFrame:
+               cell_m: float = CELL_M, sample_m: float = SAMPLE_M) -> gpd.GeoDataFrame:
     """Isochrone polygons per base and for all bases combined.
 
     Parameters
     ----------
-    G : networkx.MultiDiGraph
-        Network with ``travel_time_<profile>``.
+    net : RoadNetwork
+        The road network; its snapping index, CSR matrix and samples are built once and kept.
     bases : GeoDataFrame
         Bases with ``base_id``, ``name`` and ``node`` (attached here if missing).
     thresholds_min : sequence of float
         Minutes (default 5, 10, 15, 20).
-    profile : str
+    speed : str
         Speed profile.
+    hour : int, optional
+        Hour of day for time-of-day speeds.
     per_base, combined : bool
         Which isochrones to build (combined rows have ``base`` "all bases" and ``base_id`` -1).
     lsoas : GeoDataFrame, optional
@@ -244,14 +249,14 @@ def isochrones(G: nx.MultiDiGraph, bases: gpd.GeoDataFrame, thresholds_min: Sequ
         Distance from a reached road that counts as reached (m).
     crs : str
         Projected CRS for geometry work.
-    index, rg, samples : optional
-        Prebuilt snapping index, routing graph and network samples to reuse across calls.
+    cell_m, sample_m : float
+        Grid cell size and sampling step along the roads (m): the precision of the polygons.
 
     Returns
     -------
     GeoDataFrame
-        EPSG:4326, columns ``base, base_id, threshold_min, profile, area_km2, population, geometry``
-        (empty polygon and 0 km2 where nothing is reached).
+        EPSG:4326, columns ``base, base_id, threshold_min, profile (the speed profile), area_km2, population,
+        geometry`` (empty polygon and 0 km2 where nothing is reached).
     """
     thresholds = sorted(float(t) for t in thresholds_min)
     if not thresholds or thresholds[0] <= 0:
@@ -261,32 +266,31 @@ def isochrones(G: nx.MultiDiGraph, bases: gpd.GeoDataFrame, thresholds_min: Sequ
     if "node" not in bases.columns:
         from geo_response.bases import attach_nodes
 
-        bases = attach_nodes(bases, G, crs)
-    index = index or snapping.edge_index(G, crs)
-    rg = rg or routing.to_csr(G, travel_time_field(profile))
-    if rg.weight != travel_time_field(profile):
-        raise RoutingError(f"routing graph is on '{rg.weight}', not the '{profile}' profile")
-    samples = samples or network_samples(index, pad_m=buffer_m + 4 * CELL_M)
+        bases = attach_nodes(bases, net, crs)
+    index = net.edge_index(crs)
+    rg = net.csr(speed, hour)
+    edge_seconds = net.edge_times(speed, hour)
+    samples = net.samples(crs, pad_m=max(buffer_m, BUFFER_M) + 4 * cell_m, sample_m=sample_m, cell_m=cell_m)
     limit = thresholds[-1] * 60.0 + MARGIN_S
     seconds_levels = [t * 60.0 for t in thresholds]
     nodes = bases["node"].to_numpy()
-    fields: list[tuple[str, int, np.ndarray]] = []
+    found: list[tuple[str, int, np.ndarray]] = []
     if combined:
-        seconds, _ = routing.nearest_source_field(rg, nodes, limit=limit)
-        fields.append((COMBINED, -1, seconds))
+        seconds, _ = fields.nearest_source_field(rg, nodes, limit=limit)
+        found.append((COMBINED, -1, seconds))
     if per_base:
-        per = routing.per_source_fields(rg, nodes, limit=limit)
-        fields += [(str(name), int(bid), per[i])
-                   for i, (name, bid) in enumerate(zip(bases["name"], bases["base_id"], strict=True))]
+        per = fields.per_source_fields(rg, nodes, limit=limit)
+        found += [(str(name), int(bid), per[i])
+                  for i, (name, bid) in enumerate(zip(bases["name"], bases["base_id"], strict=True))]
     rows = []
-    for name, bid, node_seconds in tqdm(fields, desc=f"isochrones ({profile})", unit="base", disable=None):
-        grid = time_grid(samples, sample_seconds(index, samples, rg, node_seconds), limit, buffer_m)
+    for name, bid, node_seconds in tqdm(found, desc=f"isochrones ({speed})", unit="base", disable=None):
+        grid = time_grid(samples, sample_seconds(index, samples, rg, node_seconds, edge_seconds), limit, buffer_m)
         for t, poly in zip(thresholds, threshold_polygons(grid, seconds_levels), strict=True):
-            rows.append({"base": name, "base_id": bid, "threshold_min": t, "profile": profile, "geometry": poly})
+            rows.append({"base": name, "base_id": bid, "threshold_min": t, "profile": speed, "geometry": poly})
     out = gpd.GeoDataFrame(rows, geometry="geometry", crs=index.crs)
     out["area_km2"] = out.geometry.area / 1e6
     out["population"] = population_within(out.geometry.values, lsoas, index.crs)
     out = out.to_crs(4326)[COLUMNS]
     out.attrs.update({"method": "raster cover of reached roads", "buffer_m": buffer_m, "cell_m": samples.cell_m,
-                      "sample_m": SAMPLE_M, "profile": profile, "thresholds_min": thresholds})
+                      "sample_m": sample_m, "profile": speed, "hour": hour, "thresholds_min": thresholds})
     return out

@@ -8,11 +8,14 @@ Sources
 - ``.osm`` / ``.osm.bz2`` (OSM XML): parsed with ``osmnx.graph_from_xml`` (simplified by OSMnx).
 - Overpass: ``graph_from_place`` / ``graph_from_polygon`` call OSMnx's downloaders (``network_type="drive"``).
 
-Every graph then goes through the same steps: clip to the force boundary plus a buffer (units near the
-border can come from outside), keep the largest strongly connected component (reporting what was
-dropped), add travel times for every speed profile (:mod:`geo_response.speeds`) and record provenance
-in ``G.graph``. Graphs built from files are cached (pickle, keyed by the file's SHA-256 and the options),
-so a second load skips the build.
+Layered entry points, as in ``osmnx/graph.py``: :func:`load_network` (an OSM file, cached) and
+:func:`network_from_place` -> :func:`network_from_polygon` (Overpass) all end in :func:`finish_graph`:
+clip to the force boundary plus a buffer (units near the border can come from outside), keep the largest
+strongly connected component (reporting what was dropped), add travel times for every speed profile
+(:mod:`geo_response.roads.speeds`), record provenance, and turn the graph into a
+:class:`~geo_response.roads.roadnet.RoadNetwork` (columns, not networkx dicts). Networks built from files
+are cached as data (Parquet and ``.npy`` with their SHA-256s, :func:`geo_response.roads.roadnet.save`),
+keyed by the file's SHA-256 and the options, so a second load skips the build.
 """
 
 from __future__ import annotations
@@ -20,33 +23,29 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import pickle
-import tempfile
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
 import networkx as nx
-import numpy as np
 import osmnx as ox
-import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geo_response import __version__, geography
 from geo_response.config import ForceProfile, load_profile
 from geo_response.datadir import find_file, user_cache_dir
 from geo_response.errors import NetworkBuildError
-from geo_response.roads import osm, speeds
+from geo_response.roads import osm, roadnet, speeds
 from geo_response.roads.osm import GEOFABRIK_URL, OSM_SUFFIXES  # noqa: F401  (re-exported)
+from geo_response.roads.roadnet import RoadNetwork
 
 logger = logging.getLogger(__name__)
 
 STANDIN_FILE = "osm/essex_standin.osm.pbf"
 STANDIN_LABEL = "synthetic stand-in network (NOT OpenStreetMap data, NOT real Essex road geometry)"
 OSM_LABEL = "© OpenStreetMap contributors (ODbL)"
-CACHE_FORMAT = 3  # bump when the cached graph's contents change meaning
+CACHE_FORMAT = roadnet.FORMAT  # bump when the cached network's contents change meaning
 
 
 def essex_standin_path(data_dir: str | Path | None = None) -> Path:
@@ -85,8 +84,8 @@ def clip_to_area(G: nx.MultiDiGraph, area: BaseGeometry) -> tuple[nx.MultiDiGrap
 
 
 def finish_graph(G: nx.MultiDiGraph, profile: ForceProfile, *, area: BaseGeometry | None, source: str,
-                 source_sha256: str, standin: bool, options: dict) -> nx.MultiDiGraph:
-    """Clip, keep the largest strongly connected component, add travel times and provenance."""
+                 source_sha256: str, standin: bool, options: dict) -> RoadNetwork:
+    """Clip, keep the largest strongly connected component, add travel times and provenance; as a RoadNetwork."""
     raw_nodes, raw_edges = len(G), G.number_of_edges()
     clipped = 0
     if area is not None:
@@ -105,7 +104,7 @@ def finish_graph(G: nx.MultiDiGraph, profile: ForceProfile, *, area: BaseGeometr
         "build": {"raw_nodes": raw_nodes, "raw_edges": raw_edges, "nodes_clipped": clipped, **scc,
                   "nodes": len(G), "edges": G.number_of_edges()},
     })
-    return G
+    return RoadNetwork.from_networkx(G, profile.speeds)
 
 
 def _cache_key(sha: str, profile: ForceProfile, options: dict) -> str:
@@ -114,38 +113,10 @@ def _cache_key(sha: str, profile: ForceProfile, options: dict) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
-def _save_cache(G: nx.MultiDiGraph, path: Path) -> None:
-    """Pickle the graph with edge geometries packed as flat coordinate arrays (fast to rebuild)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    G = G.copy()
-    keys, geoms = [], []
-    for u, v, k, data in G.edges(keys=True, data=True):
-        geom = data.pop("geometry", None)
-        if geom is not None:
-            keys.append((u, v, k))
-            geoms.append(geom)
-    coords, index = shapely.get_coordinates(np.asarray(geoms, dtype=object), return_index=True)
-    payload = {"graph": G, "geometry_edges": keys, "geometry_coords": coords, "geometry_index": index}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
-        pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
-
-
-def _load_cache(path: Path) -> nx.MultiDiGraph:
-    with open(path, "rb") as f:
-        payload = pickle.load(f)
-    G = payload["graph"]
-    lines = shapely.linestrings(payload["geometry_coords"], indices=payload["geometry_index"])
-    for (u, v, k), line in zip(payload["geometry_edges"], lines, strict=True):
-        G.edges[u, v, k]["geometry"] = line
-    return G
-
-
 def load_network(source: str | Path | None = None, *, profile: ForceProfile | None = None,
                  data_dir: str | Path | None = None, cache_dir: str | Path | None = None, clip: bool = True,
-                 buffer_m: float | None = None, use_cache: bool = True) -> nx.MultiDiGraph:
-    """Load the drive network of the force area from an OSM file, with travel times for every profile.
+                 buffer_m: float | None = None, use_cache: bool = True) -> RoadNetwork:
+    """Load the drive network of the force area from an OSM file, with travel times for every speed profile.
 
     Parameters
     ----------
@@ -156,7 +127,7 @@ def load_network(source: str | Path | None = None, *, profile: ForceProfile | No
     data_dir : str or Path, optional
         Data directory for the boundary and the default source.
     cache_dir : str or Path, optional
-        Where built graphs are cached (default: the user cache's ``networks/`` folder).
+        Where built networks are cached (default: the user cache's ``networks/`` folder).
     clip : bool
         Clip to the force boundary plus ``buffer_m`` (default True).
     buffer_m : float, optional
@@ -166,10 +137,10 @@ def load_network(source: str | Path | None = None, *, profile: ForceProfile | No
 
     Returns
     -------
-    networkx.MultiDiGraph
-        OSMnx-compatible, EPSG:4326, one strongly connected component. ``G.graph["build"]`` reports
-        sizes, what was dropped, seconds taken and whether the cache was used; ``G.graph["standin"]`` and
-        ``G.graph["network_label"]`` say whether the network is the synthetic stand-in.
+    RoadNetwork
+        EPSG:4326, one strongly connected component. ``net.graph["build"]`` reports sizes, what was dropped,
+        seconds taken and whether the cache was used; ``net.graph["standin"]`` and ``net.graph["network_label"]``
+        say whether the network is the synthetic stand-in; ``net.graph["source"]`` is the file read this time.
 
     Raises
     ------
@@ -186,22 +157,15 @@ def load_network(source: str | Path | None = None, *, profile: ForceProfile | No
     options = {"clip": clip, "buffer_m": buffer if clip else None, "boundary": profile.geography.boundary,
                "force": profile.code}
     key = _cache_key(sha, profile, options)
-    cache_path = Path(cache_dir or user_cache_dir() / "networks") / f"{path.name}.{key}.pickle"
-
-    G = None
-    if use_cache and cache_path.is_file():
-        try:
-            G = _load_cache(cache_path)
-        except Exception as exc:  # a truncated or foreign cache file: rebuild rather than fail
-            logger.warning("network cache %s is unreadable (%s: %s); rebuilding it", cache_path,
-                           type(exc).__name__, exc)
-            cache_path.unlink(missing_ok=True)
-    if G is not None:
+    cache_path = Path(cache_dir or user_cache_dir() / "networks") / f"{path.name}.{key}"
+    net = _read_cache(cache_path, profile) if use_cache and cache_path.exists() else None
+    if net is not None:
         seconds = time.perf_counter() - t0
-        G.graph["build"] = {**G.graph["build"], "from_cache": True, "cache_path": str(cache_path),
-                            "seconds": round(seconds, 3)}
+        net.graph.update(source=str(path), source_sha256=sha)
+        net.graph["build"] = {**net.graph["build"], "from_cache": True, "cache_path": str(cache_path),
+                              "seconds": round(seconds, 3)}
         logger.info("loaded network from cache %s in %.2f s", cache_path, seconds)
-        return G
+        return net
 
     area = None
     if clip:
@@ -211,42 +175,52 @@ def load_network(source: str | Path | None = None, *, profile: ForceProfile | No
         G = osm.graph_from_pbf(path, bounding_box=bbox)
     else:
         G = osm.graph_from_xml(path)
-    G = finish_graph(G, profile, area=area, source=str(path), source_sha256=sha, standin=osm.is_standin(path),
-                     options=options)
+    net = finish_graph(G, profile, area=area, source=str(path), source_sha256=sha, standin=osm.is_standin(path),
+                       options=options)
     seconds = time.perf_counter() - t0
-    G.graph["build"].update({"from_cache": False, "seconds": round(seconds, 3), "cache_path": None})
+    net.graph["build"].update({"from_cache": False, "seconds": round(seconds, 3), "cache_path": None})
     if use_cache:
-        G.graph["build"]["cache_path"] = str(cache_path)
-        _save_cache(G, cache_path)
+        net.graph["build"]["cache_path"] = str(cache_path)
+        roadnet.save(net, cache_path)
     logger.info("built network from %s in %.1f s", path, seconds)
-    return G
+    return net
 
 
-def graph_from_polygon(polygon: BaseGeometry, *, profile: ForceProfile | None = None,
-                       network_type: str = "drive") -> nx.MultiDiGraph:
-    """Download a drive network inside a lon/lat polygon from Overpass (OSMnx), then finish it.
+def _read_cache(path: Path, profile: ForceProfile) -> RoadNetwork | None:
+    """The cached network, or None after moving a bad entry aside (reported, never silently deleted)."""
+    try:
+        return roadnet.load(path, profile.speeds)
+    except (NetworkBuildError, OSError, ValueError) as exc:
+        try:
+            moved = roadnet.move_aside(path)
+        except OSError:
+            moved = path
+        logger.warning("network cache %s is unusable (%s); moved to %s and rebuilding", path, exc, moved)
+        return None
 
-    OSMnx caches Overpass answers itself (``osmnx.settings.use_cache``).
-    """
+
+def network_from_polygon(polygon: BaseGeometry, *, profile: ForceProfile | None = None,
+                         network_type: str = "drive") -> RoadNetwork:
+    """Download a drive network inside a lon/lat polygon from Overpass (OSMnx), then finish it."""
     profile = profile or load_profile()
     t0 = time.perf_counter()
     G = osm.overpass_graph_from_polygon(polygon, network_type)
-    G = finish_graph(G, profile, area=None, source=f"overpass:polygon:{polygon.wkt[:200]}",
-                     source_sha256="", standin=False, options={"network_type": network_type})
-    G.graph["build"].update({"from_cache": False, "seconds": round(time.perf_counter() - t0, 3)})
-    return G
+    net = finish_graph(G, profile, area=None, source=f"overpass:polygon:{polygon.wkt[:200]}",
+                       source_sha256="", standin=False, options={"network_type": network_type})
+    net.graph["build"].update({"from_cache": False, "seconds": round(time.perf_counter() - t0, 3)})
+    return net
 
 
-def graph_from_place(query: str | dict, *, profile: ForceProfile | None = None,
-                     network_type: str = "drive") -> nx.MultiDiGraph:
+def network_from_place(query: str | dict, *, profile: ForceProfile | None = None,
+                       network_type: str = "drive") -> RoadNetwork:
     """Geocode a place (Nominatim) and download its drive network from Overpass (OSMnx), then finish it.
 
-    Example: ``graph_from_place("Essex, England")``.
+    Example: ``network_from_place("Essex, England")``.
     """
     profile = profile or load_profile()
     t0 = time.perf_counter()
     G = osm.overpass_graph_from_place(query, network_type)
-    G = finish_graph(G, profile, area=None, source=f"overpass:place:{query}", source_sha256="",
-                     standin=False, options={"network_type": network_type})
-    G.graph["build"].update({"from_cache": False, "seconds": round(time.perf_counter() - t0, 3)})
-    return G
+    net = finish_graph(G, profile, area=None, source=f"overpass:place:{query}", source_sha256="",
+                       standin=False, options={"network_type": network_type})
+    net.graph["build"].update({"from_cache": False, "seconds": round(time.perf_counter() - t0, 3)})
+    return net

@@ -1,190 +1,156 @@
-"""Travel-time fields on the road network with scipy.sparse.csgraph.
+"""Travel times from bases to points over a road network: the calls most users need.
 
-The graph is converted once per speed profile to a CSR matrix (the fastest parallel edge kept for each
-node pair); Dijkstra then runs from many sources at once. ``nearest_source_field`` gives, in one pass,
-the time from the nearest source to every node and which source that is; ``per_source_fields`` gives one
-field per source. Unreachable nodes have ``np.inf`` seconds and source ``-1``: callers report them
-(:func:`unreachable_count`) and never print them as 0 or infinity.
+Every result speaks one vocabulary, a ``status`` per point:
+
+- ``ok``: snapped to a road within the snap limit and reached from a base;
+- ``too_far``: farther than the snap limit from every road (a time is still given, for information);
+- ``unreachable``: no route from any base (time NaN);
+- ``no_coordinates``: the point has no location (time NaN).
+
+Only ``ok`` times count as outcomes; every caller (compliance, planning, corridor, the CLI) reads
+``status`` and reports the others separately.
 """
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import cached_property
-from typing import Any
-
-import networkx as nx
+import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy import sparse
-from scipy.sparse import csgraph
+from tqdm.auto import tqdm
 
 from geo_response.errors import RoutingError
+from geo_response.roads import fields, snapping
+from geo_response.roads.roadnet import RoadNetwork
 
-_MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+__all__ = ["STATUSES", "travel_matrix", "travel_times_to_points"]
 
-
-def graph_memo(G: nx.MultiDiGraph, key: tuple, build: Callable[[], Any]) -> Any:
-    """Return ``build()`` memoised per graph object and ``key``.
-
-    Structures derived from a graph (CSR matrices, edge indexes) are rebuilt only when the graph changes:
-    the memo is keyed on the graph object (held weakly, so it goes when the graph does), its node and edge
-    counts and ``G.graph["speed_version"]`` (bumped by :func:`geo_response.roads.speeds.add_travel_times`).
-    A caller that edits edge attributes by hand should call :func:`clear_memo`.
-    """
-    state = (G.number_of_nodes(), G.number_of_edges(), G.graph.get("speed_version"), *key)
-    per_graph = _MEMO.setdefault(G, {})
-    if state not in per_graph:
-        per_graph[state] = build()
-    return per_graph[state]
+STATUSES = ("ok", "too_far", "unreachable", "no_coordinates")
+TRAVEL_COLUMNS = ["nearest_base", "base_id", "travel_seconds", "travel_minutes", "snap_distance_m", "status"]
 
 
-def clear_memo(G: nx.MultiDiGraph | None = None) -> None:
-    """Forget memoised structures of ``G`` (or of every graph)."""
-    if G is None:
-        _MEMO.clear()
-    else:
-        _MEMO.pop(G, None)
+def _with_nodes(bases: gpd.GeoDataFrame, net: RoadNetwork, crs: str) -> gpd.GeoDataFrame:
+    if "node" in bases.columns:
+        return bases
+    from geo_response.bases import attach_nodes
+
+    return attach_nodes(bases, net, crs)
 
 
-@dataclass(frozen=True)
-class RoutingGraph:
-    """A graph as a CSR matrix of edge weights, with the graph node id of each row.
-
-    Attributes
-    ----------
-    csr : scipy.sparse.csr_array
-        ``n x n``; entry (i, j) is the smallest weight of the edges from node i to node j.
-    node_ids : numpy.ndarray
-        Graph node id of each row / column.
-    weight : str
-        The edge attribute the weights came from (e.g. ``travel_time_blue_light``).
-    """
-
-    csr: sparse.csr_array
-    node_ids: np.ndarray
-    weight: str
-
-    @cached_property
-    def _position(self) -> pd.Index:
-        return pd.Index(self.node_ids)
-
-    @property
-    def n(self) -> int:
-        """Number of nodes."""
-        return len(self.node_ids)
-
-    def index_of(self, node_ids: Sequence | np.ndarray) -> np.ndarray:
-        """Row indices of graph node ids.
-
-        Raises
-        ------
-        RoutingError
-            If any id is not a node of the graph.
-        """
-        ids = np.atleast_1d(np.asarray(node_ids))
-        idx = self._position.get_indexer(ids)
-        if (idx < 0).any():
-            missing = ids[idx < 0][:5].tolist()
-            raise RoutingError(f"nodes {missing} are not in the network; attach points with bases.attach_nodes "
-                               "or snapping.snap_points first")
-        return idx
+def _located(points: gpd.GeoSeries | gpd.GeoDataFrame) -> np.ndarray:
+    geo = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
+    return (geo.notna() & ~geo.is_empty).to_numpy()
 
 
-def to_csr(G: nx.MultiDiGraph, weight: str = "travel_time_blue_light") -> RoutingGraph:
-    """Convert a graph to a :class:`RoutingGraph` on ``weight`` (memoised per graph, see :func:`graph_memo`).
-
-    Raises
-    ------
-    RoutingError
-        If an edge lacks the weight or has a negative one.
-    """
-    return graph_memo(G, ("csr", weight), lambda: _build_csr(G, weight))
-
-
-def _build_csr(G: nx.MultiDiGraph, weight: str) -> RoutingGraph:
-    """Convert a graph to a :class:`RoutingGraph` on one edge attribute.
+def travel_times_to_points(net: RoadNetwork, bases: gpd.GeoDataFrame, points: gpd.GeoSeries | gpd.GeoDataFrame,
+                           speed: str = "blue_light", *, hour: int | None = None, access_speed_kph: float = 15.0,
+                           limit_m: float = 1000.0, crs: str = "EPSG:27700") -> pd.DataFrame:
+    """Travel time from the nearest base to each point.
 
     Parameters
     ----------
-    G : networkx.MultiDiGraph
-    weight : str
-        Edge attribute (seconds for travel times). Every edge must have it.
-
-    Raises
-    ------
-    RoutingError
-        If an edge lacks the weight or has a negative one.
-    """
-    node_ids = np.fromiter(G.nodes, dtype=np.int64, count=len(G))
-    edges = list(G.edges(data=weight))
-    if not edges:
-        raise RoutingError("the network has no edges; check the OSM file or the area it was clipped to")
-    u = np.fromiter((e[0] for e in edges), dtype=np.int64, count=len(edges))
-    v = np.fromiter((e[1] for e in edges), dtype=np.int64, count=len(edges))
-    w = pd.to_numeric(pd.Series([e[2] for e in edges], dtype=object), errors="coerce").to_numpy(dtype=float)
-    if np.isnan(w).any():
-        raise RoutingError(f"{int(np.isnan(w).sum()):,} of {len(w):,} edges have no numeric '{weight}'; add travel "
-                           "times with speeds.add_travel_times (network.load_network does it) or pick another "
-                           "profile")
-    if (w < 0).any():
-        raise RoutingError(f"{int((w < 0).sum()):,} edges have a negative '{weight}'; fix the speeds")
-    index = pd.Index(node_ids)
-    ui, vi = index.get_indexer(u), index.get_indexer(v)
-    # keep the smallest weight of parallel edges: sort by (row, col, weight) and take the first of each pair
-    order = np.lexsort((w, vi, ui))
-    ui, vi, w = ui[order], vi[order], w[order]
-    first = np.ones(len(ui), dtype=bool)
-    first[1:] = (ui[1:] != ui[:-1]) | (vi[1:] != vi[:-1])
-    # csgraph treats explicit zeros as missing edges: nudge zero-weight edges to a tiny positive weight
-    weights = np.where(w[first] > 0, w[first], 1e-9)
-    csr = sparse.csr_array((weights, (ui[first], vi[first])), shape=(len(node_ids), len(node_ids)))
-    return RoutingGraph(csr=csr, node_ids=node_ids, weight=weight)
-
-
-def nearest_source_field(rg: RoutingGraph, source_nodes: Sequence | np.ndarray,
-                         limit: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Time from the nearest source to every node, in one multi-source Dijkstra pass.
-
-    Parameters
-    ----------
-    rg : RoutingGraph
-    source_nodes : sequence of graph node ids
-        Where the units start (e.g. ``bases["node"]``). Repeats are allowed.
-    limit : float, optional
-        Stop searching beyond this many seconds (nodes beyond it are unreachable).
+    net : RoadNetwork
+        The road network (:func:`geo_response.roads.network.load_network`).
+    bases : GeoDataFrame
+        Bases with ``base_id`` and ``name`` (and ``node``: attached here when missing).
+    points : GeoSeries or GeoDataFrame
+        Where to go; points without a geometry get status ``no_coordinates``.
+    speed : str
+        Speed profile (``blue_light``, ``normal``, ``free_flow``).
+    hour : int, optional
+        Hour of day for time-of-day speeds (None: no multiplier).
+    access_speed_kph, limit_m, crs
+        Off-network leg speed, snap limit and projected CRS (see :func:`geo_response.roads.snapping.snap_points`).
 
     Returns
     -------
-    seconds : numpy.ndarray
-        Shape ``(rg.n,)``; ``np.inf`` where no source reaches the node.
-    source : numpy.ndarray of int
-        Position in ``source_nodes`` of the nearest source; ``-1`` where unreachable.
+    DataFrame
+        Index aligned with ``points``: ``nearest_base`` (name; missing unless reached), ``base_id`` (-1 unless
+        reached), ``travel_seconds`` and ``travel_minutes`` (NaN where unreachable or unlocated, never 0 or
+        infinity), ``snap_distance_m`` and ``status`` (see the module notes).
     """
-    if len(source_nodes) == 0:
-        raise RoutingError("no sources (bases) to route from")
-    idx = rg.index_of(source_nodes)
-    dist, _, nearest = csgraph.dijkstra(rg.csr, directed=True, indices=idx, min_only=True,
-                                        return_predecessors=True, limit=np.inf if limit is None else limit)
-    position = np.full(rg.n, -1, dtype=np.int64)
-    # the first position of each source node (repeated nodes: the first base listed there)
-    position[idx[::-1]] = np.arange(len(idx))[::-1]
-    source = np.where(nearest >= 0, position[np.maximum(nearest, 0)], -1)
-    return dist, source
+    if len(bases) == 0:
+        raise RoutingError("no bases to route from; give a bases CSV or an OSM file with police stations")
+    bases = _with_nodes(bases, net, crs)
+    rg = net.csr(speed, hour)
+    seconds, source = fields.nearest_source_field(rg, bases["node"].to_numpy())
+    out = pd.DataFrame({"nearest_base": pd.Series(None, index=points.index, dtype="object"), "base_id": -1,
+                        "travel_seconds": np.nan, "travel_minutes": np.nan, "snap_distance_m": np.nan,
+                        "status": "no_coordinates"}, index=points.index)
+    located = _located(points)
+    if not located.any():
+        return out
+    part = points[located]
+    snapped = snapping.snap_points(net, part, crs=crs, limit_m=limit_m)
+    times = snapping.point_travel_times(net.edge_index(crs), snapped, rg, seconds, net.edge_times(speed, hour),
+                                        source, access_speed_kph)
+    travel = times["travel_seconds"].to_numpy()
+    reached = np.isfinite(travel)
+    src = np.maximum(times["source"].to_numpy(), 0)
+    names = bases["name"].astype(str).to_numpy()
+    ids = bases["base_id"].to_numpy()
+    status = np.where(~reached, "unreachable", np.where(snapped["too_far"].to_numpy(), "too_far", "ok"))
+    out.loc[located, "nearest_base"] = np.where(reached, names[src], None)
+    out.loc[located, "base_id"] = np.where(reached, ids[src], -1)
+    out.loc[located, "travel_seconds"] = np.where(reached, travel, np.nan)
+    out.loc[located, "travel_minutes"] = np.where(reached, travel / 60.0, np.nan)
+    out.loc[located, "snap_distance_m"] = snapped["snap_distance_m"].to_numpy()
+    out.loc[located, "status"] = status
+    out["base_id"] = out["base_id"].astype(np.int64)
+    return out[TRAVEL_COLUMNS]
 
 
-def per_source_fields(rg: RoutingGraph, source_nodes: Sequence | np.ndarray,
-                      limit: float | None = None) -> np.ndarray:
-    """One travel-time field per source: array of shape ``(len(source_nodes), rg.n)`` (``np.inf`` unreachable)."""
-    if len(source_nodes) == 0:
-        raise RoutingError("no sources (bases) to route from")
-    idx = rg.index_of(source_nodes)
-    return np.atleast_2d(csgraph.dijkstra(rg.csr, directed=True, indices=idx,
-                                          limit=np.inf if limit is None else limit))
+def travel_matrix(net: RoadNetwork, sites: gpd.GeoDataFrame, points: gpd.GeoDataFrame, speed: str = "blue_light",
+                  *, hour: int | None = None, limit_s: float | None = None, access_speed_kph: float = 15.0,
+                  snap_limit_m: float = 1000.0, batch: int = 64, crs: str = "EPSG:27700") -> np.ndarray:
+    """Travel seconds from every site to every point over the road network.
 
+    Each site starts at its nearest node (:func:`geo_response.bases.attach_nodes`); each point is snapped to
+    its nearest edge and reached via the better end plus the access leg
+    (:func:`geo_response.roads.snapping.point_travel_times`). Dijkstra runs per site in batches.
 
-def unreachable_count(seconds: np.ndarray) -> int:
-    """How many entries of a field are unreachable."""
-    return int(np.count_nonzero(~np.isfinite(seconds)))
+    Parameters
+    ----------
+    net : RoadNetwork
+    sites, points : GeoDataFrame
+        Point geometries.
+    speed : str
+        Speed profile.
+    hour : int, optional
+        Hour of day for time-of-day speeds.
+    limit_s : float, optional
+        Stop searching beyond this many seconds (farther entries are ``inf``).
+    access_speed_kph, snap_limit_m : float
+        Off-network leg speed, and the farthest a point or site may be from the road.
+    batch : int
+        Sites per Dijkstra batch (memory: batch x nodes x 8 bytes).
+    crs : str
+        Projected CRS.
+
+    Returns
+    -------
+    numpy.ndarray, shape (sites, points)
+        Seconds; ``inf`` where unreachable, beyond ``limit_s``, or where the point (or the site) is more than
+        ``snap_limit_m`` from the road.
+    """
+    from geo_response.bases import attach_nodes
+
+    if len(sites) == 0 or len(points) == 0:
+        return np.zeros((len(sites), len(points)))
+    rg = net.csr(speed, hour)
+    edge_seconds = net.edge_times(speed, hour)
+    index = net.edge_index(crs)
+    sited = attach_nodes(sites.reset_index(drop=True), net, crs)
+    snapped = snapping.snap_points(net, points.reset_index(drop=True), crs=crs, limit_m=snap_limit_m)
+    far_points = snapped["too_far"].to_numpy(dtype=bool)
+    far_sites = sited["node_distance_m"].to_numpy() > snap_limit_m
+    nodes = sited["node"].to_numpy()
+    out = np.full((len(sites), len(points)), np.inf)
+    for start in tqdm(range(0, len(nodes), batch), desc=f"travel times ({speed})", unit="batch", disable=None):
+        block = nodes[start:start + batch]
+        per = fields.per_source_fields(rg, block, limit=limit_s)
+        for r in range(len(block)):
+            tt = snapping.point_travel_times(index, snapped, rg, per[r], edge_seconds, None, access_speed_kph)
+            out[start + r] = tt["travel_seconds"].to_numpy(dtype=float)
+    out[:, far_points] = np.inf
+    out[far_sites, :] = np.inf
+    return np.where(np.isnan(out), np.inf, out)

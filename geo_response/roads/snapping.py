@@ -17,9 +17,9 @@ midpoints, and the very few left are answered by a shapely STRtree ``query_neare
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
@@ -27,13 +27,15 @@ from pyproj import Transformer
 from scipy.spatial import cKDTree
 
 from geo_response.errors import RoutingError
-from geo_response.roads import routing
-from geo_response.roads.speeds import travel_time_field
+from geo_response.roads.fields import RoutingGraph
 
 SEGMENT_M = 50.0
 K_TIERS = (12, 64)
 _CHUNK = 50_000
 _AT_NODE = 1e-9   # edge fraction this close to 0 or 1 is the end node itself
+if TYPE_CHECKING:
+    from geo_response.roads.roadnet import RoadNetwork
+
 SNAP_COLUMNS = ["edge", "u", "v", "key", "edge_fraction", "snap_distance_m", "too_far"]
 
 
@@ -53,7 +55,7 @@ class Segments:
 
 @dataclass(frozen=True)
 class EdgeIndex:
-    """The graph's edges for snapping: one geometry per road piece (both directions share it).
+    """A network's edges for snapping: one geometry per road piece (both directions share it).
 
     Attributes
     ----------
@@ -61,12 +63,12 @@ class EdgeIndex:
         The directed edge ``u -> v`` (key ``key``) whose geometry runs from ``u`` to ``v``.
     reverse_key : numpy.ndarray
         Key of the matching ``v -> u`` edge (same road: same length within 0.5 m), -1 where one-way.
+    rows, reverse_rows : numpy.ndarray
+        Row of ``u -> v`` in the network's edge table, and of ``v -> u`` (-1 where one-way).
     geometry : numpy.ndarray of LineString
         Projected geometries, each starting at ``u``.
     tree : shapely.STRtree
         On ``geometry``.
-    weights : dict
-        For each ``travel_time_<profile>`` on the graph: (seconds ``u -> v``, seconds ``v -> u`` or ``inf``).
     crs : str
         The projected CRS.
     segments : Segments
@@ -77,55 +79,40 @@ class EdgeIndex:
     v: np.ndarray
     key: np.ndarray
     reverse_key: np.ndarray
+    rows: np.ndarray
+    reverse_rows: np.ndarray
     geometry: np.ndarray
     tree: shapely.STRtree
-    weights: dict[str, tuple[np.ndarray, np.ndarray]]
     crs: str
     segments: Segments
 
-    def u_pos(self, rg: routing.RoutingGraph) -> np.ndarray:
+    def u_pos(self, rg: RoutingGraph) -> np.ndarray:
         """Row of each edge's ``u`` in the routing graph."""
         return rg.index_of(self.u)
 
-    def v_pos(self, rg: routing.RoutingGraph) -> np.ndarray:
+    def v_pos(self, rg: RoutingGraph) -> np.ndarray:
         """Row of each edge's ``v`` in the routing graph."""
         return rg.index_of(self.v)
 
+    def times(self, edge_seconds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Seconds ``u -> v`` and ``v -> u`` (``inf`` where one-way) of each indexed edge, from the travel
+        seconds of every edge of the network (:meth:`RoadNetwork.edge_times`)."""
+        seconds = np.asarray(edge_seconds, dtype=float)
+        reverse = np.where(self.reverse_rows >= 0, seconds[np.maximum(self.reverse_rows, 0)], np.inf)
+        return seconds[self.rows], np.where(np.isnan(reverse), np.inf, reverse)
 
-def _edge_table(G: nx.MultiDiGraph, fields: list[str]) -> pd.DataFrame:
-    rows = [(u, v, k, d.get("length", np.nan), d.get("geometry"), *(d.get(f, np.nan) for f in fields))
-            for u, v, k, d in G.edges(keys=True, data=True)]
-    return pd.DataFrame(rows, columns=["u", "v", "key", "length", "geometry", *fields])
 
-
-def edge_index(G: nx.MultiDiGraph, crs: str = "EPSG:27700") -> EdgeIndex:
-    """Build the snapping index of a graph (projected edge geometries, reverse edges, travel times).
-
-    Memoised per graph and CRS (:func:`geo_response.roads.routing.graph_memo`): repeated snapping on the same
-    graph reuses the index.
+def build_edge_index(net: RoadNetwork, crs: str = "EPSG:27700") -> EdgeIndex:
+    """Build the snapping index of a network (use :meth:`RoadNetwork.edge_index`, which keeps it).
 
     Parameters
     ----------
-    G : networkx.MultiDiGraph
-        EPSG:4326 graph; edges without ``geometry`` are straight lines between their nodes.
+    net : RoadNetwork
+        EPSG:4326 vertices.
     crs : str
         Projected CRS for distances.
-
-    Raises
-    ------
-    RoutingError
-        If the graph has no edges.
     """
-    return routing.graph_memo(G, ("edge_index", crs), lambda: _build_edge_index(G, crs))
-
-
-def _build_edge_index(G: nx.MultiDiGraph, crs: str) -> EdgeIndex:
-    fields = [travel_time_field(p) for p in G.graph.get("speed_profiles", [])]
-    if not fields:  # graphs built by hand: take whatever travel_time_* attributes the edges have
-        fields = sorted({a for _, _, d in G.edges(data=True) for a in d if a.startswith("travel_time_")})
-    table = _edge_table(G, fields)
-    if len(table) == 0:
-        raise RoutingError("the network has no edges; check the OSM file or the area it was clipped to")
+    table = net.edges[["u", "v", "key", "length"]].reset_index(drop=True)
     # the same road in both directions: u->v and v->u of (nearly) the same length, not a self-loop
     pairs = table.reset_index().merge(table.reset_index(), left_on=["u", "v"], right_on=["v", "u"],
                                       suffixes=("", "_r"))
@@ -138,36 +125,16 @@ def _build_edge_index(G: nx.MultiDiGraph, crs: str) -> EdgeIndex:
     mutual = (reverse_row >= 0) & (reverse_row[np.maximum(reverse_row, 0)] == rows)
     keep = ~mutual | (rows < reverse_row)
     reverse_row[~mutual] = -1  # a reverse edge that pairs with another parallel edge: treat this one as one-way
-    kept = table[keep].reset_index(drop=True)
+    kept_rows = rows[keep]
     rev = reverse_row[keep]
-
-    xy = {n: (d["x"], d["y"]) for n, d in G.nodes(data=True)}
-    u_xy = np.array([xy[n] for n in kept["u"]])
-    v_xy = np.array([xy[n] for n in kept["v"]])
-    geometry = kept["geometry"].to_numpy(dtype=object, copy=True)
-    missing = pd.isna(geometry)
-    if missing.any():
-        geometry[missing] = shapely.linestrings(np.stack([u_xy[missing], v_xy[missing]], axis=1))
     transformer = Transformer.from_crs(4326, crs, always_xy=True)
-    geometry = shapely.transform(geometry, lambda c: np.column_stack(transformer.transform(c[:, 0], c[:, 1])))
-    # make every geometry start at u (OSMnx and pyrosm already do; straight lines by construction)
-    u_proj = np.column_stack(transformer.transform(u_xy[:, 0], u_xy[:, 1]))
-    coords = shapely.get_coordinates(geometry)
-    last = np.cumsum(shapely.get_num_coordinates(geometry)) - 1
-    start, end = coords[np.r_[0, last[:-1] + 1]], coords[last]
-    flip = np.hypot(*(end - u_proj).T) < np.hypot(*(start - u_proj).T)
-    geometry[flip] = shapely.reverse(geometry[flip])
-
-    weights = {}
-    for f in fields:
-        forward = kept[f].to_numpy(dtype=float)
-        reverse = np.where(rev >= 0, table[f].to_numpy(dtype=float)[np.maximum(rev, 0)], np.inf)
-        weights[f] = (forward, np.where(np.isnan(reverse), np.inf, reverse))
+    geometry = shapely.transform(net.edge_geometries(kept_rows),
+                                 lambda c: np.column_stack(transformer.transform(c[:, 0], c[:, 1])))
+    keys = table["key"].to_numpy(dtype=np.int64)
     return EdgeIndex(
-        u=kept["u"].to_numpy(dtype=np.int64), v=kept["v"].to_numpy(dtype=np.int64),
-        key=kept["key"].to_numpy(dtype=np.int64),
-        reverse_key=np.where(rev >= 0, table["key"].to_numpy()[np.maximum(rev, 0)], -1).astype(np.int64),
-        geometry=geometry, tree=shapely.STRtree(geometry), weights=weights, crs=crs,
+        u=table["u"].to_numpy(dtype=np.int64)[keep], v=table["v"].to_numpy(dtype=np.int64)[keep], key=keys[keep],
+        reverse_key=np.where(rev >= 0, keys[np.maximum(rev, 0)], -1).astype(np.int64),
+        rows=kept_rows, reverse_rows=rev, geometry=geometry, tree=shapely.STRtree(geometry), crs=crs,
         segments=_segments(geometry),
     )
 
@@ -229,18 +196,18 @@ def _projected_xy(points: gpd.GeoSeries | gpd.GeoDataFrame, crs: str) -> np.ndar
     return xy
 
 
-def snap_points(G: nx.MultiDiGraph | EdgeIndex, points: gpd.GeoSeries | gpd.GeoDataFrame,
-                crs: str = "EPSG:27700", limit_m: float = 1000.0) -> pd.DataFrame:
+def snap_points(net: RoadNetwork, points: gpd.GeoSeries | gpd.GeoDataFrame, crs: str = "EPSG:27700",
+                limit_m: float = 1000.0) -> pd.DataFrame:
     """Snap points to their nearest edge.
 
     Parameters
     ----------
-    G : networkx.MultiDiGraph or EdgeIndex
-        The network, or an :class:`EdgeIndex` built once with :func:`edge_index` (faster for many calls).
+    net : RoadNetwork
+        The network (its snapping index for ``crs`` is built once and kept).
     points : GeoSeries or GeoDataFrame
         Points (any CRS; EPSG:4326 is transformed directly).
     crs : str
-        Projected CRS for distances (ignored when an EdgeIndex is given: it has its own).
+        Projected CRS for distances.
     limit_m : float
         Points farther than this from every edge are flagged ``too_far``.
 
@@ -248,11 +215,9 @@ def snap_points(G: nx.MultiDiGraph | EdgeIndex, points: gpd.GeoSeries | gpd.GeoD
     -------
     DataFrame
         Index aligned with ``points``: ``edge`` (row in the EdgeIndex), ``u, v, key``, ``edge_fraction``
-        (0 at ``u`` .. 1 at ``v``), ``snap_distance_m``, ``too_far``; and for each profile the edge's
-        ``travel_time_<profile>`` (u -> v) and ``travel_time_<profile>_reverse`` (v -> u, ``inf`` if one-way),
-        so :func:`point_travel_times` needs nothing else.
+        (0 at ``u`` .. 1 at ``v``), ``snap_distance_m``, ``too_far``.
     """
-    index = G if isinstance(G, EdgeIndex) else edge_index(G, crs)
+    index = net.edge_index(crs)
     if limit_m <= 0:
         raise RoutingError(f"limit_m must be positive metres, got {limit_m}")
     xy = _projected_xy(points, index.crs)
@@ -296,23 +261,7 @@ def snap_points(G: nx.MultiDiGraph | EdgeIndex, points: gpd.GeoSeries | gpd.GeoD
         "edge": edge, "u": index.u[edge], "v": index.v[edge], "key": index.key[edge],
         "edge_fraction": fraction, "snap_distance_m": distance, "too_far": distance > limit_m,
     }, index=points.index)
-    for field, (forward, reverse) in index.weights.items():
-        out[field] = forward[edge]
-        out[f"{field}_reverse"] = reverse[edge]
     return out
-
-
-def _edge_seconds(G: nx.MultiDiGraph | EdgeIndex, snapped: pd.DataFrame, weight: str
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Seconds along the snapped edges in both directions (``inf`` where there is no reverse edge)."""
-    if weight in snapped.columns and f"{weight}_reverse" in snapped.columns:
-        return snapped[weight].to_numpy(dtype=float), snapped[f"{weight}_reverse"].to_numpy(dtype=float)
-    index = G if isinstance(G, EdgeIndex) else edge_index(G)   # edge rows do not depend on the CRS
-    if weight not in index.weights:
-        raise RoutingError(f"the edge index has no '{weight}'; rebuild it from a graph with that profile")
-    forward, reverse = index.weights[weight]
-    edge = snapped["edge"].to_numpy(dtype=np.int64)
-    return forward[edge], reverse[edge]
 
 
 def seconds_along_edges(t_u: np.ndarray, t_v: np.ndarray, forward: np.ndarray, reverse: np.ndarray,
@@ -330,21 +279,23 @@ def seconds_along_edges(t_u: np.ndarray, t_v: np.ndarray, forward: np.ndarray, r
     return via_u, np.where(np.isnan(via_v), np.inf, via_v)
 
 
-def point_travel_times(G: nx.MultiDiGraph | EdgeIndex, snapped: pd.DataFrame, rg: routing.RoutingGraph,
-                       node_seconds: np.ndarray, node_source: np.ndarray | None = None,
+def point_travel_times(index: EdgeIndex, snapped: pd.DataFrame, rg: RoutingGraph, node_seconds: np.ndarray,
+                       edge_seconds: np.ndarray, node_source: np.ndarray | None = None,
                        access_speed_kph: float = 15.0) -> pd.DataFrame:
     """Travel time to snapped points from a node field.
 
     Parameters
     ----------
-    G : networkx.MultiDiGraph or EdgeIndex
-        The network the points were snapped to (only used when ``snapped`` lacks the edge times).
+    index : EdgeIndex
+        The index the points were snapped with (:meth:`RoadNetwork.edge_index`).
     snapped : DataFrame
         :func:`snap_points` output.
     rg : RoutingGraph
-        Whose node order ``node_seconds`` follows and whose ``weight`` names the travel-time field.
+        Whose node order ``node_seconds`` follows.
     node_seconds : numpy.ndarray
-        Field from :func:`routing.nearest_source_field` (or one row of ``per_source_fields``).
+        Field from :func:`geo_response.roads.fields.nearest_source_field` (or one row of ``per_source_fields``).
+    edge_seconds : numpy.ndarray
+        Travel seconds of every edge of the network under the same speed (:meth:`RoadNetwork.edge_times`).
     node_source : numpy.ndarray, optional
         Nearest source per node (from ``nearest_source_field``).
     access_speed_kph : float
@@ -361,7 +312,9 @@ def point_travel_times(G: nx.MultiDiGraph | EdgeIndex, snapped: pd.DataFrame, rg
     node_seconds = np.asarray(node_seconds, dtype=float)
     if node_seconds.shape != (rg.n,):
         raise RoutingError(f"node field has shape {node_seconds.shape}, expected ({rg.n},) for this routing graph")
-    forward, reverse = _edge_seconds(G, snapped, rg.weight)
+    forward, reverse = index.times(edge_seconds)
+    edge = snapped["edge"].to_numpy(dtype=np.int64)
+    forward, reverse = forward[edge], reverse[edge]
     f = snapped["edge_fraction"].to_numpy(dtype=float)
     ui, vi = rg.index_of(snapped["u"].to_numpy()), rg.index_of(snapped["v"].to_numpy())
     via_u, via_v = seconds_along_edges(node_seconds[ui], node_seconds[vi], forward, reverse, f)
@@ -376,66 +329,3 @@ def point_travel_times(G: nx.MultiDiGraph | EdgeIndex, snapped: pd.DataFrame, rg
         source = np.where(use_v, node_source[vi], node_source[ui])
         out["source"] = np.where(np.isfinite(seconds), source, -1)
     return out
-
-
-def travel_times_to_points(G: nx.MultiDiGraph, bases: gpd.GeoDataFrame,
-                           points: gpd.GeoSeries | gpd.GeoDataFrame, profile: str = "blue_light",
-                           access_speed_kph: float = 15.0, limit_m: float = 1000.0, crs: str = "EPSG:27700",
-                           index: EdgeIndex | None = None, rg: routing.RoutingGraph | None = None) -> pd.DataFrame:
-    """Travel time from the nearest base to each point: the one call most users need.
-
-    Parameters
-    ----------
-    G : networkx.MultiDiGraph
-        Network with ``travel_time_<profile>`` on edges.
-    bases : GeoDataFrame
-        Bases with ``base_id``, ``name`` and ``node`` (:func:`geo_response.bases.attach_nodes`; attached here
-        if missing).
-    points : GeoSeries or GeoDataFrame
-        Where to go.
-    profile : str
-        Speed profile (``blue_light``, ``normal``, ``free_flow``).
-    access_speed_kph, limit_m, crs
-        See :func:`snap_points` and :func:`point_travel_times`.
-    index, rg : optional
-        A prebuilt :class:`EdgeIndex` and :class:`routing.RoutingGraph` to reuse across calls.
-
-    Returns
-    -------
-    DataFrame
-        Index aligned with ``points``: ``nearest_base`` (name; missing where unreachable), ``base_id``
-        (-1 where unreachable), ``travel_seconds`` and ``travel_minutes`` (NaN where unreachable, never 0 or
-        infinity), ``snap_distance_m``, ``too_far`` (farther than ``limit_m`` from any road; times still given),
-        ``reachable``.
-    """
-    if len(bases) == 0:
-        raise RoutingError("no bases to route from; give a bases CSV or an OSM file with police stations")
-    if "node" not in bases.columns:
-        from geo_response.bases import attach_nodes
-
-        bases = attach_nodes(bases, G, crs)
-    field = travel_time_field(profile)
-    rg = rg or routing.to_csr(G, field)
-    if rg.weight != field:
-        raise RoutingError(f"routing graph is on '{rg.weight}', not the '{profile}' profile")
-    index = index or edge_index(G, crs)
-    if field not in index.weights:
-        raise RoutingError(f"edges have no '{field}'; known profiles: "
-                           f"{[w.removeprefix('travel_time_') for w in index.weights]}")
-    seconds, source = routing.nearest_source_field(rg, bases["node"].to_numpy())
-    snapped = snap_points(index, points, limit_m=limit_m)
-    times = point_travel_times(index, snapped, rg, seconds, source, access_speed_kph)
-    travel = times["travel_seconds"].to_numpy()
-    reachable = np.isfinite(travel)
-    src = times["source"].to_numpy()
-    names = bases["name"].astype(str).to_numpy()
-    ids = bases["base_id"].to_numpy()
-    return pd.DataFrame({
-        "nearest_base": pd.array(np.where(reachable, names[np.maximum(src, 0)], None), dtype="object"),
-        "base_id": np.where(reachable, ids[np.maximum(src, 0)], -1),
-        "travel_seconds": np.where(reachable, travel, np.nan),
-        "travel_minutes": np.where(reachable, travel / 60.0, np.nan),
-        "snap_distance_m": snapped["snap_distance_m"].to_numpy(),
-        "too_far": snapped["too_far"].to_numpy(),
-        "reachable": reachable,
-    }, index=points.index)

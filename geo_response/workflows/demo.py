@@ -16,12 +16,13 @@ import geopandas as gpd
 import pandas as pd
 from tqdm.auto import tqdm
 
-from geo_response import bases as bases_module
-from geo_response import config, corridor, datadir, geography, hotspots, maps
+from geo_response import datadir, hotspots, maps
 from geo_response.compliance import report
-from geo_response.compliance import tables as compliance
 from geo_response.config import ForceProfile
-from geo_response.roads import isochrones, network
+from geo_response.roads import isochrones
+from geo_response.study_area import StudyArea, load_study_area
+from geo_response.workflows.compliance import run_compliance
+from geo_response.workflows.maps import corridor_layer
 
 ISOCHRONE_PROFILES = ("blue_light", "normal")
 THRESHOLDS_MIN = (5, 10, 15, 20)
@@ -43,8 +44,7 @@ def kpi_rates(incidents: pd.DataFrame, categories: tuple[str, ...]) -> dict[str,
     return out
 
 
-def run_demo(out_dir: str | Path = "maps", *, osm: str | Path | None = None, data_dir: str | Path | None = None,
-             profile: ForceProfile | None = None, incidents_path: str | Path | None = None,
+def run_demo(out_dir: str | Path = "maps", *, area: StudyArea | None = None, incidents_path: str | Path | None = None,
              policies: tuple[str, ...] = ("essex-2022", "ncmg"), calibrate: bool = True,
              offline: bool = True, show_points: bool = False, hex_resolution: int = 8) -> dict:
     """Run the whole job and write its outputs to ``out_dir``.
@@ -54,14 +54,10 @@ def run_demo(out_dir: str | Path = "maps", *, osm: str | Path | None = None, dat
     out_dir : str or Path
         Output folder (created). The first policy's compliance outputs go to its top level, the others'
         to ``out_dir/<policy>/``.
-    osm : path, optional
-        OSM file; default the bundle's synthetic stand-in.
-    data_dir : path, optional
-        Data directory (default resolution: $GEO_RESPONSE_DATA, ../shared/data, user cache).
-    profile : ForceProfile, optional
-        Default: the embedded Essex profile.
+    area : StudyArea, optional
+        Default: :func:`geo_response.study_area.load_study_area` (the bundle's stand-in and Essex profile).
     incidents_path : path, optional
-        Incidents file, folder or glob; default the bundle's police.uk folder.
+        Incidents file, folder or glob; default the data folder's police.uk folder.
     policies : tuple of str
         Grading policies to model.
     calibrate : bool
@@ -82,7 +78,10 @@ def run_demo(out_dir: str | Path = "maps", *, osm: str | Path | None = None, dat
     t_start = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    prof = profile or config.load_profile()
+    area = area or load_study_area()
+    prof = area.force
+    for name in policies:
+        area.policy(name)
     timings: dict[str, float] = {}
     steps = tqdm(total=8, desc="geo-response demo", unit="step", disable=None)
 
@@ -92,23 +91,16 @@ def run_demo(out_dir: str | Path = "maps", *, osm: str | Path | None = None, dat
         steps.update()
 
     t0 = time.perf_counter()
-    osm_path = Path(osm) if osm is not None else network.essex_standin_path(data_dir)
-    G = network.load_network(osm_path, profile=prof, data_dir=data_dir)
+    net = area.network
     done("network", t0)
 
     t0 = time.perf_counter()
-    boundary = geography.load_boundary(prof, data_dir)
-    area = geography.buffer_boundary(boundary, prof.geography.boundary_buffer_m, prof.projected_crs)
-    stations, base_issues = bases_module.bases_from_osm(osm_path, boundary, area, prof.projected_crs)
-    stations = bases_module.attach_nodes(stations, G, prof.projected_crs)
-    lsoas = geography.load_lsoas(prof, data_dir)
-    districts = geography.load_districts(prof, data_dir)
-    towns = geography.load_towns(prof, data_dir)
+    stations, lsoas = area.bases, area.lsoas
     done("bases_and_geography", t0)
 
     t0 = time.perf_counter()
-    iso = pd.concat([isochrones.isochrones(G, stations, THRESHOLDS_MIN, profile=p, lsoas=lsoas)
-                     for p in ISOCHRONE_PROFILES], ignore_index=True)
+    iso = pd.concat([isochrones.isochrones(net, stations, THRESHOLDS_MIN, speed=s, lsoas=lsoas,
+                                           crs=prof.projected_crs) for s in ISOCHRONE_PROFILES], ignore_index=True)
     iso = gpd.GeoDataFrame(iso, geometry="geometry", crs=4326)
     iso_path = out / "isochrones.gpkg"
     iso_path.unlink(missing_ok=True)
@@ -116,15 +108,13 @@ def run_demo(out_dir: str | Path = "maps", *, osm: str | Path | None = None, dat
     done("isochrones", t0)
 
     t0 = time.perf_counter()
-    incidents_source = incidents_path or datadir.default_incidents(data_dir)
+    incidents_source = incidents_path or datadir.default_incidents(area.data_dir)
     runs = {}
     delay_scale = None
     for i, name in enumerate(policies):
-        target_dir = out if i == 0 else out / name
         target_rate = prof.reported.get("emergency_met") if (calibrate and i == 0) else None
-        runs[name] = compliance.run_compliance(
-            incidents_source, target_dir, profile=prof, policy=name, calibrate_to=target_rate,
-            delay_scale=delay_scale, data_dir=data_dir, G=G, bases=stations)
+        runs[name] = run_compliance(area, incidents_source, out if i == 0 else out / name, policy=name,
+                                    calibrate_to=target_rate, delay_scale=delay_scale)
         if runs[name].calibration is not None:
             delay_scale = runs[name].calibration.delay_scale
     done("compliance", t0)
@@ -135,27 +125,24 @@ def run_demo(out_dir: str | Path = "maps", *, osm: str | Path | None = None, dat
     # hotspots of emergency failures: the KPI that published reports single out (15 / 20 minutes)
     emergencies = incidents[incidents["grade_category"] == "emergency"]
     cells = hotspots.hex_aggregate(emergencies, resolution=hex_resolution)
-    spots = hotspots.find_hotspots(cells, towns=towns, projected_crs=prof.projected_crs)
+    spots = hotspots.find_hotspots(cells, towns=area.towns, projected_crs=prof.projected_crs)
     hotspots.write_hotspots_csv(spots, out / "hotspots.csv")
     done("hotspots", t0)
 
     t0 = time.perf_counter()
-    corridor_cfg = prof.corridors[0]
-    corridor_geom = corridor.corridor_geometry(G, corridor_cfg, prof.projected_crs)
-    corridor_result = corridor.corridor_analysis(incidents, G, corridor_cfg, corridor_geom=corridor_geom,
-                                                 projected_crs=prof.projected_crs)
-    corridor_table = corridor_result.table
+    layer = corridor_layer(area, incidents)
+    corridor_table = layer["analysis"].table
     corridor_table.to_csv(out / "corridor.csv", index=False)
     done("corridor", t0)
 
     t0 = time.perf_counter()
-    first_policy = prof.policy(policies[0])
+    first_policy = area.policy(policies[0])
     fmap = maps.compliance_map(
-        incidents, bases=stations, isochrones=iso, hotspots=spots, corridor=corridor_geom,
-        corridor_name=corridor_cfg.name, corridor_buffer_m=corridor_cfg.buffer_m,
-        corridor_summary=corridor_result.summary, lsoas=lsoas, districts=districts, resolution=hex_resolution,
-        policy=first_policy, policy_label=first_policy.label, network_label=G.graph["network_label"],
-        standin=G.graph["standin"], attribution=prof.attribution, show_points=show_points,
+        incidents, bases=stations, isochrones=iso, hotspots=spots, corridor=layer["geometry"],
+        corridor_name=layer["spec"].name, corridor_buffer_m=layer["spec"].buffer_m,
+        corridor_summary=layer["analysis"].summary, lsoas=lsoas, districts=area.districts, resolution=hex_resolution,
+        policy=first_policy, policy_label=first_policy.label, network_label=net.graph["network_label"],
+        standin=net.graph["standin"], attribution=prof.attribution, show_points=show_points,
         projected_crs=prof.projected_crs)
     map_path = maps.save_map(fmap, out / "essex_compliance.html", offline=offline)
     done("map", t0)
@@ -163,9 +150,9 @@ def run_demo(out_dir: str | Path = "maps", *, osm: str | Path | None = None, dat
     summary = dict(main_run.summary)
     summary.update({
         "job": "geo-response demo",
-        "network": {"label": G.graph["network_label"], "standin": G.graph["standin"], "source": G.graph["source"],
-                    "source_sha256": G.graph["source_sha256"], **G.graph["build"]},
-        "bases": {"count": int(len(stations)), "source": f"amenity=police in {osm_path}", "issues": base_issues},
+        "network": {"label": net.graph["network_label"], "standin": net.graph["standin"],
+                    "source": net.graph["source"], "source_sha256": net.graph["source_sha256"], **net.graph["build"]},
+        "bases": {"count": int(len(stations)), "source": area.bases_source, "issues": area.base_issues},
         "policies": {name: {"label": prof.policy(name).label,
                             "emergency": kpi_rates(run.incidents, ("emergency",)),
                             "priority": kpi_rates(run.incidents, ("priority", "urgent")),

@@ -1,0 +1,221 @@
+"""The compliance workflow: incidents in, judged incidents, Met / Not Met tables and the outputs out.
+
+Steps, each a function of its own so planning and the maps reuse them:
+
+1. :func:`prepare_incidents`: load with the ledger, classify urban / rural, sample missing grades (seeded),
+   assign targets under a policy;
+2. :func:`judge`: observed outcomes when the file has response times, else modelled ones (travel from the
+   nearest base plus Monte Carlo delays), optionally calibrated;
+3. :func:`compliance_summary`: what ``summary.json`` holds;
+4. :func:`write_outputs`: the CSVs, report and summary.
+
+:func:`run_compliance` runs them in order.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from geo_response.compliance import model as response_model
+from geo_response.compliance import report, tables
+from geo_response.errors import ComplianceError
+from geo_response.incidents import classification, grading
+from geo_response.incidents import load as loader
+from geo_response.study_area import StudyArea
+
+__all__ = ["ComplianceRun", "PreparedIncidents", "judge", "prepare_incidents", "run_compliance"]
+
+
+@dataclass
+class PreparedIncidents:
+    """Incidents loaded, classified and graded under one policy, with their ledger.
+
+    Attributes
+    ----------
+    incidents : GeoDataFrame
+        With ``lsoa_code, urban_rural, district, grade, grade_category, target_minutes, attended,
+        speed_profile, grade_sampled``.
+    loaded : LoadResult
+        The loader's result with every warning added to its ledger.
+    grade_seed : int
+        Seed of the sampled grades.
+    """
+
+    incidents: gpd.GeoDataFrame
+    loaded: loader.LoadResult
+    grade_seed: int
+
+    @property
+    def sampled(self) -> bool:
+        """True when any grade was sampled."""
+        return bool(self.incidents["grade_sampled"].any())
+
+    def warn(self, rows: pd.DataFrame) -> None:
+        """Add warning rows to the ledger."""
+        self.loaded = loader.add_warnings(self.loaded, rows)
+
+
+def prepare_incidents(area: StudyArea, incidents_path: Any, policy: str = "essex-2022",
+                      seed: int | None = None) -> PreparedIncidents:
+    """Load, classify (ONS RUC) and grade incidents under ``policy`` (missing grades sampled, seeded).
+
+    Parameters
+    ----------
+    area : StudyArea
+        Supplies the force profile, boundary and LSOAs.
+    incidents_path : str, Path or list
+        A file, a folder of files or a glob (:func:`geo_response.incidents.load.load_incidents`).
+    policy : str
+        Grading policy name.
+    seed : int, optional
+        Seed for sampled grades (default: the profile's ``grade_mix.seed``).
+    """
+    pol = area.policy(policy)
+    loaded = loader.load_incidents(incidents_path, boundary=area.boundary, policy=pol, lsoas=area.lsoas)
+    inc = classification.classify(loaded.incidents, area.lsoas)
+    prepared = PreparedIncidents(inc, loaded, area.force.grade_mix_seed if seed is None else int(seed))
+    prepared.warn(classification.unclassified_warnings(inc))
+    inc, sample_warnings = grading.fill_missing_grades(inc, area.force, pol, seed=prepared.grade_seed)
+    prepared.warn(sample_warnings)
+    inc = grading.assign_targets(inc, pol)
+    prepared.warn(grading.grade_warnings(inc))
+    prepared.incidents = inc
+    return prepared
+
+
+def judge(area: StudyArea, prepared: PreparedIncidents, *, calibrate_to: float | None = None,
+          delay_scale: float | None = None, seed: int | None = None,
+          draws: int | None = None) -> tuple[gpd.GeoDataFrame, str, Any]:
+    """Outcomes of the prepared incidents: observed when the file has response times, else modelled.
+
+    Returns
+    -------
+    (GeoDataFrame, str, CalibrationResult or None)
+        The incidents with ``p_met``, ``'observed'`` or ``'modelled'``, and the calibration when fitted.
+    """
+    inc = prepared.incidents
+    if prepared.loaded.summary["has_response_times"]:
+        if calibrate_to is not None:
+            raise ComplianceError("--calibrate-to applies to modelled response times, but this file has observed "
+                                  "response times; drop --calibrate-to (or the response time column)")
+        inc = tables.observed_outcomes(inc)
+        prepared.warn(tables.missing_time_warnings(inc))
+        return inc, "observed", None
+    scale = 1.0 if delay_scale is None else delay_scale
+    inc = response_model.model_response(inc, area.network, area.bases, area.force, seed=seed, draws=draws,
+                                        delay_scale=scale)
+    prepared.warn(response_model.unroutable_warnings(inc))
+    calibration = None
+    if calibrate_to is not None:
+        calibration = response_model.calibrate(inc, area.force, calibrate_to, seed=seed, draws=draws)
+        inc = calibration.incidents
+    return inc, "modelled", calibration
+
+
+@dataclass
+class ComplianceRun:
+    """Everything one compliance run produced (see :func:`run_compliance`)."""
+
+    incidents: pd.DataFrame
+    long: pd.DataFrame
+    ledger: pd.DataFrame
+    summary: dict
+    calibration: Any = None
+    paths: dict = field(default_factory=dict)
+
+
+def compliance_summary(area: StudyArea, prepared: PreparedIncidents, inc: pd.DataFrame, long: pd.DataFrame,
+                       outcomes: str, calibration: Any, policy: str, seed: int | None) -> dict:
+    """The ``summary.json`` of a compliance run: counts, policy, seeds, model, sources and provenance."""
+    pol = area.policy(policy)
+    s = prepared.loaded.summary
+    attended = inc["attended"].to_numpy(dtype=bool)
+    sampled = prepared.sampled
+    sources = {"incidents": ", ".join(f["file"] for f in s["files"]), **area.sources(),
+               "classification": f"{area.sources()['lsoas']} ({area.force.geography.ruc_field}: urban "
+                                 f"{'/'.join(area.force.geography.urban_ruc)}, rural "
+                                 f"{'/'.join(area.force.geography.rural_ruc)})"}
+    network = None
+    if outcomes == "modelled":
+        network = {**area.network_summary(), "bases": int(len(area.bases))}
+        sources["network"] = f"{network['source']} ({network['label']})"
+        sources["bases"] = area.bases_source
+    return {
+        "input": s["input_rows"], "accepted": s["accepted"], "rejected": s["rejected"],
+        "rejected_by_reason": s["rejected_by_reason"], "warnings": s["warnings"],
+        "ledger": {k: s[k] for k in ("input_rows", "accepted", "rejected", "rejected_by_reason", "warnings")},
+        "policy": pol.name, "policy_label": pol.label,
+        "grades_sampled": sampled, "grades_sampled_rows": int(inc["grade_sampled"].sum()),
+        "grade_seed": prepared.grade_seed if sampled else None,
+        "grade_mix": grading.mix_shares(area.force).to_dict(orient="records") if sampled else None,
+        "outcomes": outcomes, "times": outcomes,
+        "attended": int(attended.sum()),
+        "judged": int((attended & inc["p_met"].notna().to_numpy()).sum()),
+        "not_judged": int((attended & inc["p_met"].isna().to_numpy()).sum()),
+        "excluded_not_attended": tables.excluded_counts(inc),
+        "headline": tables.headline(long).to_dict(orient="records") if not long.empty else [],
+        "response_model": inc.attrs.get("response_model", {}) if outcomes == "modelled" else None,
+        "calibration": calibration.to_dict() if calibration else None,
+        "network": network,
+        "base_issues": area.base_issues if outcomes == "modelled" else [],
+        "data_sources": sources, "input_files": s["files"], "input_columns": s["columns"],
+        "coordinates": s["coordinates"], "seed": seed,
+        "seeds": {"grades": prepared.grade_seed if sampled else None,
+                  "monte_carlo": (area.force.response_model.seed if seed is None else int(seed))
+                  if outcomes == "modelled" else None},
+        "profile": {"path": area.force.path, "sha256": area.force.sha256, "force": area.force.name},
+        "attribution": area.force.attribution,
+        "generated_at": report.now_utc(),
+    }
+
+
+def write_outputs(out_dir: str | Path, run: ComplianceRun, report_format: str = "md") -> dict[str, Path]:
+    """Write ``compliance_by_month.csv``, ``incidents.csv``, ``ledger.csv``, the report and ``summary.json``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    report_name = "report.html" if report_format == "html" else "report.md"
+    paths = {"compliance_by_month": out / "compliance_by_month.csv", "incidents": out / "incidents.csv",
+             "ledger": out / "ledger.csv", "report": out / report_name, "summary": out / "summary.json"}
+    run.summary["outputs"] = [p.name for p in paths.values()]
+    report.write_long(run.long, paths["compliance_by_month"])
+    report.write_incidents(run.incidents, paths["incidents"])
+    report.write_ledger(run.ledger, paths["ledger"])
+    report.write_report(run.long, run.summary, paths["report"])
+    report.write_summary(run.summary, paths["summary"])
+    return paths
+
+
+def run_compliance(area: StudyArea, incidents_path: Any, out_dir: str | Path | None = None, *,
+                   policy: str = "essex-2022", calibrate_to: float | None = None, delay_scale: float | None = None,
+                   seed: int | None = None, draws: int | None = None, report_format: str = "md") -> ComplianceRun:
+    """Load, classify, grade and judge incidents, then (when ``out_dir`` is given) write every output.
+
+    Observed compliance when the file has response times; modelled otherwise (travel on the road network from
+    the nearest base plus Monte Carlo delays), optionally calibrated to an observed rate (``calibrate_to``) or
+    with a given ``delay_scale``.
+
+    Returns
+    -------
+    ComplianceRun
+    """
+    t0 = time.perf_counter()
+    if report_format not in ("md", "html"):
+        raise ComplianceError(f"report format must be 'md' or 'html', got {report_format!r}")
+    area.policy(policy)
+    prepared = prepare_incidents(area, incidents_path, policy, seed)
+    t1 = time.perf_counter()
+    inc, outcomes, calibration = judge(area, prepared, calibrate_to=calibrate_to, delay_scale=delay_scale,
+                                       seed=seed, draws=draws)
+    long = tables.compliance_long(inc)
+    summary = compliance_summary(area, prepared, inc, long, outcomes, calibration, policy, seed)
+    summary["timings"] = {"prepare_seconds": round(t1 - t0, 3), "judge_seconds": round(time.perf_counter() - t1, 3)}
+    run = ComplianceRun(inc, long, prepared.loaded.ledger, summary, calibration)
+    if out_dir is not None:
+        run.paths = write_outputs(out_dir, run, report_format)
+    return run

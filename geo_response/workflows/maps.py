@@ -1,0 +1,109 @@
+"""The map workflow behind ``geo-response map``: compliance, hotspots, isochrones and the corridor on one map."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from geo_response import corridor as corridor_module
+from geo_response import hotspots, maps
+from geo_response.errors import MapError
+from geo_response.roads import isochrones as iso
+from geo_response.study_area import StudyArea
+from geo_response.workflows.compliance import ComplianceRun, run_compliance
+
+__all__ = ["MapOptions", "build_map", "corridor_layer", "isochrone_layer"]
+
+
+@dataclass
+class MapOptions:
+    """What to draw and how (the options of ``geo-response map``)."""
+
+    policy: str = "essex-2022"
+    offline: bool = False
+    show_points: bool = False
+    aggregate: str = "hex"
+    resolution: int = 8
+    category: str | None = "emergency"
+    min_count: int = 20
+    alpha: float = 0.05
+    isochrone_speeds: tuple[str, ...] = ("blue_light",)
+    tiles: str | None = None
+    seed: int | None = None
+    draws: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def isochrone_layer(area: StudyArea, speeds: tuple[str, ...], hour: int | None = None) -> gpd.GeoDataFrame | None:
+    """Combined (all bases) isochrones for each speed profile, or None when none is asked for."""
+    if not speeds:
+        return None
+    frames = [iso.isochrones(area.network, area.bases, speed=area.speed(s), hour=hour, per_base=False,
+                             combined=True, lsoas=area.lsoas, crs=area.force.projected_crs) for s in speeds]
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=4326)
+
+
+def corridor_layer(area: StudyArea, incidents: gpd.GeoDataFrame) -> dict[str, Any] | None:
+    """The force's first corridor: its road, the analysis of the incidents, and a short summary."""
+    if not area.force.corridors:
+        return None
+    spec = area.force.corridors[0]
+    crs = area.force.projected_crs
+    geom = corridor_module.corridor_geometry(area.network, spec, crs)
+    analysis = corridor_module.corridor_analysis(incidents, area.network, spec, corridor_geom=geom, projected_crs=crs)
+    row = analysis.summary[(analysis.summary["group"] == spec.name) & (analysis.summary["scope"] == "emergency")]
+    info = {"name": spec.name, "length_km": corridor_module.corridor_length_km(area.network, spec, crs),
+            "share": float(row["share_of_failures"].iloc[0]), "trunk_largest": analysis.trunk_largest}
+    return {"spec": spec, "geometry": geom, "analysis": analysis, "info": info}
+
+
+def build_map(area: StudyArea, incidents_path: Any, out: str | Path, options: MapOptions | None = None,
+              hotspots_csv: str | Path | None = None, run: ComplianceRun | None = None) -> dict:
+    """Judge the incidents (or take a run), then map % met with bases, isochrones, hotspots and the corridor.
+
+    Returns
+    -------
+    dict
+        A summary: network label, counts, hotspots, corridor figures and the map's size.
+    """
+    opt = options or MapOptions()
+    pol = area.policy(opt.policy)
+    if opt.aggregate not in ("hex", "lsoa"):
+        raise MapError(f"--aggregate must be 'hex' or 'lsoa', got {opt.aggregate!r}")
+    if Path(out).suffix.lower() not in (".html", ".htm"):
+        raise MapError(f"--out should be an .html file, got {out}")
+    if run is None:
+        run = run_compliance(area, incidents_path, None, policy=opt.policy, seed=opt.seed, draws=opt.draws)
+    inc = run.incidents
+    selected = inc[inc["attended"].astype(bool)]
+    if opt.category is not None:
+        selected = selected[selected["grade_category"] == opt.category]
+    agg = hotspots.lsoa_aggregate(selected, area.lsoas) if opt.aggregate == "lsoa" else \
+        hotspots.hex_aggregate(selected, opt.resolution)
+    hot = hotspots.find_hotspots(agg, min_count=opt.min_count, alpha=opt.alpha, towns=area.towns,
+                                 projected_crs=area.force.projected_crs)
+    if hotspots_csv is not None:
+        hotspots.write_hotspots_csv(hot, hotspots_csv)
+    layer = corridor_layer(area, inc)
+    net = area.network
+    label = net.graph.get("network_label") or ("synthetic stand-in network (NOT OpenStreetMap)"
+                                               if net.graph.get("standin") else "OpenStreetMap contributors")
+    m = maps.compliance_map(
+        inc, bases=area.bases, isochrones=isochrone_layer(area, opt.isochrone_speeds), hotspots=hot,
+        corridor=layer["geometry"] if layer else None, corridor_name=layer["spec"].name if layer else "corridor",
+        corridor_buffer_m=layer["spec"].buffer_m if layer else None,
+        corridor_summary=layer["analysis"].summary if layer else None, lsoas=area.lsoas, districts=area.districts,
+        aggregate=opt.aggregate, resolution=opt.resolution, category=opt.category, network_label=label,
+        policy_label=pol.label, attribution=area.force.attribution,
+        title=f"{area.force.name}: attendance compliance", show_points=opt.show_points, tiles=opt.tiles,
+        projected_crs=area.force.projected_crs)
+    path = maps.save_map(m, out, offline=opt.offline)
+    return {"network_label": label, "bases": len(area.bases), "incidents": len(inc),
+            "input": run.summary["input"], "rejected": run.summary["rejected"],
+            "outcomes": run.summary.get("outcomes", ""), "hotspots": len(hot),
+            "cells_tested": hot.attrs.get("cells_tested", 0), "corridor": layer["info"] if layer else None,
+            "bytes": maps.map_summary(path)["bytes"], "ledger": run.ledger}
