@@ -39,7 +39,7 @@ _EXPORTS = {
     # planning
     "scenario_table": "geo_response.planning.scenarios", "read_scenario": "geo_response.planning.scenarios",
     "apply_scenario": "geo_response.planning.scenarios", "compare": "geo_response.planning.compare",
-    "optimise": "geo_response.planning.compare", "comparison_markdown": "geo_response.planning.report",
+    "optimise": "geo_response.planning.siting", "comparison_markdown": "geo_response.planning.report",
     "siting_markdown": "geo_response.planning.report", "run_compare": "geo_response.workflows.plan",
     "run_optimise": "geo_response.workflows.plan",
     "find_file": "geo_response.datadir",

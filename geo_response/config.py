@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import tomllib
+import warnings
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -38,12 +39,12 @@ class Grade:
     setting: str = "any"
     target_minutes: float | None = None
     attended: bool = True
-    profile: str | None = None
+    speed: str | None = None
 
     @property
     def blue_lights(self) -> bool:
         """True when the grade travels under blue lights."""
-        return self.profile == "blue_light"
+        return self.speed == "blue_light"
 
 
 @dataclass(frozen=True)
@@ -320,7 +321,12 @@ def _class_table(raw: dict[str, Any], where: str) -> dict[str, float]:
 
 
 def _parse_grade(raw: dict[str, Any], where: str) -> Grade:
-    _known(raw, ("code", "name", "category", "setting", "target_minutes", "attended", "profile"), where)
+    _known(raw, ("code", "name", "category", "setting", "target_minutes", "attended", "speed", "profile"), where)
+    if "profile" in raw:
+        if "speed" in raw:
+            raise ConfigError(f"force profile: {where} has both 'speed' and its old name 'profile'; keep 'speed'")
+        warnings.warn(f"force profile: {where}.profile is the old name of 'speed' (the grade's speed profile); "
+                      "rename it", DeprecationWarning, stacklevel=3)
     setting = raw.get("setting", "any")
     if setting not in SETTINGS:
         raise ConfigError(f"force profile: {where}.setting must be one of {SETTINGS}, got {setting!r}")
@@ -335,7 +341,7 @@ def _parse_grade(raw: dict[str, Any], where: str) -> Grade:
         setting=setting,
         target_minutes=None if target is None else _positive(target, f"{where}.target_minutes"),
         attended=attended,
-        profile=raw.get("profile"),
+        speed=raw.get("speed", raw.get("profile")),
     )
 
 
@@ -426,9 +432,9 @@ def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -
         if len(set(codes)) != len(codes):
             raise ConfigError(f"force profile: policy {name!r} repeats a grade code: {codes}")
         for g in grades:
-            if g.attended and g.profile not in profiles:
+            if g.attended and g.speed not in profiles:
                 raise ConfigError(
-                    f"force profile: policies.{name} grade {g.code} uses speed profile {g.profile!r}, "
+                    f"force profile: policies.{name} grade {g.code} uses speed profile {g.speed!r}, "
                     f"which is not one of {sorted(profiles)}"
                 )
         policies[name] = Policy(name=name, label=str(pol.get("label", name)), grades=grades)

@@ -38,7 +38,8 @@ def _raw():
     (lambda r: r["policies"]["essex-2022"]["grades"][0].update(target_minutes=-5), "must be > 0"),
     (lambda r: r["policies"]["essex-2022"]["grades"][0].update(setting="suburban"), "setting must be"),
     (lambda r: r["policies"]["essex-2022"]["grades"][1].update(code="1"), "repeats a grade code"),
-    (lambda r: r["policies"]["essex-2022"]["grades"][0].update(profile="warp"), "speed profile 'warp'"),
+    (lambda r: r["policies"]["essex-2022"]["grades"][0].update(speed="warp"), "speed profile 'warp'"),
+    (lambda r: r["policies"]["essex-2022"]["grades"][0].update(profile="blue_light"), "both 'speed' and its old"),
     (lambda r: r["kpis"][0].update(threshold=90), "between 0 and 1"),
     (lambda r: r["kpis"][0].update(categories=["urgent"]), "not categories of"),
     (lambda r: r["speeds"]["profiles"]["blue_light"]["urban_factor"].update(bus=1.2), "not a road class"),
@@ -64,6 +65,16 @@ def test_bad_values_are_reported(mutate, message):
     mutate(raw)
     with pytest.raises(ConfigError, match=message):
         config.parse_profile(raw)
+
+
+def test_old_profile_key_of_a_grade_is_read_with_a_warning():
+    raw = _raw()
+    grade = raw["policies"]["essex-2022"]["grades"][0]
+    grade["profile"] = grade.pop("speed")
+    with pytest.warns(DeprecationWarning, match="old name of 'speed'"):
+        prof = config.parse_profile(raw)
+    assert prof.policy("essex-2022").grade("1").speed == "blue_light"
+    assert config.load_profile().policy("essex-2022").grade("3").speed == "normal"
 
 
 def test_unreadable_files(tmp_path):

@@ -303,6 +303,7 @@ def test_map_command_offline(tmp_path, data_dir):
 
     rows = pd.read_csv(data_dir / "police_uk" / "2018-01-essex-street.csv", nrows=300)
     rows.loc[0, "crime_type"] = XSS
+    rows.loc[1, ["longitude", "latitude"]] = [-1.0, 53.0]           # outside the force: rejected, and ledgered
     source = tmp_path / "incidents.csv"
     rows.to_csv(source, index=False)
     out = tmp_path / "map.html"
@@ -320,6 +321,12 @@ def test_map_command_offline(tmp_path, data_dir):
     assert "Incidents (points)" not in page
     assert (tmp_path / "hotspots.csv").is_file()
     assert "wrote" in result.output and "trunk roads the largest group of emergency failures" in result.output
+    # every row is accounted for (the first 300 rows hold one rejected row of their own, and ours), and the
+    # rejected rows are in the ledger beside the map
+    assert "300 rows in = 298 accepted + 2 rejected" in result.output
+    ledger = pd.read_csv(tmp_path / "map_ledger.csv")
+    rejected = ledger[ledger["status"] == "rejected"]
+    assert len(rejected) == 2 and [2, "outside_force_area"] in rejected[["row_number", "reason"]].values.tolist()
 
 
 @pytest.mark.parametrize(("args", "message"), [

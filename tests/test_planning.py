@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from geo_response import config
-from geo_response.planning import compare as planning
-from geo_response.planning.compare import PlanningError
+from geo_response import config, planning
+from geo_response.errors import InputFileError, PlanningError
+from geo_response.planning import siting
 from geo_response.roads import routing
 from geo_response.roads.roadnet import RoadNetwork
 
@@ -145,13 +145,13 @@ def test_read_candidates_csv(tmp_path):
     p.write_text("easting,northing\n570000,206000\n", encoding="utf-8")
     assert len(planning.read_candidates_csv(p)) == 1
     p.write_text("latitude,longitude\n51.7,0.47\n51.7,5.0\n", encoding="utf-8")
-    with pytest.raises(planning.InputFileError, match=r"lines \[3\] are outside the force area"):
+    with pytest.raises(InputFileError, match=r"lines \[3\] are outside the force area"):
         planning.read_candidates_csv(p, area=box(0, 51, 1, 52))
     p.write_text("latitude,longitude\n51.7,abc\n", encoding="utf-8")
-    with pytest.raises(planning.InputFileError, match=r"lines \[2\] have missing or impossible"):
+    with pytest.raises(InputFileError, match=r"lines \[2\] have missing or impossible"):
         planning.read_candidates_csv(p)
     p.write_text("x,y\n1,2\n", encoding="utf-8")
-    with pytest.raises(planning.InputFileError, match="needs latitude/longitude"):
+    with pytest.raises(InputFileError, match="needs latitude/longitude"):
         planning.read_candidates_csv(p)
 
 
@@ -238,7 +238,7 @@ def test_optimise_on_the_line_picks_the_far_end_and_ranks_closures(prof, policy)
     lsoas = tiny_lsoas(populations=[100] * 10)
     cands = gpd.GeoDataFrame({"name": [f"node {n}" for n in (2, 6, 9, 10)]},
                              geometry=[Point(LON, LATS[n - 1]) for n in (2, 6, 9, 10)], crs=4326)
-    run = planning.optimise(G, bases_at([1, 2], ["One", "Two"]), lsoas, prof, policy, 1, candidates=cands)
+    run = siting.optimise(G, bases_at([1, 2], ["One", "Two"]), lsoas, prof, policy, 1, candidates=cands)
     # bases at 1, 2 cover LSOAs 1-5 (3 edges either side). Node 2 adds nothing, node 6 (3-9) adds 6-9,
     # node 9 (6-10) adds 6-10 = 500 people, node 10 (7-10) adds 7-10
     assert run.sites["name"].tolist() == ["node 9"]
@@ -348,7 +348,7 @@ def test_optimise_on_the_essex_network_beats_or_equals_greedy(essex_graph, essex
     rng = np.random.default_rng(5)
     pick = rng.choice(len(lsoas), 40, replace=False)
     cands = planning.lsoa_candidates(lsoas.iloc[pick])
-    run = planning.optimise(essex_graph, essex_bases, lsoas, prof, policy, 2, candidates=cands)
+    run = siting.optimise(essex_graph, essex_bases, lsoas, prof, policy, 2, candidates=cands)
     assert run.mclp.gain >= run.greedy.gain
     assert run.mclp.covered_before == pytest.approx(
         float(run.demand.loc[run.demand["covered_before"], "weight"].sum()))

@@ -69,7 +69,8 @@ def map_command(
         c = result["corridor"]
         typer.echo(f"{c['name']}: {c['length_km']:.1f} km; emergency failures share {c['share']:.1%}; "
                    f"trunk roads the largest group of emergency failures: {'yes' if c['trunk_largest'] else 'no'}")
-    typer.echo(f"wrote {out} ({result['bytes'] / 1e6:.2f} MB, {'offline' if offline else 'online'})")
+    typer.echo(f"wrote {out} ({result['bytes'] / 1e6:.2f} MB, {'offline' if offline else 'online'}) and the ledger "
+               f"of rejected rows and warnings, {result['ledger_path']}")
 
 
 def register(app: typer.Typer) -> None:

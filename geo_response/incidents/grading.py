@@ -330,7 +330,7 @@ def assign_targets(incidents: pd.DataFrame, policy: Policy) -> pd.DataFrame:
                 "grade_category": g.category,
                 "target_minutes": g.target_minutes if g.attended else np.nan,
                 "attended": g.attended,
-                "speed_profile": g.profile,
+                "speed_profile": g.speed,
                 "grade_flag": flag,
                 "grade_flag_detail": detail,
             }

@@ -1,8 +1,8 @@
-"""Deployment planning on the road network: compare a what-if scenario, choose new sites, rank closures.
+"""Compare a what-if scenario with the current bases: coverage, travel and modelled compliance per district.
 
-This module joins the pieces: travel times from :mod:`geo_response.routing` / :mod:`geo_response.snapping`,
-scenarios from :mod:`geo_response.scenarios`, the covering models of :mod:`geo_response.optimise`, and
-modelled compliance from :mod:`geo_response.response_model`.
+This module joins the pieces: travel times from :mod:`geo_response.roads.routing`, scenarios from
+:mod:`geo_response.planning.scenarios`, demand from :mod:`geo_response.planning.demand` and modelled
+compliance from :mod:`geo_response.compliance.model`.
 
 Demand and coverage
     Demand points are the LSOA population-weighted centroids (ONS). A point's weight is its population,
@@ -23,188 +23,24 @@ Incident compliance
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from geo_response.config import ForceProfile, Policy, ResponseModel
-from geo_response.errors import InputFileError, PlanningError
-from geo_response.geography import table_points
-from geo_response.planning.optimise import (
-    SitingResult,
-    closure_losses,
-    coverage_matrix,
-    greedy_sites,
-    mclp_sites,
+from geo_response.planning.demand import (
+    ALL,
+    DEFAULT_PROFILE,
+    DRIVE_MINUTES,
+    category_targets,
+    demand_points,
+    emergency_targets,
+    planning_delay_seconds,
 )
 from geo_response.roads import routing
 from geo_response.roads.roadnet import RoadNetwork
-
-DEFAULT_PROFILE = "blue_light"
-DRIVE_MINUTES = (15, 20)
-ALL = "all"
-
-
-
-# --------------------------------------------------------------------------------------------------
-# assumptions: delay and targets
-# --------------------------------------------------------------------------------------------------
-def planning_delay_seconds(response_model: ResponseModel, statistic: str = "median") -> float:
-    """Fixed delay before travel (seconds): call answer + call handling + dispatch.
-
-    Parameters
-    ----------
-    response_model : ResponseModel
-        The force profile's ``[response_model]``.
-    statistic : {'median', 'mean'}
-        Sum of the stage medians, or of the lognormal means (``median * exp(sigma**2 / 2)``).
-
-    Examples
-    --------
-    >>> from geo_response import config
-    >>> planning_delay_seconds(config.load_profile().response_model)
-    276.0
-    """
-    from geo_response.compliance.model import STAGES, lognormal_params
-
-    if statistic not in ("median", "mean"):
-        raise PlanningError(f"delay statistic must be 'median' or 'mean', got {statistic!r}")
-    total = 0.0
-    for stage in STAGES:
-        median = getattr(response_model, f"{stage}_median_s")
-        if statistic == "median":
-            total += median
-        else:
-            _, sigma = lognormal_params(median, getattr(response_model, f"{stage}_p90_s"))
-            total += median * float(np.exp(sigma**2 / 2))
-    return float(total)
-
-
-def emergency_targets(urban_rural: pd.Series | np.ndarray, policy: Policy, category: str = "emergency") -> np.ndarray:
-    """Target seconds of each point for the policy's ``category`` grade of its setting.
-
-    Parameters
-    ----------
-    urban_rural : array of 'urban' / 'rural'
-    policy : Policy
-    category : str
-        Grade category (default ``emergency``). A grade with ``setting='any'`` applies everywhere.
-
-    Examples
-    --------
-    >>> from geo_response import config
-    >>> emergency_targets(np.array(["urban", "rural"]), config.load_profile().policy("essex-2022"))
-    array([ 900., 1200.])
-    """
-    grades = [g for g in policy.grades if g.category == category and g.attended and g.target_minutes]
-    if not grades:
-        raise PlanningError(f"policy {policy.name!r} has no attended {category!r} grade with a target")
-    setting = np.asarray(urban_rural, dtype=object)
-    out = np.full(len(setting), np.nan)
-    for g in grades:
-        mask = np.ones(len(setting), bool) if g.setting == "any" else setting == g.setting
-        out[mask & np.isnan(out)] = g.target_minutes * 60.0
-    if np.isnan(out).any():
-        bad = sorted({str(s) for s in setting[np.isnan(out)]})
-        raise PlanningError(f"policy {policy.name!r} has no {category} target for setting(s) {bad}")
-    return out
-
-
-def category_targets(policy: Policy, category: str) -> dict[str, float]:
-    """``{'urban': minutes, 'rural': minutes}`` of a grade category under a policy."""
-    t = emergency_targets(np.array(["urban", "rural"], dtype=object), policy, category) / 60.0
-    return {"urban": float(t[0]), "rural": float(t[1])}
-
-
-# --------------------------------------------------------------------------------------------------
-# demand and candidate sites
-# --------------------------------------------------------------------------------------------------
-def demand_points(lsoas: gpd.GeoDataFrame, incidents: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
-    """One demand point per LSOA at its population-weighted centroid.
-
-    Parameters
-    ----------
-    lsoas : GeoDataFrame
-        From :func:`geo_response.geography.load_lsoas`.
-    incidents : DataFrame, optional
-        Classified incidents (``lsoa_code``); when given the weight is the incident count per LSOA.
-
-    Returns
-    -------
-    GeoDataFrame
-        EPSG:4326 points: ``lsoa_code, lsoa_name, district, urban_rural, population, incidents, weight``;
-        ``attrs['weight']`` is ``'population'`` or ``'incidents'``.
-    """
-    need = {"lsoa_code", "district", "urban_rural", "population", "pwc_lon", "pwc_lat"}
-    missing = need - set(lsoas.columns)
-    if missing:
-        raise PlanningError(f"LSOAs lack {sorted(missing)}; load them with geography.load_lsoas")
-    out = gpd.GeoDataFrame(
-        {c: lsoas[c].to_numpy() for c in ("lsoa_code", "lsoa_name", "district", "urban_rural", "population")
-         if c in lsoas.columns},
-        geometry=gpd.points_from_xy(lsoas["pwc_lon"], lsoas["pwc_lat"]), crs=4326,
-    ).reset_index(drop=True)
-    out["incidents"] = 0
-    weight = "population"
-    if incidents is not None:
-        if "lsoa_code" not in incidents.columns:
-            raise PlanningError("incidents need an lsoa_code column: run classification.classify first")
-        counts = incidents["lsoa_code"].dropna().astype(str).value_counts()
-        out["incidents"] = out["lsoa_code"].map(counts).fillna(0).astype(int)
-        weight = "incidents"
-    out["weight"] = out[weight].astype(float)
-    out.attrs["weight"] = weight
-    return out
-
-
-def lsoa_candidates(lsoas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Default candidate sites: every LSOA's population-weighted centroid (``name`` = LSOA name and code)."""
-    names = [f"{n} ({c})" for n, c in zip(lsoas.get("lsoa_name", lsoas["lsoa_code"]), lsoas["lsoa_code"], strict=True)]
-    return gpd.GeoDataFrame({"name": names, "district": lsoas["district"].to_numpy()},
-                            geometry=gpd.points_from_xy(lsoas["pwc_lon"], lsoas["pwc_lat"]), crs=4326)
-
-
-def district_of(points: gpd.GeoDataFrame, lsoas: gpd.GeoDataFrame) -> np.ndarray:
-    """District of the LSOA each point falls in ('' outside every LSOA polygon)."""
-    joined = gpd.sjoin(points[["geometry"]].to_crs(lsoas.crs), lsoas[["district", "geometry"]], how="left",
-                       predicate="within")
-    joined = joined[~joined.index.duplicated(keep="first")]
-    return joined["district"].reindex(points.index).fillna("").astype(str).to_numpy()
-
-
-def read_candidates_csv(path: str | Path, area=None, projected_crs: str = "EPSG:27700") -> gpd.GeoDataFrame:
-    """Candidate sites from a CSV: ``latitude``/``longitude`` (or ``easting``/``northing``), optional ``name``.
-
-    Raises
-    ------
-    InputFileError
-        If the file cannot be read, lacks coordinates, or rows have bad coordinates or lie outside ``area``
-        (the lines are named).
-    """
-    try:
-        df = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"cannot read candidates file {path}: {exc}") from exc
-    if len(df) == 0:
-        raise InputFileError(f"candidates file {path} has no rows")
-    geometry, bad = table_points(df, f"candidates file {path}", projected_crs)
-    if bad.any():
-        raise InputFileError(f"candidates file {path}: lines {[int(i) + 2 for i in np.flatnonzero(bad)]} have "
-                             "missing or impossible coordinates; fix or remove them")
-    cols = {str(c).strip().lower(): c for c in df.columns}
-    if area is not None:
-        outside = ~shapely.contains_xy(area, geometry.x.to_numpy(), geometry.y.to_numpy())
-        if outside.any():
-            raise InputFileError(f"candidates file {path}: lines {[int(i) + 2 for i in np.flatnonzero(outside)]} "
-                                 "are outside the force area; check the coordinates or remove them")
-    names = (df[cols["name"]].fillna("").astype(str).str.strip() if "name" in cols
-             else pd.Series("", index=df.index))
-    names = [n if n else f"candidate {i + 2}" for i, n in enumerate(names)]
-    return gpd.GeoDataFrame({"name": names}, geometry=geometry.values, crs=4326)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -519,147 +355,3 @@ def compare(net: RoadNetwork, current: gpd.GeoDataFrame, scenario_bases: gpd.Geo
                       summary=summary, incidents=modelled)
 
 
-# --------------------------------------------------------------------------------------------------
-# optimise: new sites and closures
-# --------------------------------------------------------------------------------------------------
-@dataclass
-class SitingRun:
-    """New-site and closure analysis on the road network (see :func:`optimise`).
-
-    Attributes
-    ----------
-    mclp, greedy : SitingResult
-        The optimal (spopt MCLP) and the greedy choice of ``k`` sites.
-    sites : GeoDataFrame
-        The MCLP sites: ``order, name, district, gain, gain_alone, gain_population, geometry``.
-    greedy_sites : GeoDataFrame
-        The same for the greedy choice.
-    closures : DataFrame
-        :func:`geo_response.planning.optimise.closure_losses` with base names and population lost.
-    demand : GeoDataFrame
-        Demand points with ``target_s``, ``covered_before``, ``covered_after``.
-    summary : dict
-    """
-
-    mclp: SitingResult
-    greedy: SitingResult
-    sites: gpd.GeoDataFrame
-    greedy_sites: gpd.GeoDataFrame
-    closures: pd.DataFrame
-    demand: gpd.GeoDataFrame
-    summary: dict = field(default_factory=dict)
-
-
-def _sites_frame(result: SitingResult, candidates: gpd.GeoDataFrame, cover: np.ndarray,
-                 demand: gpd.GeoDataFrame, base_covered: np.ndarray) -> gpd.GeoDataFrame:
-    table = result.site_table
-    rows = candidates.iloc[table["candidate"].to_numpy(dtype=int)].reset_index(drop=True)
-    pop = demand["population"].to_numpy(dtype=float)
-    covered = base_covered.copy()
-    gain_pop = []
-    for c in table["candidate"].to_numpy(dtype=int):
-        gain_pop.append(float(pop[cover[c] & ~covered].sum()))
-        covered |= cover[c]
-    out = gpd.GeoDataFrame({
-        "order": table["order"].to_numpy(), "candidate": table["candidate"].to_numpy(),
-        "name": rows["name"].to_numpy(), "district": rows.get("district", pd.Series("", index=rows.index)).to_numpy(),
-        "gain": table["gain"].to_numpy(), "gain_alone": table["gain_alone"].to_numpy(),
-        "gain_population": gain_pop,
-        "latitude": rows.geometry.y.round(6).to_numpy(), "longitude": rows.geometry.x.round(6).to_numpy(),
-    }, geometry=rows.geometry.values, crs=4326)
-    return out
-
-
-def optimise(net: RoadNetwork, bases: gpd.GeoDataFrame, lsoas: gpd.GeoDataFrame, profile: ForceProfile,
-             policy: Policy, k: int, *, candidates: gpd.GeoDataFrame | None = None,
-             incidents: pd.DataFrame | None = None, delay: str = "median", reduce: bool = True,
-             time_limit: float | None = None) -> SitingRun:
-    """Choose ``k`` new sites that maximise demand within target (existing bases fixed), and rank closures.
-
-    Parameters
-    ----------
-    net : RoadNetwork
-    bases : GeoDataFrame
-        Existing bases (kept open).
-    lsoas : GeoDataFrame
-        Demand points and default candidates (population-weighted centroids).
-    profile : ForceProfile
-    policy : Policy
-        Emergency targets per setting.
-    k : int
-        Sites to add.
-    candidates : GeoDataFrame, optional
-        Candidate sites (``name``, points); default :func:`lsoa_candidates`.
-    incidents : DataFrame, optional
-        Classified incidents: weights become incident counts per LSOA instead of population.
-    delay : {'median', 'mean'}
-        Fixed delay added to travel (:func:`planning_delay_seconds`).
-    reduce, time_limit
-        Passed to :func:`geo_response.planning.optimise.mclp_sites`.
-
-    Returns
-    -------
-    SitingRun
-    """
-    t0 = time.perf_counter()
-    rm = profile.response_model
-    delay_s = planning_delay_seconds(rm, delay)
-    demand = demand_points(lsoas, incidents)
-    target = emergency_targets(demand["urban_rural"].to_numpy(), policy)
-    if (target <= delay_s).any():
-        raise PlanningError(f"the fixed delay ({delay_s:.0f} s) is not shorter than every target; no site could "
-                            "cover anything")
-    cands = lsoa_candidates(lsoas) if candidates is None else candidates.reset_index(drop=True)
-    if "district" not in cands.columns:
-        cands = cands.assign(district=district_of(cands, lsoas))
-    weights = demand["weight"].to_numpy(dtype=float)
-    limit = float(target.max() - delay_s)
-    timings = {}
-    t1 = time.perf_counter()
-    kw = {"limit_s": limit, "access_speed_kph": rm.access_speed_kph, "snap_limit_m": rm.snap_limit_m,
-          "crs": profile.projected_crs}
-    existing_cost = routing.travel_matrix(net, bases, demand, DEFAULT_PROFILE, **kw) + delay_s
-    candidate_cost = routing.travel_matrix(net, cands, demand, DEFAULT_PROFILE, **kw) + delay_s
-    timings["travel_matrix_seconds"] = round(time.perf_counter() - t1, 2)
-    cand_cover = coverage_matrix(candidate_cost, target)
-    existing_cover = coverage_matrix(existing_cost, target)
-    best = mclp_sites(candidate_cost, target, weights, k, existing_cost, reduce=reduce, time_limit=time_limit)
-    greedy = greedy_sites(cand_cover, weights, k, existing_cover)
-    timings["mclp_seconds"] = round(best.seconds, 3)
-    timings["greedy_seconds"] = round(greedy.seconds, 3)
-    base_covered = existing_cover.any(axis=0)
-    sites = _sites_frame(best, cands, cand_cover, demand, base_covered)
-    gsites = _sites_frame(greedy, cands, cand_cover, demand, base_covered)
-    closures = closure_losses(existing_cover, weights, list(bases["name"]), existing_cost=existing_cost,
-                              cost_cap=float(target.max()))
-    pop = demand["population"].to_numpy(dtype=float)
-    only = existing_cover & (existing_cover.sum(axis=0) == 1)[None, :]
-    closures["population_lost"] = (only.astype(float) @ pop)[closures["base"].to_numpy()]
-    closures["units"] = bases["units"].to_numpy()[closures["base"].to_numpy()] if "units" in bases else 1
-    after = base_covered | (cand_cover[best.sites].any(axis=0) if len(best.sites) else False)
-    demand = demand.assign(target_s=target, covered_before=base_covered, covered_after=after)
-    total_pop = float(pop.sum())
-    summary = {
-        "command": "plan optimise",
-        "parameters": {"k": int(k), "policy": policy.name, "delay": delay, "reduce": reduce,
-                       "time_limit": time_limit},
-        "k": int(k), "policy": policy.name, "targets_min": category_targets(policy, "emergency"),
-        "weight": demand.attrs.get("weight", "population"),
-        "delay": {"statistic": delay, "seconds": delay_s},
-        "candidates": int(len(cands)), "candidate_source": "LSOA population-weighted centroids" if candidates is None
-        else str(cands.attrs.get("source", "user candidates")),
-        "demand_points": int(len(demand)),
-        "coverage_rule": "a demand point is covered by a site when blue_light travel + fixed delay <= the emergency "
-                         "target of its setting; spopt receives cost / target with service_radius 1",
-        "mclp": best.to_dict(), "greedy": greedy.to_dict(),
-        "mclp_minus_greedy": best.gain - greedy.gain,
-        "population": {"total": total_pop, "covered_before": float(pop[base_covered].sum()),
-                       "covered_after_mclp": float(pop[after].sum())},
-        "unreachable_demand_points": int((~np.isfinite(existing_cost).any(axis=0)
-                                          & ~np.isfinite(candidate_cost).any(axis=0)).sum()),
-        "network": {"label": net.graph.get("network_label"), "standin": bool(net.graph.get("standin", False)),
-                    "source": str(net.graph.get("source")), "source_sha256": net.graph.get("source_sha256")},
-        "timings": {**timings, "total_seconds": round(time.perf_counter() - t0, 2)},
-    }
-    return SitingRun(mclp=best, greedy=greedy, sites=sites, greedy_sites=gsites, closures=closures, demand=demand,
-                     summary=summary)

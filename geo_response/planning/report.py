@@ -14,8 +14,9 @@ import pandas as pd
 import shapely
 
 from geo_response.compliance.report import md_escape
-from geo_response.planning.compare import ALL, MEASURE_UNITS, Comparison, SitingRun
+from geo_response.planning.compare import ALL, MEASURE_UNITS, Comparison
 from geo_response.planning.scenarios import moved_from, removed_bases
+from geo_response.planning.siting import SitingRun
 
 CHANGE_COLOURS = {"gained": "#1a9850", "lost": "#d73027"}
 MEASURE_LABELS = {

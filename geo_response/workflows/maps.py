@@ -11,6 +11,7 @@ import pandas as pd
 
 from geo_response import corridor as corridor_module
 from geo_response import hotspots, maps
+from geo_response.compliance import report
 from geo_response.errors import MapError
 from geo_response.roads import isochrones as iso
 from geo_response.study_area import StudyArea
@@ -102,7 +103,9 @@ def build_map(area: StudyArea, incidents_path: Any, out: str | Path, options: Ma
         title=f"{area.force.name}: attendance compliance", show_points=opt.show_points, tiles=opt.tiles,
         projected_crs=area.force.projected_crs)
     path = maps.save_map(m, out, offline=opt.offline)
-    return {"network_label": label, "bases": len(area.bases), "incidents": len(inc),
+    ledger_path = Path(out).with_name(Path(out).stem + "_ledger.csv")
+    report.write_ledger(run.ledger, ledger_path)
+    return {"ledger_path": str(ledger_path),"network_label": label, "bases": len(area.bases), "incidents": len(inc),
             "input": run.summary["input"], "rejected": run.summary["rejected"],
             "outcomes": run.summary.get("outcomes", ""), "hotspots": len(hot),
             "cells_tested": hot.attrs.get("cells_tested", 0), "corridor": layer["info"] if layer else None,

@@ -7,9 +7,9 @@ from typing import Any
 
 import geopandas as gpd
 
-from geo_response.planning import compare as planning
+from geo_response import planning
 from geo_response.planning import report as planning_report
-from geo_response.planning import scenarios
+from geo_response.planning import scenarios, siting
 from geo_response.study_area import StudyArea
 from geo_response.workflows.compliance import prepare_incidents
 
@@ -61,7 +61,7 @@ def run_optimise(area: StudyArea, add: int, out: str | Path, *, policy: str = "e
         cands = planning.read_candidates_csv(candidates, area=area.area, projected_crs=area.force.projected_crs)
         cands.attrs["source"] = str(candidates)
     inc, inc_info = incidents_for_planning(area, incidents_path, policy, seed)
-    run = planning.optimise(area.network, area.bases, area.lsoas, area.force, pol, add, candidates=cands,
+    run = siting.optimise(area.network, area.bases, area.lsoas, area.force, pol, add, candidates=cands,
                             incidents=inc, delay=delay, time_limit=time_limit)
     run.summary.update({"sources": {**_sources(area), "candidates": str(candidates) if candidates else
                                     "LSOA population-weighted centroids"},
