@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -285,15 +286,28 @@ def report_blocks(long: pd.DataFrame, summary: dict, max_categories: int = 20) -
     return blocks
 
 
-def md_escape(value: Any) -> str:
-    """Text for a Markdown table cell or line: HTML escaped (viewers render inline HTML), ``|`` escaped.
+_MD_PUNCTUATION = re.compile(r"([\\`*\[\]~])")
+_MD_EDGE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+
+
+def md_escape(value: Any, newlines: bool = False) -> str:
+    """Text for a Markdown table cell or line that renders as the same text and nothing else.
+
+    HTML is escaped (viewers render inline HTML), as are the characters that make links, images, code and
+    emphasis (``\\ ` * [ ] ~``, a ``(`` after ``]``, ``_`` at a word's edge) and ``|`` (table cells).
+    Newlines become spaces unless ``newlines`` (paragraphs).
 
     Examples
     --------
     >>> md_escape("<img src=x onerror=alert(1)> | x")
     '&lt;img src=x onerror=alert(1)&gt; \\\\| x'
+    >>> print(md_escape("![](http://tracker) [x](javascript:alert(1)) pct_met"))
+    !\\[\\]\\(http://tracker) \\[x\\]\\(javascript:alert(1)) pct_met
     """
-    return html.escape(str(value), quote=False).replace("|", "\\|").replace("\n", " ")
+    text = html.escape(str(value), quote=False)
+    text = _MD_PUNCTUATION.sub(r"\\\1", text)
+    text = _MD_EDGE_UNDERSCORE.sub(r"\\_", text).replace("\\](", "\\]\\(").replace("|", "\\|")
+    return text if newlines else text.replace("\n", " ")
 
 
 def render_markdown(blocks: list[Block]) -> str:
@@ -304,7 +318,7 @@ def render_markdown(blocks: list[Block]) -> str:
         if kind in ("h1", "h2", "h3"):
             lines += ["#" * int(kind[1]) + " " + md_escape(block[1]), ""]
         elif kind == "p":
-            lines += [html.escape(str(block[1]), quote=False), ""]
+            lines += [md_escape(block[1], newlines=True), ""]
         elif kind == "table":
             caption, df = block[1], block[2]
             first = "" if isinstance(df.index, pd.RangeIndex) else " "
