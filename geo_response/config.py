@@ -245,6 +245,9 @@ def load_profile(path: str | Path | None = None) -> ForceProfile:
         If the file is missing, is not valid TOML, or holds a bad value. The message names the key.
     """
     p = Path(path) if path is not None else default_profile_path()
+    if p.is_dir():
+        raise ConfigError(f"force profile {p} is a folder, not a TOML file; pass --force-profile with a TOML file "
+                          "like data/essex.toml")
     if not p.is_file():
         raise ConfigError(f"force profile {p} does not exist; pass --force-profile with a TOML file like "
                           "data/essex.toml")
