@@ -91,15 +91,21 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
 
     Numeric, boolean and datetime columns are left alone (they are real values, not text).
     """
-    out = df.copy()
-    for i in range(out.shape[1]):
-        series = out.iloc[:, i]
-        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
+    frame = pd.DataFrame(df)
+    columns = []
+    for i in range(frame.shape[1]):
+        series = frame.iloc[:, i]
+        dtype = series.dtype
+        if (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype)
+                or getattr(dtype, "name", "") == "geometry"):
+            columns.append(series)
             continue
-        if isinstance(series.dtype, pd.CategoricalDtype):
-            series = series.astype(object)
-        out.iloc[:, i] = series.map(neutralise_cell, na_action="ignore").astype(series.dtype)
-    out.columns = [neutralise_cell(str(c)) if isinstance(c, str) else c for c in out.columns]
+        text_dtype = pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype)
+        series = series.astype(object) if isinstance(dtype, pd.CategoricalDtype) else series
+        cleaned = series.map(neutralise_cell, na_action="ignore")
+        columns.append(cleaned.astype(dtype) if text_dtype else cleaned)
+    out = pd.concat(columns, axis=1) if columns else frame.copy()
+    out.columns = [neutralise_cell(c) for c in frame.columns]
     return out
 
 

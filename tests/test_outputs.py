@@ -51,6 +51,31 @@ def test_write_csv_neutralises_header_index_and_carriage_return(tmp_path):
     assert rows[2] == ["j", "", "-2"]
 
 
+def test_neutralise_frame_handles_every_dtype():
+    df = pd.DataFrame({"obj": ["=a", 1, None], "s": pd.Series(["+1", "x", None], dtype="string"),
+                       "cat": pd.Categorical(["@x", "y", "@x"]), "b": [True, False, True],
+                       "t": pd.to_datetime(["2021-01-01"] * 3, utc=True), "i": pd.array([1, None, -3], dtype="Int64"),
+                       "f": [-1.0, float("nan"), 2.0]})
+    out = outputs.neutralise_frame(df)
+    assert out["obj"].tolist()[:2] == ["'=a", 1] and out["obj"].iloc[2] is None
+    assert out["s"].tolist()[:2] == ["'+1", "x"] and out["cat"].tolist() == ["'@x", "y", "'@x"]
+    for col in ("b", "t", "i", "f"):
+        pd.testing.assert_series_equal(out[col], df[col])
+    assert df["obj"].iloc[0] == "=a"                              # the input frame is not changed
+
+
+def test_atomic_path_keeps_the_suffix_for_gdal(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    gdf = gpd.GeoDataFrame({"name": ["=x"]}, geometry=[Point(0.45, 51.75)], crs=4326)
+    with outputs.atomic_path(tmp_path / "iso.gpkg") as tmp:
+        assert tmp.suffix == ".gpkg" and tmp.name.startswith(".iso.tmp-")
+        gdf.to_file(tmp, layer="isochrones", driver="GPKG")
+    assert gpd.read_file(tmp_path / "iso.gpkg")["name"].tolist() == ["=x"]
+    assert [p.name for p in tmp_path.iterdir()] == ["iso.gpkg"]
+
+
 def test_neutralise_cell_rules():
     assert [outputs.neutralise_cell(v) for v in ("-12", "-1e-3", "-.5", "-", "--1", "- 1", "a=b")] == [
         "-12", "-1e-3", "-.5", "'-", "'--1", "'- 1", "a=b"]
