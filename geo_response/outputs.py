@@ -395,7 +395,7 @@ class OutputFolder:
 
     def __init__(self, folder: str | Path, inputs: Iterable[Any] = (), overwrite: bool = False,
                  expected: Iterable[str] = ()) -> None:
-        self.target = Path(folder)
+        self.target = Path(os.path.abspath(folder))   # "--out ." has a real name and parent
         self.inputs = list(inputs)
         self.overwrite = overwrite
         self.expected = [_relative(n) for n in expected]
@@ -430,7 +430,13 @@ class OutputFolder:
         parent = self.target.parent
         try:
             parent.mkdir(parents=True, exist_ok=True)
-            self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.tmp-", dir=parent))
+            try:
+                self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.tmp-", dir=parent))
+            except PermissionError:
+                if not self.target.is_dir():
+                    raise
+                # a writable folder in a read-only parent: stage the files inside it (still renamed at the end)
+                self.tmp = Path(tempfile.mkdtemp(prefix=".geo-response.tmp-", dir=self.target))
         except FileExistsError:
             raise OutputError(f"--out {self.target}: {parent} is a file, not a folder; choose another "
                               "--out") from None

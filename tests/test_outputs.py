@@ -227,6 +227,26 @@ def test_unwritable_out_is_a_clear_error_even_as_root(tmp_path, monkeypatch):
         OutputFile(tmp_path / "t.csv").__enter__()
 
 
+def test_out_dot_in_a_read_only_parent_stages_inside_the_folder(tmp_path, monkeypatch):
+    import tempfile
+
+    real = tempfile.mkdtemp
+    work = tmp_path / "work"
+    work.mkdir()
+
+    def parent_read_only(*args, dir=None, **kwargs):
+        if Path(dir) == tmp_path:
+            raise PermissionError(13, "Permission denied")
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkdtemp", parent_read_only)
+    monkeypatch.chdir(work)
+    with OutputFolder(".") as out:
+        write_text("x", out.path("report.md"))
+        assert not (work / "report.md").exists()
+    assert sorted(p.name for p in work.iterdir()) == [MANIFEST_NAME, "report.md"]
+
+
 def test_out_that_is_a_file_or_unwritable_is_a_clear_error(tmp_path):
     f = tmp_path / "file.txt"
     f.write_text("x")
