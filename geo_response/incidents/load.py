@@ -430,13 +430,46 @@ def _response(raw: pd.DataFrame, cols: dict[str, str], occurred: pd.Series, reje
     return response
 
 
+def _coordinate_text(coord_reason: pd.Series, cols: dict[str, str], system: str,
+                     lsoa_in: pd.Series | None) -> pd.Series:
+    """Ledger detail of rows with missing or unparseable coordinates; never the values themselves (a
+    near-miss such as ``51.7503x`` is still a location)."""
+    text = pd.Series("", index=coord_reason.index, dtype="object")
+    text[coord_reason == "missing_coordinates"] = "no coordinates"
+    if "lsoa_code" in cols and lsoa_in is not None:
+        m = (coord_reason == "missing_coordinates") & lsoa_in.notna()
+        text[m] = "no coordinates; lsoa_code " + lsoa_in[m].astype(str) + " is not an LSOA of the force area"
+    bad = coord_reason == "unparseable_coordinates"
+    if bad.any():
+        if system == "geometry":
+            text[bad] = "bad geometry"
+        else:
+            a_col = cols["longitude"] if system == "EPSG:4326" else cols["easting"]
+            b_col = cols["latitude"] if system == "EPSG:4326" else cols["northing"]
+            text[bad] = f"{a_col} / {b_col} not numbers in range (values not repeated in the ledger)"
+    return text
+
+
+def _outside(boundary: BaseGeometry, lon: np.ndarray, lat: np.ndarray, ok: np.ndarray,
+             show_points: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (among ``ok``) outside the force area, and their ledger detail: a 1 km OS grid square at most,
+    and only with ``show_points``."""
+    shapely.prepare(boundary)
+    inside = np.zeros(len(lon), dtype=bool)
+    inside[ok] = shapely.contains_xy(boundary, lon[ok], lat[ok])
+    out = ok & ~inside
+    text = np.full(len(lon), "outside the force area", dtype=object)
+    if show_points and out.any():
+        text[out] = ["outside the force area, in 1 km square " + ref for ref in grid_references(lon[out], lat[out])]
+    return out, text
+
+
 def _load_one(
     path: Path, boundary: BaseGeometry | None, policy: Policy | None, lsoas: gpd.GeoDataFrame | None,
     max_response_minutes: float = DEFAULT_MAX_RESPONSE_MINUTES, show_points: bool = False,
 ) -> tuple[pd.DataFrame, dict]:
     raw, rows, extra_detail, counts = read_source(path)
     cols = _find_columns(raw, path)
-    n = len(raw)
     idx = raw.index
     reason = pd.Series(pd.NA, index=idx, dtype="object")
     detail = pd.Series("", index=idx, dtype="object")
@@ -470,33 +503,12 @@ def _load_one(
                 ].astype(str)
             unknown = fallback & ~known
             coord_reason[unknown] = "missing_coordinates"
-    coord_text = pd.Series("", index=idx, dtype="object")
-    coord_text[coord_reason == "missing_coordinates"] = "no coordinates"
-    if "lsoa_code" in cols and lsoas is not None:
-        m = (coord_reason == "missing_coordinates") & lsoa_in.notna()
-        coord_text[m] = "no coordinates; lsoa_code " + lsoa_in[m].astype(str) + " is not an LSOA of the force area"
-    bad = coord_reason == "unparseable_coordinates"
-    if bad.any():
-        if system == "geometry":
-            coord_text[bad] = "bad geometry"
-        else:
-            a_col = cols["longitude"] if system == "EPSG:4326" else cols["easting"]
-            b_col = cols["latitude"] if system == "EPSG:4326" else cols["northing"]
-            # the values are not repeated: a near-miss such as 51.7503x is still a location
-            coord_text[bad] = f"{a_col} / {b_col} not numbers in range (values not repeated in the ledger)"
+    coord_text = _coordinate_text(coord_reason, cols, system, lsoa_in if lsoas is not None else None)
     for why in ("missing_coordinates", "unparseable_coordinates"):
         reject(coord_reason == why, why, coord_text)
-
     if boundary is not None:
-        shapely.prepare(boundary)
-        ok = reason.isna().to_numpy()
-        inside = np.zeros(n, dtype=bool)
-        inside[ok] = shapely.contains_xy(boundary, lon[ok], lat[ok])
-        out = ok & ~inside
-        text = pd.Series("outside the force area", index=idx, dtype="object")
-        if show_points and out.any():
-            text[out] = ["outside the force area, in 1 km square " + ref for ref in grid_references(lon[out], lat[out])]
-        reject(out, "outside_force_area", text)
+        out, text = _outside(boundary, lon, lat, reason.isna().to_numpy(), show_points)
+        reject(out, "outside_force_area", pd.Series(text, index=idx, dtype="object"))
 
     occurred, month = _times(raw, cols, reject)
     grade = pd.Series(pd.NA, index=idx, dtype="object")
