@@ -124,8 +124,9 @@ class LoadResult:
     ledger : DataFrame
         ``file, row_number, incident_id, status ('rejected' | 'warning'), reason, detail``.
     summary : dict
-        ``input_rows, accepted, rejected, rejected_by_reason, warnings, files, coordinates,
-        has_grades, has_response_times, has_months``.
+        ``input_rows`` (counted by the readers), ``accepted, rejected, rejected_by_reason, warnings, files``
+        (per file: ``file, rows``, and for a CSV ``lines_read, blank_lines``; ``coordinates``),
+        ``coordinates, has_grades, has_response_times, has_months``.
     """
 
     incidents: gpd.GeoDataFrame
