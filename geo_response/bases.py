@@ -18,6 +18,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo_response.errors import InputFileError
 from geo_response.geography import table_points
+from geo_response.inputs import read_csv_table
 from geo_response.roads.roadnet import RoadNetwork
 
 BASE_COLUMNS = ["base_id", "name", "type", "units", "outside_area", "geometry"]
@@ -29,13 +30,16 @@ def _lower_columns(df: pd.DataFrame) -> dict[str, str]:
 
 
 def _finish(names, types, units, geometry, boundary: BaseGeometry | None, area: BaseGeometry | None,
-            issues: list[dict], projected_crs: str) -> gpd.GeoDataFrame:
+            issues: list[dict], projected_crs: str, rows: np.ndarray | None = None) -> gpd.GeoDataFrame:
+    """Drop bases outside ``area`` and near-duplicates, flag the rest; ``rows`` numbers them in issues
+    (file lines of a CSV; default 1..n)."""
     gdf = gpd.GeoDataFrame({"name": names, "type": types, "units": units}, geometry=geometry, crs=4326)
+    row = (np.arange(1, len(gdf) + 1) if rows is None else np.asarray(rows)).astype(int).tolist()
     keep = np.ones(len(gdf), dtype=bool)
     if area is not None:
         outside_area = ~shapely.contains_xy(area, gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy())
         for i in np.flatnonzero(outside_area):
-            issues.append({"row": int(i) + 1, "name": gdf.name.iloc[i], "issue": "outside the network area "
+            issues.append({"row": row[i], "name": gdf.name.iloc[i], "issue": "outside the network area "
                            "(force boundary plus buffer): dropped"})
         keep &= ~outside_area
     gdf["outside_area"] = False
@@ -43,7 +47,7 @@ def _finish(names, types, units, geometry, boundary: BaseGeometry | None, area: 
         outside = ~shapely.contains_xy(boundary, gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy())
         gdf["outside_area"] = outside
         for i in np.flatnonzero(outside & keep):
-            issues.append({"row": int(i) + 1, "name": gdf.name.iloc[i],
+            issues.append({"row": row[i], "name": gdf.name.iloc[i],
                            "issue": "outside the force boundary (kept: within the buffer)"})
     # duplicates: within DUPLICATE_DISTANCE_M of an earlier base (whatever its name) are dropped; a name shared
     # by bases farther apart is common in OSM ("Police Station"), so those are kept and flagged
@@ -56,14 +60,14 @@ def _finish(names, types, units, geometry, boundary: BaseGeometry | None, area: 
         name = gdf.name.iloc[i]
         near = [j for j in tree.query_ball_point(xy[i], DUPLICATE_DISTANCE_M) if j < i and keep[j]]
         if near:
-            issue = f"within {DUPLICATE_DISTANCE_M:.0f} m of row {near[0] + 1}: dropped as a duplicate"
-            issues.append({"row": i + 1, "name": name, "issue": issue})
+            issue = f"within {DUPLICATE_DISTANCE_M:.0f} m of row {row[near[0]]}: dropped as a duplicate"
+            issues.append({"row": row[i], "name": name, "issue": issue})
             keep[i] = False
             continue
         if name in seen_names:
             j = seen_names[name]
             km = float(np.hypot(*(xy[i] - xy[j]))) / 1000
-            issues.append({"row": i + 1, "name": name, "issue": f"same name as row {j + 1}, {km:.1f} km away: "
+            issues.append({"row": row[i], "name": name, "issue": f"same name as row {row[j]}, {km:.1f} km away: "
                            "kept (give it a distinct name to refer to it in scenarios)"})
             continue
         seen_names[name] = i
@@ -80,7 +84,8 @@ def read_bases_csv(path: str | Path, boundary: BaseGeometry | None = None, area:
     ----------
     path : str or Path
         Columns (any case): ``name`` and either ``latitude``/``longitude`` (WGS84) or ``easting``/``northing``
-        (EPSG:27700); optional ``type`` and ``units`` (default 1).
+        (EPSG:27700); optional ``type`` and ``units`` (default 1, also for an empty cell). Cells are read as
+        text, so a base named ``NaN`` or ``NA`` keeps its name.
     boundary : shapely geometry, optional
         The force boundary (lon/lat): bases outside it are flagged ``outside_area``.
     area : shapely geometry, optional
@@ -91,33 +96,41 @@ def read_bases_csv(path: str | Path, boundary: BaseGeometry | None = None, area:
     Returns
     -------
     (GeoDataFrame, list of dict)
-        The bases and the issues found (``row``, ``name``, ``issue``).
+        The bases and the issues found (``row``: the file line, header = 1; ``name``, ``issue``). A row with
+        more non-empty fields than the header is dropped and reported (its columns cannot be trusted);
+        a trailing comma (an empty extra field) is ignored.
 
     Raises
     ------
     InputFileError
         If the file cannot be read, lacks the columns, or a row has unusable coordinates or units.
     """
-    try:
-        df = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"cannot read bases file {path}: {exc}") from exc
+    table = read_csv_table(path, what="bases file", skipinitialspace=True)
+    df = table.frame
     cols = _lower_columns(df)
     if "name" not in cols:
         raise InputFileError(f"bases file {path} needs a 'name' column; it has {list(df.columns)}")
+    issues: list[dict] = []
+    extra = table.extra > 0
+    for line, name, text in zip(table.lines[extra], df.loc[extra, cols["name"]], table.extra_detail()[extra],
+                                strict=True):
+        issues.append({"row": int(line), "name": str(name).strip(), "issue": f"{text}: dropped"})
+    df, lines = df[~extra].reset_index(drop=True), table.lines[~extra]
     points, bad = table_points(df, f"bases file {path}", projected_crs)
     if bad.any():
-        rows = [int(i) + 2 for i in np.flatnonzero(bad)]
+        rows = [int(i) for i in lines[bad.to_numpy()]]
         raise InputFileError(f"bases file {path}: rows {rows} (line numbers) have missing or impossible "
                              "coordinates; fix them or remove the rows")
     units = pd.to_numeric(df[cols["units"]], errors="coerce") if "units" in cols else pd.Series(1, index=df.index)
-    if units.isna().any() or (units < 1).any() or (units % 1 != 0).any():
-        rows = [int(i) + 2 for i in np.flatnonzero(units.isna() | (units < 1) | (units % 1 != 0))]
+    if "units" in cols:
+        units = units.where(df[cols["units"]].str.strip() != "", 1)   # an empty cell is the default, 1
+    wrong = units.isna() | (units < 1) | (units % 1 != 0)
+    if wrong.any():
+        rows = [int(i) for i in lines[wrong.to_numpy()]]
         raise InputFileError(f"bases file {path}: 'units' must be a whole number >= 1 (lines {rows})")
-    types = df[cols["type"]].fillna("").astype(str) if "type" in cols else pd.Series("", index=df.index)
-    issues: list[dict] = []
+    types = df[cols["type"]].astype(str) if "type" in cols else pd.Series("", index=df.index)
     gdf = _finish(df[cols["name"]].astype(str).str.strip().to_numpy(), types.to_numpy(),
-                  units.astype(int).to_numpy(), points.values, boundary, area, issues, projected_crs)
+                  units.astype(int).to_numpy(), points.values, boundary, area, issues, projected_crs, lines)
     return gdf, issues
 
 

@@ -156,6 +156,7 @@ class ResponseModel:
     dispatch_p90_s: float
     access_speed_kph: float
     snap_limit_m: float
+    max_response_minutes: float = 1440.0
 
 
 @dataclass(frozen=True)
@@ -245,6 +246,9 @@ def load_profile(path: str | Path | None = None) -> ForceProfile:
         If the file is missing, is not valid TOML, or holds a bad value. The message names the key.
     """
     p = Path(path) if path is not None else default_profile_path()
+    if p.is_dir():
+        raise ConfigError(f"force profile {p} is a folder, not a TOML file; pass --force-profile with a TOML file "
+                          "like data/essex.toml")
     if not p.is_file():
         raise ConfigError(f"force profile {p} does not exist; pass --force-profile with a TOML file like "
                           "data/essex.toml")
@@ -453,7 +457,8 @@ def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -
         kpis.append(Kpi(str(_need(k, "name", where)), pol, cats, _share(_need(k, "threshold", where), where)))
 
     rm_keys = ("draws", "seed", "call_answer_median_s", "call_answer_p90_s", "call_handling_median_s",
-               "call_handling_p90_s", "dispatch_median_s", "dispatch_p90_s", "access_speed_kph", "snap_limit_m")
+               "call_handling_p90_s", "dispatch_median_s", "dispatch_p90_s", "access_speed_kph", "snap_limit_m",
+               "max_response_minutes")
     rm = _known(_need(raw, "response_model", "top level"), rm_keys, "response_model")
     response_model = ResponseModel(
         draws=int(_positive(_integer(rm.get("draws", 20000), "response_model.draws"), "response_model.draws")),
@@ -461,6 +466,7 @@ def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -
         **{k: _positive(_need(rm, k, "response_model"), f"response_model.{k}") for k in (
             "call_answer_median_s", "call_answer_p90_s", "call_handling_median_s", "call_handling_p90_s",
             "dispatch_median_s", "dispatch_p90_s", "access_speed_kph", "snap_limit_m")},
+        max_response_minutes=_positive(rm.get("max_response_minutes", 1440), "response_model.max_response_minutes"),
     )
     for stem in ("call_answer", "call_handling", "dispatch"):
         if getattr(response_model, f"{stem}_p90_s") < getattr(response_model, f"{stem}_median_s"):

@@ -1,8 +1,11 @@
 """Where geo-response finds its data.
 
 Order: an explicit ``data_dir`` (the CLI's ``--data-dir``) > the ``GEO_RESPONSE_DATA`` environment
-variable > ``../shared/data`` beside the checkout (or beside the working directory) > the user cache
-directory, which :mod:`geo_response.download` fills from the real sources.
+variable > ``../shared/data`` beside the checkout > the user cache directory, which
+:mod:`geo_response.download` fills from the real sources.
+
+The working directory is never searched: a folder planted beside wherever a command happens to be run
+(``./../shared/data``) must not replace the force's data.
 """
 
 from __future__ import annotations
@@ -34,11 +37,9 @@ def candidate_dirs(data_dir: str | Path | None = None) -> list[tuple[str, Path]]
     env = os.environ.get(ENV_VAR)
     if env:
         out.append((f"${ENV_VAR}", Path(env)))
-    checkout = Path(__file__).resolve().parents[1]
-    for base in (checkout, Path.cwd()):
-        bundle = (base.parent / "shared" / "data").resolve()
-        if all(bundle != p for _, p in out):
-            out.append(("../shared/data bundle", bundle))
+    bundle = (Path(__file__).resolve().parents[1].parent / "shared" / "data").resolve()
+    if all(bundle != p for _, p in out):
+        out.append(("../shared/data bundle", bundle))
     out.append(("user cache", user_cache_dir() / "data"))
     return out
 

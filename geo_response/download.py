@@ -7,7 +7,13 @@ file is found by every loader without further configuration.
 
 Checksums: a source with a ``sha256`` in the profile is verified (pooch ``known_hash``); a source whose
 publisher updates the file in place (Geofabrik's ``-latest`` extracts) has none, and the SHA-256 of what
-was actually downloaded is recorded in a JSON manifest (:data:`MANIFEST_NAME`) in the download folder.
+was actually downloaded is recorded in a JSON manifest (:data:`MANIFEST_NAME`) in the download folder:
+trust on first use, which :attr:`Download.status` says in words for the CLI to print. A cached copy is
+re-verified against that recorded SHA-256 (not just its size) every time it is reused; one that no longer
+matches is moved aside (``<name>.bad-<time>``) and reported, never used.
+
+Only ``https://`` URLs are downloaded; plain ``http://`` only from this machine (``127.0.0.1``,
+``localhost``, ``::1``: a local mirror or a test server), since anyone on the path could change the file.
 
 police.uk publishes one zip per month holding the street-level files of every force for the previous
 36 months (``https://data.police.uk/data/archive/YYYY-MM.zip``); :func:`fetch_police_uk` downloads the
@@ -30,6 +36,7 @@ from urllib.parse import urlparse
 import pooch
 from tqdm.auto import tqdm
 
+from geo_response._cache import move_aside
 from geo_response.config import ForceProfile, Source, load_profile
 from geo_response.datadir import user_cache_dir
 from geo_response.errors import ConfigError, DownloadError
@@ -41,6 +48,7 @@ ARCHIVE_SPAN_MONTHS = 36  # each police.uk monthly archive holds the 36 months u
 DEFAULT_TIMEOUT = 60.0
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +63,8 @@ class Download:
     sha256: str
     verified: bool
     downloaded: bool
+    status: str = ""
+    """One line for the user: verified against the profile, or trust on first use (with the hash recorded)."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -115,8 +125,29 @@ def source_url(source: Source, base_url: str | None = None) -> str:
     """
     if base_url is None:
         return source.url
+    check_url(base_url)
     name = "" if source.url.endswith("/") else PurePosixPath(urlparse(source.url).path).name
     return base_url.rstrip("/") + "/" + name
+
+
+def check_url(url: str) -> str:
+    """Return ``url`` if it may be downloaded from: ``https://``, or ``http://`` to this machine only.
+
+    Raises
+    ------
+    DownloadError
+        For any other scheme, or plain ``http://`` to another host (say what to use instead).
+    """
+    parsed = urlparse(str(url))
+    host = (parsed.hostname or "").lower()
+    if parsed.scheme == "https" and host:
+        return url
+    if parsed.scheme == "http" and host in LOOPBACK_HOSTS:
+        return url
+    raise DownloadError(
+        f"refusing to download from {url}: use an https:// URL (plain http:// is accepted only for a mirror on "
+        f"this machine: {', '.join(LOOPBACK_HOSTS)}), because anyone on the network path could change the file"
+    )
 
 
 def known_hash(source: Source) -> str | None:
@@ -220,6 +251,7 @@ def _retrieve(url: str, dest: Path, expected: str | None, label: str, progress: 
     ``url``) is the address quoted in errors for getting the file by hand when ``url`` is a mirror.
     """
     publisher_url = publisher_url or url
+    check_url(url)
     import requests
 
     downloader = _Downloader(label, progress, timeout)
@@ -306,6 +338,15 @@ def fetch_source(name: str, profile: ForceProfile | None = None, cache_dir: str 
         )
     url = source_url(source, base_url)
     if kind == "page":
+        if dest.is_file():   # placed by hand: compare with the copy the profile was made with, when it has one
+            sha, expected = file_sha256(dest), known_hash(source)
+            same = expected is not None and expected == f"sha256:{sha}"
+            status = (f"placed by hand; sha256 {sha} matches the force profile" if same else
+                      f"placed by hand; sha256 {sha} " + ("differs from the force profile's (another extract or "
+                                                          "version)" if expected else "recorded (no published "
+                                                          "checksum: trust on first use)"))
+            return Download(name=name, path=dest, url=source.url, sha256=sha, verified=same, downloaded=False,
+                            status=status)
         raise DownloadError(
             f"source {name!r} ({source.url}) is a web page or DOI, not a file, so it cannot be downloaded "
             f"automatically. Get the data from that page and save it as {dest} (or as {source.file} in any "
@@ -313,18 +354,57 @@ def fetch_source(name: str, profile: ForceProfile | None = None, cache_dir: str 
             f"[sources.{name}] url of the force profile."
         )
     expected = known_hash(source)
+    manifest = read_manifest(folder)
+    if expected is None:
+        verify_cached(dest, manifest.get(source.file), name)
     downloaded = _retrieve(url, dest, expected, source.file, progress, timeout, publisher_url=source.url)
     if downloaded:
         _reject_html(dest, url)
-    manifest = read_manifest(folder)
+    sha = file_sha256(dest)
     entry = manifest.get(source.file)
-    if downloaded or entry is None or entry.get("bytes") != dest.stat().st_size:
-        entry = {"source": name, "url": url, "sha256": file_sha256(dest), "bytes": dest.stat().st_size,
+    known = entry is not None and not downloaded
+    if not known:
+        entry = {"source": name, "url": url, "sha256": sha, "bytes": dest.stat().st_size,
                  "verified": expected is not None, "licence": source.licence,
                  "downloaded_at": datetime.now(UTC).isoformat(timespec="seconds") if downloaded else None}
         _record(folder, source.file, entry)
-    return Download(name=name, path=dest, url=url, sha256=entry["sha256"], verified=expected is not None,
-                    downloaded=downloaded)
+    return Download(name=name, path=dest, url=url, sha256=sha, verified=expected is not None,
+                    downloaded=downloaded, status=_status(expected is not None, downloaded, known, sha))
+
+
+def _status(verified: bool, downloaded: bool, known: bool, sha: str) -> str:
+    """The line ``fetch`` prints about a file's checksum."""
+    if verified:
+        return f"{'downloaded' if downloaded else 'cached copy'}; sha256 {sha} matches the force profile"
+    if downloaded:
+        return f"downloaded; no published checksum: recorded sha256 {sha} (trust on first use)"
+    if known:
+        return (f"cached copy matches the sha256 recorded at its download, {sha} (no published checksum: "
+                "trust on first use)")
+    return f"found in the cache with no record; no published checksum: recorded sha256 {sha} (trust on first use)"
+
+
+def verify_cached(path: Path, entry: dict | None, name: str) -> None:
+    """Check a cached file against the SHA-256 recorded when it was downloaded.
+
+    Nothing happens when the file or its record is missing. A file that no longer matches is moved aside
+    (:func:`geo_response._cache.move_aside`) and reported.
+
+    Raises
+    ------
+    DownloadError
+        When the cached file does not match its record (it may have been damaged or replaced).
+    """
+    if entry is None or not path.is_file():
+        return
+    recorded = str(entry.get("sha256", ""))
+    if recorded and file_sha256(path) == recorded:
+        return
+    moved = move_aside(path, f"does not match the sha256 recorded at its download ({recorded or 'none'})")
+    raise DownloadError(
+        f"the cached copy of {name} ({path}) does not match the sha256 recorded when it was downloaded, so it "
+        f"may have been damaged or replaced; it was moved to {moved}. Run the fetch again for a fresh copy."
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -461,8 +541,11 @@ def fetch_police_uk(months: Iterable[str], force: str = "essex", profile: ForceP
     force = force.strip().lower()
     wanted = sorted({str(m) for m in months}, key=_month_index)
     targets = {m: target_dir / f"{m}-{force}-street.csv" for m in wanted}
+    manifest = read_manifest(folder)
+    for m in wanted:   # months already here are reused only if they still match their recorded sha256
+        verify_cached(targets[m], manifest.get(f"{subdir}{targets[m].name}"), f"police.uk {m} ({force})")
     todo = [m for m in wanted if not targets[m].is_file()]
-    base = (base_url or archive_url).rstrip("/")
+    base = check_url((base_url or archive_url).rstrip("/") + "/").rstrip("/")
     if todo:
         for archive, archive_months in _plan_with_kept(todo, target_dir / "archive").items():
             url = f"{base}/{archive}.zip"

@@ -18,6 +18,7 @@ from shapely.geometry.base import BaseGeometry
 from geo_response.config import ForceProfile
 from geo_response.datadir import find_file
 from geo_response.errors import InputFileError
+from geo_response.inputs import read_csv_table
 
 ONS_GEOPORTAL = "https://geoportal.statistics.gov.uk/"
 LAT_NAMES = ("latitude", "lat")
@@ -176,3 +177,40 @@ def table_points(df: pd.DataFrame, source: str = "table",
     points = gpd.GeoSeries(gpd.points_from_xy(x.where(~bad), y.where(~bad)), index=df.index, crs=crs).to_crs(4326)
     points[bad.to_numpy()] = None
     return points, bad
+
+
+def read_points_table(path: str | Path, what: str = "points file") -> pd.DataFrame:
+    """Read a CSV of points (or candidate sites) with every cell kept as the text it was.
+
+    Columns that are copied to an output keep their values: ``007`` stays ``007``, ``+441234`` stays text (the
+    CSV writer neutralises it), ``NA`` / ``null`` / ``NaN`` stay strings and an empty cell is ``""``. Pass the
+    result to :func:`table_points` for the coordinates.
+
+    Parameters
+    ----------
+    path : str or Path
+    what : str
+        How to name the file in errors (``"points file"``, ``"candidates file"``).
+
+    Returns
+    -------
+    DataFrame
+        One row per CSV record (a ``RangeIndex``), every column as ``str``. ``attrs["lines"]`` holds each
+        row's file line number (header = line 1, blank lines counted); ``attrs["extra_fields"]`` maps the
+        line number of each record that had more non-empty fields than the header (kept, with its first
+        fields) to a description: callers must report those rows, e.g. with the status ``extra_fields``,
+        since their columns cannot be trusted. ``attrs["records"]`` is the reader's own record count.
+
+    Raises
+    ------
+    InputFileError
+        If the file cannot be read at all.
+    """
+    table = read_csv_table(path, what=what)
+    df = table.frame
+    detail = table.extra_detail()
+    df.attrs["source"] = str(path)
+    df.attrs["lines"] = table.lines
+    df.attrs["records"] = table.records
+    df.attrs["extra_fields"] = {int(line): str(text) for line, text in zip(table.lines, detail, strict=True) if text}
+    return df

@@ -344,8 +344,7 @@ def hotspots_table(hotspots: gpd.GeoDataFrame, decimals: int = 4, projected_crs:
 
 
 def write_hotspots_csv(hotspots: gpd.GeoDataFrame, path: str | Path) -> Path:
-    """Write :func:`hotspots_table` to `path` (``hotspots.csv``) and return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    hotspots_table(hotspots).to_csv(path, index=False)
-    return path
+    """Write :func:`hotspots_table` to `path` (``hotspots.csv``; cells neutralised, atomic) and return the path."""
+    from geo_response.outputs import write_csv
+
+    return write_csv(hotspots_table(hotspots), path)

@@ -36,10 +36,11 @@ def test_duplicates_and_outside(tmp_path):
     assert list(gdf.name) == ["A", "A", "C"]
     assert list(gdf.outside_area) == [False, False, True]
     text = " | ".join(f"{i['row']}:{i['issue']}" for i in issues)
-    assert "2:same name as row 1, 8.1 km away: kept" in text   # 0.07 deg N, 0.03 deg E: ~8.05 km
-    assert "3:within 10 m of row 1" in text        # ~4 m from A
-    assert "4:outside the force boundary (kept" in text
-    assert "5:outside the network area" in text
+    # rows are file lines (header = line 1)
+    assert "3:same name as row 2, 8.1 km away: kept" in text   # 0.07 deg N, 0.03 deg E: ~8.05 km
+    assert "4:within 10 m of row 2" in text        # ~4 m from A
+    assert "5:outside the force boundary (kept" in text
+    assert "6:outside the network area" in text
 
 
 @pytest.mark.parametrize(("body", "message"), [

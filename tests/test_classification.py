@@ -50,11 +50,12 @@ def test_lsoa_code_used_only_without_coordinates(tiny_lsoas):
     boundary = shapely.union_all(tiny_lsoas.geometry.values)
     r = incidents.load_incidents(FIX / "police_uk_snake_header.csv", boundary, None, tiny_lsoas)
     out = classification.classify(r.incidents, tiny_lsoas).set_index("row_number")
-    assert out.loc[5, "lsoa_match"] == "lsoa_code" and out.loc[5, "lsoa_code"] == "E0X000002"
-    assert out.loc[5, "urban_rural"] == "rural"
-    # row 7 has coordinates in Beta and lsoa_code E0X000002; the point decides, not the code
-    assert out.loc[7, "lsoa_match"] == "within"
-    assert out.loc[1, "urban_rural"] == "urban" and out.loc[1, "district"] == "Alpha"
+    # row_number is the file line (header = line 1)
+    assert out.loc[6, "lsoa_match"] == "lsoa_code" and out.loc[6, "lsoa_code"] == "E0X000002"
+    assert out.loc[6, "urban_rural"] == "rural"
+    # line 8 has coordinates in Beta and lsoa_code E0X000002; the point decides, not the code
+    assert out.loc[8, "lsoa_match"] == "within"
+    assert out.loc[2, "urban_rural"] == "urban" and out.loc[2, "district"] == "Alpha"
 
 
 def test_configurable_layer_rejects_bad_classes(tiny_lsoas):

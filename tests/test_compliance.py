@@ -132,7 +132,7 @@ def test_missing_observed_times_are_warned(tmp_path, tiny_lsoas, policy):
                  "emergency,,51.75,0.45,2021-04\n")
     inc = _observed(f, tiny_lsoas, policy)
     w = compliance.missing_time_warnings(inc)
-    assert w["row_number"].tolist() == [2] and w["reason"].tolist() == ["missing_response_time"]
+    assert w["row_number"].tolist() == [3] and w["reason"].tolist() == ["missing_response_time"]   # file line
     long = compliance.compliance_long(inc)
     assert long["met"].max() == 1 and long["not_met"].max() == 0
 
@@ -226,7 +226,7 @@ def test_empty_grade_cells_are_sampled_and_flagged(tmp_path, data_dir):
     assert s["warnings"] == {"grade_sampled": 1}
     ledger = pd.read_csv(tmp_path / "out" / "ledger.csv")
     assert ledger[["row_number", "status", "reason"]].values.tolist() == [
-        [1, "warning", "grade_sampled"], [3, "rejected", "unknown_grade"]]
+        [2, "warning", "grade_sampled"], [4, "rejected", "unknown_grade"]]     # file lines: header = 1
     per_incident = pd.read_csv(tmp_path / "out" / "incidents.csv", dtype={"grade": str}).set_index("incident_id")
     assert per_incident["grade_sampled"].to_dict() == {"A": True, "B": False}
     assert per_incident.loc["B", ["grade", "target_minutes", "p_met"]].tolist() == ["1", 15.0, 1.0]
@@ -244,7 +244,7 @@ def test_a_file_with_no_good_row_still_writes_its_ledger(tmp_path, data_dir, res
     s = run.summary
     assert (s["input"], s["accepted"], s["rejected"]) == (2, 0, 2)
     assert s["rejected_by_reason"] == {"outside_force_area": 1, "missing_coordinates": 1}
-    assert pd.read_csv(tmp_path / "out" / "ledger.csv")["row_number"].tolist() == [1, 2]
+    assert pd.read_csv(tmp_path / "out" / "ledger.csv")["row_number"].tolist() == [2, 3]
     assert len(pd.read_csv(tmp_path / "out" / "incidents.csv")) == 0
     assert len(pd.read_csv(tmp_path / "out" / "compliance_by_month.csv")) == 0
 

@@ -80,6 +80,8 @@ def test_old_profile_key_of_a_grade_is_read_with_a_warning():
 def test_unreadable_files(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         config.load_profile(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="is a folder, not a TOML file"):
+        config.load_profile(tmp_path)
     bad = tmp_path / "bad.toml"
     bad.write_text("[force\nname = 1")
     with pytest.raises(ConfigError, match="not valid TOML"):

@@ -1,8 +1,8 @@
 """Where data files are found: --data-dir > $GEO_RESPONSE_DATA > ../shared/data > the user cache.
 
 Every level is a real folder under tmp_path. The bundle level is found beside the checkout (the folder
-above ``geo_response/``) or beside the working directory; tests that need it absent or present move
-both: ``datadir.__file__`` (read at call time) to a fake checkout and the working directory to tmp_path.
+above ``geo_response/``), never beside the working directory (a planted folder must not be picked up);
+tests move ``datadir.__file__`` (read at call time) to a fake checkout and the working directory to tmp_path.
 """
 
 from __future__ import annotations
@@ -63,19 +63,19 @@ def test_a_file_missing_from_an_earlier_folder_is_taken_from_a_later_one(world, 
     assert datadir.find_file(REL, data_dir=world["explicit"]) == cached
 
 
-def test_bundle_beside_the_working_directory(world):
-    put(world["cwd_bundle"], "beside cwd")
-    assert datadir.find_file(REL).read_text() == "beside cwd"
-    reasons = [reason for reason, _ in datadir.candidate_dirs()]
-    assert reasons == ["../shared/data bundle", "../shared/data bundle", "user cache"]
+def test_a_bundle_planted_beside_the_working_directory_is_ignored(world):
+    """Issue 11 line 10: ./../shared/data relative to the working directory is a planting risk."""
+    put(world["cwd_bundle"], "planted")
+    cached = put(world["cache"], "downloaded")
+    assert datadir.find_file(REL) == cached
+    assert [p for _, p in datadir.candidate_dirs()] == [world["bundle"], world["cache"]]
 
 
 def test_candidate_order_and_reasons(world, monkeypatch):
     monkeypatch.setenv(datadir.ENV_VAR, str(world["env"]))
     got = datadir.candidate_dirs(world["explicit"])
     assert got == [("--data-dir option", world["explicit"]), ("$GEO_RESPONSE_DATA", world["env"]),
-                   ("../shared/data bundle", world["bundle"]), ("../shared/data bundle", world["cwd_bundle"]),
-                   ("user cache", world["cache"])]
+                   ("../shared/data bundle", world["bundle"]), ("user cache", world["cache"])]
 
 
 def test_env_pointing_at_the_bundle_is_listed_once(world, monkeypatch):

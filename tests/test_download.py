@@ -121,6 +121,52 @@ def test_fetch_puts_file_in_the_user_cache_where_find_file_finds_it(server, cach
     assert entry["downloaded_at"]
 
 
+def test_trust_on_first_use_is_visible_and_the_cache_is_reverified_by_hash(server, cache):
+    """Issue 11 line 10: no published checksum -> say so; a cached copy is checked by sha256, not size."""
+    url = serve(server, "tofu.csv", PAYLOAD)
+    profile = profile_with(Source("ruc", "test_ons/ruc.csv", url, "", "OGL v3"))
+    first = download.fetch_source("ruc", profile, progress=False)
+    assert first.status == f"downloaded; no published checksum: recorded sha256 {PAYLOAD_SHA} (trust on first use)"
+    second = download.fetch_source("ruc", profile, progress=False)
+    assert not second.downloaded and "matches the sha256 recorded at its download" in second.status
+    assert "trust on first use" in second.status
+    tampered = PAYLOAD[::-1]                                   # same size, other bytes
+    first.path.write_bytes(tampered)
+    with pytest.raises(DownloadError, match="does not match the sha256 recorded when it was downloaded") as info:
+        download.fetch_source("ruc", profile, progress=False)
+    assert not first.path.exists()
+    moved = [p for p in first.path.parent.iterdir() if p.name.startswith("ruc.csv.bad-")]
+    assert len(moved) == 1 and moved[0].read_bytes() == tampered and str(moved[0]) in str(info.value)
+    third = download.fetch_source("ruc", profile, progress=False)   # fetching again downloads a fresh copy
+    assert third.downloaded and third.path.read_bytes() == PAYLOAD
+    assert server.requests == ["/tofu.csv", "/tofu.csv"]
+
+
+def test_plain_http_is_refused_except_on_this_machine(cache):
+    source = Source("x", "x.csv", "https://example.org/x.csv", "", "")
+    for bad in ("http://mirror.example.org/osm", "ftp://127.0.0.1/x", "file:///etc", "http://127.0.0.2.nip.io/"):
+        with pytest.raises(DownloadError, match="use an https:// URL"):
+            download.source_url(source, bad)
+    for ok in ("http://127.0.0.1:8000/m", "http://localhost/m", "http://[::1]:9/m", "https://mirror.example.org/m"):
+        assert download.source_url(source, ok).endswith("/x.csv")
+    profile = profile_with(Source("y", "y.csv", "http://example.org/y.csv", "", ""))
+    with pytest.raises(DownloadError, match="use an https:// URL"):
+        download.fetch_source("y", profile, progress=False)
+    with pytest.raises(DownloadError, match="use an https:// URL"):
+        download.fetch_police_uk(["2018-06"], base_url="http://mirror.example.org/archive", progress=False)
+
+
+def test_a_file_placed_by_hand_for_a_landing_page_source_is_compared_with_the_profile(cache):
+    profile = load_profile()
+    source = profile.sources["srn_links"]
+    assert download.known_hash(source) is not None
+    dest = cache / "data" / source.file
+    dest.parent.mkdir(parents=True)
+    dest.write_bytes(b"my own extract\n")
+    result = download.fetch_source("srn_links", profile, progress=False)
+    assert not result.verified and "differs from the force profile's" in result.status
+
+
 def test_second_fetch_uses_the_cache_without_a_request(server, cache):
     url = serve(server, "ruc.csv", PAYLOAD)
     profile = profile_with(Source("ruc", "test_ons/ruc.csv", url, PAYLOAD_SHA, "OGL v3"))

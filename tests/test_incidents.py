@@ -38,16 +38,17 @@ def test_bad_rows_each_get_one_reason(tiny_boundary, essex_2022, tiny_lsoas):
     assert (s["input_rows"], s["accepted"], s["rejected"]) == (12, 3, 9)
     assert s["input_rows"] == s["accepted"] + s["rejected"]
     rejected = r.ledger[r.ledger["status"] == "rejected"].set_index("row_number")["reason"].to_dict()
+    # row_number is the file line (header = line 1)
     assert rejected == {
-        2: "missing_coordinates", 3: "unparseable_coordinates", 4: "outside_force_area", 5: "unparseable_time",
-        6: "unknown_grade", 7: "negative_response_time", 8: "duplicate_incident_id",
-        11: "unparseable_response_time", 12: "unparseable_coordinates",
+        3: "missing_coordinates", 4: "unparseable_coordinates", 5: "outside_force_area", 6: "unparseable_time",
+        7: "unknown_grade", 8: "negative_response_time", 9: "duplicate_incident_id",
+        12: "unparseable_response_time", 13: "unparseable_coordinates",
     }
     # the two rows without an id are accepted, not duplicates of each other
-    assert sorted(r.incidents["row_number"]) == [1, 9, 10]
+    assert sorted(r.incidents["row_number"]) == [2, 10, 11]
     assert r.incidents["incident_id"].isna().sum() == 2
     dup = r.ledger[r.ledger["reason"] == "duplicate_incident_id"].iloc[0]
-    assert dup["detail"] == "same incident_id as bad_rows.csv row 1"
+    assert dup["detail"] == "same incident_id as bad_rows.csv line 2"
     assert "purple" in r.ledger.loc[r.ledger["reason"] == "unknown_grade", "detail"].iloc[0]
 
 
@@ -55,9 +56,9 @@ def test_duplicate_of_a_rejected_row_is_kept(tmp_path, tiny_boundary):
     f = tmp_path / "d.csv"
     f.write_text("incident_id,latitude,longitude\nX,,\nX,51.75,0.45\nX,51.75,0.45\n")
     r = incidents.load_incidents(f, tiny_boundary)
-    assert r.incidents["row_number"].tolist() == [2]
-    assert r.ledger.set_index("row_number")["reason"].to_dict() == {1: "missing_coordinates",
-                                                                   3: "duplicate_incident_id"}
+    assert r.incidents["row_number"].tolist() == [3]
+    assert r.ledger.set_index("row_number")["reason"].to_dict() == {2: "missing_coordinates",
+                                                                   4: "duplicate_incident_id"}
 
 
 @pytest.mark.parametrize("name", ["police_uk_original_header.csv", "police_uk_snake_header.csv"])
@@ -69,13 +70,13 @@ def test_police_uk_both_header_styles(name, tiny_boundary, tiny_lsoas):
     assert s["warnings"] == {"located_by_lsoa_code": 1}
     inc = r.incidents.set_index("row_number")
     # anti-social behaviour rows have no crime id and are accepted incidents, not duplicates
-    assert inc.loc[2, "category"] == "Anti-social behaviour" and inc.loc[3, "category"] == "Anti-social behaviour"
-    assert pd.isna(inc.loc[2, "incident_id"])
-    assert inc.loc[1, "incident_id"] == "c0ffee01"
+    assert inc.loc[3, "category"] == "Anti-social behaviour" and inc.loc[4, "category"] == "Anti-social behaviour"
+    assert pd.isna(inc.loc[3, "incident_id"])
+    assert inc.loc[2, "incident_id"] == "c0ffee01"
     assert inc["month"].tolist() == ["2018-01", "2018-01", "2018-02", "2018-02", "2018-02"]
-    # row 5: no coordinates but a force LSOA code -> placed at that LSOA's population-weighted centroid
-    assert inc.loc[5, "location_source"] == "lsoa_centroid"
-    assert (inc.loc[5, "geometry"].x, inc.loc[5, "geometry"].y) == (0.56, 51.76)
+    # line 6: no coordinates but a force LSOA code -> placed at that LSOA's population-weighted centroid
+    assert inc.loc[6, "location_source"] == "lsoa_centroid"
+    assert (inc.loc[6, "geometry"].x, inc.loc[6, "geometry"].y) == (0.56, 51.76)
     assert s["has_grades"] is False and s["has_response_times"] is False
 
 
@@ -126,7 +127,7 @@ def test_folder_glob_and_list_inputs(tmp_path, tiny_boundary):
     by_list = incidents.load_incidents(sorted(tmp_path.glob("*.csv")), tiny_boundary)
     for r in (by_folder, by_glob, by_list):
         assert r.summary["input_rows"] == 4 and r.summary["accepted"] == 4
-        assert r.incidents["row_number"].tolist() == [1, 2, 1, 2]
+        assert r.incidents["row_number"].tolist() == [2, 3, 2, 3]
         assert len(r.summary["files"]) == 2
 
 
@@ -134,7 +135,7 @@ def test_duplicates_across_files_name_the_first(tmp_path, tiny_boundary):
     (tmp_path / "a.csv").write_text("Crime ID,Longitude,Latitude\nZ,0.45,51.75\n")
     (tmp_path / "b.csv").write_text("Crime ID,Longitude,Latitude\nZ,0.45,51.75\n")
     r = incidents.load_incidents(tmp_path, tiny_boundary)
-    assert r.ledger["detail"].tolist() == ["same incident_id as a.csv row 1"]
+    assert r.ledger["detail"].tolist() == ["same incident_id as a.csv line 2"]
     assert r.ledger["file"].iloc[0].endswith("b.csv")
 
 

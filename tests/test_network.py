@@ -94,7 +94,7 @@ def test_an_altered_cache_file_is_moved_aside_and_rebuilt(tmp_path, profile, cap
     assert again.graph["build"]["from_cache"] is False and sorted(again.node_ids) == sorted(G.node_ids)
     moved = [p for p in tmp_path.iterdir() if ".bad-" in p.name]
     assert len(moved) == 1 and (moved[0] / "edges.parquet").stat().st_size == 100   # kept for inspection
-    assert "does not match its recorded SHA-256" in caplog.text
+    assert "does not match its recorded SHA-256" in caplog.text and "moved it to" in caplog.text
     assert network.load_network(TINY, profile=profile, clip=False, cache_dir=tmp_path).graph["build"]["from_cache"]
 
 

@@ -7,57 +7,35 @@ or HTML; every piece of text that reaches HTML goes through :func:`html.escape`.
 from __future__ import annotations
 
 import html
-import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from geo_response.compliance import tables as compliance
+from geo_response.outputs import jsonable, write_csv, write_json, write_text
 
 Block = tuple  # ("h1"|"h2"|"h3", text) | ("p", text) | ("table", caption, DataFrame)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        v = float(value)
-        return None if not np.isfinite(v) else v
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    if isinstance(value, Path):
-        return str(value)
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return value
+_jsonable = jsonable   # the one JSON conversion lives in geo_response.outputs
 
 
 def write_summary(summary: dict, path: str | Path) -> Path:
-    """Write ``summary.json`` (numpy values converted; NaN and inf written as null)."""
-    p = Path(path)
-    p.write_text(json.dumps(_jsonable(summary), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return p
+    """Write ``summary.json`` atomically (numpy values converted; NaN and inf written as null)."""
+    return write_json(summary, path)
 
 
 def write_ledger(ledger: pd.DataFrame, path: str | Path) -> Path:
-    """Write the ledger CSV (``file, row_number, incident_id, status, reason, detail``)."""
-    p = Path(path)
-    ledger.to_csv(p, index=False)
-    return p
+    """Write the ledger CSV (``file, row_number, incident_id, status, reason, detail``), cells neutralised."""
+    return write_csv(ledger, path)
 
 
 def write_long(long: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``compliance_by_month.csv``."""
-    p = Path(path)
-    long.to_csv(p, index=False)
-    return p
+    """Write ``compliance_by_month.csv`` (cells neutralised, atomic)."""
+    return write_csv(long, path)
 
 
 INCIDENT_COLUMNS = (
@@ -80,8 +58,7 @@ def write_incidents(incidents: pd.DataFrame, path: str | Path) -> Path:
     for col, digits in (("travel_minutes", 3), ("snap_distance_m", 1), ("p_met", 5)):
         if col in table.columns:
             table[col] = table[col].astype(float).round(digits)
-    table.to_csv(p, index=False)
-    return p
+    return write_csv(table, p)
 
 
 def _title(text: str) -> str:
@@ -285,15 +262,28 @@ def report_blocks(long: pd.DataFrame, summary: dict, max_categories: int = 20) -
     return blocks
 
 
-def md_escape(value: Any) -> str:
-    """Text for a Markdown table cell or line: HTML escaped (viewers render inline HTML), ``|`` escaped.
+_MD_PUNCTUATION = re.compile(r"([\\`*\[\]~])")
+_MD_EDGE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+
+
+def md_escape(value: Any, newlines: bool = False) -> str:
+    """Text for a Markdown table cell or line that renders as the same text and nothing else.
+
+    HTML is escaped (viewers render inline HTML), as are the characters that make links, images, code and
+    emphasis (``\\ ` * [ ] ~``, a ``(`` after ``]``, ``_`` at a word's edge) and ``|`` (table cells).
+    Newlines become spaces unless ``newlines`` (paragraphs).
 
     Examples
     --------
     >>> md_escape("<img src=x onerror=alert(1)> | x")
     '&lt;img src=x onerror=alert(1)&gt; \\\\| x'
+    >>> print(md_escape("![](http://tracker) [x](javascript:alert(1)) pct_met"))
+    !\\[\\]\\(http://tracker) \\[x\\]\\(javascript:alert(1)) pct_met
     """
-    return html.escape(str(value), quote=False).replace("|", "\\|").replace("\n", " ")
+    text = html.escape(str(value), quote=False)
+    text = _MD_PUNCTUATION.sub(r"\\\1", text)
+    text = _MD_EDGE_UNDERSCORE.sub(r"\\_", text).replace("\\](", "\\]\\(").replace("|", "\\|")
+    return text if newlines else text.replace("\n", " ")
 
 
 def render_markdown(blocks: list[Block]) -> str:
@@ -304,7 +294,7 @@ def render_markdown(blocks: list[Block]) -> str:
         if kind in ("h1", "h2", "h3"):
             lines += ["#" * int(kind[1]) + " " + md_escape(block[1]), ""]
         elif kind == "p":
-            lines += [html.escape(str(block[1]), quote=False), ""]
+            lines += [md_escape(block[1], newlines=True), ""]
         elif kind == "table":
             caption, df = block[1], block[2]
             first = "" if isinstance(df.index, pd.RangeIndex) else " "
@@ -359,11 +349,7 @@ def write_report(long: pd.DataFrame, summary: dict, path: str | Path) -> Path:
     """Write the report as Markdown (``.md``) or HTML (``.html``), chosen by the file suffix."""
     p = Path(path)
     blocks = report_blocks(long, summary)
-    if p.suffix.lower() in (".html", ".htm"):
-        p.write_text(render_html(blocks), encoding="utf-8")
-    else:
-        p.write_text(render_markdown(blocks), encoding="utf-8")
-    return p
+    return write_text(render_html(blocks) if p.suffix.lower() in (".html", ".htm") else render_markdown(blocks), p)
 
 
 def now_utc() -> str:

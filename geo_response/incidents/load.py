@@ -25,9 +25,24 @@ coordinates
 
 Rejection reasons (the first that applies, in this order)
 --------------------------------------------------------
+``extra_fields`` (a CSV record with more non-empty fields than the header: its columns cannot be trusted),
 ``missing_coordinates``, ``unparseable_coordinates``, ``outside_force_area``, ``unparseable_time``,
-``unknown_grade``, ``unparseable_response_time``, ``negative_response_time``, ``duplicate_incident_id``.
-Duplicates are judged last, among rows that passed every other check, so a valid copy is kept.
+``time_out_of_range`` (a date before :data:`EARLIEST_TIME` or after :data:`LATEST_TIME`, e.g.
+``9999-12-31``), ``unknown_grade``, ``unparseable_response_time``, ``negative_response_time``,
+``implausible_response_time`` (longer than the force profile's ``response_model.max_response_minutes``),
+``duplicate_incident_id``. Duplicates are judged last, among rows that passed every other check, so a
+valid copy is kept.
+
+Row numbers and counts
+----------------------
+``row_number`` is the file line number of a CSV record (the header is line 1; blank lines are counted,
+a quoted field spanning lines gives the record's first line) and the 1-based feature number in a
+GeoPackage or Parquet file. ``summary["input_rows"]`` is counted by the reader (CSV records, or the
+file's own feature count), independently of the rows that come out, so ``input_rows == accepted +
+rejected`` is a real check.
+
+Privacy: ledger details never repeat coordinates. With ``show_points=True`` a row outside the force
+area gets its 1 km Ordnance Survey grid square (e.g. ``TL 70 07``).
 
 Examples
 --------
@@ -54,6 +69,7 @@ from shapely.geometry.base import BaseGeometry
 from geo_response.config import Policy
 from geo_response.errors import InputFileError
 from geo_response.incidents.grading import normalise_grade
+from geo_response.inputs import read_csv_table
 from geo_response.ledger import LEDGER_COLUMNS, ledger_rows
 
 SUFFIXES = (".csv", ".gpkg", ".parquet", ".geoparquet")
@@ -89,6 +105,11 @@ INCIDENT_COLUMNS = [
 ]
 
 MONTH_PATTERN = r"\d{4}-(0[1-9]|1[0-2])"
+#: times outside [EARLIEST_TIME, LATEST_TIME) are rejected as ``time_out_of_range``
+EARLIEST_TIME = pd.Timestamp("1900-01-01", tz="UTC")
+LATEST_TIME = pd.Timestamp("2100-01-01", tz="UTC")
+#: used when no bound is given (the Essex profile sets ``response_model.max_response_minutes``)
+DEFAULT_MAX_RESPONSE_MINUTES = 1440.0
 
 
 @dataclass
@@ -103,8 +124,9 @@ class LoadResult:
     ledger : DataFrame
         ``file, row_number, incident_id, status ('rejected' | 'warning'), reason, detail``.
     summary : dict
-        ``input_rows, accepted, rejected, rejected_by_reason, warnings, files, coordinates,
-        has_grades, has_response_times, has_months``.
+        ``input_rows`` (counted by the readers), ``accepted, rejected, rejected_by_reason, warnings, files``
+        (per file: ``file, rows``, and for a CSV ``lines_read, blank_lines``; ``coordinates``),
+        ``coordinates, has_grades, has_response_times, has_months``.
     """
 
     incidents: gpd.GeoDataFrame
@@ -153,40 +175,41 @@ def normalise_name(name: object) -> str:
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read one incident file into a DataFrame of strings (a ``geometry`` column is kept when present).
+    """Read one incident file into a DataFrame of strings (a ``__geometry__`` column is kept when present).
+
+    CSV cells are kept as written (``""`` when empty); see :func:`read_source` for line numbers and counts.
 
     Raises
     ------
     InputFileError
         When the file cannot be read at all, saying why.
     """
-    p = Path(path)
-    suffix = p.suffix.lower()
+    return read_source(path)[0]
+
+
+def _feature_count(p: Path, suffix: str) -> int | None:
+    """The row count a GeoPackage or Parquet file declares (None when it cannot be had cheaply)."""
     try:
-        if suffix == ".csv":
-            df = pd.read_csv(
-                p,
-                dtype=str,
-                keep_default_na=False,
-                na_values=[""],
-                skipinitialspace=True,
-                encoding="utf-8-sig",
-            )
-        elif suffix == ".gpkg":
+        if suffix == ".gpkg":
+            import pyogrio
+
+            return int(pyogrio.read_info(p)["features"])
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(p).metadata.num_rows)
+    except Exception:  # noqa: BLE001 - the count is a cross-check; the reader's own error is the one to show
+        return None
+
+
+def _read_vector_table(p: Path, suffix: str) -> pd.DataFrame:
+    try:
+        if suffix == ".gpkg":
             df = gpd.read_file(p)
-        elif suffix in (".parquet", ".geoparquet"):
+        else:
             try:
                 df = gpd.read_parquet(p)
             except (ValueError, KeyError):
                 df = pd.read_parquet(p)
-        else:
-            raise InputFileError(f"{p}: unknown file type {suffix!r}; use one of {', '.join(SUFFIXES)}")
-    except InputFileError:
-        raise
-    except UnicodeDecodeError as exc:
-        raise InputFileError(f"{p} is not UTF-8 text ({exc}); save it as a UTF-8 CSV") from exc
-    except pd.errors.EmptyDataError as exc:
-        raise InputFileError(f"{p} is empty: it has no header row; it needs at least coordinate columns") from exc
     except Exception as exc:  # noqa: BLE001 - any reader failure means the file is unreadable
         raise InputFileError(f"cannot read {p} as {suffix.lstrip('.').upper()}: {exc}") from exc
     if isinstance(df, gpd.GeoDataFrame) and df.geometry.name in df.columns:
@@ -197,8 +220,40 @@ def read_table(path: str | Path) -> pd.DataFrame:
         df = df.where(df.notna(), None).astype("string").astype(object)
         df["__geometry__"] = geom.values
     else:
-        df = df.astype("string").astype(object) if suffix != ".csv" else df
-    return df
+        df = df.astype("string").astype(object)
+    return df.reset_index(drop=True)
+
+
+def read_source(path: str | Path) -> tuple[pd.DataFrame, np.ndarray, pd.Series, dict]:
+    """Read one incident file with its row numbers, extra-field flags and an independent row count.
+
+    Returns
+    -------
+    (DataFrame, ndarray, Series, dict)
+        The cells (strings; ``__geometry__`` for a GeoPackage / GeoParquet geometry), each row's number
+        (CSV: file line, header = 1; others: feature number from 1), the ``extra_fields`` ledger detail per
+        row (``""`` when fine) and counts: ``rows`` (records read by the reader or declared by the file),
+        ``lines_read`` and ``blank_lines`` (CSV).
+
+    Raises
+    ------
+    InputFileError
+        When the file cannot be read at all, saying why.
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix == ".csv":
+        table = read_csv_table(p, what="incident file", skipinitialspace=True)
+        counts = {"rows": table.records, "lines_read": table.lines_read, "blank_lines": table.blank_lines}
+        return table.frame, table.lines, table.extra_detail(), counts
+    if suffix not in SUFFIXES:
+        raise InputFileError(f"{p}: unknown file type {suffix!r}; use one of {', '.join(SUFFIXES)}")
+    if not p.is_file():
+        raise InputFileError(f"incident file {p} does not exist; check the path")
+    declared = _feature_count(p, suffix)
+    df = _read_vector_table(p, suffix)
+    counts = {"rows": declared if declared is not None else len(df)}
+    return df, np.arange(1, len(df) + 1, dtype=np.int64), pd.Series("", index=df.index, dtype="object"), counts
 
 
 def _find_columns(df: pd.DataFrame, path: Path) -> dict[str, str]:
@@ -281,14 +336,142 @@ def point_geometry(df: pd.DataFrame, path: str | Path = "<table>") -> gpd.GeoSer
     return gpd.GeoSeries(points, index=df.index, crs=4326)
 
 
-def _load_one(
-    path: Path, boundary: BaseGeometry | None, policy: Policy | None, lsoas: gpd.GeoDataFrame | None
-) -> tuple[pd.DataFrame, dict]:
-    raw = read_table(path)
-    cols = _find_columns(raw, path)
-    n = len(raw)
+def grid_references(lon: np.ndarray, lat: np.ndarray) -> list[str]:
+    """1 km Ordnance Survey grid squares (``"TL 70 07"``) of lon/lat points; ``"off the grid"`` outside GB.
+
+    Examples
+    --------
+    >>> grid_references(np.array([0.4690]), np.array([51.7360]))
+    ['TL 70 07']
+    """
+    e, n = Transformer.from_crs(4326, 27700, always_xy=True).transform(np.asarray(lon, float), np.asarray(lat, float))
+    out = []
+    for x, y in zip(np.atleast_1d(e), np.atleast_1d(n), strict=True):
+        if not (np.isfinite(x) and np.isfinite(y) and 0 <= x < 700_000 and 0 <= y < 1_300_000):
+            out.append("off the grid")
+            continue
+        e100, n100 = int(x // 100_000), int(y // 100_000)
+        first = (19 - n100) - (19 - n100) % 5 + (e100 + 10) // 5
+        second = (19 - n100) * 5 % 25 + e100 % 5
+        letters = "".join(chr(65 + v + (v > 7)) for v in (first, second))   # the grid skips the letter I
+        out.append(f"{letters} {int(x % 100_000) // 1000:02d} {int(y % 100_000) // 1000:02d}")
+    return out
+
+
+def _parse_times(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """ISO 8601 text -> (UTC times in ns, NaT where unparseable or out of range; the out-of-range mask).
+
+    Never raises: a value pandas cannot hold (year 9999, 0202) is out of range, not an error.
+    """
+    try:
+        parsed = pd.to_datetime(s, format="ISO8601", errors="coerce", utc=True)
+    except (ValueError, OverflowError):   # a value the vectorised parser chokes on: parse one by one
+        def one(v: object) -> pd.Timestamp:
+            try:
+                return pd.to_datetime(v, format="ISO8601", errors="coerce", utc=True)
+            except (ValueError, OverflowError):
+                return pd.NaT
+        parsed = pd.to_datetime(pd.Series([one(v) for v in s], index=s.index, dtype=object), utc=True)
+    out_of_range = parsed.notna() & ((parsed < EARLIEST_TIME) | (parsed >= LATEST_TIME))
+    parsed = parsed.where(~out_of_range)
+    return parsed.dt.tz_convert(None).astype("datetime64[ns]"), out_of_range.astype(bool)
+
+
+def _times(raw: pd.DataFrame, cols: dict[str, str], reject) -> tuple[pd.Series, pd.Series]:
+    """``occurred_at`` (naive UTC) and ``month`` (YYYY-MM as written) of every row, rejecting bad ones."""
     idx = raw.index
-    rows = pd.RangeIndex(1, n + 1)
+    occurred = pd.Series(pd.NaT, index=idx, dtype="datetime64[ns]")
+    month = pd.Series(pd.NA, index=idx, dtype="object")
+    if "occurred_at" in cols:
+        name = cols["occurred_at"]
+        s = _clean(raw[name])
+        occurred, out_of_range = _parse_times(s)
+        reject(s.notna() & occurred.isna() & ~out_of_range, "unparseable_time", name + "=" + s.astype(str))
+        reject(out_of_range, "time_out_of_range",
+               name + "=" + s.astype(str) + f" is not between {EARLIEST_TIME.year} and {LATEST_TIME.year}")
+        # the month as written (local wall clock), not the UTC one: 2021-05-01T00:30+01:00 is May
+        written = s.str[:7]
+        month = written.where(occurred.notna() & written.str.fullmatch(MONTH_PATTERN).fillna(False), pd.NA)
+        month = month.astype("object")
+    if "month" in cols:
+        s = _clean(raw[cols["month"]])
+        good = s.str.fullmatch(MONTH_PATTERN).fillna(False).astype(bool)
+        reject(s.notna() & ~good, "unparseable_time", cols["month"] + "=" + s.astype(str) + " (expected YYYY-MM)")
+        fill = month.isna() & good
+        month[fill] = s[fill].astype(str)
+    return occurred, month
+
+
+def _response(raw: pd.DataFrame, cols: dict[str, str], occurred: pd.Series, reject,
+              max_minutes: float) -> pd.Series:
+    """Response minutes from ``response_minutes`` or ``arrived_at - occurred_at``, rejecting bad ones."""
+    response = pd.Series(np.nan, index=raw.index, dtype=float)
+    if "response_minutes" in cols:
+        name = cols["response_minutes"]
+        s = _clean(raw[name])
+        response = pd.to_numeric(s, errors="coerce").astype(float)
+        text = name + "=" + s.astype(str)
+        reject(s.notna() & (response.isna() | ~np.isfinite(response)), "unparseable_response_time", text)
+        reject(response < 0, "negative_response_time", text)
+    elif "arrived_at" in cols:
+        name = cols["arrived_at"]
+        s = _clean(raw[name])
+        arrived, out_of_range = _parse_times(s)
+        reject(s.notna() & arrived.isna() & ~out_of_range, "unparseable_response_time", name + "=" + s.astype(str))
+        reject(out_of_range, "time_out_of_range",
+               name + "=" + s.astype(str) + f" is not between {EARLIEST_TIME.year} and {LATEST_TIME.year}")
+        if "occurred_at" not in cols:
+            reject(s.notna(), "unparseable_response_time", "arrived_at given but no occurred_at to measure from")
+        else:
+            response = ((arrived - occurred).dt.total_seconds() / 60.0).astype(float)
+            reject(response < 0, "negative_response_time", "arrived_at " + s.astype(str) + " is before occurred_at")
+    reject(response > max_minutes, "implausible_response_time",
+           response.map(lambda m: f"{m:,.1f} minutes is longer than the plausible {max_minutes:,.0f} "
+                        "(force profile response_model.max_response_minutes)"))
+    return response
+
+
+def _coordinate_text(coord_reason: pd.Series, cols: dict[str, str], system: str,
+                     lsoa_in: pd.Series | None) -> pd.Series:
+    """Ledger detail of rows with missing or unparseable coordinates; never the values themselves (a
+    near-miss such as ``51.7503x`` is still a location)."""
+    text = pd.Series("", index=coord_reason.index, dtype="object")
+    text[coord_reason == "missing_coordinates"] = "no coordinates"
+    if "lsoa_code" in cols and lsoa_in is not None:
+        m = (coord_reason == "missing_coordinates") & lsoa_in.notna()
+        text[m] = "no coordinates; lsoa_code " + lsoa_in[m].astype(str) + " is not an LSOA of the force area"
+    bad = coord_reason == "unparseable_coordinates"
+    if bad.any():
+        if system == "geometry":
+            text[bad] = "bad geometry"
+        else:
+            a_col = cols["longitude"] if system == "EPSG:4326" else cols["easting"]
+            b_col = cols["latitude"] if system == "EPSG:4326" else cols["northing"]
+            text[bad] = f"{a_col} / {b_col} not numbers in range (values not repeated in the ledger)"
+    return text
+
+
+def _outside(boundary: BaseGeometry, lon: np.ndarray, lat: np.ndarray, ok: np.ndarray,
+             show_points: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (among ``ok``) outside the force area, and their ledger detail: a 1 km OS grid square at most,
+    and only with ``show_points``."""
+    shapely.prepare(boundary)
+    inside = np.zeros(len(lon), dtype=bool)
+    inside[ok] = shapely.contains_xy(boundary, lon[ok], lat[ok])
+    out = ok & ~inside
+    text = np.full(len(lon), "outside the force area", dtype=object)
+    if show_points and out.any():
+        text[out] = ["outside the force area, in 1 km square " + ref for ref in grid_references(lon[out], lat[out])]
+    return out, text
+
+
+def _load_one(
+    path: Path, boundary: BaseGeometry | None, policy: Policy | None, lsoas: gpd.GeoDataFrame | None,
+    max_response_minutes: float = DEFAULT_MAX_RESPONSE_MINUTES, show_points: bool = False,
+) -> tuple[pd.DataFrame, dict]:
+    raw, rows, extra_detail, counts = read_source(path)
+    cols = _find_columns(raw, path)
+    idx = raw.index
     reason = pd.Series(pd.NA, index=idx, dtype="object")
     detail = pd.Series("", index=idx, dtype="object")
     warn_reason = pd.Series(pd.NA, index=idx, dtype="object")
@@ -299,6 +482,7 @@ def _load_one(
         reason[m] = why
         detail[m] = text[m] if isinstance(text, pd.Series) else text
 
+    reject(extra_detail != "", "extra_fields", extra_detail)
     lon, lat, coord_reason, system = _parse_coordinates(raw, cols)
     lon, lat = np.array(lon, dtype=float), np.array(lat, dtype=float)  # writable copies
     location_source = pd.Series("coordinates", index=idx, dtype="object")
@@ -320,55 +504,14 @@ def _load_one(
                 ].astype(str)
             unknown = fallback & ~known
             coord_reason[unknown] = "missing_coordinates"
-    coord_text = pd.Series("", index=idx, dtype="object")
-    coord_text[coord_reason == "missing_coordinates"] = "no coordinates"
-    if "lsoa_code" in cols and lsoas is not None:
-        m = (coord_reason == "missing_coordinates") & lsoa_in.notna()
-        coord_text[m] = "no coordinates; lsoa_code " + lsoa_in[m].astype(str) + " is not an LSOA of the force area"
-    bad = coord_reason == "unparseable_coordinates"
-    if bad.any():
-        if system == "geometry":
-            coord_text[bad] = "bad geometry"
-        else:
-            a_col = cols["longitude"] if system == "EPSG:4326" else cols["easting"]
-            b_col = cols["latitude"] if system == "EPSG:4326" else cols["northing"]
-            coord_text[bad] = (
-                a_col + "=" + raw.loc[bad, a_col].astype(str) + ", " + b_col + "=" + raw.loc[bad, b_col].astype(str)
-            )
+    coord_text = _coordinate_text(coord_reason, cols, system, lsoa_in if lsoas is not None else None)
     for why in ("missing_coordinates", "unparseable_coordinates"):
         reject(coord_reason == why, why, coord_text)
-
     if boundary is not None:
-        shapely.prepare(boundary)
-        ok = reason.isna().to_numpy()
-        inside = np.zeros(n, dtype=bool)
-        inside[ok] = shapely.contains_xy(boundary, lon[ok], lat[ok])
-        out = ok & ~inside
-        text = pd.Series("", index=idx, dtype="object")
-        text[out] = [
-            f"lon {x:.6f}, lat {y:.6f} is outside the force area" for x, y in zip(lon[out], lat[out], strict=True)
-        ]
-        reject(out, "outside_force_area", text)
+        out, text = _outside(boundary, lon, lat, reason.isna().to_numpy(), show_points)
+        reject(out, "outside_force_area", pd.Series(text, index=idx, dtype="object"))
 
-    occurred = pd.Series(pd.NaT, index=idx, dtype="datetime64[ns]")
-    month = pd.Series(pd.NA, index=idx, dtype="object")
-    if "occurred_at" in cols:
-        s = _clean(raw[cols["occurred_at"]])
-        parsed = pd.to_datetime(s, format="ISO8601", errors="coerce", utc=True)
-        bad_time = s.notna() & parsed.isna()
-        reject(bad_time, "unparseable_time", cols["occurred_at"] + "=" + s.astype(str))
-        occurred = parsed.dt.tz_convert(None).astype("datetime64[ns]")
-        # the month as written (local wall clock), not the UTC one: 2021-05-01T00:30+01:00 is May
-        written = s.str[:7]
-        month = written.where(parsed.notna() & written.str.fullmatch(MONTH_PATTERN).fillna(False), pd.NA)
-        month = month.astype("object")
-    if "month" in cols:
-        s = _clean(raw[cols["month"]])
-        good = s.str.fullmatch(MONTH_PATTERN).fillna(False).astype(bool)
-        reject(s.notna() & ~good, "unparseable_time", cols["month"] + "=" + s.astype(str) + " (expected YYYY-MM)")
-        fill = month.isna() & good
-        month[fill] = s[fill].astype(str)
-
+    occurred, month = _times(raw, cols, reject)
     grade = pd.Series(pd.NA, index=idx, dtype="object")
     if "grade" in cols:
         s = _clean(raw[cols["grade"]])
@@ -383,30 +526,7 @@ def _load_one(
             ).astype(str)
             reject(unknown, "unknown_grade", text)
 
-    response = pd.Series(np.nan, index=idx, dtype=float)
-    if "response_minutes" in cols:
-        s = _clean(raw[cols["response_minutes"]])
-        response = pd.to_numeric(s, errors="coerce").astype(float)
-        reject(
-            s.notna() & (response.isna() | ~np.isfinite(response)),
-            "unparseable_response_time",
-            cols["response_minutes"] + "=" + s.astype(str),
-        )
-        reject(response < 0, "negative_response_time", cols["response_minutes"] + "=" + s.astype(str))
-    elif "arrived_at" in cols:
-        s = _clean(raw[cols["arrived_at"]])
-        arrived = pd.to_datetime(s, format="ISO8601", errors="coerce", utc=True).dt.tz_convert(None)
-        reject(s.notna() & arrived.isna(), "unparseable_response_time", cols["arrived_at"] + "=" + s.astype(str))
-        if "occurred_at" not in cols:
-            reject(s.notna(), "unparseable_response_time", "arrived_at given but no occurred_at to measure from")
-        else:
-            response = ((arrived - occurred).dt.total_seconds() / 60.0).astype(float)
-            reject(
-                response < 0,
-                "negative_response_time",
-                "arrived_at " + s.astype(str) + " is before occurred_at",
-            )
-
+    response = _response(raw, cols, occurred, reject, max_response_minutes)
     incident_id = (
         _clean(raw[cols["incident_id"]]) if "incident_id" in cols else pd.Series(pd.NA, index=idx, dtype="string")
     )
@@ -435,7 +555,7 @@ def _load_one(
     )
     info = {
         "file": str(path),
-        "rows": n,
+        **counts,
         "coordinates": system,
         "columns": {k: v for k, v in cols.items()},
         "has_grades": "grade" in cols and bool(grade.notna().any()),
@@ -450,6 +570,9 @@ def load_incidents(
     boundary: BaseGeometry | None = None,
     policy: Policy | None = None,
     lsoas: gpd.GeoDataFrame | None = None,
+    *,
+    max_response_minutes: float | None = None,
+    show_points: bool = False,
 ) -> LoadResult:
     """Load incidents from one or more files, accounting for every row.
 
@@ -465,11 +588,18 @@ def load_incidents(
     lsoas : GeoDataFrame, optional
         The force's LSOAs (:func:`geo_response.geography.load_lsoas`); lets rows with no coordinates but a
         known ``lsoa_code`` be kept (located at the LSOA's population-weighted centroid, with a warning).
+    max_response_minutes : float, optional
+        Longer response times are rejected as ``implausible_response_time`` (pass the force profile's
+        ``response_model.max_response_minutes``; default :data:`DEFAULT_MAX_RESPONSE_MINUTES`).
+    show_points : bool
+        Give rows outside the force area their 1 km OS grid square in the ledger detail (the CLI's
+        ``--show-points``). By default the ledger holds no location of a rejected row.
 
     Returns
     -------
     LoadResult
-        ``summary["input_rows"] == summary["accepted"] + summary["rejected"]`` always holds.
+        ``summary["input_rows"]`` is counted by the readers (CSV records, or the features a file declares),
+        independently of ``accepted`` (rows returned) and ``rejected`` (rows ledgered as rejected).
 
     Raises
     ------
@@ -477,9 +607,10 @@ def load_incidents(
         When a file cannot be read at all, or has no coordinate columns. Bad rows never raise.
     """
     files = expand_paths(path)
+    limit = DEFAULT_MAX_RESPONSE_MINUTES if max_response_minutes is None else float(max_response_minutes)
     frames, infos = [], []
     for f in files:
-        frame, info = _load_one(f, boundary, policy, lsoas)
+        frame, info = _load_one(f, boundary, policy, lsoas, limit, show_points)
         frames.append(frame)
         infos.append(info)
     allrows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
@@ -490,7 +621,7 @@ def load_incidents(
     dup = has_id & ids.where(has_id).duplicated(keep="first") & has_id
     if dup.any():
         first = allrows.loc[has_id & ~dup].drop_duplicates("incident_id").set_index("incident_id")
-        where_first = first["source_file"].map(lambda s: Path(s).name) + " row " + first["row_number"].astype(str)
+        where_first = first["source_file"].map(lambda s: Path(s).name) + " line " + first["row_number"].astype(str)
         allrows.loc[dup, "_reason"] = "duplicate_incident_id"
         allrows.loc[dup, "_detail"] = "same incident_id as " + allrows.loc[dup, "incident_id"].map(where_first)
 
@@ -510,12 +641,13 @@ def load_incidents(
     by_reason = allrows.loc[rejected, "_reason"].value_counts()
     warnings = ledger.loc[ledger["status"] == "warning", "reason"].value_counts()
     summary = {
-        "input_rows": int(len(allrows)),
-        "accepted": int((~rejected).sum()),
-        "rejected": int(rejected.sum()),
+        "input_rows": int(sum(i["rows"] for i in infos)),
+        "accepted": int(len(gdf)),
+        "rejected": int((ledger["status"] == "rejected").sum()),
         "rejected_by_reason": {str(k): int(v) for k, v in by_reason.items()},
         "warnings": {str(k): int(v) for k, v in warnings.items()},
-        "files": [{"file": i["file"], "rows": i["rows"], "coordinates": i["coordinates"]} for i in infos],
+        "files": [{k: i[k] for k in ("file", "rows", "lines_read", "blank_lines", "coordinates") if k in i}
+                  for i in infos],
         "columns": infos[0]["columns"] if infos else {},
         "coordinates": sorted({i["coordinates"] for i in infos}),
         "has_grades": any(i["has_grades"] for i in infos),

@@ -1,7 +1,9 @@
 """Outputs of deployment planning: comparison and siting tables, Markdown reports and the coverage map.
 
-Everything shown in HTML goes through :func:`geo_response.maps.escape`; Markdown table cells have ``|``
-escaped. Maps are saved offline by default (:func:`geo_response.maps.save_map`).
+Everything shown in HTML goes through :func:`geo_response.maps.escape`; text from input files in Markdown
+goes through :func:`geo_response.compliance.report.md_escape` (no links, images or HTML); every CSV is
+written by :func:`geo_response.outputs.write_csv` (formula cells neutralised, atomic). Maps are saved offline
+by default (:func:`geo_response.maps.save_map`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pandas as pd
 import shapely
 
 from geo_response.compliance.report import md_escape
+from geo_response.outputs import write_csv, write_text
 from geo_response.planning.compare import ALL, MEASURE_UNITS, Comparison
 from geo_response.planning.scenarios import moved_from, removed_bases
 from geo_response.planning.siting import SitingRun
@@ -91,7 +94,7 @@ def comparison_markdown(comparison: Comparison) -> str:
     t = comparison.table
     parts = ["# Deployment scenario: change against the current bases", ""]
     if s["network"].get("standin"):
-        parts += [f"> **Road network: {s['network']['label']}.** Travel times are computed on a synthetic "
+        parts += [f"> **Road network: {md_escape(s['network']['label'])}.** Travel times are computed on a synthetic "
                   "stand-in, not real Essex roads; use them to exercise the method, not to decide.", ""]
     b = s["bases"]
     parts += ["## Scenario", "",
@@ -125,7 +128,8 @@ def comparison_markdown(comparison: Comparison) -> str:
     parts += ["## Assumptions", ""] + [f"- {a}" for a in s["assumptions"]] + [""]
     if s.get("incidents"):
         parts += [f"- incidents: {s['incidents']['incident_compliance']}", ""]
-    parts += [f"Policy {s['policy']}; targets {s['targets_min']}; network {s['network']['label']} "
+    parts += [f"Policy {md_escape(s['policy'])}; targets {s['targets_min']}; "
+              f"network {md_escape(s['network']['label'])} "
               f"(sha256 {s['network']['source_sha256']}).", ""]
     return "\n".join(parts)
 
@@ -232,9 +236,9 @@ def write_comparison(comparison: Comparison, out_dir: str | Path, attribution: s
     out.mkdir(parents=True, exist_ok=True)
     paths = {"comparison": out / "comparison.csv", "lsoas": out / "lsoa_coverage.csv",
              "summary": out / "summary.json", "report": out / "report.md", "map": out / "coverage_change.html"}
-    comparison.table.to_csv(paths["comparison"], index=False)
-    pd.DataFrame(comparison.lsoas.drop(columns="geometry")).to_csv(paths["lsoas"], index=False)
-    paths["report"].write_text(comparison_markdown(comparison), encoding="utf-8")
+    write_csv(comparison.table, paths["comparison"])
+    write_csv(pd.DataFrame(comparison.lsoas.drop(columns="geometry")), paths["lsoas"])
+    write_text(comparison_markdown(comparison), paths["report"])
     save_map(coverage_change_map(comparison, attribution=attribution), paths["map"], offline=offline)
     summary = {**comparison.summary, "outputs": {k: str(v) for k, v in paths.items()}}
     write_summary(summary, paths["summary"])
@@ -247,7 +251,8 @@ def siting_markdown(run: SitingRun) -> str:
     w = s["weight"]
     parts = [f"# New sites: {s['k']} added to the existing bases", ""]
     if s["network"].get("standin"):
-        parts += [f"> **Road network: {s['network']['label']}.** Results on a synthetic stand-in are a test of "
+        parts += [f"> **Road network: {md_escape(s['network']['label'])}.** Results on a synthetic stand-in are a "
+                  "test of "
                   "the method, not advice.", ""]
     m, g = s["mclp"], s["greedy"]
     parts += [f"Demand: {s['demand_points']} LSOA population-weighted centroids weighted by {w}; "
@@ -297,9 +302,9 @@ def write_siting(run: SitingRun, out_dir: str | Path) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = {"sites": out / "sites.csv", "greedy_sites": out / "greedy_sites.csv", "closures": out / "closures.csv",
              "summary": out / "summary.json", "report": out / "report.md"}
-    pd.DataFrame(run.sites.drop(columns="geometry")).to_csv(paths["sites"], index=False)
-    pd.DataFrame(run.greedy_sites.drop(columns="geometry")).to_csv(paths["greedy_sites"], index=False)
-    run.closures.to_csv(paths["closures"], index=False)
-    paths["report"].write_text(siting_markdown(run), encoding="utf-8")
+    write_csv(pd.DataFrame(run.sites.drop(columns="geometry")), paths["sites"])
+    write_csv(pd.DataFrame(run.greedy_sites.drop(columns="geometry")), paths["greedy_sites"])
+    write_csv(run.closures, paths["closures"])
+    write_text(siting_markdown(run), paths["report"])
     write_summary({**run.summary, "outputs": {k: str(v) for k, v in paths.items()}}, paths["summary"])
     return paths

@@ -43,7 +43,8 @@ import shapely
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
-from geo_response.errors import ScenarioError
+from geo_response.errors import InputFileError, ScenarioError
+from geo_response.inputs import read_csv_table
 
 ACTIONS = ("add", "remove", "move", "set_units")
 SCENARIO_COLUMNS = ["change", "action", "name", "latitude", "longitude", "easting", "northing", "units", "type"]
@@ -107,11 +108,7 @@ def read_scenario(path: str | Path) -> pd.DataFrame:
             raise ScenarioError(f"scenario file {p}: unknown top-level key(s) {sorted(unknown)}; "
                                 "changes go in [[change]] tables")
     elif suffix == ".csv":
-        try:
-            df = pd.read_csv(p, dtype=object, skipinitialspace=True)
-        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise ScenarioError(f"cannot read scenario file {p}: {exc}") from exc
-        rows = [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+        rows = _csv_changes(p)
     else:
         raise ScenarioError(f"scenario file {p} must be .csv or .toml")
     if not rows:
@@ -119,6 +116,27 @@ def read_scenario(path: str | Path) -> pd.DataFrame:
     table = scenario_table(rows, where=f"scenario file {p}")
     table.attrs["source"] = str(p)
     return table
+
+
+def _csv_changes(p: Path) -> list[dict]:
+    """The changes of a CSV scenario as dicts of text (``None`` for an empty cell).
+
+    A record with more non-empty fields than the header (``add,x,51.8,0.6,extra``) is refused, naming its
+    line: its values cannot be matched to columns, and a scenario is applied whole or not at all. A trailing
+    comma (an empty extra field) is ignored.
+    """
+    try:
+        table = read_csv_table(p, what="scenario file", skipinitialspace=True)
+    except InputFileError as exc:
+        raise ScenarioError(str(exc)) from exc
+    bad = np.flatnonzero(table.extra > 0)
+    if len(bad):
+        line, n = int(table.lines[bad[0]]), int(table.fields[bad[0]])
+        raise ScenarioError(f"scenario file {p}: line {line} has {n} fields but the header has "
+                            f"{table.header_fields} ({list(table.frame.columns)}); quote a value that holds a "
+                            "comma, or remove the extra field")
+    return [{k: (None if not str(v).strip() else v) for k, v in r.items()}
+            for r in table.frame.to_dict(orient="records")]
 
 
 def _label(row: pd.Series) -> str:

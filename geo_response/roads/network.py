@@ -33,6 +33,7 @@ import osmnx as ox
 from shapely.geometry.base import BaseGeometry
 
 from geo_response import __version__, geography
+from geo_response._cache import move_aside
 from geo_response.config import ForceProfile, load_profile
 from geo_response.datadir import find_file, user_cache_dir
 from geo_response.errors import NetworkBuildError
@@ -191,11 +192,7 @@ def _read_cache(path: Path, profile: ForceProfile) -> RoadNetwork | None:
     try:
         return roadnet.load(path, profile.speeds)
     except (NetworkBuildError, OSError, ValueError) as exc:
-        try:
-            moved = roadnet.move_aside(path)
-        except OSError:
-            moved = path
-        logger.warning("network cache %s is unusable (%s); moved to %s and rebuilding", path, exc, moved)
+        move_aside(path, str(exc))
         return None
 
 

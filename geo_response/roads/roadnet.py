@@ -28,7 +28,6 @@ import json
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -333,10 +332,3 @@ def load(folder: str | Path, speeds: Speeds | None = None) -> RoadNetwork:
     coords = np.load(folder / "coords.npy", allow_pickle=False)
     offsets = np.load(folder / "offsets.npy", allow_pickle=False)
     return RoadNetwork(nodes=nodes, edges=edges, coords=coords, offsets=offsets, graph=meta["graph"], speeds=speeds)
-
-
-def move_aside(folder: Path) -> Path:
-    """Rename a bad cache entry to ``<name>.bad-<time>`` (kept for inspection, never silently deleted)."""
-    target = folder.with_name(f"{folder.name}.bad-{time.strftime('%Y%m%dT%H%M%S')}")
-    os.replace(folder, target)
-    return target
