@@ -433,7 +433,7 @@ def test_cli_fetches_through_a_mirror_and_prints_path_and_hash(cli, server, cach
     assert str(cache / "data" / "osm" / "essex-latest.osm.pbf") in result.output
     assert f"sha256={PAYLOAD_SHA}" in result.output and "downloaded" in result.output
     again = cli("geofabrik_essex", "--base-url", server.url)
-    assert "already in the cache" in again.output and len(server.requests) == 1
+    assert "cached copy matches the sha256 recorded at its download" in again.output and len(server.requests) == 1
 
 
 def test_cli_police_months_and_errors(cli, server, cache):

@@ -324,7 +324,7 @@ def test_map_command_offline(tmp_path, data_dir):
     # every row is accounted for (the first 300 rows hold one rejected row of their own, and ours), and the
     # rejected rows are in the ledger beside the map
     assert "300 rows in = 298 accepted + 2 rejected" in result.output
-    ledger = pd.read_csv(tmp_path / "map_ledger.csv")
+    ledger = pd.read_csv(tmp_path / "map.html.ledger.csv")
     rejected = ledger[ledger["status"] == "rejected"]
     assert len(rejected) == 2 and [2, "outside_force_area"] in rejected[["row_number", "reason"]].values.tolist()
 

@@ -194,12 +194,17 @@ def test_travel_times_command(tmp_path, data_dir, monkeypatch):
     assert meta["travel_minutes"]["points"] == 1
     assert meta["travel_minutes"]["max"] == pytest.approx(table.travel_minutes.iloc[0], abs=0.01)
     assert "travel minutes (1 points within the snap limit)" in result.output
-    # a row with an extra field is refused with its line, not read with shifted columns
+    # a row with an extra field is reported with the status extra_fields (never read with shifted columns)
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("id,latitude,longitude\na,51.7315,0.4705\nb,51.7315,0.4705,extra\n")
     r = CliRunner().invoke(app, ["travel-times", "--osm", str(FIXTURES / "osm" / "tiny_town.osm"), "--points",
                                  str(ragged), "--out", str(tmp_path / "r.csv"), "--data-dir", str(data_dir)])
-    assert r.exit_code == 2 and "cannot read points file" in r.output
+    assert r.exit_code == 0, r.output
+    assert pd.read_csv(tmp_path / "r.csv")["status"].tolist() == ["ok", "extra_fields"]
+    # the output never replaces the input
+    same = CliRunner().invoke(app, ["travel-times", "--osm", str(FIXTURES / "osm" / "tiny_town.osm"), "--points",
+                                    str(ragged), "--out", str(ragged), "--data-dir", str(data_dir)])
+    assert same.exit_code == 2 and ragged.read_text().endswith("extra\n")
     # output columns already in the input: refused before any routing
     clash = tmp_path / "clash.csv"
     clash.write_text("status,latitude,longitude\nx,51.7315,0.4705\n")

@@ -29,6 +29,9 @@ BasesOption = Annotated[
     Path | None, typer.Option("--bases", help="Bases CSV (name, latitude/longitude or easting/northing). "
                                               "Default: amenity=police in the OSM file.")
 ]
+OverwriteOption = Annotated[
+    bool, typer.Option("--overwrite", help="Replace files in --out that geo-response did not write (default: refuse).")
+]
 PolicyOption = Annotated[str, typer.Option("--policy", help="Grading policy: essex-2022 or ncmg.")]
 SeedOption = Annotated[int | None, typer.Option("--seed", min=0, help="Seed for sampled grades and the Monte Carlo.")]
 IncidentsOption = Annotated[
@@ -90,7 +93,7 @@ def errors() -> Iterator[None]:
         text = str(exc) if isinstance(exc, GeoResponseError) else f"{type(exc).__name__}: {exc}"
         typer.secho(f"error: {text.splitlines()[0] if text else type(exc).__name__}", err=True,
                     fg=typer.colors.RED)
-        rest = text.splitlines()[1:]
+        rest = text.splitlines()[1:] + list(getattr(exc, "__notes__", []))
         for line in rest:
             typer.echo(f"  {line}", err=True)
         raise typer.Exit(code=2) from None

@@ -13,6 +13,7 @@ from geo_response.cli.common import (
     ForceOption,
     IncidentsOption,
     OsmOption,
+    OverwriteOption,
     PolicyOption,
     SeedOption,
     default_incidents,
@@ -36,6 +37,9 @@ def compliance_command(
     seed: SeedOption = None,
     draws: Annotated[int | None, typer.Option("--draws", min=1, help="Monte Carlo draws (default: profile).")] = None,
     report_format: Annotated[str, typer.Option("--format", help="Report format: md or html.")] = "md",
+    show_points: Annotated[bool, typer.Option(
+        "--show-points", help="Let the ledger name a rejected row's 1 km grid square (sensitive).")] = False,
+    overwrite: OverwriteOption = False,
     force_profile: ForceOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -45,7 +49,8 @@ def compliance_command(
         area.policy(policy)
         source = default_incidents(area, incidents)
         run = run_compliance(area, source, out, policy=policy, calibrate_to=calibrate_to, delay_scale=delay_scale,
-                             seed=seed, draws=draws, report_format=report_format)
+                             seed=seed, draws=draws, report_format=report_format, overwrite=overwrite,
+                             show_points=show_points)
     s = run.summary
     typer.echo(f"input {s['input']:,} rows = accepted {s['accepted']:,} + rejected {s['rejected']:,} "
                f"({', '.join(f'{k} {v:,}' for k, v in s['rejected_by_reason'].items()) or 'none'})")

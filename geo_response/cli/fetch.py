@@ -78,9 +78,7 @@ def _fetch(names, all_sources, month, force, base_url, cache_dir, data_dir, prof
                        f"{target / source.file}")
             continue
         result = download.fetch_source(name, profile, cache_dir=cache_dir, base_url=base_url)
-        status = "downloaded" if result.downloaded else "already in the cache"
-        check = "checksum verified" if result.verified else "no published checksum; hash recorded"
-        typer.echo(f"{name}: {result.path}  sha256={result.sha256}  ({status}; {check})")
+        typer.echo(f"{name}: {result.path}  sha256={result.sha256}  ({result.status})")
 
 
 def register(app: typer.Typer) -> None:

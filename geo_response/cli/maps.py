@@ -13,6 +13,7 @@ from geo_response.cli.common import (
     ForceOption,
     IncidentsOption,
     OsmOption,
+    OverwriteOption,
     PolicyOption,
     SeedOption,
     default_incidents,
@@ -48,6 +49,7 @@ def map_command(
     hotspots_csv: Annotated[Path | None, typer.Option("--hotspots-csv", help="Also write hotspots.csv here.")] = None,
     seed: SeedOption = None,
     draws: Annotated[int | None, typer.Option("--draws", min=1, help="Monte Carlo draws (default: profile).")] = None,
+    overwrite: OverwriteOption = False,
     force_profile: ForceOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -56,7 +58,8 @@ def map_command(
         policy=policy, offline=offline, show_points=show_points, aggregate=aggregate, resolution=resolution,
         category=None if category == "all" else category, min_count=min_count, alpha=alpha,
         isochrone_speeds=() if no_isochrones else tuple(isochrone_speeds or ("blue_light",)),
-        tiles=None if offline or (tiles or "").lower() == "none" else tiles, seed=seed, draws=draws)
+        tiles=None if offline or (tiles or "").lower() == "none" else tiles, seed=seed, draws=draws,
+        overwrite=overwrite)
     with errors():
         area = load_study_area(osm, bases=bases, force=force_profile, data_dir=data_dir)
         area.policy(policy)

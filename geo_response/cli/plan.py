@@ -13,6 +13,7 @@ from geo_response.cli.common import (
     ForceOption,
     IncidentsOption,
     OsmOption,
+    OverwriteOption,
     PolicyOption,
     SeedOption,
     default_incidents,
@@ -44,6 +45,7 @@ def compare_command(
                                                help="Scale on modelled delays (calibrated).")] = 1.0,
     delay: DelayOption = "median",
     online: Annotated[bool, typer.Option("--online", help="Load Leaflet from its CDN instead of inlining it.")] = False,
+    overwrite: OverwriteOption = False,
     force_profile: ForceOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -53,7 +55,8 @@ def compare_command(
         area.policy(policy)
         source = None if no_incidents else default_incidents(area, incidents)
         result, paths = run_compare(area, scenario, out, policy=policy, incidents_path=source, seed=seed,
-                                    delay_scale=delay_scale, delay=delay, offline=not online)
+                                    delay_scale=delay_scale, delay=delay, offline=not online,
+                                    overwrite=overwrite)
     s = result.summary
     standin_warning(s["network"].get("label"), s["network"].get("standin"))
     typer.echo(f"bases: {s['bases']['current']} now -> {s['bases']['scenario']} in the scenario "
@@ -84,6 +87,7 @@ def optimise_command(
     delay: DelayOption = "median",
     time_limit: Annotated[float | None, typer.Option("--time-limit", help="CBC time limit (s).")] = None,
     seed: SeedOption = None,
+    overwrite: OverwriteOption = False,
     force_profile: ForceOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -96,7 +100,7 @@ def optimise_command(
         area.policy(policy)
         run, paths = run_optimise(area, add, out, policy=policy, candidates=candidates,
                                   incidents_path=incident_source(incidents), seed=seed, delay=delay,
-                                  time_limit=time_limit)
+                                  time_limit=time_limit, overwrite=overwrite)
     s = run.summary
     standin_warning(s["network"].get("label"), s["network"].get("standin"))
     m, g = run.mclp, run.greedy

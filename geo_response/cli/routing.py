@@ -16,6 +16,7 @@ from geo_response.cli.common import (
     DataDirOption,
     ForceOption,
     OsmOption,
+    OverwriteOption,
     echo_base_issues,
     errors,
     speed_option,
@@ -42,6 +43,7 @@ def travel_times_command(
         "--access-speed", help="Off-network leg speed, km/h (default: force profile).")] = None,
     snap_limit: Annotated[float | None, typer.Option(
         "--snap-limit", help="Flag points farther than this from a road, m (default: force profile).")] = None,
+    overwrite: OverwriteOption = False,
     force_profile: ForceOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -49,7 +51,7 @@ def travel_times_command(
     with errors():
         area = load_study_area(osm, bases=bases, force=force_profile, data_dir=data_dir)
         summary = workflow.run_travel_times(area, points, out, speed=speed_option(speed, profile), hour=hour,
-                                            access_speed_kph=access_speed, limit_m=snap_limit)
+                                            access_speed_kph=access_speed, limit_m=snap_limit, overwrite=overwrite)
     typer.echo(f"network: {summary['network']['network_label']} ({summary['graph']['nodes']:,} nodes); "
                f"bases {summary['bases']['count']}; speed {summary['parameters']['profile']}")
     echo_base_issues(summary["bases"]["issues"])
@@ -73,6 +75,7 @@ def isochrones_command(
     per_base: Annotated[bool, typer.Option("--per-base/--no-per-base", help="One polygon per base.")] = True,
     combined: Annotated[bool, typer.Option("--combined/--no-combined", help="Polygons for all bases.")] = True,
     buffer_m: Annotated[float | None, typer.Option("--buffer-m", help="Band around reached roads, m.")] = None,
+    overwrite: OverwriteOption = False,
     force_profile: ForceOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -87,7 +90,8 @@ def isochrones_command(
         area = load_study_area(osm, bases=bases, force=force_profile, data_dir=data_dir)
         summary = workflow.run_isochrones(area, out, thresholds=minutes,
                                           speeds=tuple(speed or profile or ("blue_light",)), hour=hour,
-                                          per_base=per_base, combined=combined, buffer_m=buffer_m)
+                                          per_base=per_base, combined=combined, buffer_m=buffer_m,
+                                          overwrite=overwrite)
     typer.echo(f"network: {summary['network']['network_label']}; bases {summary['bases']['count']}")
     echo_base_issues(summary["bases"]["issues"])
     for row in summary["combined"]:

@@ -15,7 +15,7 @@ import shapely
 
 from geo_response.config import Policy, ResponseModel
 from geo_response.errors import InputFileError, PlanningError
-from geo_response.geography import table_points
+from geo_response.geography import read_points_table, table_points
 
 DEFAULT_PROFILE = "blue_light"
 DRIVE_MINUTES = (15, 20)
@@ -158,21 +158,22 @@ def read_candidates_csv(path: str | Path, area=None, projected_crs: str = "EPSG:
         If the file cannot be read, lacks coordinates, or rows have bad coordinates or lie outside ``area``
         (the lines are named).
     """
-    try:
-        df = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"cannot read candidates file {path}: {exc}") from exc
+    df = read_points_table(path, "candidates file")
     if len(df) == 0:
         raise InputFileError(f"candidates file {path} has no rows")
+    lines = np.asarray(df.attrs["lines"])
+    if df.attrs["extra_fields"]:
+        raise InputFileError(f"candidates file {path}: lines {sorted(df.attrs['extra_fields'])} have more fields "
+                             "than the header; fix or remove them")
     geometry, bad = table_points(df, f"candidates file {path}", projected_crs)
     if bad.any():
-        raise InputFileError(f"candidates file {path}: lines {[int(i) + 2 for i in np.flatnonzero(bad)]} have "
+        raise InputFileError(f"candidates file {path}: lines {lines[bad.to_numpy()].tolist()} have "
                              "missing or impossible coordinates; fix or remove them")
     cols = {str(c).strip().lower(): c for c in df.columns}
     if area is not None:
         outside = ~shapely.contains_xy(area, geometry.x.to_numpy(), geometry.y.to_numpy())
         if outside.any():
-            raise InputFileError(f"candidates file {path}: lines {[int(i) + 2 for i in np.flatnonzero(outside)]} "
+            raise InputFileError(f"candidates file {path}: lines {lines[outside].tolist()} "
                                  "are outside the force area; check the coordinates or remove them")
     names = (df[cols["name"]].fillna("").astype(str).str.strip() if "name" in cols
              else pd.Series("", index=df.index))

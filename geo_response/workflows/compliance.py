@@ -27,6 +27,7 @@ from geo_response.compliance import report, tables
 from geo_response.errors import ComplianceError
 from geo_response.incidents import classification, grading
 from geo_response.incidents import load as loader
+from geo_response.outputs import OutputFolder
 from geo_response.study_area import StudyArea
 
 __all__ = ["ComplianceRun", "PreparedIncidents", "judge", "prepare_incidents", "run_compliance"]
@@ -62,7 +63,7 @@ class PreparedIncidents:
 
 
 def prepare_incidents(area: StudyArea, incidents_path: Any, policy: str = "essex-2022",
-                      seed: int | None = None) -> PreparedIncidents:
+                      seed: int | None = None, show_points: bool = False) -> PreparedIncidents:
     """Load, classify (ONS RUC) and grade incidents under ``policy`` (missing grades sampled, seeded).
 
     Parameters
@@ -75,9 +76,13 @@ def prepare_incidents(area: StudyArea, incidents_path: Any, policy: str = "essex
         Grading policy name.
     seed : int, optional
         Seed for sampled grades (default: the profile's ``grade_mix.seed``).
+    show_points : bool
+        Let the ledger name a rejected row's 1 km grid square (off by default: locations are sensitive).
     """
     pol = area.policy(policy)
-    loaded = loader.load_incidents(incidents_path, boundary=area.boundary, policy=pol, lsoas=area.lsoas)
+    loaded = loader.load_incidents(incidents_path, boundary=area.boundary, policy=pol, lsoas=area.lsoas,
+                                   max_response_minutes=area.force.response_model.max_response_minutes,
+                                   show_points=show_points)
     inc = classification.classify(loaded.incidents, area.lsoas)
     prepared = PreparedIncidents(inc, loaded, area.force.grade_mix_seed if seed is None else int(seed))
     prepared.warn(classification.unclassified_warnings(inc))
@@ -175,13 +180,21 @@ def compliance_summary(area: StudyArea, prepared: PreparedIncidents, inc: pd.Dat
     }
 
 
+def output_names(report_format: str = "md") -> dict[str, str]:
+    """The files a compliance run writes, by key."""
+    return {"compliance_by_month": "compliance_by_month.csv", "incidents": "incidents.csv", "ledger": "ledger.csv",
+            "report": "report.html" if report_format == "html" else "report.md", "summary": "summary.json"}
+
+
 def write_outputs(out_dir: str | Path, run: ComplianceRun, report_format: str = "md") -> dict[str, Path]:
-    """Write ``compliance_by_month.csv``, ``incidents.csv``, ``ledger.csv``, the report and ``summary.json``."""
+    """Write ``compliance_by_month.csv``, ``incidents.csv``, ``ledger.csv``, the report and ``summary.json``.
+
+    ``out_dir`` is a folder of an open :class:`geo_response.outputs.OutputFolder` (files appear together when it
+    closes), or any folder for a caller that manages its own writes.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    report_name = "report.html" if report_format == "html" else "report.md"
-    paths = {"compliance_by_month": out / "compliance_by_month.csv", "incidents": out / "incidents.csv",
-             "ledger": out / "ledger.csv", "report": out / report_name, "summary": out / "summary.json"}
+    paths = {key: out / name for key, name in output_names(report_format).items()}
     run.summary["outputs"] = [p.name for p in paths.values()]
     report.write_long(run.long, paths["compliance_by_month"])
     report.write_incidents(run.incidents, paths["incidents"])
@@ -193,12 +206,15 @@ def write_outputs(out_dir: str | Path, run: ComplianceRun, report_format: str = 
 
 def run_compliance(area: StudyArea, incidents_path: Any, out_dir: str | Path | None = None, *,
                    policy: str = "essex-2022", calibrate_to: float | None = None, delay_scale: float | None = None,
-                   seed: int | None = None, draws: int | None = None, report_format: str = "md") -> ComplianceRun:
+                   seed: int | None = None, draws: int | None = None, report_format: str = "md",
+                   overwrite: bool = False, show_points: bool = False) -> ComplianceRun:
     """Load, classify, grade and judge incidents, then (when ``out_dir`` is given) write every output.
 
     Observed compliance when the file has response times; modelled otherwise (travel on the road network from
     the nearest base plus Monte Carlo delays), optionally calibrated to an observed rate (``calibrate_to``) or
-    with a given ``delay_scale``.
+    with a given ``delay_scale``. Outputs are written as one transaction (:class:`geo_response.outputs.OutputFolder`):
+    an ``out_dir`` that holds an input is refused, files geo-response did not write are not replaced unless
+    ``overwrite``, and a failed run leaves the previous outputs untouched.
 
     Returns
     -------
@@ -208,14 +224,29 @@ def run_compliance(area: StudyArea, incidents_path: Any, out_dir: str | Path | N
     if report_format not in ("md", "html"):
         raise ComplianceError(f"report format must be 'md' or 'html', got {report_format!r}")
     area.policy(policy)
-    prepared = prepare_incidents(area, incidents_path, policy, seed)
+    if out_dir is None:
+        return _run(area, incidents_path, policy, calibrate_to, delay_scale, seed, draws, show_points, t0)
+    with OutputFolder(out_dir, inputs=_inputs(area, incidents_path), overwrite=overwrite,
+                      expected=output_names(report_format).values()) as out:
+        run = _run(area, incidents_path, policy, calibrate_to, delay_scale, seed, draws, show_points, t0)
+        run.paths = write_outputs(out.root, run, report_format)
+    run.paths = {k: Path(out_dir) / p.name for k, p in run.paths.items()}
+    return run
+
+
+def _inputs(area: StudyArea, incidents_path: Any) -> list:
+    """Every input file of a run (an --out holding one is refused)."""
+    paths = list(incidents_path) if isinstance(incidents_path, list | tuple) else [incidents_path]
+    return [p for p in (*paths, area.osm, area.bases_csv) if p is not None]
+
+
+def _run(area: StudyArea, incidents_path: Any, policy: str, calibrate_to: float | None, delay_scale: float | None,
+         seed: int | None, draws: int | None, show_points: bool, t0: float) -> ComplianceRun:
+    prepared = prepare_incidents(area, incidents_path, policy, seed, show_points=show_points)
     t1 = time.perf_counter()
     inc, outcomes, calibration = judge(area, prepared, calibrate_to=calibrate_to, delay_scale=delay_scale,
                                        seed=seed, draws=draws)
     long = tables.compliance_long(inc)
     summary = compliance_summary(area, prepared, inc, long, outcomes, calibration, policy, seed)
     summary["timings"] = {"prepare_seconds": round(t1 - t0, 3), "judge_seconds": round(time.perf_counter() - t1, 3)}
-    run = ComplianceRun(inc, long, prepared.loaded.ledger, summary, calibration)
-    if out_dir is not None:
-        run.paths = write_outputs(out_dir, run, report_format)
-    return run
+    return ComplianceRun(inc, long, prepared.loaded.ledger, summary, calibration)

@@ -8,7 +8,6 @@ offline Folium map -> report.md and summary.json saying which data, network, pol
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -19,12 +18,16 @@ from tqdm.auto import tqdm
 from geo_response import datadir, hotspots, maps
 from geo_response.compliance import report
 from geo_response.config import ForceProfile
+from geo_response.outputs import OutputFolder, write_csv, write_json, write_text
 from geo_response.roads import isochrones
 from geo_response.study_area import StudyArea, load_study_area
-from geo_response.workflows.compliance import run_compliance
+from geo_response.workflows.compliance import run_compliance, write_outputs
 from geo_response.workflows.maps import corridor_layer
 
 ISOCHRONE_PROFILES = ("blue_light", "normal")
+MAP_NAME = "essex_compliance.html"
+DEMO_OUTPUTS = ("compliance_by_month.csv", "corridor.csv", MAP_NAME, "hotspots.csv", "incidents.csv",
+                "isochrones.gpkg", "ledger.csv", "report.md", "summary.json")
 THRESHOLDS_MIN = (5, 10, 15, 20)
 
 
@@ -46,7 +49,8 @@ def kpi_rates(incidents: pd.DataFrame, categories: tuple[str, ...]) -> dict[str,
 
 def run_demo(out_dir: str | Path = "maps", *, area: StudyArea | None = None, incidents_path: str | Path | None = None,
              policies: tuple[str, ...] = ("essex-2022", "ncmg"), calibrate: bool = True,
-             offline: bool = True, show_points: bool = False, hex_resolution: int = 8) -> dict:
+             offline: bool = True, show_points: bool = False, hex_resolution: int = 8,
+             overwrite: bool = False) -> dict:
     """Run the whole job and write its outputs to ``out_dir``.
 
     Parameters
@@ -69,19 +73,31 @@ def run_demo(out_dir: str | Path = "maps", *, area: StudyArea | None = None, inc
         Draw individual incidents on the map (off by default: victims' locations are sensitive).
     hex_resolution : int
         H3 resolution of the hotspot and choropleth cells.
+    overwrite : bool
+        Replace files in ``out_dir`` that geo-response did not write (default: refuse).
 
     Returns
     -------
     dict
         The summary written to ``summary.json``.
     """
-    t_start = time.perf_counter()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     area = area or load_study_area()
-    prof = area.force
     for name in policies:
         area.policy(name)
+    incidents_source = incidents_path or datadir.default_incidents(area.data_dir)
+    inputs = [incidents_source, area.osm, area.bases_csv]
+    with OutputFolder(out_dir, inputs=[p for p in inputs if p is not None], overwrite=overwrite,
+                      expected=DEMO_OUTPUTS) as folder:
+        summary = _demo(folder, area, incidents_source, policies, calibrate, offline, show_points, hex_resolution)
+    summary["map"] = str(Path(out_dir) / MAP_NAME)
+    return summary
+
+
+def _demo(folder: OutputFolder, area: StudyArea, incidents_source, policies: tuple[str, ...], calibrate: bool,
+          offline: bool, show_points: bool, hex_resolution: int) -> dict:
+    t_start = time.perf_counter()
+    out = folder.root
+    prof = area.force
     timings: dict[str, float] = {}
     steps = tqdm(total=8, desc="geo-response demo", unit="step", disable=None)
 
@@ -102,19 +118,17 @@ def run_demo(out_dir: str | Path = "maps", *, area: StudyArea | None = None, inc
     iso = pd.concat([isochrones.isochrones(net, stations, THRESHOLDS_MIN, speed=s, lsoas=lsoas,
                                            crs=prof.projected_crs) for s in ISOCHRONE_PROFILES], ignore_index=True)
     iso = gpd.GeoDataFrame(iso, geometry="geometry", crs=4326)
-    iso_path = out / "isochrones.gpkg"
-    iso_path.unlink(missing_ok=True)
-    iso.to_file(iso_path, layer="isochrones", driver="GPKG")
+    iso.to_file(folder.path("isochrones.gpkg"), layer="isochrones", driver="GPKG")
     done("isochrones", t0)
 
     t0 = time.perf_counter()
-    incidents_source = incidents_path or datadir.default_incidents(area.data_dir)
     runs = {}
     delay_scale = None
     for i, name in enumerate(policies):
         target_rate = prof.reported.get("emergency_met") if (calibrate and i == 0) else None
-        runs[name] = run_compliance(area, incidents_source, out if i == 0 else out / name, policy=name,
-                                    calibrate_to=target_rate, delay_scale=delay_scale)
+        runs[name] = run_compliance(area, incidents_source, policy=name, calibrate_to=target_rate,
+                                    delay_scale=delay_scale, show_points=show_points)
+        write_outputs(out if i == 0 else folder.folder(name), runs[name])
         if runs[name].calibration is not None:
             delay_scale = runs[name].calibration.delay_scale
     done("compliance", t0)
@@ -126,13 +140,13 @@ def run_demo(out_dir: str | Path = "maps", *, area: StudyArea | None = None, inc
     emergencies = incidents[incidents["grade_category"] == "emergency"]
     cells = hotspots.hex_aggregate(emergencies, resolution=hex_resolution)
     spots = hotspots.find_hotspots(cells, towns=area.towns, projected_crs=prof.projected_crs)
-    hotspots.write_hotspots_csv(spots, out / "hotspots.csv")
+    hotspots.write_hotspots_csv(spots, folder.path("hotspots.csv"))
     done("hotspots", t0)
 
     t0 = time.perf_counter()
     layer = corridor_layer(area, incidents)
     corridor_table = layer["analysis"].table
-    corridor_table.to_csv(out / "corridor.csv", index=False)
+    write_csv(corridor_table, folder.path("corridor.csv"))
     done("corridor", t0)
 
     t0 = time.perf_counter()
@@ -144,7 +158,7 @@ def run_demo(out_dir: str | Path = "maps", *, area: StudyArea | None = None, inc
         policy=first_policy, policy_label=first_policy.label, network_label=net.graph["network_label"],
         standin=net.graph["standin"], attribution=prof.attribution, show_points=show_points,
         projected_crs=prof.projected_crs)
-    map_path = maps.save_map(fmap, out / "essex_compliance.html", offline=offline)
+    maps.save_map(fmap, folder.path(MAP_NAME), offline=offline)
     done("map", t0)
 
     summary = dict(main_run.summary)
@@ -162,14 +176,13 @@ def run_demo(out_dir: str | Path = "maps", *, area: StudyArea | None = None, inc
                      "cells_tested": spots.attrs.get("cells_tested"), "hotspots": int(len(spots)),
                      "h3_resolution": hex_resolution},
         "corridor": corridor_table.to_dict(orient="records"),
-        "outputs": sorted(p.name for p in out.iterdir()),
-        "map": str(map_path),
+        "outputs": sorted(DEMO_OUTPUTS + tuple(policies[1:])),
         "timings_seconds": {**timings, "total": round(time.perf_counter() - t_start, 2)},
     })
     steps.close()
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    write_json(summary, folder.path("summary.json"))
     blocks = demo_blocks(summary, spots, corridor_table, prof) + report.report_blocks(main_run.long, main_run.summary)
-    (out / "report.md").write_text(report.render_markdown(blocks))
+    write_text(report.render_markdown(blocks), folder.path("report.md"))
     return summary
 
 

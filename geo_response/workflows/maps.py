@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +13,14 @@ from geo_response import corridor as corridor_module
 from geo_response import hotspots, maps
 from geo_response.compliance import report
 from geo_response.errors import MapError
+from geo_response.outputs import OutputFile
 from geo_response.roads import isochrones as iso
 from geo_response.study_area import StudyArea
 from geo_response.workflows.compliance import ComplianceRun, run_compliance
 
 __all__ = ["MapOptions", "build_map", "corridor_layer", "isochrone_layer"]
+
+LEDGER_SUFFIX = ".ledger.csv"   # the map's ledger of rejected rows and warnings: <out>.ledger.csv
 
 
 @dataclass
@@ -36,7 +39,7 @@ class MapOptions:
     tiles: str | None = None
     seed: int | None = None
     draws: int | None = None
-    extra: dict = field(default_factory=dict)
+    overwrite: bool = False
 
 
 def isochrone_layer(area: StudyArea, speeds: tuple[str, ...], hour: int | None = None) -> gpd.GeoDataFrame | None:
@@ -72,11 +75,23 @@ def build_map(area: StudyArea, incidents_path: Any, out: str | Path, options: Ma
         A summary: network label, counts, hotspots, corridor figures and the map's size.
     """
     opt = options or MapOptions()
-    pol = area.policy(opt.policy)
+    area.policy(opt.policy)
     if opt.aggregate not in ("hex", "lsoa"):
         raise MapError(f"--aggregate must be 'hex' or 'lsoa', got {opt.aggregate!r}")
     if Path(out).suffix.lower() not in (".html", ".htm"):
         raise MapError(f"--out should be an .html file, got {out}")
+    inputs = [p for p in (*(incidents_path if isinstance(incidents_path, list | tuple) else [incidents_path]),
+                          area.osm, area.bases_csv) if p is not None]
+    with OutputFile(out, inputs=inputs, overwrite=opt.overwrite, companions=(LEDGER_SUFFIX,)) as target:
+        summary = _draw(area, incidents_path, opt, hotspots_csv, run, target)
+    summary.update(ledger_path=str(out) + LEDGER_SUFFIX, bytes=maps.map_summary(out)["bytes"])
+    return summary
+
+
+def _draw(area: StudyArea, incidents_path: Any, opt: MapOptions, hotspots_csv: str | Path | None,
+          run: ComplianceRun | None, target: OutputFile) -> dict:
+    """Judge, aggregate, draw and save the map and its ledger into the open output transaction."""
+    pol = area.policy(opt.policy)
     if run is None:
         run = run_compliance(area, incidents_path, None, policy=opt.policy, seed=opt.seed, draws=opt.draws)
     inc = run.incidents
@@ -102,11 +117,10 @@ def build_map(area: StudyArea, incidents_path: Any, out: str | Path, options: Ma
         policy_label=pol.label, attribution=area.force.attribution,
         title=f"{area.force.name}: attendance compliance", show_points=opt.show_points, tiles=opt.tiles,
         projected_crs=area.force.projected_crs)
-    path = maps.save_map(m, out, offline=opt.offline)
-    ledger_path = Path(out).with_name(Path(out).stem + "_ledger.csv")
-    report.write_ledger(run.ledger, ledger_path)
-    return {"ledger_path": str(ledger_path),"network_label": label, "bases": len(area.bases), "incidents": len(inc),
+    maps.save_map(m, target.path, offline=opt.offline)
+    report.write_ledger(run.ledger, target.companion(LEDGER_SUFFIX))
+    return {"network_label": label, "bases": len(area.bases), "incidents": len(inc),
             "input": run.summary["input"], "rejected": run.summary["rejected"],
             "outcomes": run.summary.get("outcomes", ""), "hotspots": len(hot),
             "cells_tested": hot.attrs.get("cells_tested", 0), "corridor": layer["info"] if layer else None,
-            "bytes": maps.map_summary(path)["bytes"], "ledger": run.ledger}
+            "ledger": run.ledger}

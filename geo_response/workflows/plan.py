@@ -8,6 +8,7 @@ from typing import Any
 import geopandas as gpd
 
 from geo_response import planning
+from geo_response.outputs import OutputFolder
 from geo_response.planning import report as planning_report
 from geo_response.planning import scenarios, siting
 from geo_response.study_area import StudyArea
@@ -34,10 +35,27 @@ def _sources(area: StudyArea) -> dict:
     return {**area.sources(), "bases": area.bases_source, "network": str(area.network.graph.get("source"))}
 
 
+def _inputs(area: StudyArea, *paths: Any) -> list:
+    flat = [q for p in paths for q in (p if isinstance(p, list | tuple) else [p])]
+    return [p for p in (*flat, area.osm, area.bases_csv) if p is not None]
+
+
 def run_compare(area: StudyArea, scenario: str | Path, out: str | Path, *, policy: str = "essex-2022",
                 incidents_path: Any = None, seed: int | None = None, delay_scale: float = 1.0,
-                delay: str = "median", offline: bool = True) -> tuple[planning.Comparison, dict[str, Path]]:
-    """Apply a scenario to the current bases, compare coverage, travel and modelled compliance; write outputs."""
+                delay: str = "median", offline: bool = True,
+                overwrite: bool = False) -> tuple[planning.Comparison, dict[str, Path]]:
+    """Apply a scenario to the current bases, compare coverage, travel and modelled compliance; write outputs.
+
+    Outputs are one transaction in ``out`` (see :class:`geo_response.outputs.OutputFolder`).
+    """
+    with OutputFolder(out, inputs=_inputs(area, scenario, incidents_path), overwrite=overwrite) as folder:
+        result = _compare(area, scenario, policy, incidents_path, seed, delay_scale, delay)
+        paths = planning_report.write_comparison(result, folder.root, attribution=area.force.attribution,
+                                                 offline=offline)
+    return result, {k: Path(out) / p.name for k, p in paths.items()}
+
+
+def _compare(area: StudyArea, scenario, policy, incidents_path, seed, delay_scale, delay) -> planning.Comparison:
     pol = area.policy(policy)
     table = scenarios.read_scenario(scenario)
     new_bases = scenarios.apply_scenario(area.bases, table, area=area.area, boundary=area.boundary,
@@ -47,14 +65,21 @@ def run_compare(area: StudyArea, scenario: str | Path, out: str | Path, *, polic
                               seed=seed, delay_scale=delay_scale, delay=delay)
     result.summary.update({"sources": {**_sources(area), "scenario": str(scenario)}, "incident_file": inc_info,
                            "base_issues": area.base_issues})
-    paths = planning_report.write_comparison(result, out, attribution=area.force.attribution, offline=offline)
-    return result, paths
+    return result
 
 
 def run_optimise(area: StudyArea, add: int, out: str | Path, *, policy: str = "essex-2022",
                  candidates: str | Path | None = None, incidents_path: Any = None, seed: int | None = None,
-                 delay: str = "median", time_limit: float | None = None) -> tuple[planning.SitingRun, dict[str, Path]]:
-    """Choose ``add`` new sites (spopt MCLP, greedy baseline) and rank closures; write outputs."""
+                 delay: str = "median", time_limit: float | None = None,
+                 overwrite: bool = False) -> tuple[planning.SitingRun, dict[str, Path]]:
+    """Choose ``add`` new sites (spopt MCLP, greedy baseline) and rank closures; write outputs (one transaction)."""
+    with OutputFolder(out, inputs=_inputs(area, candidates, incidents_path), overwrite=overwrite) as folder:
+        run = _optimise(area, add, policy, candidates, incidents_path, seed, delay, time_limit)
+        paths = planning_report.write_siting(run, folder.root)
+    return run, {k: Path(out) / p.name for k, p in paths.items()}
+
+
+def _optimise(area: StudyArea, add, policy, candidates, incidents_path, seed, delay, time_limit) -> planning.SitingRun:
     pol = area.policy(policy)
     cands = None
     if candidates is not None:
@@ -66,4 +91,4 @@ def run_optimise(area: StudyArea, add: int, out: str | Path, *, policy: str = "e
     run.summary.update({"sources": {**_sources(area), "candidates": str(candidates) if candidates else
                                     "LSOA population-weighted centroids"},
                         "incident_file": inc_info, "base_issues": area.base_issues})
-    return run, planning_report.write_siting(run, out)
+    return run
