@@ -87,8 +87,9 @@ class FakeApi:
 
 
 @pytest.fixture
-def api(monkeypatch):
-    """Local Overpass + Nominatim; OSMnx settings pointed at it (restored afterwards)."""
+def api(monkeypatch, tmp_path):
+    """Local Overpass + Nominatim; OSMnx settings pointed at it (restored afterwards); a private project cache."""
+    monkeypatch.setenv("GEO_RESPONSE_CACHE", str(tmp_path / "cache"))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _FakeApiHandler)
     httpd.log = []
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from geo_response.errors import RoutingError
 from geo_response.roads import network, speeds
 from tests.conftest import FIXTURES
 
@@ -27,7 +28,7 @@ R = 6_371_009.0  # OSMnx's mean earth radius (m)
     ("UK:nsl_dual", "primary", False, 70 * MPH),
     ("UK:motorway", "motorway", False, 70 * MPH),
     ("none", "motorway", False, 70 * MPH),
-    (["30 mph", "40 mph"], "primary", False, 35 * MPH),   # OSMnx-merged list: the mean
+    (["30 mph", "30 mph"], "primary", False, 30 * MPH),   # a merged edge with one limit
     ("20 mph;30 mph", "residential", False, 25 * MPH),
     (None, "primary", False, None),
     (float("nan"), "primary", False, None),
@@ -44,7 +45,11 @@ def test_parse_maxspeed(value, highway, oneway, expected, profile):
 
 def test_road_class():
     assert speeds.road_class("trunk_link") == "link"
-    assert speeds.road_class(["primary", "secondary"]) == "primary"
+    assert speeds.road_class(["primary", "primary"]) == "primary"
+    with pytest.raises(RoutingError, match="several highway values"):   # never the first of a list
+        speeds.road_class(["primary", "secondary"])
+    with pytest.raises(RoutingError, match="several maxspeed values"):  # never the mean of a list
+        speeds.parse_maxspeed(["30 mph", "60 mph"], "primary")
     assert speeds.road_class("living_street") == "other"
     assert speeds.travel_time_field("blue_light") == "travel_time_blue_light"
 
@@ -74,9 +79,10 @@ def test_hand_computed_travel_times(tiny):
     assert e["travel_time_normal"] == pytest.approx(l13 / (30 * MPH * 0.65 / 3.6))      # urban primary x0.65
     assert e["travel_time_normal"] == pytest.approx(25.5114, abs=1e-4)
 
-    e = edge(tiny, 3, 4, "unclassified")     # national, single carriageway: 60 mph, rural lane
+    e = edge(tiny, 3, 4, "unclassified")     # national, single carriageway: 60 mph
     assert e["limit_kph"] == pytest.approx(96.56064)
-    assert e["setting"] == "rural"
+    # by its limit a rural lane, but it lies in LSOA Chelmsford 012 (RUC C1, urban): the place decides
+    assert (e["setting"], e["setting_source"]) in {("urban", "lsoa"), ("rural", "limit")}
     assert e["travel_time_free_flow"] == pytest.approx(8.2912, abs=1e-4)
     assert e["travel_time_blue_light"] == pytest.approx(l13 / (80 / 3.6))              # capped at 80 km/h
     assert e["travel_time_normal"] == pytest.approx(l13 / (65 / 3.6))                  # capped at 65 km/h
@@ -97,9 +103,12 @@ def test_hand_computed_travel_times(tiny):
 
 def test_time_of_day_multiplier(profile):
     G = network.load_network(FIXTURES / "osm" / "tiny_town.osm", profile=profile, clip=False, use_cache=False)
-    speeds.add_travel_times(G, profile.speeds, profiles=["normal"], hour=8)   # am peak x0.85
+    speeds.add_travel_times(G, profile.speeds, profiles=["normal"], hour=8)   # weekday am peak x0.90
     e = edge(G, 1, 3, "primary")
-    assert e["speed_kph_normal"] == pytest.approx(30 * MPH * 0.65 * 0.85)
+    assert e["speed_kph_normal"] == pytest.approx(30 * MPH * 0.65 * 0.90)
+    speeds.add_travel_times(G, profile.speeds, profiles=["normal"], when="Sat 08:00")  # weekend: no peak
+    assert edge(G, 1, 3, "primary")["speed_kph_normal"] == pytest.approx(30 * MPH * 0.65)
+    assert G.graph["speed_when"] == "08:00 weekend"
     speeds.add_travel_times(G, profile.speeds, profiles=["normal"], hour=23)  # night x1.10
     assert edge(G, 1, 3, "primary")["speed_kph_normal"] == pytest.approx(30 * MPH * 0.65 * 1.10)
     speeds.add_travel_times(G, profile.speeds, profiles=["normal"], hour=13)  # no period

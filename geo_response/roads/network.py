@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 STANDIN_FILE = "osm/essex_standin.osm.pbf"
 STANDIN_LABEL = "synthetic stand-in network (NOT OpenStreetMap data, NOT real Essex road geometry)"
 OSM_LABEL = "© OpenStreetMap contributors (ODbL)"
-CACHE_FORMAT = 3  # bump when the cached graph's contents change meaning
+CACHE_FORMAT = 4  # bump when the cached graph's contents change meaning
 
 
 def essex_standin_path(data_dir: str | Path | None = None) -> Path:
@@ -183,8 +183,9 @@ def load_network(source: str | Path | None = None, *, profile: ForceProfile | No
     kind = osm.suffix(path)
     sha = file_sha256(path)
     buffer = profile.geography.boundary_buffer_m if buffer_m is None else float(buffer_m)
+    places = osm.setting_places(profile, data_dir)
     options = {"clip": clip, "buffer_m": buffer if clip else None, "boundary": profile.geography.boundary,
-               "force": profile.code}
+               "force": profile.code, "setting": "lsoa" if places is not None else "limit"}
     key = _cache_key(sha, profile, options)
     cache_path = Path(cache_dir or user_cache_dir() / "networks") / f"{path.name}.{key}.pickle"
 
@@ -208,9 +209,9 @@ def load_network(source: str | Path | None = None, *, profile: ForceProfile | No
         area = geography.buffer_boundary(geography.load_boundary(profile, data_dir), buffer, profile.projected_crs)
     if kind in (".osm.pbf", ".pbf"):
         bbox = list(area.bounds) if area is not None else None
-        G = osm.graph_from_pbf(path, bounding_box=bbox)
+        G = osm.graph_from_pbf(path, bounding_box=bbox, speeds=profile.speeds, places=places)
     else:
-        G = osm.graph_from_xml(path)
+        G = osm.graph_from_xml(path, speeds=profile.speeds, places=places)
     G = finish_graph(G, profile, area=area, source=str(path), source_sha256=sha, standin=osm.is_standin(path),
                      options=options)
     seconds = time.perf_counter() - t0
@@ -230,7 +231,8 @@ def graph_from_polygon(polygon: BaseGeometry, *, profile: ForceProfile | None = 
     """
     profile = profile or load_profile()
     t0 = time.perf_counter()
-    G = osm.overpass_graph_from_polygon(polygon, network_type)
+    G = osm.overpass_graph_from_polygon(polygon, network_type, speeds=profile.speeds,
+                                        places=osm.setting_places(profile))
     G = finish_graph(G, profile, area=None, source=f"overpass:polygon:{polygon.wkt[:200]}",
                      source_sha256="", standin=False, options={"network_type": network_type})
     G.graph["build"].update({"from_cache": False, "seconds": round(time.perf_counter() - t0, 3)})
@@ -245,7 +247,8 @@ def graph_from_place(query: str | dict, *, profile: ForceProfile | None = None,
     """
     profile = profile or load_profile()
     t0 = time.perf_counter()
-    G = osm.overpass_graph_from_place(query, network_type)
+    G = osm.overpass_graph_from_place(query, network_type, speeds=profile.speeds,
+                                      places=osm.setting_places(profile))
     G = finish_graph(G, profile, area=None, source=f"overpass:place:{query}", source_sha256="",
                      standin=False, options={"network_type": network_type})
     G.graph["build"].update({"from_cache": False, "seconds": round(time.perf_counter() - t0, 3)})
