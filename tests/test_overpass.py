@@ -7,12 +7,14 @@ README for the street layout and the expected graph). Nothing in OSMnx or geo-re
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
 import re
 import socket
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -72,7 +74,8 @@ class _FakeApiHandler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         self.server.log.append(("POST", url.path, parse_qs(body)))
         if url.path == "/api/interpreter":
-            self._send(200, (FIXTURES / "interpreter.json").read_bytes(), "application/json")
+            body = self.server.interpreter or (FIXTURES / "interpreter.json").read_bytes()
+            self._send(200, body, "application/json")
         else:
             self._send(404, b"not found", "text/plain")
 
@@ -86,12 +89,15 @@ class FakeApi:
     log: list
 
 
-@pytest.fixture
-def api(monkeypatch, tmp_path):
-    """Local Overpass + Nominatim; OSMnx settings pointed at it (restored afterwards); a private project cache."""
-    monkeypatch.setenv("GEO_RESPONSE_CACHE", str(tmp_path / "cache"))
+@contextlib.contextmanager
+def serve(monkeypatch: pytest.MonkeyPatch, interpreter: bytes | None = None) -> Iterator[FakeApi]:
+    """Run the local Overpass + Nominatim and point OSMnx at it (settings restored by ``monkeypatch``).
+
+    ``interpreter``: the Overpass JSON every interpreter query gets (default: ``interpreter.json``).
+    """
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _FakeApiHandler)
     httpd.log = []
+    httpd.interpreter = interpreter
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -108,6 +114,29 @@ def api(monkeypatch, tmp_path):
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+def overpass_json(path: Path) -> bytes:
+    """An OSM file (any format osmium reads) as the Overpass JSON answer of a query for all of it."""
+    import osmium
+
+    elements = []
+    for obj in osmium.FileProcessor(str(path)):
+        tags = {t.k: t.v for t in obj.tags}
+        if obj.is_node():
+            elements.append({"type": "node", "id": obj.id, "lat": obj.location.lat, "lon": obj.location.lon,
+                             **({"tags": tags} if tags else {})})
+        elif obj.is_way():
+            elements.append({"type": "way", "id": obj.id, "nodes": [n.ref for n in obj.nodes], "tags": tags})
+    return json.dumps({"version": 0.6, "generator": "geo-response test", "elements": elements}).encode()
+
+
+@pytest.fixture
+def api(monkeypatch, tmp_path):
+    """Local Overpass + Nominatim; OSMnx settings pointed at it (restored afterwards); a private project cache."""
+    monkeypatch.setenv("GEO_RESPONSE_CACHE", str(tmp_path / "cache"))
+    with serve(monkeypatch) as fake:
+        yield fake
 
 
 def overpass_queries(log: list) -> list[str]:
