@@ -246,3 +246,33 @@ def test_geo_response_wraps_an_empty_answer_with_advice(api, monkeypatch):
     monkeypatch.setattr(_FakeApiHandler, "do_POST", _empty_post)
     with pytest.raises(NetworkBuildError, match=r"127\.0\.0\.1.*--osm"):
         network.graph_from_polygon(PLACE_BOX)
+
+
+def test_overpass_answers_are_cached_in_the_project_cache(api):
+    """The first download stores OSMnx's JSON answer under user_cache_dir()/overpass/<day>/; the second call
+    sends no request; refresh=True sends one and replaces the stored answer; OSMnx's settings are restored."""
+    from geo_response.datadir import user_cache_dir
+    from geo_response.roads import osm
+
+    first = osm.overpass_graph_from_polygon(PLACE_BOX)
+    assert len(overpass_queries(api.log)) == 1
+    folder = osm.overpass_cache_dir()
+    assert folder.parent == user_cache_dir() / "overpass" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", folder.name)
+    (stored,) = folder.glob("*.json")
+    assert {e["id"] for e in json.loads(stored.read_text())["elements"] if e["type"] == "way"} >= {10, 11, 12}
+    second = osm.overpass_graph_from_polygon(PLACE_BOX)
+    assert len(overpass_queries(api.log)) == 1                      # from the cache: no request
+    assert edge_set(second) == edge_set(first)
+    third = osm.overpass_graph_from_polygon(PLACE_BOX, refresh=True)
+    assert len(overpass_queries(api.log)) == 2                      # refresh: one request
+    assert edge_set(third) == edge_set(first) and list(folder.glob("*.json")) == [stored]
+    assert ox.settings.use_cache is False                           # the test's setting, restored
+    assert osm.overpass_cache_dir(day="2020-01-01") == user_cache_dir() / "overpass" / "2020-01-01"
+
+
+def test_place_geocoding_is_cached_too(api):
+    from geo_response.roads import osm
+
+    osm.overpass_graph_from_place("Testham, Essex")
+    osm.overpass_graph_from_place("Testham, Essex")
+    assert [p for _, p, _ in api.log] == ["/nominatim/search", "/api/interpreter"]

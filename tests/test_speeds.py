@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from geo_response.errors import RoutingError
@@ -113,3 +114,48 @@ def test_time_of_day_multiplier(profile):
     assert edge(G, 1, 3, "primary")["speed_kph_normal"] == pytest.approx(30 * MPH * 0.65 * 1.10)
     speeds.add_travel_times(G, profile.speeds, profiles=["normal"], hour=13)  # no period
     assert edge(G, 1, 3, "primary")["speed_kph_normal"] == pytest.approx(30 * MPH * 0.65)
+
+
+@pytest.mark.parametrize(("text", "hour", "day_type"), [
+    ("08:00", 8, "weekday"),
+    ("8", 8, "weekday"),
+    ("08:00 weekend", 8, "weekend"),
+    ("weekend 08:00", 8, "weekend"),
+    ("Sat 08:00", 8, "weekend"),
+    ("sunday 23:59", 23, "weekend"),
+    ("Wed 17:30", 17, "weekday"),
+    ("2024-03-02T08:15", 8, "weekend"),      # a Saturday
+    ("2024-03-04 08:15:00", 8, "weekday"),   # a Monday
+])
+def test_parse_when(text, hour, day_type):
+    assert speeds.parse_when(text) == speeds.When(hour, day_type)
+
+
+@pytest.mark.parametrize("text", ["24:00", "08:61", "soon", "Sat", "8 am tomorrow", ""])
+def test_parse_when_refuses(text):
+    from geo_response.errors import InputFileError
+
+    with pytest.raises(InputFileError, match="cannot read the time"):
+        speeds.parse_when(text)
+
+
+def test_when_0800_weekday_slows_normal_travel_by_the_documented_multiplier(profile):
+    """The profile's am_peak (weekday 07-10, x0.90, DfT trunk road speeds 2003) and nothing else."""
+    normal = profile.speeds.profiles["normal"]
+    (am,) = [p for p in normal.time_of_day if p.name == "am_peak"]
+    assert am.multiplier == 0.90 and am.days == ("weekday",) and "DfT" in am.evidence
+    assert speeds.multiplier(normal, "08:00") == 0.90
+    assert speeds.multiplier(normal, "08:00 weekend") == 1.0
+    assert speeds.multiplier(normal, None) == 1.0
+    assert speeds.multiplier(normal, "03:00") == 1.10                      # night, an assumption
+    assert speeds.multiplier(profile.speeds.profiles["blue_light"], "08:00") == 1.0
+    length = np.array([1000.0, 2500.0, 400.0])
+    limit = np.array([30, 60, 70]) * MPH
+    cls = np.array(["primary", "unclassified", "motorway"], dtype=object)
+    setting = np.array(["urban", "rural", "rural"], dtype=object)
+    base = speeds.edge_travel_times(length, limit, cls, setting, normal)
+    peak = speeds.edge_travel_times(length, limit, cls, setting, normal, when=speeds.parse_when("08:00"))
+    assert peak[0] == pytest.approx(base[0] / 0.90, rel=1e-12)              # below its cap: exactly / 0.90
+    assert peak[0] == pytest.approx(1000 / (30 * MPH * 0.65 * 0.90 / 3.6), rel=1e-12)
+    assert peak[1] == pytest.approx(2500 / (65 / 3.6))                      # capped at 65 km/h either way
+    assert speeds.edge_travel_times(length, limit, cls, setting, normal, hour=8) == pytest.approx(peak)
