@@ -235,7 +235,11 @@ def read_xml(path: str | Path) -> nx.MultiDiGraph:
         try:
             G = ox.graph_from_xml(str(path), simplify=False, retain_all=True, bidirectional=False)
         except Exception as exc:  # OSMnx raises plain errors for unreadable XML
-            raise NetworkBuildError(f"could not read {path} as OSM XML: {exc}") from exc
+            advice = ""
+            if "missing nodes" in str(exc):
+                advice = (" (ways refer to nodes the file does not hold: cut it with complete ways, e.g. "
+                          "`osmium extract --strategy complete_ways`, or read the PBF, which skips such pieces)")
+            raise NetworkBuildError(f"could not read {path} as OSM XML: {exc}{advice}") from exc
     return _drop_undrivable(G, str(path))
 
 
