@@ -23,6 +23,7 @@ import networkx as nx
 import numpy as np
 import pytest
 from shapely.geometry import box
+from shapely.geometry.base import BaseGeometry
 
 from geo_response.config import load_profile
 from geo_response.roads import network, osm, snapping, speeds
@@ -32,7 +33,6 @@ from tests.test_overpass import overpass_json, serve
 MPH = 1.609344
 R = 6_371_009.0                      # OSMnx's mean earth radius (m)
 VILLAGE = FIXTURES / "osm" / "village_road.osm"
-VILLAGE_BOX = box(-1.503, 52.995, -1.479, 53.007)
 REAL = ("bristol_sausage_links", "bristol_contraflow_cycleway", "borough_sausage_links", "kingsway_junction")
 PROFILES = ("free_flow", "blue_light", "normal")
 TEXT = ("highway", "maxspeed", "oneway", "road_class", "setting", "setting_source", "limit_imputed")
@@ -91,11 +91,25 @@ def load(path: Path, profile) -> nx.MultiDiGraph:
     return network.load_network(path, profile=profile, clip=False, use_cache=False)
 
 
+ROUNDABOUT = FIXTURES / "osm" / "roundabout.osm"
+
+
+def files_of(src: Path, folder: Path) -> dict[str, Path]:
+    """The same OSM data as .osm, .osm.bz2 and .osm.pbf."""
+    stem = src.name.removesuffix(".osm")
+    return {"osm": src, "osm.bz2": write_bz2(src, folder / f"{stem}.osm.bz2"),
+            "osm.pbf": write_pbf(src, folder / f"{stem}.osm.pbf")}
+
+
+def data_box(path: Path) -> BaseGeometry:
+    """A polygon around every node of an OSM file (what a local Overpass query is asked for)."""
+    nodes = np.array([(d["x"], d["y"]) for _, d in osm.read_xml(path).nodes(data=True)])
+    return box(*nodes.min(axis=0), *nodes.max(axis=0)).buffer(0.001)
+
+
 @pytest.fixture(scope="module")
 def village_files(tmp_path_factory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("village")
-    return {"osm": VILLAGE, "osm.bz2": write_bz2(VILLAGE, folder / "village_road.osm.bz2"),
-            "osm.pbf": write_pbf(VILLAGE, folder / "village_road.osm.pbf")}
+    return files_of(VILLAGE, tmp_path_factory.mktemp("village"))
 
 
 def test_village_road_is_split_where_the_limit_direction_or_class_changes(profile):
@@ -116,15 +130,21 @@ def test_village_road_is_split_where_the_limit_direction_or_class_changes(profil
     assert village["travel_time_free_flow"] == pytest.approx(2 * L / (30 * MPH / 3.6), abs=1e-9)
 
 
-def test_xml_bz2_pbf_and_overpass_give_the_same_network(village_files, profile, monkeypatch, tmp_path):
+@pytest.mark.parametrize("fixture", [VILLAGE, ROUNDABOUT], ids=["village", "roundabout"])
+def test_xml_bz2_pbf_and_overpass_give_the_same_network(fixture, profile, monkeypatch, tmp_path):
+    """The roundabout fixture: one-way by junction=roundabout alone, and oneway=-1 (drawn against travel)."""
     monkeypatch.setenv("GEO_RESPONSE_CACHE", str(tmp_path / "cache"))
-    xml = load(village_files["osm"], profile)
-    assert_same_network(xml, load(village_files["osm.bz2"], profile))
-    assert_same_network(xml, load(village_files["osm.pbf"], profile))
-    with serve(monkeypatch, overpass_json(VILLAGE)) as api:
-        over = network.graph_from_polygon(VILLAGE_BOX, profile=profile)
+    files = files_of(fixture, tmp_path)
+    xml = load(files["osm"], profile)
+    assert_same_network(xml, load(files["osm.bz2"], profile))
+    assert_same_network(xml, load(files["osm.pbf"], profile))
+    with serve(monkeypatch, overpass_json(fixture)) as api:
+        over = network.graph_from_polygon(data_box(fixture), profile=profile)
     assert [p for _, p, _ in api.log] == ["/api/interpreter"]
     assert_same_network(xml, over)
+    if fixture == ROUNDABOUT:
+        assert {(u, v) for u, v in xml.edges()} == {(10, 11), (11, 10), (11, 21), (21, 11), (21, 10)}
+        assert xml.edges[21, 10, 0]["oneway"] is True and xml.edges[10, 11, 0]["junction"] == "roundabout"
 
 
 def test_a_point_two_thirds_along_the_30_to_60_road(profile):
@@ -199,10 +219,8 @@ def test_real_extract_same_from_xml_pbf_and_overpass(name, real_files, profile, 
     xml = load(xml_path, profile)
     assert len(xml) >= 6
     assert_same_network(xml, load(pbf_path, profile))
-    nodes = np.array([(d["x"], d["y"]) for _, d in osm.read_xml(xml_path).nodes(data=True)])
-    area = box(*nodes.min(axis=0), *nodes.max(axis=0)).buffer(0.001)
     with serve(monkeypatch, overpass_json(xml_path)):
-        over = network.graph_from_polygon(area, profile=profile)
+        over = network.graph_from_polygon(data_box(xml_path), profile=profile)
     assert_same_network(xml, over)
 
 
