@@ -147,6 +147,18 @@ def test_xml_bz2_pbf_and_overpass_give_the_same_network(fixture, profile, monkey
         assert xml.edges[21, 10, 0]["oneway"] is True and xml.edges[10, 11, 0]["junction"] == "roundabout"
 
 
+def test_every_oneway_value_gets_the_same_directions_from_xml_and_pbf(tmp_path):
+    """OSMnx's one-way spellings ('reverse', 'T' against the drawing, 'F' along it) are given to pyrosm too."""
+    src = FIXTURES / "osm" / "oneway_values.osm"
+    pbf = write_pbf(src, tmp_path / "oneway_values.osm.pbf")
+    xml_edges, pbf_edges = ({(u, v, d["osmid"], d["oneway"]) for u, v, d in osm.normalise(read(path)).edges(data=True)}
+                            for read, path in ((osm.read_xml, src), (osm.read_pbf, pbf)))
+    assert xml_edges == pbf_edges
+    directions = {w: sorted((u, v) for u, v, way, _ in xml_edges if way == w) for w in (505, 506, 509, 510, 502)}
+    assert directions == {505: [(1011, 1010)], 506: [(1013, 1012)], 509: [(1019, 1018)], 510: [(1020, 1021)],
+                          502: [(1004, 1005), (1005, 1004)]}   # -1, reverse, T, F, no
+
+
 def test_a_point_two_thirds_along_the_30_to_60_road(profile):
     """Two thirds of the way 1 -> 5 (4 steps L): 2 L at 30 mph, then 2/3 L at 60 mph, on edge 3 -> 5 at 1/3."""
     G = load(VILLAGE, profile)

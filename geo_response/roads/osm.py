@@ -41,6 +41,8 @@ OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm.bz2", ".osm", ".xml")
 EDGE_ATTRS_DIFFER = ("highway", "maxspeed", "oneway", "setting", "setting_source")
 # OSM tags kept on every edge (text, or absent); everything else a reader adds is dropped
 KEPT_TAGS = ("highway", "maxspeed", "ref", "name", "junction")
+# oneway values OSMnx reads (settings.oneway_values; "reverse" and "T" against the drawing) that pyrosm does not
+_PYROSM_ONEWAY = {"reverse": "-1", "T": "-1", "F": "yes"}
 # access tags a drive filter needs beyond OSMnx's default useful_tags_way
 _ACCESS_TAGS = ("motorcar", "motor_vehicle", "vehicle")
 
@@ -225,6 +227,8 @@ def read_pbf(path: str | Path, bounding_box: list[float] | None = None) -> nx.Mu
                                 f"download complete? Fetch it again (e.g. {GEOFABRIK_URL})") from exc
     if edges is None or len(edges) == 0:
         raise NetworkBuildError(f"{path} holds no drivable roads (highway=* ways); is it the right extract?")
+    if "oneway" in edges.columns:  # OSMnx's one-way values, in the spelling pyrosm reads
+        edges["oneway"] = edges["oneway"].replace(_PYROSM_ONEWAY)
     return osm_file.to_graph(nodes, edges, graph_type="networkx", osmnx_compatible=True, retain_all=True,
                              simplify=False, progress=False)
 
