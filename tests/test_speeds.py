@@ -159,3 +159,18 @@ def test_when_0800_weekday_slows_normal_travel_by_the_documented_multiplier(prof
     assert peak[0] == pytest.approx(1000 / (30 * MPH * 0.65 * 0.90 / 3.6), rel=1e-12)
     assert peak[1] == pytest.approx(2500 / (65 / 3.6))                      # capped at 65 km/h either way
     assert speeds.edge_travel_times(length, limit, cls, setting, normal, hour=8) == pytest.approx(peak)
+
+
+def test_time_of_day_days_must_be_a_day_type():
+    import tomllib
+
+    from geo_response import config
+    from geo_response.errors import ConfigError
+
+    raw = tomllib.loads(config.default_profile_path().read_text())
+    raw["speeds"]["profiles"]["normal"]["time_of_day"][0]["days"] = "weekdays"
+    with pytest.raises(ConfigError, match=r"time_of_day\[0\].days must be 'all', 'weekday' or 'weekend'"):
+        config.parse_profile(raw)
+    raw["speeds"]["profiles"]["normal"]["time_of_day"][0]["days"] = "weekend"
+    (am, *_) = config.parse_profile(raw).speeds.profiles["normal"].time_of_day
+    assert am.days == ("weekend",) and am.contains(8, "weekend") and not am.contains(8, "weekday")
