@@ -92,6 +92,7 @@ def load(path: Path, profile) -> nx.MultiDiGraph:
 
 
 ROUNDABOUT = FIXTURES / "osm" / "roundabout.osm"
+NOT_FOR_CARS = FIXTURES / "osm" / "not_for_cars.osm"
 
 
 def files_of(src: Path, folder: Path) -> dict[str, Path]:
@@ -130,9 +131,11 @@ def test_village_road_is_split_where_the_limit_direction_or_class_changes(profil
     assert village["travel_time_free_flow"] == pytest.approx(2 * L / (30 * MPH / 3.6), abs=1e-9)
 
 
-@pytest.mark.parametrize("fixture", [VILLAGE, ROUNDABOUT], ids=["village", "roundabout"])
+@pytest.mark.parametrize("fixture", [VILLAGE, ROUNDABOUT, NOT_FOR_CARS], ids=["village", "roundabout", "access"])
 def test_xml_bz2_pbf_and_overpass_give_the_same_network(fixture, profile, monkeypatch, tmp_path):
-    """The roundabout fixture: one-way by junction=roundabout alone, and oneway=-1 (drawn against travel)."""
+    """The roundabout fixture: one-way by junction=roundabout alone, and oneway=-1 (drawn against travel); the
+    access fixture: footways, private and motor_vehicle=no ways out, access=no with motor_vehicle=yes in (the
+    Overpass query leaves access to :func:`osm.is_drivable`)."""
     monkeypatch.setenv("GEO_RESPONSE_CACHE", str(tmp_path / "cache"))
     files = files_of(fixture, tmp_path)
     xml = load(files["osm"], profile)
@@ -141,6 +144,7 @@ def test_xml_bz2_pbf_and_overpass_give_the_same_network(fixture, profile, monkey
     with serve(monkeypatch, overpass_json(fixture)) as api:
         over = network.graph_from_polygon(data_box(fixture), profile=profile)
     assert [p for _, p, _ in api.log] == ["/api/interpreter"]
+    assert osm.overpass_drive_filter() in api.log[0][2]["data"][0] and '["access"' not in api.log[0][2]["data"][0]
     assert_same_network(xml, over)
     if fixture == ROUNDABOUT:
         assert {(u, v) for u, v in xml.edges()} == {(10, 11), (11, 10), (11, 21), (21, 11), (21, 10)}

@@ -105,6 +105,21 @@ def is_drivable(tags: dict) -> bool:
     return True
 
 
+@functools.cache
+def overpass_drive_filter() -> str:
+    """The Overpass filter of :func:`is_drivable` without its access part (judged after the download).
+
+    OSMnx's own ``drive`` filter drops ``access=private`` ways even where ``motorcar=yes`` opens them, which
+    pyrosm (and so the PBF path) keeps; asking with this filter and then applying :func:`is_drivable` gives
+    Overpass the same roads as a file.
+    """
+    parts = ['["highway"]']
+    for key, excluded in _driving_filter().items():
+        if not hasattr(excluded, "closes"):
+            parts.append(f'["{key}"!~"^({"|".join(sorted(excluded))})$"]')
+    return "".join(parts)
+
+
 def _drop_undrivable(G: nx.MultiDiGraph, what: str) -> nx.MultiDiGraph:
     G.remove_edges_from([(u, v, k) for u, v, k, d in G.edges(keys=True, data=True) if not is_drivable(d)])
     G.remove_nodes_from([n for n in list(G) if G.degree(n) == 0])
@@ -319,13 +334,17 @@ def overpass_cache(cache_dir: str | Path | None = None, *, refresh: bool = False
             shutil.rmtree(fresh, ignore_errors=True)
 
 
+def _custom_filter(network_type: str) -> str | None:
+    return overpass_drive_filter() if network_type == "drive" else None
+
+
 def read_overpass_polygon(polygon: BaseGeometry, network_type: str = "drive", *,
                           cache_dir: str | Path | None = None, refresh: bool = False) -> nx.MultiDiGraph:
     """Unsimplified drive graph inside a lon/lat polygon from Overpass (OSMnx), through the project cache."""
     with overpass_cache(cache_dir, refresh=refresh), _access_tags_kept(), \
             _overpass_errors(f"polygon {polygon.wkt[:80]}"):
         G = ox.graph_from_polygon(polygon, network_type=network_type, simplify=False, retain_all=True,
-                                  truncate_by_edge=True)
+                                  truncate_by_edge=True, custom_filter=_custom_filter(network_type))
     return _drop_undrivable(G, "the Overpass answer")
 
 
@@ -334,7 +353,7 @@ def read_overpass_place(query: str | dict, network_type: str = "drive", *, cache
     """Geocode a place (Nominatim) and read its unsimplified drive graph from Overpass, through the cache."""
     with overpass_cache(cache_dir, refresh=refresh), _access_tags_kept(), _overpass_errors(f"place {query!r}"):
         G = ox.graph_from_place(query, network_type=network_type, simplify=False, retain_all=True,
-                                truncate_by_edge=True)
+                                truncate_by_edge=True, custom_filter=_custom_filter(network_type))
     return _drop_undrivable(G, "the Overpass answer")
 
 
