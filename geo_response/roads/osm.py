@@ -159,10 +159,11 @@ def normalise(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
     Nodes keep ``x``, ``y`` (float lon/lat); edges keep ``osmid`` (int way id), ``oneway`` (bool, as the
     reader decided the direction), the text tags of :data:`KEPT_TAGS` (absent when missing) and ``length``
     recomputed from the end nodes with ``osmnx.distance.great_circle`` (metres). Nodes and edges are added
-    in sorted order, so edge keys and the later simplification do not depend on the reader.
+    in sorted order, so edge keys and the later simplification do not depend on the reader; nodes on no
+    edge are left out.
     """
     out = nx.MultiDiGraph(crs="epsg:4326")
-    for n in sorted(G.nodes):
+    for n in sorted(n for n in G.nodes if G.degree(n)):
         out.add_node(int(n), x=float(G.nodes[n]["x"]), y=float(G.nodes[n]["y"]))
     rows = []
     for u, v, data in G.edges(data=True):
