@@ -93,17 +93,28 @@ class Corridor:
     buffer_m: float = 500.0
 
 
+DAY_TYPES = ("weekday", "weekend")
+
+
 @dataclass(frozen=True)
 class TimeOfDay:
-    """A multiplier on a speed profile for hours in [start_hour, end_hour) (may wrap midnight)."""
+    """A multiplier on a speed profile for hours in [start_hour, end_hour) (may wrap midnight) on some days.
+
+    ``days``: the day types it applies to (``("weekday",)``, ``("weekend",)`` or both, the default). A period
+    that wraps midnight is judged by the day type of the hour asked about.
+    """
 
     name: str
     start_hour: int
     end_hour: int
     multiplier: float
+    days: tuple[str, ...] = DAY_TYPES
+    evidence: str = ""
 
-    def contains(self, hour: int) -> bool:
-        """True when `hour` (0-23) falls in this period."""
+    def contains(self, hour: int, day_type: str = "weekday") -> bool:
+        """True when `hour` (0-23) of a `day_type` ('weekday' / 'weekend') falls in this period."""
+        if day_type not in self.days:
+            return False
         if self.start_hour <= self.end_hour:
             return self.start_hour <= hour < self.end_hour
         return hour >= self.start_hour or hour < self.end_hour
@@ -401,12 +412,16 @@ def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -
         tods = []
         for j, t in enumerate(p.get("time_of_day", [])):
             w = f"{where}.time_of_day[{j}]"
-            _known(t, ("name", "start_hour", "end_hour", "multiplier"), w)
+            _known(t, ("name", "start_hour", "end_hour", "multiplier", "days", "evidence"), w)
             sh = _integer(_need(t, "start_hour", w), f"{w}.start_hour")
             eh = _integer(_need(t, "end_hour", w), f"{w}.end_hour")
             if not (0 <= sh <= 23 and 0 <= eh <= 24):
                 raise ConfigError(f"force profile: {w} hours must be 0-24, got {sh}-{eh}")
-            tods.append(TimeOfDay(str(_need(t, "name", w)), sh, eh, _positive(_need(t, "multiplier", w), w)))
+            days = str(t.get("days", "all"))
+            if days not in ("all", *DAY_TYPES):
+                raise ConfigError(f"force profile: {w}.days must be 'all', 'weekday' or 'weekend', got {days!r}")
+            tods.append(TimeOfDay(str(_need(t, "name", w)), sh, eh, _positive(_need(t, "multiplier", w), w),
+                                  DAY_TYPES if days == "all" else (days,), str(t.get("evidence", ""))))
         profiles[name] = SpeedProfile(
             name=name, description=str(p.get("description", "")), evidence=str(p.get("evidence", "")),
             urban_factor=_class_table(p.get("urban_factor", {}), f"{where}.urban_factor"),

@@ -7,12 +7,14 @@ README for the street layout and the expected graph). Nothing in OSMnx or geo-re
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
 import re
 import socket
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -72,7 +74,8 @@ class _FakeApiHandler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         self.server.log.append(("POST", url.path, parse_qs(body)))
         if url.path == "/api/interpreter":
-            self._send(200, (FIXTURES / "interpreter.json").read_bytes(), "application/json")
+            body = self.server.interpreter or (FIXTURES / "interpreter.json").read_bytes()
+            self._send(200, body, "application/json")
         else:
             self._send(404, b"not found", "text/plain")
 
@@ -86,11 +89,15 @@ class FakeApi:
     log: list
 
 
-@pytest.fixture
-def api(monkeypatch):
-    """Local Overpass + Nominatim; OSMnx settings pointed at it (restored afterwards)."""
+@contextlib.contextmanager
+def serve(monkeypatch: pytest.MonkeyPatch, interpreter: bytes | None = None) -> Iterator[FakeApi]:
+    """Run the local Overpass + Nominatim and point OSMnx at it (settings restored by ``monkeypatch``).
+
+    ``interpreter``: the Overpass JSON every interpreter query gets (default: ``interpreter.json``).
+    """
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _FakeApiHandler)
     httpd.log = []
+    httpd.interpreter = interpreter
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -107,6 +114,29 @@ def api(monkeypatch):
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+def overpass_json(path: Path) -> bytes:
+    """An OSM file (any format osmium reads) as the Overpass JSON answer of a query for all of it."""
+    import osmium
+
+    elements = []
+    for obj in osmium.FileProcessor(str(path)):
+        tags = {t.k: t.v for t in obj.tags}
+        if obj.is_node():
+            elements.append({"type": "node", "id": obj.id, "lat": obj.location.lat, "lon": obj.location.lon,
+                             **({"tags": tags} if tags else {})})
+        elif obj.is_way():
+            elements.append({"type": "way", "id": obj.id, "nodes": [n.ref for n in obj.nodes], "tags": tags})
+    return json.dumps({"version": 0.6, "generator": "geo-response test", "elements": elements}).encode()
+
+
+@pytest.fixture
+def api(monkeypatch, tmp_path):
+    """Local Overpass + Nominatim; OSMnx settings pointed at it (restored afterwards); a private project cache."""
+    monkeypatch.setenv("GEO_RESPONSE_CACHE", str(tmp_path / "cache"))
+    with serve(monkeypatch) as fake:
+        yield fake
 
 
 def overpass_queries(log: list) -> list[str]:
@@ -216,3 +246,33 @@ def test_geo_response_wraps_an_empty_answer_with_advice(api, monkeypatch):
     monkeypatch.setattr(_FakeApiHandler, "do_POST", _empty_post)
     with pytest.raises(NetworkBuildError, match=r"127\.0\.0\.1.*--osm"):
         network.network_from_polygon(PLACE_BOX)
+
+
+def test_overpass_answers_are_cached_in_the_project_cache(api):
+    """The first download stores OSMnx's JSON answer under user_cache_dir()/overpass/<day>/; the second call
+    sends no request; refresh=True sends one and replaces the stored answer; OSMnx's settings are restored."""
+    from geo_response.datadir import user_cache_dir
+    from geo_response.roads import osm
+
+    first = osm.overpass_graph_from_polygon(PLACE_BOX)
+    assert len(overpass_queries(api.log)) == 1
+    folder = osm.overpass_cache_dir()
+    assert folder.parent == user_cache_dir() / "overpass" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", folder.name)
+    (stored,) = folder.glob("*.json")
+    assert {e["id"] for e in json.loads(stored.read_text())["elements"] if e["type"] == "way"} >= {10, 11, 12}
+    second = osm.overpass_graph_from_polygon(PLACE_BOX)
+    assert len(overpass_queries(api.log)) == 1                      # from the cache: no request
+    assert edge_set(second) == edge_set(first)
+    third = osm.overpass_graph_from_polygon(PLACE_BOX, refresh=True)
+    assert len(overpass_queries(api.log)) == 2                      # refresh: one request
+    assert edge_set(third) == edge_set(first) and list(folder.glob("*.json")) == [stored]
+    assert ox.settings.use_cache is False                           # the test's setting, restored
+    assert osm.overpass_cache_dir(day="2020-01-01") == user_cache_dir() / "overpass" / "2020-01-01"
+
+
+def test_place_geocoding_is_cached_too(api):
+    from geo_response.roads import osm
+
+    osm.overpass_graph_from_place("Testham, Essex")
+    osm.overpass_graph_from_place("Testham, Essex")
+    assert [p for _, p, _ in api.log] == ["/nominatim/search", "/api/interpreter"]

@@ -1,12 +1,11 @@
-"""Road networks: OSM files or Overpass -> clipped, strongly connected, OSMnx-compatible drive graphs.
+"""Road networks: OSM files or Overpass -> clipped, strongly connected drive networks with travel times.
 
-Sources
--------
-- ``.osm.pbf`` (a Geofabrik extract, or the bundle's stand-in): parsed with pyrosm
-  (``get_network("driving")`` then ``to_graph(..., osmnx_compatible=True)``, which simplifies the graph
-  topologically, keeping nodes where ``maxspeed`` or ``highway`` changes).
-- ``.osm`` / ``.osm.bz2`` (OSM XML): parsed with ``osmnx.graph_from_xml`` (simplified by OSMnx).
-- Overpass: ``graph_from_place`` / ``graph_from_polygon`` call OSMnx's downloaders (``network_type="drive"``).
+Sources (read by :mod:`geo_response.roads.osm`, all the same way): ``.osm.pbf`` (a Geofabrik extract, or the
+bundle's stand-in; pyrosm), ``.osm`` / ``.osm.bz2`` (OSMnx) and Overpass (OSMnx's downloader, answers cached).
+Each is read unsimplified, normalised by one function, given per-piece limits, road classes and urban / rural
+settings (the ONS RUC of the LSOA a piece lies in), then simplified once by one rule that keeps a node
+wherever those change: every edge is homogeneous, so its time is the sum of its pieces and a position along
+it is exact, and the same OSM data gives the same network from every source.
 
 Layered entry points, as in ``osmnx/graph.py``: :func:`load_network` (an OSM file, cached) and
 :func:`network_from_place` -> :func:`network_from_polygon` (Overpass) all end in :func:`finish_graph`:
@@ -155,8 +154,9 @@ def load_network(source: str | Path | None = None, *, profile: ForceProfile | No
     kind = osm.suffix(path)
     sha = file_sha256(path)
     buffer = profile.geography.boundary_buffer_m if buffer_m is None else float(buffer_m)
+    places = osm.setting_places(profile, data_dir)
     options = {"clip": clip, "buffer_m": buffer if clip else None, "boundary": profile.geography.boundary,
-               "force": profile.code}
+               "force": profile.code, "setting": "lsoa" if places is not None else "limit"}
     key = _cache_key(sha, profile, options)
     cache_path = Path(cache_dir or user_cache_dir() / "networks") / f"{path.name}.{key}"
     net = _read_cache(cache_path, profile) if use_cache and cache_path.exists() else None
@@ -173,9 +173,9 @@ def load_network(source: str | Path | None = None, *, profile: ForceProfile | No
         area = geography.buffer_boundary(geography.load_boundary(profile, data_dir), buffer, profile.projected_crs)
     if kind in (".osm.pbf", ".pbf"):
         bbox = list(area.bounds) if area is not None else None
-        G = osm.graph_from_pbf(path, bounding_box=bbox)
+        G = osm.graph_from_pbf(path, bounding_box=bbox, speeds=profile.speeds, places=places)
     else:
-        G = osm.graph_from_xml(path)
+        G = osm.graph_from_xml(path, speeds=profile.speeds, places=places)
     net = finish_graph(G, profile, area=area, source=str(path), source_sha256=sha, standin=osm.is_standin(path),
                        options=options)
     seconds = time.perf_counter() - t0
@@ -197,11 +197,15 @@ def _read_cache(path: Path, profile: ForceProfile) -> RoadNetwork | None:
 
 
 def network_from_polygon(polygon: BaseGeometry, *, profile: ForceProfile | None = None,
-                         network_type: str = "drive") -> RoadNetwork:
-    """Download a drive network inside a lon/lat polygon from Overpass (OSMnx), then finish it."""
+                         network_type: str = "drive", refresh: bool = False) -> RoadNetwork:
+    """Download a drive network inside a lon/lat polygon from Overpass (OSMnx), then finish it.
+
+    Overpass answers are kept in the project cache, keyed by the query and the day; ``refresh`` asks again.
+    """
     profile = profile or load_profile()
     t0 = time.perf_counter()
-    G = osm.overpass_graph_from_polygon(polygon, network_type)
+    G = osm.overpass_graph_from_polygon(polygon, network_type, speeds=profile.speeds,
+                                        places=osm.setting_places(profile), refresh=refresh)
     net = finish_graph(G, profile, area=None, source=f"overpass:polygon:{polygon.wkt[:200]}",
                        source_sha256="", standin=False, options={"network_type": network_type})
     net.graph["build"].update({"from_cache": False, "seconds": round(time.perf_counter() - t0, 3)})
@@ -209,14 +213,15 @@ def network_from_polygon(polygon: BaseGeometry, *, profile: ForceProfile | None 
 
 
 def network_from_place(query: str | dict, *, profile: ForceProfile | None = None,
-                       network_type: str = "drive") -> RoadNetwork:
+                       network_type: str = "drive", refresh: bool = False) -> RoadNetwork:
     """Geocode a place (Nominatim) and download its drive network from Overpass (OSMnx), then finish it.
 
     Example: ``network_from_place("Essex, England")``.
     """
     profile = profile or load_profile()
     t0 = time.perf_counter()
-    G = osm.overpass_graph_from_place(query, network_type)
+    G = osm.overpass_graph_from_place(query, network_type, speeds=profile.speeds,
+                                      places=osm.setting_places(profile), refresh=refresh)
     net = finish_graph(G, profile, area=None, source=f"overpass:place:{query}", source_sha256="",
                        standin=False, options={"network_type": network_type})
     net.graph["build"].update({"from_cache": False, "seconds": round(time.perf_counter() - t0, 3)})

@@ -48,10 +48,10 @@ __all__ = ["RoadNetwork", "load", "save"]
 
 #: Edge columns kept as categoricals (few distinct values, many rows).
 #: Edge attributes read from a networkx graph besides the travel times.
-EDGE_ATTRIBUTES = ("osmid", "length", "highway", "ref", "name", "maxspeed", "oneway", "limit_kph", "limit_imputed",
-                   "road_class", "setting")
+EDGE_ATTRIBUTES = ("osmid", "length", "highway", "ref", "name", "maxspeed", "oneway", "junction", "limit_kph",
+                   "limit_imputed", "road_class", "setting", "setting_source")
 CACHE_FILES = ("nodes.parquet", "edges.parquet", "coords.npy", "offsets.npy")
-FORMAT = 4
+FORMAT = 5
 
 
 def _text(value: object) -> object:
@@ -263,6 +263,9 @@ class RoadNetwork:
         for (u, v, k), data, geom in zip(self.edges[["u", "v", "key"]].itertuples(index=False), records, geoms,
                                          strict=True):
             data = {a: b for a, b in data.items() if b is not None and not (isinstance(b, float) and np.isnan(b))}
+            if isinstance(data.get("osmid"), str):   # OSMnx keeps way ids as an int, or a list of them
+                ids = [int(w) if w.lstrip("-").isdigit() else w for w in data["osmid"].split(";")]
+                data["osmid"] = ids[0] if len(ids) == 1 else ids
             G.add_edge(int(u), int(v), key=int(k), geometry=geom, **data)
         return G
 
