@@ -327,6 +327,8 @@ def _run(inp: SimInputs, return_to_post: bool) -> SimResult:
             _, kind, u = shifts[ks]
             ks += 1
             if kind == 1:
+                if leave[u]:                           # still on the last shift's job: count the overrun
+                    overtime_s[u] += max(0.0, t - max(off_at[u], warm))
                 on_duty[u], leave[u] = True, False
                 if not busy[u]:
                     free[u] = True
@@ -347,6 +349,9 @@ def _run(inp: SimInputs, return_to_post: bool) -> SimResult:
                 heapq.heappush(waiting, (prio_l[i], t, i))
     for _, _, i in waiting:                            # never dispatched: queued until the horizon
         queue_s[i] = horizon - ready_l[i]
+    for u in range(n_units):                           # overruns still going on at the horizon
+        if leave[u]:
+            overtime_s[u] += max(0.0, horizon - max(off_at[u], warm))
     return _collect(inp, ready, queue_s, travel_s, unit_id, busy_s, overtime_s, events)
 
 

@@ -78,6 +78,8 @@ class _Dispatcher:
             yield self.env.timeout(t - self.env.now)
             self.events += 1
             if kind == 1:
+                if self.leave[u]:
+                    self.overtime_s[u] += max(0.0, self.env.now - max(self.off_at[u], self.inp.warmup_s))
                 self.on_duty[u], self.leave[u] = True, False
                 if not self.busy[u]:
                     self.free[u] = True
@@ -100,6 +102,8 @@ def simulate_simpy(inp: SimInputs, *, return_to_post: bool = True) -> SimResult:
     env.run(until=inp.horizon_s)
     for _, _, i in d.waiting:
         d.queue_s[i] = inp.horizon_s - d.ready[i]
+    late = d.leave
+    d.overtime_s[late] += np.maximum(0.0, inp.horizon_s - np.maximum(d.off_at[late], inp.warmup_s))
     res = _collect(inp, d.ready, d.queue_s.tolist(), d.travel_s.tolist(), d.unit_id.tolist(), d.busy_s.tolist(),
                    d.overtime_s.tolist(), d.events)
     res.seconds = time.perf_counter() - t0
