@@ -199,10 +199,10 @@ def hypercube_exact(rates: np.ndarray, travel: np.ndarray, mu: float) -> Hypercu
         free = ((states[None, :] >> unit) & 1) == 0
         chosen = np.where(free, unit, chosen)
     # up-rates by (state, unit): sum of the rates of the atoms that would send that unit
-    up = np.zeros((n_states, n_units))
-    for j in range(len(rates)):
-        ok = chosen[j] >= 0
-        np.add.at(up, (states[ok], chosen[j][ok]), rates[j])
+    ok = chosen >= 0
+    flat = (states[None, :] * n_units + chosen)[ok]
+    up = np.bincount(flat, weights=np.broadcast_to(rates[:, None], chosen.shape)[ok],
+                     minlength=n_states * n_units).reshape(n_states, n_units)
     rows, cols, vals = [], [], []
     for n in range(n_units):
         bit = 1 << n
@@ -227,11 +227,12 @@ def hypercube_exact(rates: np.ndarray, travel: np.ndarray, mu: float) -> Hypercu
     p_wait = float(p[-1] / (1 - rho))
     busy_bits = (states[:, None] >> np.arange(n_units)[None, :]) & 1
     busy = busy_bits.T @ p + p_tail
-    share = np.zeros((len(rates), n_units))
     lam = rates.sum()
-    for j in range(len(rates)):
-        ok = chosen[j] >= 0
-        share[j] = np.bincount(chosen[j][ok], weights=p[ok], minlength=n_units) * rates[j] / lam
+    atoms = np.arange(len(rates))
+    flat = (atoms[:, None] * n_units + chosen)[ok]
+    w = (rates[:, None] / lam * p[None, :])
+    share = np.bincount(flat, weights=np.broadcast_to(w, chosen.shape)[ok],
+                        minlength=len(rates) * n_units).reshape(len(rates), n_units)
     share += (rates / lam)[:, None] * p_wait / n_units
     no_queue = (share - (rates / lam)[:, None] * p_wait / n_units)
     mean_travel = float((no_queue * np.where(np.isfinite(travel.T), travel.T, 0)).sum()
