@@ -126,3 +126,22 @@ def test_calibration_hits_target(profile):
     assert cal.job_scale > 1 and abs(cal.achieved - target) < 0.02
     with pytest.raises(SimulationError, match="outside"):
         calibrate_job_scale(sc, 0.9999, replications=1, seed=3, bracket=(1.0, 1.5))
+
+
+def test_incident_times_ledger():
+    ts = ["2022-01-01 00:10", "2021-12-31 23:00", "2022-01-01 00:05", None, "2022-01-03 00:00"]
+    secs, inside, issues = demand.incident_times(ts, "2022-01-01", days=2)
+    assert inside.tolist() == [True, False, True, False, False]
+    assert secs[0] == 600 and secs[2] == 300
+    reasons = {i["row"]: i["reason"] for i in issues}
+    assert reasons[1].startswith("outside") and reasons[3] == "no time" and reasons[4].startswith("outside")
+    assert any(i["row"] == 2 and "out of order" in i["reason"] for i in issues)
+
+
+def test_utilisation_by_base_and_shift(profile):
+    sc = _small_scenario(profile, days=5.0)
+    from geo_response.simulation.engine import simulate
+    res = simulate(sc.draw(np.random.default_rng(2)))
+    table = res.utilisation_by({"base": sc.roster.unit_base, "shift": sc.roster.unit_shift})
+    assert len(table) == 4 * 3 and table["utilisation"].between(0, 1).all()
+    assert table["on_duty_hours"].sum() == pytest.approx(res.unit_on_duty_s.sum() / 3600)

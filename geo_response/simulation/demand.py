@@ -27,7 +27,7 @@ from geo_response.simulation.engine import SimInputs
 from geo_response.simulation.roster import Roster
 
 __all__ = ["CATEGORIES", "Scenario", "hour_of_week", "lognormal_params", "poisson_arrivals", "sample_lognormal",
-           "scale_indices", "scenario_from_profile", "spread_months"]
+           "incident_times", "scale_indices", "scenario_from_profile", "spread_months"]
 
 CATEGORIES = ("emergency", "priority", "routine")
 Z90 = 1.2815515655446004
@@ -80,6 +80,27 @@ def spread_months(months: pd.Series | np.ndarray, profile: np.ndarray, rng: np.r
         secs = rng.uniform(0, 3600, len(idx)).astype("timedelta64[s]")
         out[idx] = hours.to_numpy().astype("datetime64[s]")[pick] + secs
     return out
+
+
+def incident_times(timestamps: pd.Series | np.ndarray, start: str | pd.Timestamp,
+                   days: float) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """Seconds from ``start`` for each incident, which rows fall inside the run, and ledger issues.
+
+    Rows outside ``[start, start + days)`` or without a time are not simulated (issue ``outside the
+    period`` / ``no time``); rows earlier than the row before them are kept (the engine sorts by ready
+    time) but ledgered as ``out of order``. ``row`` in each issue is the 0-based position.
+    """
+    ts = pd.to_datetime(pd.Series(timestamps).reset_index(drop=True), errors="coerce")
+    t0 = pd.Timestamp(start)
+    secs = ((ts - t0).dt.total_seconds()).to_numpy(float)
+    inside = np.isfinite(secs) & (secs >= 0) & (secs < days * 86400)
+    issues = [{"row": int(i), "reason": "no time" if not np.isfinite(secs[i]) else
+               f"outside the period {t0:%Y-%m-%d %H:%M} + {days:g} days"} for i in np.flatnonzero(~inside)]
+    prev = np.fmax.accumulate(np.where(np.isfinite(secs), secs, -np.inf))
+    late = np.flatnonzero(np.isfinite(secs[1:]) & (secs[1:] < prev[:-1])) + 1
+    late = late[inside[late]]
+    issues += [{"row": int(i), "reason": "out of order (earlier than a previous row); kept"} for i in late]
+    return np.where(inside, secs, np.nan), inside, sorted(issues, key=lambda d: d["row"])
 
 
 def scale_indices(n: int, factor: float, rng: np.random.Generator) -> np.ndarray:

@@ -19,7 +19,8 @@ The model is fixed and small (three kinds of event), so a loop over one heap of 
 with two pre-sorted streams (incidents by ready time, shift changes) does the work with no process
 objects, generators or callbacks per event. :mod:`geo_response.simulation.simpy_model` is the same
 model written plainly in SimPy; the tests check both give identical results and the benchmark
-reports events per second for both (the heap is several times faster; see docs/PERFORMANCE.md).
+reports events per second for both (the heap runs about three times as many events per second on
+a simulated Essex year; see docs/PERFORMANCE.md).
 
 Causes of a miss, in order of precedence: ``queue`` if the incident was never dispatched before the
 horizon; ``delay`` if handling alone spent the target; ``travel`` if even a free unit at the nearest
