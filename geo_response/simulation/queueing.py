@@ -189,37 +189,11 @@ def hypercube_exact(rates: np.ndarray, travel: np.ndarray, mu: float) -> Hypercu
     if n_units > MAX_EXACT_UNITS:
         msg = f"the exact hypercube has 2**N states; N={n_units} > {MAX_EXACT_UNITS}: use hypercube_approx"
         raise SimulationError(msg)
-    order = preference_order(travel)
     n_states = 1 << n_units
     states = np.arange(n_states)
-    # chosen[j, s] = unit dispatched to atom j in state s (-1 when all busy)
-    chosen = np.full((len(rates), n_states), -1, dtype=np.int64)
-    for rank in range(n_units - 1, -1, -1):        # the last assignment (most preferred free) wins
-        unit = order[:, rank][:, None]
-        free = ((states[None, :] >> unit) & 1) == 0
-        chosen = np.where(free, unit, chosen)
-    # up-rates by (state, unit): sum of the rates of the atoms that would send that unit
+    chosen = _chosen_units(preference_order(travel), n_units)
     ok = chosen >= 0
-    flat = (states[None, :] * n_units + chosen)[ok]
-    up = np.bincount(flat, weights=np.broadcast_to(rates[:, None], chosen.shape)[ok],
-                     minlength=n_states * n_units).reshape(n_states, n_units)
-    rows, cols, vals = [], [], []
-    for n in range(n_units):
-        bit = 1 << n
-        free_s = states[(states & bit) == 0]
-        rows += [free_s, free_s | bit]
-        cols += [free_s | bit, free_s]
-        vals += [up[free_s, n], np.full(len(free_s), mu)]
-    r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
-    Q = sp.csr_matrix((v, (r, c)), shape=(n_states, n_states))
-    Q = Q - sp.diags(np.asarray(Q.sum(axis=1)).ravel())
-    # p Q = 0: fix p[empty] = 1, drop its balance equation, solve the rest, normalise (a dense
-    # normalisation row instead would wreck the sparsity of the LU factors; the minimum-degree ordering
-    # on A + A^T keeps N = 12 near half a second, COLAMD takes ~4 s).
-    A = Q.T.tocsc()
-    p = np.ones(n_states)
-    p[1:] = spsolve(A[1:, 1:], -A[1:, 0].toarray().ravel(), permc_spec="MMD_AT_PLUS_A")
-    p /= p.sum()
+    p = _cube_probabilities(rates, chosen, mu)
     full = p[-1]
     scale = 1.0 / (1.0 + full * rho / (1 - rho))   # the queue tail takes part of the probability
     p = p * scale
@@ -240,6 +214,46 @@ def hypercube_exact(rates: np.ndarray, travel: np.ndarray, mu: float) -> Hypercu
     state_p = p.copy()
     state_p[-1] += p_tail
     return HypercubeResult(busy, share, share.sum(axis=0), p_wait, mean_travel, state_p)
+
+
+def _chosen_units(order: np.ndarray, n_units: int) -> np.ndarray:
+    """``chosen[j, s]``: the unit atom j is sent in busy-set s (bit n = unit n busy), -1 when all busy."""
+    states = np.arange(1 << n_units)
+    chosen = np.full((order.shape[0], len(states)), -1, dtype=np.int64)
+    for rank in range(n_units - 1, -1, -1):        # the last assignment (most preferred free) wins
+        unit = order[:, rank][:, None]
+        free = ((states[None, :] >> unit) & 1) == 0
+        chosen = np.where(free, unit, chosen)
+    return chosen
+
+
+def _cube_probabilities(rates: np.ndarray, chosen: np.ndarray, mu: float) -> np.ndarray:
+    """Stationary probabilities of the busy/free chain on the cube (loss-system balance equations)."""
+    n_states = chosen.shape[1]
+    n_units = n_states.bit_length() - 1
+    states = np.arange(n_states)
+    ok = chosen >= 0
+    # up-rates by (state, unit): the summed rates of the atoms that would send that unit
+    flat = (states[None, :] * n_units + chosen)[ok]
+    up = np.bincount(flat, weights=np.broadcast_to(rates[:, None], chosen.shape)[ok],
+                     minlength=n_states * n_units).reshape(n_states, n_units)
+    rows, cols, vals = [], [], []
+    for n in range(n_units):
+        bit = 1 << n
+        free_s = states[(states & bit) == 0]
+        rows += [free_s, free_s | bit]
+        cols += [free_s | bit, free_s]
+        vals += [up[free_s, n], np.full(len(free_s), mu)]
+    r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+    Q = sp.csr_matrix((v, (r, c)), shape=(n_states, n_states))
+    Q = Q - sp.diags(np.asarray(Q.sum(axis=1)).ravel())
+    # p Q = 0: fix p[empty] = 1, drop its balance equation, solve the rest, normalise (a dense
+    # normalisation row instead would wreck the sparsity of the LU factors; the minimum-degree ordering
+    # on A + A^T keeps N = 12 near half a second, COLAMD takes ~4 s).
+    A = Q.T.tocsc()
+    p = np.ones(n_states)
+    p[1:] = spsolve(A[1:, 1:], -A[1:, 0].toarray().ravel(), permc_spec="MMD_AT_PLUS_A")
+    return p / p.sum()
 
 
 def correction_factors(n_units: int, rho: float) -> np.ndarray:
