@@ -38,7 +38,7 @@ from geo_response.planning import compare
 from geo_response.roads import network
 from geo_response.simulation import demand, queueing, roster
 from geo_response.simulation.calibration import Calibration, calibrate_job_scale
-from geo_response.simulation.engine import simulate
+from geo_response.simulation.engine import CAUSES, simulate
 from geo_response.simulation.replications import confidence_intervals, run_replications, summarise
 from geo_response.simulation.simpy_model import simulate_simpy
 
@@ -122,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     one_s = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     summ = summarise(inp, res, sc.atom_urban)
+    em = res.reported & (np.asarray(inp.priority) == 0) & ~res.met
+    causes = {c: int((res.cause[em] == k).sum()) for k, c in enumerate(CAUSES) if k}
+    print(f"emergency misses by cause: {causes}", flush=True)
     print(f"one replication: {inp.n_incidents:,} incidents, {res.events:,} events, {one_s:.2f} s "
           f"({res.events / res.seconds:,.0f} events/s), peak RSS {peak_mb:,.0f} MB; emergency "
           f"{summ['pct_met_emergency']:.3f}, priority {summ['pct_met_priority']:.3f}, "
@@ -143,13 +146,14 @@ def main(argv: list[str] | None = None) -> int:
     t1 = time.perf_counter()
     reps = run_replications(sc, args.replications, args.seed, client=client)
     t2 = time.perf_counter()
+    start_s = t1 - t0
     client.close()
     cluster.close()
     in_worker = float(reps["seconds"].mean())
     ideal = args.replications * one_rep / args.workers
     ci = confidence_intervals(reps).set_index("measure")
     print(f"{args.replications} replications on {args.workers} Dask workers: {t2 - t1:.1f} s "
-          f"(cluster start {t1 - t0:.1f} s); {args.replications} x one ({one_rep:.2f} s serial, draw included) / "
+          f"(cluster start {start_s:.1f} s); {args.replications} x one ({one_rep:.2f} s serial, draw included) / "
           f"{args.workers} = {ideal:.1f} s; ratio {(t2 - t1) / ideal:.2f}; simulate() inside a worker "
           f"{in_worker:.2f} s on average", flush=True)
     hc = time_hypercubes(sc, args.seed)
@@ -172,13 +176,13 @@ def main(argv: list[str] | None = None) -> int:
               f"{row['pct_met_emergency_rural']:.3f}, utilisation {row['utilisation']:.2f}", flush=True)
     if not args.no_write:
         write_section("simulation", _section(args, built, units, inp, res, one_s, peak_mb, sp, same, reps,
-                                             t2 - t1, t1 - t0, ideal, ci, hc, one_rep, in_worker, cal))
+                                             t2 - t1, start_s, ideal, ci, hc, one_rep, in_worker, cal, causes))
         print(f"wrote {PERFORMANCE}")
     return 0
 
 
 def _section(args, built, units, inp, res, one_s, peak_mb, sp, same, reps, wall, start, ideal, ci, hc, one_rep,
-             in_worker, cal) -> str:
+             in_worker, cal, causes) -> str:
     em = ci.loc["pct_met_emergency"]
     pr = ci.loc["pct_met_priority"]
     simpy_row = f"{sp.events / sp.seconds:,.0f} ({sp.seconds:.2f} s; identical dispatches: {same})"
@@ -188,7 +192,8 @@ def _section(args, built, units, inp, res, one_s, peak_mb, sp, same, reps, wall,
     return f"""## Simulation (`benchmarks/bench_simulation.py`)
 
 Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, {os.cpu_count()} cores
-(shared with other jobs), Python {sys.version.split()[0]}. Synthetic stand-in network ({built['network']}),
+(shared with other jobs; load average {os.getloadavg()[0]:.1f} at the end), Python {sys.version.split()[0]}.
+Synthetic stand-in network ({built['network']}),
 {len(built['names'])} posts (the `amenity=police` bases), {len(built['weights'])} LSOA atoms; travel matrices
 blue-light and normal built once in {built['matrix_s']:.1f} s. Demand and roster: `[simulation]` defaults of
 data/essex.toml ({units.n_units} units: every base 2 / 3 / 2 on early / late / night shifts). {args.days:.0f} days,
@@ -208,6 +213,7 @@ data/essex.toml ({units.n_units} units: every base 2 / 3 / 2 on early / late / n
 Uncalibrated defaults (assumed job times and roster, stand-in roads), {args.replications} replications,
 95% CI: emergency % met {em['mean']:.3f} ({em['low']:.3f}-{em['high']:.3f}), priority
 {pr['mean']:.3f} ({pr['low']:.3f}-{pr['high']:.3f}), mean unit utilisation {ci.loc['utilisation', 'mean']:.2f}.
+Emergency misses of the first replication by cause: {', '.join(f'{k} {v:,}' for k, v in causes.items())}.
 These are benchmark figures, not findings: calibrate first (`simulation.calibration`). Inside the Dask workers
 `simulate()` took {in_worker:.2f} s on average against {one_s:.2f} s alone: the two cores are shared with other
 jobs, so the Dask ratio varies from run to run.
