@@ -110,9 +110,10 @@ def _small_scenario(profile, days=20.0):
 def test_replications_same_with_dask_or_serial(profile):
     sc = _small_scenario(profile)
     serial = run_replications(sc, 4, seed=11, parallel=False)
-    dasked = run_replications(sc, 4, seed=11, n_workers=2, processes=False)
     cols = [c for c in serial.columns if c != "seconds"]
-    pd.testing.assert_frame_equal(serial[cols], dasked[cols])
+    for workers in (1, 2):
+        dasked = run_replications(sc, 4, seed=11, n_workers=workers, processes=False)
+        pd.testing.assert_frame_equal(serial[cols], dasked[cols])
     assert serial["pct_met_emergency"].nunique() == 4
     ci = confidence_intervals(serial).set_index("measure")
     assert ci.loc["pct_met", "low"] <= ci.loc["pct_met", "mean"] <= ci.loc["pct_met", "high"]
@@ -145,3 +146,17 @@ def test_utilisation_by_base_and_shift(profile):
     table = res.utilisation_by({"base": sc.roster.unit_base, "shift": sc.roster.unit_shift})
     assert len(table) == 4 * 3 and table["utilisation"].between(0, 1).all()
     assert table["on_duty_hours"].sum() == pytest.approx(res.unit_on_duty_s.sum() / 3600)
+
+
+def test_scenario_from_profile_targets_and_draw(profile):
+    sc = _small_scenario(profile, days=3.0)
+    urban = sc.atom_urban
+    assert set(np.asarray(sc.emergency_target_s)[urban]) == {900.0}          # essex-2022 grade 1: 15 min
+    assert set(np.asarray(sc.emergency_target_s)[~urban]) == {1200.0}        # grade 2: 20 min
+    assert sc.priority_target_s == 3600.0 and sc.routine_target_s == 2880 * 60.0
+    a, b = sc.draw(np.random.default_rng(9)), sc.draw(np.random.default_rng(9))
+    assert np.array_equal(a.job_s, b.job_s) and np.array_equal(a.atom, b.atom)
+    assert (a.speed == (a.priority > 0)).all()                                # blue lights for emergencies only
+    c = sc.with_(job_scale=2.0).draw(np.random.default_rng(9))
+    np.testing.assert_allclose(c.job_s, 2 * a.job_s)                          # common random numbers
+    assert np.array_equal(c.arrival_s, a.arrival_s) and np.array_equal(c.delay_s, a.delay_s)
