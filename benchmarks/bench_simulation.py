@@ -91,6 +91,33 @@ def time_hypercubes(scenario: demand.Scenario, seed: int) -> dict:
             "exact_units": len(twelve), "exact_atoms": blue.shape[1], "exact_wait": exact.p_wait}
 
 
+def time_dask(sc: demand.Scenario, args: argparse.Namespace) -> tuple:
+    """Replications through a process LocalCluster against one serial replication measured here."""
+    from dask.distributed import Client, LocalCluster
+
+    t0 = time.perf_counter()
+    run_replications(sc, 2, args.seed + 1, parallel=False)          # one = draw + simulate + summarise, here
+    one_rep = (time.perf_counter() - t0) / 2
+    t0 = time.perf_counter()
+    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = Client(cluster)
+    client.run(_warm_up)                                                # imports, outside the timing
+    t1 = time.perf_counter()
+    reps = run_replications(sc, args.replications, args.seed, client=client)
+    t2 = time.perf_counter()
+    start_s = t1 - t0
+    client.close()
+    cluster.close()
+    in_worker = float(reps["seconds"].mean())
+    ideal = args.replications * one_rep / args.workers
+    ci = confidence_intervals(reps).set_index("measure")
+    print(f"{args.replications} replications on {args.workers} Dask workers: {t2 - t1:.1f} s "
+          f"(cluster start {start_s:.1f} s); {args.replications} x one ({one_rep:.2f} s serial, draw included) / "
+          f"{args.workers} = {ideal:.1f} s; ratio {(t2 - t1) / ideal:.2f}; simulate() inside a worker "
+          f"{in_worker:.2f} s on average", flush=True)
+    return reps, t2 - t1, start_s, one_rep, in_worker, ideal, ci
+
+
 def _warm_up() -> None:
     import geo_response.simulation.replications  # noqa: F401
 
@@ -134,28 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"SimPy, same inputs: {sp.seconds:.2f} s ({sp.events / sp.seconds:,.0f} events/s), identical: {same}",
           flush=True)
 
-    from dask.distributed import Client, LocalCluster
-
-    t0 = time.perf_counter()
-    run_replications(sc, 2, args.seed + 1, parallel=False)          # one = draw + simulate + summarise, here
-    one_rep = (time.perf_counter() - t0) / 2
-    t0 = time.perf_counter()
-    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None)
-    client = Client(cluster)
-    client.run(_warm_up)                                                # imports, outside the timing
-    t1 = time.perf_counter()
-    reps = run_replications(sc, args.replications, args.seed, client=client)
-    t2 = time.perf_counter()
-    start_s = t1 - t0
-    client.close()
-    cluster.close()
-    in_worker = float(reps["seconds"].mean())
-    ideal = args.replications * one_rep / args.workers
-    ci = confidence_intervals(reps).set_index("measure")
-    print(f"{args.replications} replications on {args.workers} Dask workers: {t2 - t1:.1f} s "
-          f"(cluster start {start_s:.1f} s); {args.replications} x one ({one_rep:.2f} s serial, draw included) / "
-          f"{args.workers} = {ideal:.1f} s; ratio {(t2 - t1) / ideal:.2f}; simulate() inside a worker "
-          f"{in_worker:.2f} s on average", flush=True)
+    reps, wall, start_s, one_rep, in_worker, ideal, ci = time_dask(sc, args)
     hc = time_hypercubes(sc, args.seed)
     print(f"approximate hypercube 100 units x {hc['approx_atoms']} atoms: {hc['approx_s']:.3f} s; "
           f"exact hypercube {hc['exact_units']} units x {hc['exact_atoms']} atoms: {hc['exact_s']:.2f} s", flush=True)
@@ -176,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{row['pct_met_emergency_rural']:.3f}, utilisation {row['utilisation']:.2f}", flush=True)
     if not args.no_write:
         write_section("simulation", _section(args, built, units, inp, res, one_s, peak_mb, sp, same, reps,
-                                             t2 - t1, start_s, ideal, ci, hc, one_rep, in_worker, cal, causes))
+                                             wall, start_s, ideal, ci, hc, one_rep, in_worker, cal, causes))
         print(f"wrote {PERFORMANCE}")
     return 0
 
