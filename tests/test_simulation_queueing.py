@@ -70,3 +70,13 @@ def test_hypercube_bad_inputs():
         q.hypercube_exact(np.full(3, 0.1), np.ones((20, 3)), 1.0)
     with pytest.raises(SimulationError, match="utilisation"):
         q.hypercube_approx(np.full(3, 1.0), np.ones((2, 3)), 1.0)
+
+
+def test_hypercube_share_within_by_hand():
+    # the two-unit case above, target 15 s: at once unit 0 (5/12, 10 s) meets it, unit 1 (3/12, 20 s)
+    # does not; queued calls (1/3) go half to unit 0 and must wait at most 5 s: P = 1 - exp(-(2 - 1) 5)
+    travel = np.array([[10.0], [20.0]])
+    res = q.hypercube_exact(np.array([1.0]), travel, 1.0)
+    expected = 5 / 12 + (1 / 3) * 0.5 * (1 - np.exp(-5.0))
+    assert q.hypercube_share_within(res, travel, 15.0, 1.0) == pytest.approx(expected)
+    assert q.hypercube_share_within(res, travel, 15.0, 1.0, delay_s=6.0) == pytest.approx(0.0)
