@@ -200,6 +200,26 @@ class Geography:
 
 
 @dataclass(frozen=True)
+class Simulation:
+    """Defaults of the dispatch simulation (:mod:`geo_response.simulation`); ASSUMPTION-marked in the TOML.
+
+    ``job_minutes`` maps a grade category to the (median, p90) of its lognormal on-scene minutes;
+    ``roster`` holds rows like a roster CSV (``base`` may be ``*``: every base).
+    """
+
+    seed: int = 0
+    warmup_days: float = 7.0
+    attended_per_year: float = 176000.0
+    attended_evidence: str = ""
+    hour_of_day: tuple[float, ...] = (1.0,) * 24
+    weekday: tuple[float, ...] = (1.0,) * 7
+    grade_shares: tuple[float, ...] = (0.25, 0.35, 0.40)
+    job_minutes: dict[str, tuple[float, float]] = field(default_factory=lambda: {
+        "emergency": (75.0, 240.0), "priority": (60.0, 200.0), "routine": (45.0, 150.0)})
+    roster: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
 class ForceProfile:
     """Everything specific to one police force."""
 
@@ -219,6 +239,7 @@ class ForceProfile:
     sources: dict[str, Source]
     path: str
     sha256: str
+    simulation: Simulation = field(default_factory=Simulation)
 
     def policy(self, name: str) -> Policy:
         """Return a policy by name, with an error listing the known ones."""
@@ -369,7 +390,7 @@ def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -
         Naming the first bad or missing key.
     """
     _known(raw, ("force", "geography", "corridors", "policies", "kpis", "reported", "speeds", "response_model",
-                 "grade_mix", "sources"), "top level")
+                 "grade_mix", "sources", "simulation"), "top level")
     force = _known(_need(raw, "force", "top level"), ("name", "code", "projected_crs", "attribution"), "force")
     geo = _known(_need(raw, "geography", "top level"), (
         "boundary", "boundary_buffer_m", "lsoa", "lsoa_code_field", "ruc_field", "urban_ruc", "rural_ruc",
@@ -522,4 +543,45 @@ def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -
         sources=sources,
         path=path,
         sha256=sha256,
+        simulation=_parse_simulation(raw.get("simulation", {})),
+    )
+
+
+def _numbers(value: Any, n: int, where: str) -> tuple[float, ...]:
+    if not isinstance(value, list) or len(value) != n:
+        raise ConfigError(f"force profile: {where} must be a list of {n} numbers, got {value!r}")
+    return tuple(_positive(v, f"{where}[{i}]", allow_zero=True) for i, v in enumerate(value))
+
+
+def _parse_simulation(raw: Any) -> Simulation:
+    """The optional [simulation] table (missing keys take the :class:`Simulation` defaults)."""
+    sim = _known(raw, ("seed", "warmup_days", "attended_per_year", "attended_evidence", "hour_of_day",
+                       "weekday", "grade_shares", "job_minutes", "roster"), "simulation")
+    d = Simulation()
+    jobs = dict(d.job_minutes)
+    for cat, v in _known(sim.get("job_minutes", {}), ("emergency", "priority", "routine"),
+                         "simulation.job_minutes").items():
+        w = f"simulation.job_minutes.{cat}"
+        _known(v, ("median", "p90"), w)
+        med, p90 = _positive(_need(v, "median", w), f"{w}.median"), _positive(_need(v, "p90", w), f"{w}.p90")
+        if p90 < med:
+            raise ConfigError(f"force profile: {w}.p90 must be >= median")
+        jobs[cat] = (med, p90)
+    roster = []
+    for i, r in enumerate(sim.get("roster", [])):
+        w = f"simulation.roster[{i}]"
+        _known(r, ("base", "units", "start", "end", "days"), w)
+        roster.append({k: _need(r, k, w) for k in ("base", "units", "start", "end")} | {"days": r.get("days", "")})
+    shares = _numbers(sim.get("grade_shares", list(d.grade_shares)), 3, "simulation.grade_shares")
+    if sum(shares) <= 0:
+        raise ConfigError("force profile: simulation.grade_shares sums to 0")
+    return Simulation(
+        seed=_integer(sim.get("seed", d.seed), "simulation.seed"),
+        warmup_days=_positive(sim.get("warmup_days", d.warmup_days), "simulation.warmup_days", allow_zero=True),
+        attended_per_year=_positive(sim.get("attended_per_year", d.attended_per_year),
+                                    "simulation.attended_per_year"),
+        attended_evidence=str(sim.get("attended_evidence", "")),
+        hour_of_day=_numbers(sim.get("hour_of_day", list(d.hour_of_day)), 24, "simulation.hour_of_day"),
+        weekday=_numbers(sim.get("weekday", list(d.weekday)), 7, "simulation.weekday"),
+        grade_shares=shares, job_minutes=jobs, roster=tuple(roster),
     )
