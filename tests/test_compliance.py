@@ -126,15 +126,19 @@ def test_modelled_probabilities_give_expected_counts():
     assert _row(t, "Met") == ["1.08", "1.08"]
 
 
-def test_missing_observed_times_are_warned(tmp_path, tiny_lsoas, policy):
+def test_missing_observed_times_are_warned_and_counted_not_met(tmp_path, tiny_lsoas, policy):
     f = tmp_path / "m.csv"
     f.write_text("grade,response_minutes,latitude,longitude,month\nemergency,10,51.75,0.45,2021-04\n"
                  "emergency,,51.75,0.45,2021-04\n")
     inc = _observed(f, tiny_lsoas, policy)
     w = compliance.missing_time_warnings(inc)
     assert w["row_number"].tolist() == [3] and w["reason"].tolist() == ["missing_response_time"]   # file line
+    # one rule everywhere: the incident with no time is in the denominator, as not met, and said apart
+    assert inc["no_outcome"].isna().tolist() == [True, False] and inc["no_outcome"].iloc[1] == "no response time"
     long = compliance.compliance_long(inc)
-    assert long["met"].max() == 1 and long["not_met"].max() == 0
+    total = long[(long["grade"] == "all") & (long["month"] == "Total") & (long["urban_rural"] == "all")
+                 & (long["district"] == "all") & (long["category"] == "all")].iloc[0]
+    assert (total["met"], total["not_met"], total["pct_met"]) == (1, 1, 50.0)
 
 
 def test_report_markdown_and_escaped_html(tmp_path, tiny_lsoas, policy):
@@ -273,7 +277,13 @@ def test_whole_police_uk_bundle_modelled_and_calibrated(tmp_path, essex_graph, e
     ledger = pd.read_csv(tmp_path / "ledger.csv")
     assert (ledger["status"] == "rejected").sum() == s["rejected"]
     assert s["grades_sampled"] is True and s["outcomes"] == "modelled"
-    assert s["judged"] + s["not_judged"] == s["attended"]
+    # one rule: every attended incident is judged; those with no route are not met and counted apart
+    assert s["judged"] == s["attended"] and s["no_outcome"] > 0
+    incidents_out = pd.read_csv(tmp_path / "incidents.csv", low_memory=False)
+    no_route = incidents_out[incidents_out["no_outcome"].notna()]
+    assert len(no_route) == s["no_outcome"] and (no_route["p_met"] == 0).all()
+    assert no_route["no_outcome"].str.startswith("no route: ").all()
+    assert s["warnings"]["not_routable"] == s["no_outcome"]
     assert s["calibration"]["achieved_rate"] == pytest.approx(0.827, abs=0.002)
     long = pd.read_csv(tmp_path / "compliance_by_month.csv", dtype={"month": str})
     top = long[(long["grade"] == "emergency") & (long["category"] == "all") & (long["urban_rural"] == "all")

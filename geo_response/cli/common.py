@@ -32,6 +32,9 @@ BasesOption = Annotated[
 OverwriteOption = Annotated[
     bool, typer.Option("--overwrite", help="Replace files in --out that geo-response did not write (default: refuse).")
 ]
+WhenOption = Annotated[str | None, typer.Option(
+    "--when", help="Time of the week for time-of-day speeds: '08:00', '08:00 weekend', 'Sat 03:00' or an ISO "
+                   "datetime (default: each incident's own time when the file has one, else none).")]
 PolicyOption = Annotated[str, typer.Option("--policy", help="Grading policy: essex-2022 or ncmg.")]
 SeedOption = Annotated[int | None, typer.Option("--seed", min=0, help="Seed for sampled grades and the Monte Carlo.")]
 IncidentsOption = Annotated[

@@ -16,6 +16,7 @@ from geo_response.cli.common import (
     OverwriteOption,
     PolicyOption,
     SeedOption,
+    WhenOption,
     default_incidents,
     errors,
 )
@@ -34,6 +35,7 @@ def compliance_command(
     ] = None,
     delay_scale: Annotated[float | None, typer.Option(
         "--delay-scale", min=0.0, help="Scale on the modelled delays without fitting (default 1).")] = None,
+    when: WhenOption = None,
     seed: SeedOption = None,
     draws: Annotated[int | None, typer.Option("--draws", min=1, help="Monte Carlo draws (default: profile).")] = None,
     report_format: Annotated[str, typer.Option("--format", help="Report format: md or html.")] = "md",
@@ -49,7 +51,7 @@ def compliance_command(
         area.policy(policy)
         source = default_incidents(area, incidents)
         run = run_compliance(area, source, out, policy=policy, calibrate_to=calibrate_to, delay_scale=delay_scale,
-                             seed=seed, draws=draws, report_format=report_format, overwrite=overwrite,
+                             seed=seed, draws=draws, report_format=report_format, overwrite=overwrite, when=when,
                              show_points=show_points)
     s = run.summary
     typer.echo(f"input {s['input']:,} rows = accepted {s['accepted']:,} + rejected {s['rejected']:,} "

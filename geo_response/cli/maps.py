@@ -16,6 +16,7 @@ from geo_response.cli.common import (
     OverwriteOption,
     PolicyOption,
     SeedOption,
+    WhenOption,
     default_incidents,
     errors,
 )
@@ -47,6 +48,7 @@ def map_command(
     tiles: Annotated[str | None, typer.Option(
         "--tiles", help="Basemap tiles when online (folium name); 'none' for none.")] = "cartodbpositron",
     hotspots_csv: Annotated[Path | None, typer.Option("--hotspots-csv", help="Also write hotspots.csv here.")] = None,
+    when: WhenOption = None,
     seed: SeedOption = None,
     draws: Annotated[int | None, typer.Option("--draws", min=1, help="Monte Carlo draws (default: profile).")] = None,
     overwrite: OverwriteOption = False,
@@ -59,7 +61,7 @@ def map_command(
         category=None if category == "all" else category, min_count=min_count, alpha=alpha,
         isochrone_speeds=() if no_isochrones else tuple(isochrone_speeds or ("blue_light",)),
         tiles=None if offline or (tiles or "").lower() == "none" else tiles, seed=seed, draws=draws,
-        overwrite=overwrite)
+        overwrite=overwrite, when=when)
     with errors():
         area = load_study_area(osm, bases=bases, force=force_profile, data_dir=data_dir)
         area.policy(policy)

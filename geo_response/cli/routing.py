@@ -17,6 +17,7 @@ from geo_response.cli.common import (
     ForceOption,
     OsmOption,
     OverwriteOption,
+    WhenOption,
     echo_base_issues,
     errors,
     speed_option,
@@ -27,7 +28,6 @@ from geo_response.workflows import routing as workflow
 
 SpeedOption = Annotated[str | None, typer.Option("--speed", help="Speed profile: blue_light, normal or free_flow.")]
 OldProfileOption = Annotated[str | None, typer.Option("--profile", hidden=True, help="Deprecated: use --speed.")]
-HourOption = Annotated[int | None, typer.Option("--hour", min=0, max=23, help="Hour of day for time-of-day speeds.")]
 
 
 def travel_times_command(
@@ -38,7 +38,7 @@ def travel_times_command(
     bases: BasesOption = None,
     speed: SpeedOption = None,
     profile: OldProfileOption = None,
-    hour: HourOption = None,
+    when: WhenOption = None,
     access_speed: Annotated[float | None, typer.Option(
         "--access-speed", help="Off-network leg speed, km/h (default: force profile).")] = None,
     snap_limit: Annotated[float | None, typer.Option(
@@ -50,7 +50,7 @@ def travel_times_command(
     """Travel time from the nearest base to each point: nearest_base, travel_minutes, snap_distance_m, status."""
     with errors():
         area = load_study_area(osm, bases=bases, force=force_profile, data_dir=data_dir)
-        summary = workflow.run_travel_times(area, points, out, speed=speed_option(speed, profile), hour=hour,
+        summary = workflow.run_travel_times(area, points, out, speed=speed_option(speed, profile), when=when,
                                             access_speed_kph=access_speed, limit_m=snap_limit, overwrite=overwrite)
     typer.echo(f"network: {summary['network']['network_label']} ({summary['graph']['nodes']:,} nodes); "
                f"bases {summary['bases']['count']}; speed {summary['parameters']['profile']}")
@@ -71,7 +71,7 @@ def isochrones_command(
     speed: Annotated[list[str] | None, typer.Option(
         "--speed", help="Speed profile (repeatable; default blue_light).")] = None,
     profile: Annotated[list[str] | None, typer.Option("--profile", hidden=True, help="Deprecated: --speed.")] = None,
-    hour: HourOption = None,
+    when: WhenOption = None,
     per_base: Annotated[bool, typer.Option("--per-base/--no-per-base", help="One polygon per base.")] = True,
     combined: Annotated[bool, typer.Option("--combined/--no-combined", help="Polygons for all bases.")] = True,
     buffer_m: Annotated[float | None, typer.Option("--buffer-m", help="Band around reached roads, m.")] = None,
@@ -89,7 +89,7 @@ def isochrones_command(
             speed_option(None, profile[0])
         area = load_study_area(osm, bases=bases, force=force_profile, data_dir=data_dir)
         summary = workflow.run_isochrones(area, out, thresholds=minutes,
-                                          speeds=tuple(speed or profile or ("blue_light",)), hour=hour,
+                                          speeds=tuple(speed or profile or ("blue_light",)), when=when,
                                           per_base=per_base, combined=combined, buffer_m=buffer_m,
                                           overwrite=overwrite)
     typer.echo(f"network: {summary['network']['network_label']}; bases {summary['bases']['count']}")

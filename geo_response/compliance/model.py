@@ -36,6 +36,7 @@ from geo_response.errors import ModelError
 from geo_response.ledger import ledger_rows
 from geo_response.roads import routing
 from geo_response.roads.roadnet import RoadNetwork
+from geo_response.roads.speeds import When, parse_when
 
 STAGES = ("call_answer", "call_handling", "dispatch")
 Z90 = float(stats.norm.ppf(0.9))
@@ -144,7 +145,7 @@ def travel_to_incidents(
     bases: gpd.GeoDataFrame,
     response_model: ResponseModel,
     speed_column: str = "speed_profile",
-    hour: int | None = None,
+    when: When | str | None = None,
 ) -> pd.DataFrame:
     """Travel minutes from the nearest base to each attended incident, under its grade's speed profile.
 
@@ -164,11 +165,12 @@ def travel_to_incidents(
     out.loc[attended & ~located, "travel_status"] = "no_coordinates"
     chosen = attended & located
     xy = pd.DataFrame({"x": incidents.geometry.x.where(chosen), "y": incidents.geometry.y.where(chosen),
-                       "speed": incidents[speed_column]}, index=incidents.index)
-    for speed, group in xy[chosen].groupby("speed", sort=True):
+                       "speed": incidents[speed_column], "when": incident_whens(incidents, when)},
+                      index=incidents.index)
+    for (speed, at), group in xy[chosen].groupby(["speed", "when"], sort=True, dropna=False):
         keys = group[["x", "y"]].drop_duplicates()
         points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(keys["x"], keys["y"]), crs=4326)
-        tt = routing.travel_times_to_points(net, bases, points, str(speed), hour=hour,
+        tt = routing.travel_times_to_points(net, bases, points, str(speed), when=at if isinstance(at, str) else None,
                                             access_speed_kph=response_model.access_speed_kph,
                                             limit_m=response_model.snap_limit_m).reset_index(drop=True)
         ok = (tt["status"] == "ok").to_numpy()
@@ -181,8 +183,22 @@ def travel_to_incidents(
         merged = merged.set_index(group.index.name or "index")
         for col in ("travel_minutes", "nearest_base", "snap_distance_m", "travel_status"):
             out.loc[merged.index, col] = merged[col].to_numpy()
+    out["speed_when"] = xy["when"]
     out["travel_minutes"] = out["travel_minutes"].astype(float)
     out["snap_distance_m"] = out["snap_distance_m"].astype(float)
+    return out
+
+
+def incident_whens(incidents: pd.DataFrame, when: When | str | None = None) -> pd.Series:
+    """The time of the week each incident's travel is modelled at: ``when`` for all when given, else each
+    incident's own ``occurred_at`` (None where it has none: no time-of-day multiplier)."""
+    if when is not None:
+        return pd.Series(str(parse_when(when)), index=incidents.index, dtype=object)
+    out = pd.Series(None, index=incidents.index, dtype=object)
+    if "occurred_at" in incidents.columns:
+        stamps = pd.to_datetime(incidents["occurred_at"], errors="coerce")
+        known = stamps.notna()
+        out[known] = [str(parse_when(ts.to_pydatetime())) for ts in stamps[known]]
     return out
 
 
@@ -196,8 +212,13 @@ def model_response(
     delay_scale: float = 1.0,
     draws: int | None = None,
     travel: pd.DataFrame | None = None,
+    when: When | str | None = None,
 ) -> gpd.GeoDataFrame:
     """Modelled outcomes: ``p_met`` per attended incident from travel time and Monte Carlo delays.
+
+    One rule for incidents without an outcome: an attended incident that cannot be routed (too far from a
+    road, no route, no location) counts as **not met** (``p_met`` 0) and says why in ``no_outcome``, so every
+    table, the corridor, hotspots, planning and calibration share one denominator.
 
     Parameters
     ----------
@@ -219,12 +240,17 @@ def model_response(
         Monte Carlo draws (default ``profile.response_model.draws``).
     travel : DataFrame, optional
         Precomputed :func:`travel_to_incidents` output (skips routing).
+    when : When or str, optional
+        One time of the week for every incident's travel; default each incident's own ``occurred_at`` (no
+        time-of-day multiplier where it has none).
 
     Returns
     -------
     GeoDataFrame
-        A copy with ``travel_minutes, nearest_base, snap_distance_m, travel_status, p_met, outcome_source
-        ('modelled')``. ``attrs['response_model']`` records the model, seed, draws and parameters.
+        A copy with ``travel_minutes, nearest_base, snap_distance_m, travel_status, delay_median_minutes,
+        p_met, no_outcome`` (the reason an attended incident has no modelled outcome, else None) and
+        ``outcome_source ('modelled')``. ``attrs['response_model']`` records the model, seed, draws and
+        parameters.
     """
     from geo_response.incidents.grading import assign_targets
 
@@ -236,7 +262,7 @@ def model_response(
     out = out.copy()
     rm = profile.response_model
     if travel is None:
-        travel = travel_to_incidents(out, net, bases, rm)
+        travel = travel_to_incidents(out, net, bases, rm, when=when)
     for col in ("travel_minutes", "nearest_base", "snap_distance_m", "travel_status"):
         out[col] = travel[col].reindex(out.index).to_numpy()
     seed = rm.seed if seed is None else int(seed)
@@ -244,7 +270,12 @@ def model_response(
     delays = draw_delay_minutes(rm, n_draws, seed)
     target = out["target_minutes"].astype(float).to_numpy()
     target = np.where(out["attended"].to_numpy(dtype=bool), target, np.nan)
-    out["p_met"] = p_met_from_travel(out["travel_minutes"].to_numpy(dtype=float), target, delays, delay_scale)
+    p_met = p_met_from_travel(out["travel_minutes"].to_numpy(dtype=float), target, delays, delay_scale)
+    missing = out["attended"].to_numpy(dtype=bool) & (out["travel_status"] != "ok").to_numpy()
+    out["p_met"] = np.where(missing, 0.0, p_met)
+    out["no_outcome"] = np.where(missing, "no route: " + out["travel_status"].astype(str), None)
+    out["delay_median_minutes"] = np.where(out["attended"].to_numpy(dtype=bool),
+                                           float(np.median(delays)) * delay_scale, np.nan)
     out["outcome_source"] = "modelled"
     out.attrs["response_model"] = {
         "formula": "(call answer + call handling + dispatch) x delay_scale + travel",
@@ -268,7 +299,7 @@ def unroutable_warnings(incidents: pd.DataFrame) -> pd.DataFrame:
     return ledger_rows(
         incidents[m],
         "not_routable",
-        "no road within the snap limit or no route from any base: left out of the modelled tables",
+        "no road within the snap limit or no route from any base: counted as not met (and reported apart)",
     )
 
 
@@ -355,18 +386,15 @@ def calibrate(
     seed = rm.seed if seed is None else int(seed)
     n_draws = int(draws if draws is not None else rm.draws)
     delays = draw_delay_minutes(rm, n_draws, seed)
-    sel = (
-        incidents["attended"].to_numpy(dtype=bool)
-        & incidents["grade_category"].isin(categories).to_numpy()
-        & ~np.isnan(incidents["travel_minutes"].to_numpy(dtype=float))
-    )
+    # every attended incident of the categories counts; one without a route is not met (the one rule)
+    sel = incidents["attended"].to_numpy(dtype=bool) & incidents["grade_category"].isin(categories).to_numpy()
     if not sel.any():
-        raise ModelError(f"no routable attended incidents of categories {list(categories)} to calibrate on")
+        raise ModelError(f"no attended incidents of categories {list(categories)} to calibrate on")
     travel = incidents["travel_minutes"].to_numpy(dtype=float)[sel]
     target = incidents["target_minutes"].to_numpy(dtype=float)[sel]
 
     def rate(scale: float) -> float:
-        return float(np.mean(p_met_from_travel(travel, target, delays, scale)))
+        return float(np.mean(np.nan_to_num(p_met_from_travel(travel, target, delays, scale), nan=0.0)))
 
     lo, hi = bracket
     r_lo, r_hi = rate(lo), rate(hi)
@@ -384,7 +412,11 @@ def calibrate(
     scale = float(optimize.brentq(lambda s: rate(s) - target_rate, lo, hi, xtol=1e-6, rtol=1e-10))
     fitted = incidents.copy()
     t_all = np.where(fitted["attended"].to_numpy(dtype=bool), fitted["target_minutes"].to_numpy(dtype=float), np.nan)
-    fitted["p_met"] = p_met_from_travel(fitted["travel_minutes"].to_numpy(dtype=float), t_all, delays, scale)
+    p_fit = p_met_from_travel(fitted["travel_minutes"].to_numpy(dtype=float), t_all, delays, scale)
+    attended = fitted["attended"].to_numpy(dtype=bool)
+    fitted["p_met"] = np.where(attended & np.isnan(p_fit), 0.0, p_fit)
+    if "delay_median_minutes" in fitted.columns:
+        fitted["delay_median_minutes"] = np.where(attended, float(np.median(delays)) * scale, np.nan)
     fitted.attrs = dict(incidents.attrs)
     if "response_model" in fitted.attrs:
         fitted.attrs["response_model"] = dict(

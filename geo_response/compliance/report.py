@@ -41,17 +41,20 @@ def write_long(long: pd.DataFrame, path: str | Path) -> Path:
 INCIDENT_COLUMNS = (
     "source_file", "row_number", "incident_id", "month", "category", "grade", "grade_name", "grade_category",
     "grade_sampled", "urban_rural", "district", "lsoa_code", "target_minutes", "attended", "response_minutes",
-    "nearest_base", "travel_minutes", "snap_distance_m", "travel_status", "p_met", "outcome_source",
+    "nearest_base", "travel_minutes", "snap_distance_m", "travel_status", "speed_when", "delay_median_minutes",
+    "p_met", "no_outcome", "outcome_source",
 )
 
 
 def write_incidents(incidents: pd.DataFrame, path: str | Path) -> Path:
     """Write ``incidents.csv``: one row per accepted incident with its target and probability of meeting it.
 
-    ``p_met`` is 0 or 1 for observed response times and the Monte Carlo probability for modelled ones (NaN where
-    an incident could not be judged: not attended, no time, or not routable). Coordinates are left out on
-    purpose (victims' locations are sensitive); ``row_number`` and ``source_file`` join back to the input and
-    ``lsoa_code`` is the finest location given.
+    ``p_met`` is 0 or 1 for observed response times and the Monte Carlo probability for modelled ones; an attended
+    incident without an outcome (no time, or no route) is 0 with the reason in ``no_outcome``; NaN where the
+    incident is not attended. Modelled rows carry the parts of their time: ``nearest_base``, ``travel_minutes``
+    (at ``speed_when``) and ``delay_median_minutes`` (the median of the calibrated delay distribution).
+    Coordinates are left out on purpose (victims' locations are sensitive); ``row_number`` and ``source_file``
+    join back to the input and ``lsoa_code`` is the finest location given.
     """
     p = Path(path)
     table = incidents[[c for c in INCIDENT_COLUMNS if c in incidents.columns]].copy()
@@ -125,12 +128,13 @@ def report_blocks(long: pd.DataFrame, summary: dict, max_categories: int = 20) -
                 + ".",
             )
         )
-    if summary.get("not_judged"):
+    if summary.get("no_outcome"):
         blocks.append(
             (
                 "p",
-                f"Attended incidents without an outcome (no response time, or not routable): "
-                f"{summary['not_judged']:,} (ledger warnings).",
+                f"Attended incidents without an outcome (no response time, or no route): "
+                f"{summary['no_outcome']:,}, counted as not met in every table (one rule everywhere; "
+                "each is a ledger warning).",
             )
         )
     files = summary.get("data_sources", {})

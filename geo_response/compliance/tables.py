@@ -41,8 +41,8 @@ UNKNOWN = "unknown"
 def observed_outcomes(incidents: pd.DataFrame) -> pd.DataFrame:
     """Set ``p_met`` (1.0 met, 0.0 not met) from observed response times; ``outcome_source = 'observed'``.
 
-    Attended incidents without a response time get NaN (see :func:`missing_time_warnings`);
-    non-attended incidents get NaN.
+    One rule for incidents without an outcome (as in the model): an attended incident with no response time
+    counts as not met (``p_met`` 0) and says why in ``no_outcome``; non-attended incidents get NaN.
     """
     for col in ("response_minutes", "target_minutes", "attended"):
         if col not in incidents.columns:
@@ -52,10 +52,14 @@ def observed_outcomes(incidents: pd.DataFrame) -> pd.DataFrame:
     out = incidents.copy()
     rt = out["response_minutes"].astype(float).to_numpy()
     target = out["target_minutes"].astype(float).to_numpy()
-    judged = out["attended"].to_numpy(dtype=bool) & ~np.isnan(rt)
+    attended = out["attended"].to_numpy(dtype=bool)
     p = np.full(len(out), np.nan)
+    judged = attended & ~np.isnan(rt)
     p[judged] = (rt[judged] <= target[judged]).astype(float)
+    missing = attended & np.isnan(rt)
+    p[missing] = 0.0
     out["p_met"] = p
+    out["no_outcome"] = np.where(missing, "no response time", None)
     out["outcome_source"] = "observed"
     return out
 
@@ -66,7 +70,7 @@ def missing_time_warnings(incidents: pd.DataFrame) -> pd.DataFrame:
     return ledger_rows(
         incidents[m],
         "missing_response_time",
-        "attended grade but no response time: left out of Met / Not Met",
+        "attended grade but no response time: counted as not met (and reported apart)",
     )
 
 

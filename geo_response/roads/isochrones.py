@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 from geo_response.errors import RoutingError
 from geo_response.roads import fields, snapping
 from geo_response.roads.fields import RoutingGraph
+from geo_response.roads.speeds import When
 
 if TYPE_CHECKING:
     from geo_response.roads.roadnet import RoadNetwork
@@ -224,7 +225,8 @@ def population_within(polygons: Sequence, lsoas: gpd.GeoDataFrame | None, crs: s
 
 
 def isochrones(net: RoadNetwork, bases: gpd.GeoDataFrame, thresholds_min: Sequence[float] = DEFAULT_THRESHOLDS,
-               speed: str = "blue_light", *, hour: int | None = None, per_base: bool = True, combined: bool = True,
+               speed: str = "blue_light", *, when: When | str | None = None, per_base: bool = True,
+               combined: bool = True,
                lsoas: gpd.GeoDataFrame | None = None, buffer_m: float = BUFFER_M, crs: str = "EPSG:27700",
                cell_m: float = CELL_M, sample_m: float = SAMPLE_M) -> gpd.GeoDataFrame:
     """Isochrone polygons per base and for all bases combined.
@@ -239,8 +241,8 @@ def isochrones(net: RoadNetwork, bases: gpd.GeoDataFrame, thresholds_min: Sequen
         Minutes (default 5, 10, 15, 20).
     speed : str
         Speed profile.
-    hour : int, optional
-        Hour of day for time-of-day speeds.
+    when : When or str, optional
+        Time of the week for time-of-day speeds (``"08:00"``, ``"Sat 03:00"``; None: none).
     per_base, combined : bool
         Which isochrones to build (combined rows have ``base`` "all bases" and ``base_id`` -1).
     lsoas : GeoDataFrame, optional
@@ -268,8 +270,8 @@ def isochrones(net: RoadNetwork, bases: gpd.GeoDataFrame, thresholds_min: Sequen
 
         bases = attach_nodes(bases, net, crs)
     index = net.edge_index(crs)
-    rg = net.csr(speed, hour)
-    edge_seconds = net.edge_times(speed, hour)
+    rg = net.csr(speed, when)
+    edge_seconds = net.edge_times(speed, when)
     samples = net.samples(crs, pad_m=max(buffer_m, BUFFER_M) + 4 * cell_m, sample_m=sample_m, cell_m=cell_m)
     limit = thresholds[-1] * 60.0 + MARGIN_S
     seconds_levels = [t * 60.0 for t in thresholds]
@@ -292,5 +294,6 @@ def isochrones(net: RoadNetwork, bases: gpd.GeoDataFrame, thresholds_min: Sequen
     out["population"] = population_within(out.geometry.values, lsoas, index.crs)
     out = out.to_crs(4326)[COLUMNS]
     out.attrs.update({"method": "raster cover of reached roads", "buffer_m": buffer_m, "cell_m": samples.cell_m,
-                      "sample_m": sample_m, "profile": speed, "hour": hour, "thresholds_min": thresholds})
+                      "sample_m": sample_m, "profile": speed, "when": None if when is None else str(when),
+                      "thresholds_min": thresholds})
     return out

@@ -12,7 +12,7 @@ r5py's ``TransportNetwork``):
 - ``graph``: provenance (source, sha256, stand-in or OpenStreetMap, build report).
 
 Derived structures are built on first use and kept on the object: the CSR matrix per speed profile and
-hour (:meth:`RoadNetwork.csr`), the snapping index per CRS (:meth:`RoadNetwork.edge_index`) and the
+time of the week (:meth:`RoadNetwork.csr`), the snapping index per CRS (:meth:`RoadNetwork.edge_index`) and the
 isochrone samples (:meth:`RoadNetwork.samples`). The object is never edited in place, so nothing needs
 invalidating. networkx stays the interchange format: :meth:`RoadNetwork.from_networkx` and
 :meth:`RoadNetwork.to_networkx` convert both ways (OSMnx-compatible attributes).
@@ -88,7 +88,7 @@ class RoadNetwork:
         Provenance and build report (``source``, ``source_sha256``, ``standin``, ``network_label``,
         ``build``, ``speed_profiles``, ``crs``).
     speeds : Speeds, optional
-        The force profile's speed settings, for travel times at another hour of day.
+        The force profile's speed settings, for travel times at another time of the week.
     """
 
     nodes: pd.DataFrame
@@ -139,40 +139,42 @@ class RoadNetwork:
         return [c.removeprefix("travel_time_") for c in self.edges.columns if c.startswith("travel_time_")]
 
     # ------------------------------------------------------------------ travel times and routing
-    def edge_times(self, speed: str, hour: int | None = None) -> np.ndarray:
-        """Travel seconds of every edge under a speed profile (at an hour of day when given).
+    def edge_times(self, speed: str, when: speeds_module.When | str | int | None = None) -> np.ndarray:
+        """Travel seconds of every edge under a speed profile (at a time of the week when given).
 
         Raises
         ------
         RoutingError
-            If the network has no times for ``speed``, or ``hour`` is given but the network lacks the
+            If the network has no times for ``speed``, or ``when`` is given but the network lacks the
             limits, classes and settings needed to recompute them.
         """
         column = f"travel_time_{speed}"
-        if hour is None:
+        if when is None:
             if column not in self.edges.columns:
                 raise RoutingError(f"the network has no '{speed}' travel times; known speed profiles: "
                                    f"{self.speed_profiles}")
             return self.edges[column].to_numpy(dtype=float)
         needed = ("limit_kph", "road_class", "setting")
         if self.speeds is None or speed not in self.speeds.profiles or not set(needed) <= set(self.edges.columns):
-            raise RoutingError(f"travel times at hour {hour} need speed limits, road classes and the force "
+            raise RoutingError(f"travel times at {when} need speed limits, road classes and the force "
                                "profile's speeds; load the network with network.load_network")
-        return self._memo(("edge_times", speed, hour), lambda: speeds_module.edge_travel_times(
+        when = speeds_module.parse_when(when)
+        return self._memo(("edge_times", speed, str(when)), lambda: speeds_module.edge_travel_times(
             self.edges["length"].to_numpy(float), self.edges["limit_kph"].to_numpy(float),
             self.edges["road_class"].astype(str).to_numpy(), self.edges["setting"].astype(str).to_numpy(),
-            self.speeds.profiles[speed], hour))
+            self.speeds.profiles[speed], when=when))
 
-    def csr(self, speed: str = "blue_light", hour: int | None = None):
-        """The CSR matrix of travel seconds (:class:`geo_response.roads.routing.RoutingGraph`), built once."""
+    def csr(self, speed: str = "blue_light", when: speeds_module.When | str | int | None = None):
+        """The CSR matrix of travel seconds (:class:`geo_response.roads.fields.RoutingGraph`), built once."""
         from geo_response.roads.fields import RoutingGraph
 
         def build() -> RoutingGraph:
             return RoutingGraph.from_arrays(self.node_position(self.edges["u"].to_numpy()),
                                             self.node_position(self.edges["v"].to_numpy()),
-                                            self.edge_times(speed, hour), self.node_ids, f"travel_time_{speed}")
+                                            self.edge_times(speed, when), self.node_ids, f"travel_time_{speed}")
 
-        return self._memo(("csr", speed, hour), build)
+        key = None if when is None else str(speeds_module.parse_when(when))
+        return self._memo(("csr", speed, key), build)
 
     def edge_index(self, crs: str = "EPSG:27700"):
         """The snapping index (:class:`geo_response.roads.snapping.EdgeIndex`) in a projected CRS, built once."""

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from geo_response.errors import RoutingError
 from geo_response.roads import fields, snapping
 from geo_response.roads.roadnet import RoadNetwork
+from geo_response.roads.speeds import When
 
 __all__ = ["STATUSES", "travel_matrix", "travel_times_to_points"]
 
@@ -42,7 +43,7 @@ def _located(points: gpd.GeoSeries | gpd.GeoDataFrame) -> np.ndarray:
 
 
 def travel_times_to_points(net: RoadNetwork, bases: gpd.GeoDataFrame, points: gpd.GeoSeries | gpd.GeoDataFrame,
-                           speed: str = "blue_light", *, hour: int | None = None, access_speed_kph: float = 15.0,
+                           speed: str = "blue_light", *, when: When | str | None = None, access_speed_kph: float = 15.0,
                            limit_m: float = 1000.0, crs: str = "EPSG:27700") -> pd.DataFrame:
     """Travel time from the nearest base to each point.
 
@@ -56,8 +57,8 @@ def travel_times_to_points(net: RoadNetwork, bases: gpd.GeoDataFrame, points: gp
         Where to go; points without a geometry get status ``no_coordinates``.
     speed : str
         Speed profile (``blue_light``, ``normal``, ``free_flow``).
-    hour : int, optional
-        Hour of day for time-of-day speeds (None: no multiplier).
+    when : When or str, optional
+        Time of the week for time-of-day speeds (``"08:00"``, ``"Sat 03:00"``, an ISO datetime; None: none).
     access_speed_kph, limit_m, crs
         Off-network leg speed, snap limit and projected CRS (see :func:`geo_response.roads.snapping.snap_points`).
 
@@ -71,7 +72,7 @@ def travel_times_to_points(net: RoadNetwork, bases: gpd.GeoDataFrame, points: gp
     if len(bases) == 0:
         raise RoutingError("no bases to route from; give a bases CSV or an OSM file with police stations")
     bases = _with_nodes(bases, net, crs)
-    rg = net.csr(speed, hour)
+    rg = net.csr(speed, when)
     seconds, source = fields.nearest_source_field(rg, bases["node"].to_numpy())
     out = pd.DataFrame({"nearest_base": pd.Series(None, index=points.index, dtype="object"), "base_id": -1,
                         "travel_seconds": np.nan, "travel_minutes": np.nan, "snap_distance_m": np.nan,
@@ -81,7 +82,7 @@ def travel_times_to_points(net: RoadNetwork, bases: gpd.GeoDataFrame, points: gp
         return out
     part = points[located]
     snapped = snapping.snap_points(net, part, crs=crs, limit_m=limit_m)
-    times = snapping.point_travel_times(net.edge_index(crs), snapped, rg, seconds, net.edge_times(speed, hour),
+    times = snapping.point_travel_times(net.edge_index(crs), snapped, rg, seconds, net.edge_times(speed, when),
                                         source, access_speed_kph)
     travel = times["travel_seconds"].to_numpy()
     reached = np.isfinite(travel)
@@ -100,7 +101,7 @@ def travel_times_to_points(net: RoadNetwork, bases: gpd.GeoDataFrame, points: gp
 
 
 def travel_matrix(net: RoadNetwork, sites: gpd.GeoDataFrame, points: gpd.GeoDataFrame, speed: str = "blue_light",
-                  *, hour: int | None = None, limit_s: float | None = None, access_speed_kph: float = 15.0,
+                  *, when: When | str | None = None, limit_s: float | None = None, access_speed_kph: float = 15.0,
                   snap_limit_m: float = 1000.0, batch: int = 64, crs: str = "EPSG:27700") -> np.ndarray:
     """Travel seconds from every site to every point over the road network.
 
@@ -115,8 +116,8 @@ def travel_matrix(net: RoadNetwork, sites: gpd.GeoDataFrame, points: gpd.GeoData
         Point geometries.
     speed : str
         Speed profile.
-    hour : int, optional
-        Hour of day for time-of-day speeds.
+    when : When or str, optional
+        Time of the week for time-of-day speeds (``"08:00"``, ``"Sat 03:00"``; None: none).
     limit_s : float, optional
         Stop searching beyond this many seconds (farther entries are ``inf``).
     access_speed_kph, snap_limit_m : float
@@ -136,8 +137,8 @@ def travel_matrix(net: RoadNetwork, sites: gpd.GeoDataFrame, points: gpd.GeoData
 
     if len(sites) == 0 or len(points) == 0:
         return np.zeros((len(sites), len(points)))
-    rg = net.csr(speed, hour)
-    edge_seconds = net.edge_times(speed, hour)
+    rg = net.csr(speed, when)
+    edge_seconds = net.edge_times(speed, when)
     index = net.edge_index(crs)
     sited = attach_nodes(sites.reset_index(drop=True), net, crs)
     snapped = snapping.snap_points(net, points.reset_index(drop=True), crs=crs, limit_m=snap_limit_m)

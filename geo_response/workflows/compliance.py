@@ -95,8 +95,8 @@ def prepare_incidents(area: StudyArea, incidents_path: Any, policy: str = "essex
 
 
 def judge(area: StudyArea, prepared: PreparedIncidents, *, calibrate_to: float | None = None,
-          delay_scale: float | None = None, seed: int | None = None,
-          draws: int | None = None) -> tuple[gpd.GeoDataFrame, str, Any]:
+          delay_scale: float | None = None, seed: int | None = None, draws: int | None = None,
+          when: str | None = None) -> tuple[gpd.GeoDataFrame, str, Any]:
     """Outcomes of the prepared incidents: observed when the file has response times, else modelled.
 
     Returns
@@ -114,7 +114,7 @@ def judge(area: StudyArea, prepared: PreparedIncidents, *, calibrate_to: float |
         return inc, "observed", None
     scale = 1.0 if delay_scale is None else delay_scale
     inc = response_model.model_response(inc, area.network, area.bases, area.force, seed=seed, draws=draws,
-                                        delay_scale=scale)
+                                        delay_scale=scale, when=when)
     prepared.warn(response_model.unroutable_warnings(inc))
     calibration = None
     if calibrate_to is not None:
@@ -162,7 +162,7 @@ def compliance_summary(area: StudyArea, prepared: PreparedIncidents, inc: pd.Dat
         "outcomes": outcomes, "times": outcomes,
         "attended": int(attended.sum()),
         "judged": int((attended & inc["p_met"].notna().to_numpy()).sum()),
-        "not_judged": int((attended & inc["p_met"].isna().to_numpy()).sum()),
+        "no_outcome": int(inc["no_outcome"].notna().sum()) if "no_outcome" in inc.columns else 0,
         "excluded_not_attended": tables.excluded_counts(inc),
         "headline": tables.headline(long).to_dict(orient="records") if not long.empty else [],
         "response_model": inc.attrs.get("response_model", {}) if outcomes == "modelled" else None,
@@ -207,7 +207,7 @@ def write_outputs(out_dir: str | Path, run: ComplianceRun, report_format: str = 
 def run_compliance(area: StudyArea, incidents_path: Any, out_dir: str | Path | None = None, *,
                    policy: str = "essex-2022", calibrate_to: float | None = None, delay_scale: float | None = None,
                    seed: int | None = None, draws: int | None = None, report_format: str = "md",
-                   overwrite: bool = False, show_points: bool = False) -> ComplianceRun:
+                   overwrite: bool = False, show_points: bool = False, when: str | None = None) -> ComplianceRun:
     """Load, classify, grade and judge incidents, then (when ``out_dir`` is given) write every output.
 
     Observed compliance when the file has response times; modelled otherwise (travel on the road network from
@@ -225,10 +225,12 @@ def run_compliance(area: StudyArea, incidents_path: Any, out_dir: str | Path | N
         raise ComplianceError(f"report format must be 'md' or 'html', got {report_format!r}")
     area.policy(policy)
     if out_dir is None:
-        return _run(area, incidents_path, policy, calibrate_to, delay_scale, seed, draws, show_points, t0)
+        return _run(area, incidents_path, policy, dict(calibrate_to=calibrate_to, delay_scale=delay_scale, seed=seed,
+                                                       draws=draws, when=when), show_points, t0)
     with OutputFolder(out_dir, inputs=_inputs(area, incidents_path), overwrite=overwrite,
                       expected=output_names(report_format).values()) as out:
-        run = _run(area, incidents_path, policy, calibrate_to, delay_scale, seed, draws, show_points, t0)
+        run = _run(area, incidents_path, policy, dict(calibrate_to=calibrate_to, delay_scale=delay_scale, seed=seed,
+                                                      draws=draws, when=when), show_points, t0)
         run.paths = write_outputs(out.root, run, report_format)
     run.paths = {k: Path(out_dir) / p.name for k, p in run.paths.items()}
     return run
@@ -240,13 +242,13 @@ def _inputs(area: StudyArea, incidents_path: Any) -> list:
     return [p for p in (*paths, area.osm, area.bases_csv) if p is not None]
 
 
-def _run(area: StudyArea, incidents_path: Any, policy: str, calibrate_to: float | None, delay_scale: float | None,
-         seed: int | None, draws: int | None, show_points: bool, t0: float) -> ComplianceRun:
-    prepared = prepare_incidents(area, incidents_path, policy, seed, show_points=show_points)
+def _run(area: StudyArea, incidents_path: Any, policy: str, model: dict, show_points: bool,
+         t0: float) -> ComplianceRun:
+    """Prepare and judge the incidents (``model``: calibrate_to, delay_scale, seed, draws, when)."""
+    prepared = prepare_incidents(area, incidents_path, policy, model["seed"], show_points=show_points)
     t1 = time.perf_counter()
-    inc, outcomes, calibration = judge(area, prepared, calibrate_to=calibrate_to, delay_scale=delay_scale,
-                                       seed=seed, draws=draws)
+    inc, outcomes, calibration = judge(area, prepared, **model)
     long = tables.compliance_long(inc)
-    summary = compliance_summary(area, prepared, inc, long, outcomes, calibration, policy, seed)
+    summary = compliance_summary(area, prepared, inc, long, outcomes, calibration, policy, model["seed"])
     summary["timings"] = {"prepare_seconds": round(t1 - t0, 3), "judge_seconds": round(time.perf_counter() - t1, 3)}
     return ComplianceRun(inc, long, prepared.loaded.ledger, summary, calibration)

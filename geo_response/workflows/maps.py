@@ -15,6 +15,7 @@ from geo_response.compliance import report
 from geo_response.errors import MapError
 from geo_response.outputs import OutputFile
 from geo_response.roads import isochrones as iso
+from geo_response.roads.speeds import When
 from geo_response.study_area import StudyArea
 from geo_response.workflows.compliance import ComplianceRun, run_compliance
 
@@ -40,13 +41,15 @@ class MapOptions:
     seed: int | None = None
     draws: int | None = None
     overwrite: bool = False
+    when: str | None = None
 
 
-def isochrone_layer(area: StudyArea, speeds: tuple[str, ...], hour: int | None = None) -> gpd.GeoDataFrame | None:
+def isochrone_layer(area: StudyArea, speeds: tuple[str, ...],
+                    when: When | str | None = None) -> gpd.GeoDataFrame | None:
     """Combined (all bases) isochrones for each speed profile, or None when none is asked for."""
     if not speeds:
         return None
-    frames = [iso.isochrones(area.network, area.bases, speed=area.speed(s), hour=hour, per_base=False,
+    frames = [iso.isochrones(area.network, area.bases, speed=area.speed(s), when=when, per_base=False,
                              combined=True, lsoas=area.lsoas, crs=area.force.projected_crs) for s in speeds]
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=4326)
 
@@ -93,7 +96,8 @@ def _draw(area: StudyArea, incidents_path: Any, opt: MapOptions, hotspots_csv: s
     """Judge, aggregate, draw and save the map and its ledger into the open output transaction."""
     pol = area.policy(opt.policy)
     if run is None:
-        run = run_compliance(area, incidents_path, None, policy=opt.policy, seed=opt.seed, draws=opt.draws)
+        run = run_compliance(area, incidents_path, None, policy=opt.policy, seed=opt.seed, draws=opt.draws,
+                             when=opt.when)
     inc = run.incidents
     selected = inc[inc["attended"].astype(bool)]
     if opt.category is not None:
@@ -109,7 +113,7 @@ def _draw(area: StudyArea, incidents_path: Any, opt: MapOptions, hotspots_csv: s
     label = net.graph.get("network_label") or ("synthetic stand-in network (NOT OpenStreetMap)"
                                                if net.graph.get("standin") else "OpenStreetMap contributors")
     m = maps.compliance_map(
-        inc, bases=area.bases, isochrones=isochrone_layer(area, opt.isochrone_speeds), hotspots=hot,
+        inc, bases=area.bases, isochrones=isochrone_layer(area, opt.isochrone_speeds, opt.when), hotspots=hot,
         corridor=layer["geometry"] if layer else None, corridor_name=layer["spec"].name if layer else "corridor",
         corridor_buffer_m=layer["spec"].buffer_m if layer else None,
         corridor_summary=layer["analysis"].summary if layer else None, lsoas=area.lsoas, districts=area.districts,

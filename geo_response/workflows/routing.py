@@ -17,6 +17,7 @@ from geo_response.errors import InputFileError
 from geo_response.outputs import OutputFile, write_csv, write_json
 from geo_response.roads import isochrones as iso
 from geo_response.roads import routing
+from geo_response.roads.speeds import When
 from geo_response.study_area import StudyArea
 
 __all__ = ["read_points_csv", "run_isochrones", "run_travel_times"]
@@ -61,7 +62,8 @@ def provenance(area: StudyArea, **params) -> dict:
 
 
 def run_travel_times(area: StudyArea, points_csv: str | Path, out: str | Path, *, speed: str = "blue_light",
-                     hour: int | None = None, access_speed_kph: float | None = None, limit_m: float | None = None,
+                     when: When | str | None = None, access_speed_kph: float | None = None,
+                     limit_m: float | None = None,
                      overwrite: bool = False) -> dict:
     """Travel time from the nearest base to each point of a CSV; writes the CSV and ``<out>.json``.
 
@@ -84,11 +86,11 @@ def run_travel_times(area: StudyArea, points_csv: str | Path, out: str | Path, *
     if clash:   # checked before the slow part
         raise InputFileError(f"points file {points_csv} already has columns {clash}; rename them")
     with OutputFile(out, inputs=[points_csv], overwrite=overwrite, companions=(".json",)) as target:
-        tt = routing.travel_times_to_points(area.network, area.bases, points, speed, hour=hour,
+        tt = routing.travel_times_to_points(area.network, area.bases, points, speed, when=when,
                                             access_speed_kph=access, limit_m=limit, crs=area.force.projected_crs)
         extra = np.isin(np.asarray(df.attrs["lines"]), list(df.attrs["extra_fields"]))
         tt.loc[extra, "status"] = "extra_fields"
-        summary = _travel_outputs(area, df, tt, speed, target, points_csv=points_csv, hour=hour,
+        summary = _travel_outputs(area, df, tt, speed, target, points_csv=points_csv, when=when,
                                   access_speed_kph=access, snap_limit_m=limit)
     return summary
 
@@ -117,7 +119,7 @@ def _travel_outputs(area: StudyArea, df: pd.DataFrame, tt: pd.DataFrame, speed: 
 
 
 def run_isochrones(area: StudyArea, out: str | Path, *, thresholds=(5, 10, 15, 20), speeds=("blue_light",),
-                   hour: int | None = None, per_base: bool = True, combined: bool = True,
+                   when: When | str | None = None, per_base: bool = True, combined: bool = True,
                    buffer_m: float | None = None, overwrite: bool = False) -> dict:
     """Isochrones per base and for all bases; writes the GeoPackage / GeoJSON and ``<out>.json``."""
     suffix = Path(out).suffix.lower()
@@ -131,12 +133,12 @@ def run_isochrones(area: StudyArea, out: str | Path, *, thresholds=(5, 10, 15, 2
     buffer = iso.BUFFER_M if buffer_m is None else float(buffer_m)
     with OutputFile(out, inputs=[p for p in (area.osm, area.bases_csv) if p], overwrite=overwrite,
                     companions=(".json",)) as target:
-        return _isochrone_outputs(area, target, suffix, thresholds, speeds, hour, per_base, combined, buffer)
+        return _isochrone_outputs(area, target, suffix, thresholds, speeds, when, per_base, combined, buffer)
 
 
-def _isochrone_outputs(area: StudyArea, target: OutputFile, suffix: str, thresholds, speeds, hour, per_base,
+def _isochrone_outputs(area: StudyArea, target: OutputFile, suffix: str, thresholds, speeds, when, per_base,
                        combined, buffer) -> dict:
-    frames = [iso.isochrones(area.network, area.bases, thresholds, speed=s, hour=hour, per_base=per_base,
+    frames = [iso.isochrones(area.network, area.bases, thresholds, speed=s, when=when, per_base=per_base,
                              combined=combined, lsoas=area.lsoas, buffer_m=buffer, crs=area.force.projected_crs)
               for s in speeds]
     result = pd.concat(frames, ignore_index=True)
@@ -147,7 +149,7 @@ def _isochrone_outputs(area: StudyArea, target: OutputFile, suffix: str, thresho
         result.to_file(target.path, layer="isochrones", driver="GPKG")
     else:
         result.to_file(target.path, driver="GeoJSON")
-    summary = provenance(area, bases=area.bases_source, thresholds_min=list(thresholds), profiles=speeds, hour=hour,
+    summary = provenance(area, bases=area.bases_source, thresholds_min=list(thresholds), profiles=speeds, when=when,
                          per_base=per_base, combined=combined, buffer_m=buffer, cell_m=iso.CELL_M,
                          sample_m=iso.SAMPLE_M, population="ONS mid-2019 LSOA population by population-weighted "
                          "centroid", method=frames[0].attrs.get("method"))
