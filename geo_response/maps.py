@@ -40,16 +40,17 @@ from folium.template import Template
 from shapely.geometry.base import BaseGeometry
 
 from geo_response import hotspots as hotspots_mod
+from geo_response import map_layers
 from geo_response.config import Policy
 from geo_response.errors import MapError
 
 COORD_DECIMALS = 5
 PCT_BINS = (0.0, 50.0, 70.0, 80.0, 90.0, 95.0, 100.0)
-PCT_COLOURS = ("#d73027", "#fc8d59", "#fee08b", "#d9ef8b", "#91cf60", "#1a9850")
+#: cividis (colour-blind safe, shared with the report charts): dark = low % met, light = high
+PCT_COLOURS = map_layers.pct_colours(6)
 TOO_FEW_COLOUR = "#bdbdbd"
 # finest H3 resolution drawn without show_points: resolution 9 hexagons are ~0.1 km2 (edge ~0.17 km)
 MAX_AGGREGATE_RESOLUTION = 9
-ISOCHRONE_COLOURS = {5: "#08519c", 10: "#3182bd", 15: "#6baed6", 20: "#bdd7e7"}
 COMBINED_BASE_NAMES = {"all", "all bases", "combined", "*", "any"}
 STANDIN_LABEL = "synthetic stand-in network (NOT OpenStreetMap)"
 
@@ -289,8 +290,22 @@ def _districts(m: folium.Map, districts: gpd.GeoDataFrame, simplify_m: float, pr
     _layer(_feature_collection(geo, props), "District boundaries", style, {"district": "District"}).add_to(m)
 
 
+def _coverage_text(iso: pd.DataFrame) -> dict[float, str]:
+    """Threshold -> 'within N min: area km², population' when the rows carry one figure per threshold."""
+    out = {}
+    for t, rows in iso.groupby("threshold_min"):
+        if len(rows) != 1:
+            continue
+        r = rows.iloc[0]
+        bits = [f"{r['area_km2']:,.0f} km²" if "area_km2" in r and np.isfinite(r["area_km2"]) else "",
+                f"{r['population']:,.0f} people" if "population" in r and np.isfinite(r["population"]) else ""]
+        out[float(t)] = f"within {t:g} min: " + ", ".join(b for b in bits if b)
+    return out
+
+
 def _isochrones(m: folium.Map, isochrones: gpd.GeoDataFrame, simplify_m: float, projected_crs: str,
-                show: bool) -> None:
+                show: bool) -> gpd.GeoDataFrame:
+    """Isochrones as non-overlapping bands (0-5, 5-10, ... min) per profile; returns the bands."""
     needed = [c for c in ("threshold_min", "profile") if c not in isochrones.columns]
     if needed:
         raise MapError(f"isochrones lack columns {needed}; build them with isochrones.isochrones")
@@ -301,28 +316,21 @@ def _isochrones(m: folium.Map, isochrones: gpd.GeoDataFrame, simplify_m: float, 
             combined |= iso["base_id"].eq(-1)
         if combined.any():
             iso = iso[combined]
-    geo = prepare_geometries(iso, simplify_m, projected_crs)
-    geo = geo.sort_values("threshold_min", ascending=False)
+    bands = map_layers.isochrone_bands(iso, projected_crs)
+    geo = prepare_geometries(bands, simplify_m, projected_crs)
     for profile, part in geo.groupby("profile", sort=True):
-        bases_col = part["base"] if "base" in part.columns else pd.Series("all bases", index=part.index)
-        area = part["area_km2"] if "area_km2" in part.columns else pd.Series(np.nan, index=part.index)
-        population = part["population"] if "population" in part.columns else pd.Series(np.nan, index=part.index)
-        props = pd.DataFrame({
-            "threshold": [f"{t:g} min" for t in part["threshold_min"]],
-            "profile": escape(profile),
-            "base": [escape(b) if not pd.isna(b) else "all bases" for b in bases_col],
-            "area": [f"{a:,.0f} km²" if np.isfinite(a) else "" for a in area.astype(float)],
-            "population": [f"{p:,.0f}" if np.isfinite(p) else "" for p in population.astype(float)],
-            "colour": [ISOCHRONE_COLOURS.get(int(t), "#9ecae1") for t in part["threshold_min"]],
-        }, index=part.index)
+        covered = _coverage_text(iso[iso["profile"] == profile])
+        props = pd.DataFrame({"band": [escape(b) for b in part["band"]], "profile": escape(profile),
+                              "covered": [escape(covered.get(float(t), "")) for t in part["threshold_min"]],
+                              "colour": list(part["colour"])}, index=part.index)
 
         def style(feature: dict) -> dict:
             c = feature["properties"]["colour"]
-            return {"fillColor": c, "color": c, "weight": 1, "fillOpacity": 0.22}
+            return {"fillColor": c, "color": c, "weight": 0.5, "fillOpacity": 0.45}
 
-        fields = {"threshold": "Reached within", "profile": "Speed profile", "base": "From",
-                  "area": "Area", "population": "Population covered"}
+        fields = {"band": "Reached within", "profile": "Speed profile", "covered": "Whole isochrone"}
         _layer(_feature_collection(part, props), f"Isochrones: {profile}", style, fields, show=show).add_to(m)
+    return bands
 
 
 def _corridor(m: folium.Map, corridor: BaseGeometry | gpd.GeoDataFrame, name: str, buffer_m: float | None,
@@ -411,7 +419,7 @@ def _points(m: folium.Map, incidents: gpd.GeoDataFrame) -> None:
     props = pd.DataFrame({"category": col("category"), "grade": col("grade"), "month": col("month"),
                           "p_met": [f"{v:.2f}" if np.isfinite(v) else "" for v in p], "outcome": outcome},
                          index=geo.index)
-    colours = {"met": "#1a9850", "not met": "#d73027"}
+    colours = {"met": PCT_COLOURS[-1], "not met": PCT_COLOURS[0]}
 
     def style(feature: dict) -> dict:
         return {"color": colours.get(feature["properties"]["outcome"], "#757575"), "weight": 1,
@@ -472,7 +480,9 @@ def compliance_map(incidents: gpd.GeoDataFrame | None = None, *,
                    attribution: str | None = None, title: str | None = None,
                    show_points: bool = False, show_isochrones: bool = False,
                    tiles: str | None = None, simplify_m: float = 30.0,
-                   projected_crs: str = "EPSG:27700") -> folium.Map:
+                   projected_crs: str = "EPSG:27700", roads: gpd.GeoDataFrame | None = None,
+                   places: gpd.GeoDataFrame | None = None, period: str | None = None,
+                   outcomes: str | None = None, basemap: str | None = None) -> folium.Map:
     """A Folium map of attendance-target compliance. Every layer is optional.
 
     Parameters
@@ -520,6 +530,16 @@ def compliance_map(incidents: gpd.GeoDataFrame | None = None, *,
         Show the isochrone layers when the map opens (they can always be toggled in the layer control).
     tiles : str, optional
         A folium tile name or URL for a basemap; None (default) draws no tiles, so the map works offline.
+    roads : GeoDataFrame, optional
+        Main roads to draw (lines with ``highway`` or ``road_class``, ``ref``, ``name``; e.g. the
+        network's motorway / trunk / primary edges), so the map reads offline.
+    places : GeoDataFrame, optional
+        Place names (:func:`geo_response.places.named_places`): towns always, villages and hamlets when
+        zoomed in.
+    period, outcomes : str, optional
+        Shown in the title panel: the months covered and ``'modelled'`` or ``'observed'`` (a stamp).
+    basemap : {'carto', 'osm'}, optional
+        An attributed tile layer (loads only with a network; the map stays usable without it).
     simplify_m : float
         Polygon simplification tolerance in metres.
     projected_crs : str
@@ -546,9 +566,10 @@ def compliance_map(incidents: gpd.GeoDataFrame | None = None, *,
     m = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=9, tiles=tiles,
                    control_scale=True, attribution_control=True)
     m.fit_bounds([[float(south), float(west)], [float(north), float(east)]])
-    m.get_root().header.add_child(folium.Element(PANEL_CSS), name="gr_panel_css")
-    if title:
-        m.get_root().title = escape(title)
+    m.get_root().header.add_child(folium.Element(PANEL_CSS + map_layers.TITLE_CSS), name="gr_panel_css")
+    if basemap:
+        map_layers.basemap(m, basemap)
+    m.get_root().title = escape(title or "Attendance compliance")
 
     shown: list[str] = []
     if lsoas is not None:
@@ -579,8 +600,12 @@ def compliance_map(incidents: gpd.GeoDataFrame | None = None, *,
         _choropleth(m, agg, cell_label, target, min_cell_count, simplify_m, projected_crs, show_points)
         legend_title = (f"% of attended incidents meeting their target, by {cell_label}" if category is None
                         else f"% of {label} incidents attended within target, by {cell_label}")
+    bands = None
     if isochrones is not None and len(isochrones):
-        _isochrones(m, isochrones, simplify_m, projected_crs, show_isochrones)
+        bands = _isochrones(m, isochrones, simplify_m, projected_crs, show_isochrones)
+    if roads is not None and len(roads):
+        fc, style, fields = map_layers.road_layer(roads, escape, projected_crs=projected_crs)
+        _layer(fc, "Main roads", style, fields).add_to(m)
     if corridor is not None:
         _corridor(m, corridor, corridor_name, corridor_buffer_m, corridor_summary, projected_crs)
         shown.append("corridor")
@@ -591,10 +616,16 @@ def compliance_map(incidents: gpd.GeoDataFrame | None = None, *,
         _bases(m, bases)
     if show_points and incidents is not None:
         _points(m, incidents)
+    if places is not None and len(places):
+        map_layers.place_labels(m, places)
 
     panel = _legend_html(legend_title or (title or "Attendance"), target, policy_label, network_label, shown,
                          min_cell_count, draw_small=show_points)
+    if bands is not None:
+        panel += map_layers.band_legend(bands, escape)
     _HtmlControl(panel, position="bottomright").add_to(m)
+    heading = map_layers.title_html(title or "Attendance compliance", period, policy_label, outcomes, escape)
+    _HtmlControl(heading, position="topleft", css_class="gr-title").add_to(m)
     texts = [t for t in (attribution, f"Roads: {network_label}" if network_label else None) if t]
     for text in texts:
         _Attribution(text).add_to(m)
