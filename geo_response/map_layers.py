@@ -183,10 +183,47 @@ def basemap(m: folium.Map, name: str) -> None:
     folium.TileLayer(url, attr=attribution, name=f"Basemap ({name})", max_zoom=19, control=True).add_to(m)
 
 
+def main_roads(G, classes: tuple[str, ...] = ("trunk_motorway", "primary"),
+               crs: str | int = 4326) -> gpd.GeoDataFrame:
+    """Main road lines of a road network (one per edge pair, both directions merged) for the map.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        The drive network (:func:`geo_response.roads.network.load_network`), nodes with ``x``/``y``.
+    classes : tuple of str
+        Road classes kept (:func:`geo_response.corridor.road_class`).
+    crs : CRS of the node coordinates (default EPSG:4326, as networks are loaded).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``road_class, ref, name, geometry``.
+    """
+    from shapely.geometry import LineString
+
+    from geo_response.corridor import road_class
+
+    rows, seen = [], set()
+    for u, v, data in G.edges(data=True):
+        cls = road_class(data.get("highway"))
+        if cls not in classes or (v, u) in seen:
+            continue
+        seen.add((u, v))
+        geom = data.get("geometry") or LineString([(G.nodes[u]["x"], G.nodes[u]["y"]),
+                                                    (G.nodes[v]["x"], G.nodes[v]["y"])])
+        ref, name = data.get("ref", ""), data.get("name", "")
+        rows.append((cls, ";".join(map(str, ref)) if isinstance(ref, list) else str(ref or ""),
+                     ";".join(map(str, name)) if isinstance(name, list) else str(name or ""), geom))
+    frame = pd.DataFrame(rows, columns=["road_class", "ref", "name", "geometry"])
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=crs)
+
+
 def pct_colours(n: int) -> tuple[str, ...]:
     """The choropleth colours: `n` cividis stops, dark (low % met) to light (high), shared with the charts."""
     return tuple(palette.sequential_colours(n))
 
 
-__all__ = ["BASEMAPS", "TITLE_CSS", "band_legend", "basemap", "isochrone_bands", "pct_colours", "place_labels",
+__all__ = ["BASEMAPS", "TITLE_CSS", "band_legend", "basemap", "isochrone_bands", "main_roads", "pct_colours",
+           "place_labels",
            "road_layer", "title_html"]

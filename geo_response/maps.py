@@ -711,6 +711,33 @@ def save_map(m: folium.Map, path: str | Path, offline: bool = True) -> Path:
     return path
 
 
+class InlineMap:
+    """A saved-offline map shown inside a notebook: an ``<iframe srcdoc>`` holding the whole page.
+
+    Leaflet is inlined (no CDN), so the map renders without a network and without "Trust this notebook";
+    the frame is sandboxed (scripts only, no same-origin access to the notebook).
+    """
+
+    def __init__(self, m: folium.Map, height: int = 620):
+        make_offline(m)
+        page = m.get_root().render()
+        found = external_resources(page)
+        if found:
+            raise MapError(f"the inline map still loads {len(found)} resources from the network: {found[0][:120]}")
+        self.page = page
+        self.height = int(height)
+
+    def _repr_html_(self) -> str:
+        return (f'<iframe srcdoc="{html.escape(self.page, quote=True)}" sandbox="allow-scripts" '
+                f'style="width:100%;height:{self.height}px;border:1px solid #ccc" '
+                'title="geo-response map (offline)"></iframe>')
+
+
+def inline(m: folium.Map, height: int = 620) -> InlineMap:
+    """Show a map in a notebook offline: ``maps.inline(m)`` as a cell's last line (see :class:`InlineMap`)."""
+    return InlineMap(m, height)
+
+
 def map_summary(path: str | Path) -> dict:
     """Size of a saved map and the number of network resources it loads, for provenance."""
     page = Path(path).read_text(encoding="utf-8")

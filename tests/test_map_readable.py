@@ -87,3 +87,27 @@ def test_readable_map_in_chromium(browser, tmp_path):  # noqa: F811
     assert labels() == sorted(["Chelmsford", "Danbury", XSS])
     assert browser.find_elements(By.CSS_SELECTOR, ".gr-place img") == []
     assert browser.execute_script("return window.__xss") == 0
+
+
+def test_inline_notebook_map_is_offline_iframe():
+    view = maps.inline(readable_map(), height=500)
+    out = view._repr_html_()
+    assert out.startswith("<iframe srcdoc=") and 'sandbox="allow-scripts"' in out and "height:500px" in out
+    assert "<script" not in out                      # the page is an escaped attribute, not markup of the notebook
+    assert "L.version" in view.page or "leaflet" in view.page.lower()
+    assert maps.external_resources(view.page) == []
+
+
+def test_main_roads_from_a_graph():
+    import networkx as nx
+
+    G = nx.MultiDiGraph()
+    G.add_node(1, x=0.4, y=51.7)
+    G.add_node(2, x=0.5, y=51.7)
+    G.add_node(3, x=0.5, y=51.8)
+    G.add_edge(1, 2, highway="trunk", ref="A12", name=["A", "B"])
+    G.add_edge(2, 1, highway="trunk", ref="A12")
+    G.add_edge(2, 3, highway="residential")
+    roads = map_layers.main_roads(G)
+    assert list(roads["road_class"]) == ["trunk_motorway"] and roads["ref"].iloc[0] == "A12"
+    assert roads["name"].iloc[0] == "A;B" and roads.crs.to_epsg() == 4326

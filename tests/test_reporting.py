@@ -125,3 +125,17 @@ def test_report_html_escaped_and_self_contained(observed):
         assert "GREEN" in page or "AMBER" in page or "RED" in page
     else:
         assert not any(f.startswith("spc-") for f in figures) and "no time signal" in page
+
+
+def test_report_md_has_kpi_scorecard():
+    from geo_response.compliance import report
+
+    inputs = report_inputs(True)
+    summary = dict(inputs["summary"], kpis=KPIS)
+    text = report.render_markdown(report.report_blocks(inputs["long"], summary))
+    assert "## KPIs" in text and "Emergency attendance" in text and "90.0%" in text
+    assert any(f"| {rag} |" in text for rag in ("GREEN", "AMBER", "RED"))
+    modelled = report.render_markdown(report.report_blocks(report_inputs(False)["long"],
+                                                           dict(make_summary(False), kpis=KPIS)))
+    assert "no time signal" in modelled
+    assert report.kpi_blocks(inputs["long"], dict(summary, policy="ncmg")) == []

@@ -250,6 +250,7 @@ def report_blocks(long: pd.DataFrame, summary: dict, max_categories: int = 20) -
             ),
         )
     )
+    blocks += kpi_blocks(long, summary)
     blocks.append(("h2", "Monthly tables by grade, urban / rural"))
     for g in grades:
         for setting in (compliance.ALL, "urban", "rural"):
@@ -283,6 +284,53 @@ def report_blocks(long: pd.DataFrame, summary: dict, max_categories: int = 20) -
     if summary.get("attribution"):
         blocks.append(("p", summary["attribution"]))
     return blocks
+
+
+def summary_kpis(summary: dict) -> list:
+    """The KPIs for a run: ``summary['kpis']`` when present, else those of the profile the run used."""
+    if summary.get("kpis") is not None:
+        return list(summary["kpis"])
+    from geo_response import config
+
+    path = (summary.get("profile") or {}).get("path")
+    try:
+        return list(config.load_profile(path).kpis if path else config.load_profile().kpis)
+    except (OSError, ValueError):
+        return list(config.load_profile().kpis)
+
+
+def kpi_blocks(long: pd.DataFrame, summary: dict) -> list[Block]:
+    """The KPI scorecard (whole period, latest month, vs last month / last year, rolling 12 months, RAG)."""
+    from geo_response.reporting import html_report
+    from geo_response.reporting import stats as rstats
+
+    targets = rstats.kpis_for(summary.get("policy"), summary_kpis(summary))
+    groups = [(k.name, k.categories, k.threshold) for k in targets
+              if any(c in set(long["grade"]) for c in k.categories)]
+    if not groups:
+        return []
+    card = html_report.scorecard(long, groups)
+
+    def pct(v: Any) -> str:
+        return "n/a" if v is None or pd.isna(v) else f"{100 * v:.1f}%"
+
+    def delta(a: Any, b: Any) -> str:
+        return "no data" if a is None or b is None or pd.isna(a) or pd.isna(b) else f"{100 * (a - b):+.1f} pts"
+
+    table = pd.DataFrame({
+        "KPI": card["kpi"], "target": card["threshold"].map(pct), "whole period": card["period_rate"].map(pct),
+        "RAG": [rstats.rag_status(r, t).upper() for r, t in zip(card["period_rate"], card["threshold"], strict=True)],
+        "latest month": [f"{m}: {pct(r)}" for m, r in zip(card["month"], card["month_rate"], strict=True)],
+        "vs last month": [delta(a, b) for a, b in zip(card["month_rate"], card["last_month_rate"], strict=True)],
+        "vs same month last year": [delta(a, b) for a, b in zip(card["month_rate"], card["last_year_rate"],
+                                                                 strict=True)],
+        "rolling 12 months": card["rolling12_rate"].map(pct),
+    })
+    note = (f"RAG: GREEN at or above the KPI, AMBER within {100 * rstats.AMBER_MARGIN:.0f} points below, RED "
+            "further below.")
+    if summary.get("outcomes") == "modelled":
+        note += " Modelled rates have no time signal: month-to-month changes reflect only where incidents were."
+    return [("h2", "KPIs"), ("table", "KPI scorecard", table), ("p", note)]
 
 
 def md_escape(value: Any) -> str:
