@@ -51,7 +51,7 @@ def test_current_style_codes_dates_and_ledger():
     assert second["road"] == "M25" and (second.geometry.x, second.geometry.y) == pytest.approx((lon, lat))
     assert "easting/northing" in s["coordinates"][0]
     seventh = inc.loc["2023420000007"]
-    assert seventh["road"] == "A1(M)" and seventh["police_attended"] is False and seventh["month"] == "2023-03"
+    assert seventh["road"] == "A1(M)" and not seventh["police_attended"] and seventh["month"] == "2023-03"
 
 
 def test_force_labels_boundary_and_errors(tmp_path):
