@@ -139,3 +139,13 @@ def test_report_md_has_kpi_scorecard():
                                                            dict(make_summary(False), kpis=KPIS)))
     assert "no time signal" in modelled
     assert report.kpi_blocks(inputs["long"], dict(summary, policy="ncmg")) == []
+
+
+def test_compliance_write_report_html_is_the_chart_page(tmp_path):
+    from geo_response.compliance import report
+
+    inputs = report_inputs(True)
+    page = report.write_report(inputs["long"], dict(inputs["summary"], kpis=KPIS), tmp_path / "report.html",
+                               incidents=inputs["incidents"]).read_text()
+    assert 'data-chart="trend"' in page and 'data-chart="times"' in page
+    assert "Details and tables" in page and "<th>% Met</th>" in page and "<script" not in page

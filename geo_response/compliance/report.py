@@ -370,17 +370,10 @@ def render_markdown(blocks: list[Block]) -> str:
     return "\n".join(lines)
 
 
-def render_html(blocks: list[Block], title: str = "geo-response compliance report") -> str:
-    """Render blocks as a standalone HTML page; all text is escaped."""
+def html_fragments(blocks: list[Block]) -> list[str]:
+    """Blocks as escaped HTML fragments (headings, paragraphs, tables), for a page or an appendix."""
     e = html.escape
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{e(title)}</title>",
-        "<style>body{font-family:sans-serif;max-width:72em;margin:2em auto}table{border-collapse:collapse;"
-        "margin:0.5em 0 1.5em}td,th{border:1px solid #bbb;padding:2px 8px;text-align:right}"
-        "th:first-child{text-align:left}caption{font-weight:bold;text-align:left}</style></head><body>",
-    ]
+    parts = []
     for block in blocks:
         kind = block[0]
         if kind in ("h1", "h2", "h3"):
@@ -399,16 +392,41 @@ def render_html(blocks: list[Block], title: str = "geo-response compliance repor
                 f"<table><caption>{e(str(caption))}</caption><thead><tr>{head}</tr></thead>"
                 f"<tbody>{''.join(rows)}</tbody></table>"
             )
+    return parts
+
+
+def render_html(blocks: list[Block], title: str = "geo-response compliance report") -> str:
+    """Render blocks as a standalone HTML page (tables only, no charts); all text is escaped."""
+    e = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{e(title)}</title>",
+        "<style>body{font-family:sans-serif;max-width:72em;margin:2em auto}table{border-collapse:collapse;"
+        "margin:0.5em 0 1.5em}td,th{border:1px solid #bbb;padding:2px 8px;text-align:right}"
+        "th:first-child{text-align:left}caption{font-weight:bold;text-align:left}</style></head><body>",
+    ]
+    parts += html_fragments(blocks)
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def write_report(long: pd.DataFrame, summary: dict, path: str | Path) -> Path:
-    """Write the report as Markdown (``.md``) or HTML (``.html``), chosen by the file suffix."""
+def write_report(long: pd.DataFrame, summary: dict, path: str | Path, **chart_inputs: Any) -> Path:
+    """Write the report as Markdown (``.md``) or HTML (``.html``), chosen by the file suffix.
+
+    HTML is the chart page (:func:`geo_response.reporting.html_report.render_report_html`, with the KPIs of
+    the run's profile) followed by every table of the Markdown report; `chart_inputs` (``incidents``,
+    ``corridor``, ``hotspots``, ``roads``, ``places``, ``kpis``) are passed to it.
+    """
     p = Path(path)
     blocks = report_blocks(long, summary)
     if p.suffix.lower() in (".html", ".htm"):
-        p.write_text(render_html(blocks), encoding="utf-8")
+        from geo_response.reporting import html_report
+
+        chart_inputs.setdefault("kpis", summary_kpis(summary))
+        appendix = ["<h2>Details and tables</h2>"] + html_fragments([b for b in blocks if b[0] != "h1"])
+        p.write_text(html_report.render_report_html(long, summary, appendix=appendix, **chart_inputs),
+                     encoding="utf-8")
     else:
         p.write_text(render_markdown(blocks), encoding="utf-8")
     return p

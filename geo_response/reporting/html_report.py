@@ -218,7 +218,7 @@ def render_report_html(long: pd.DataFrame, summary: dict, *, kpis: Iterable | No
                        incidents: pd.DataFrame | None = None, corridor: pd.DataFrame | None = None,
                        hotspots: gpd.GeoDataFrame | None = None, roads: gpd.GeoDataFrame | None = None,
                        places: gpd.GeoDataFrame | None = None, projected_crs: str = "EPSG:27700",
-                       title: str | None = None) -> str:
+                       title: str | None = None, appendix: Sequence[str] | None = None) -> str:
     """The report page as a string.
 
     Parameters
@@ -242,6 +242,9 @@ def render_report_html(long: pd.DataFrame, summary: dict, *, kpis: Iterable | No
     projected_crs : str
         Metric CRS for the hotspot maps.
     title : str, optional
+    appendix : sequence of str, optional
+        HTML fragments appended at the end, **already escaped** (e.g. the report's tables from
+        :func:`geo_response.compliance.report.html_fragments`).
 
     Returns
     -------
@@ -268,6 +271,7 @@ def render_report_html(long: pd.DataFrame, summary: dict, *, kpis: Iterable | No
             parts += ["<h2>A12 corridor and trunk roads</h2>",
                       _figure("corridor", svg, "Emergency incidents by road group; dashed line: emergency KPI")]
     parts += _hotspot_sections(hotspots, roads, places, projected_crs)
+    parts += list(appendix or [])
     if summary.get("attribution"):
         parts.append(f"<p><small>{e(str(summary['attribution']))}</small></p>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
