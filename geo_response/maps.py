@@ -16,6 +16,15 @@ Privacy
     Incidents are drawn as aggregates; points only with ``show_points=True``. Cells with fewer than
     ``min_cell_count`` attended incidents are left out (drawn grey without figures only when points are
     shown anyway), and hexagons finer than H3 resolution 9 need ``show_points``.
+Readability
+    A title panel (title, period, policy, MODELLED / OBSERVED stamp), the cividis palette shared with the
+    report charts (colour-blind safe), isochrones as 0-5 / 5-10 / ... minute bands with a legend, and main
+    roads and place names drawn from the tool's own data so the map reads offline
+    (:mod:`geo_response.map_layers`). ``basemap='carto'`` or ``'osm'`` adds attributed tiles (images only).
+Offline by default (issue 11 item 9)
+    :func:`save_map` inlines Leaflet and drops folium's CDN scripts and stylesheets, so no third-party code
+    is loaded and Subresource Integrity has nothing to protect; ``offline=False`` keeps folium's CDN links
+    and is not recommended. :func:`inline` shows the offline page in a notebook (sandboxed iframe).
 Size
     Polygons are simplified in EPSG:27700 (``simplify_m``) and coordinates rounded to 5 decimal places
     (about 1 m).

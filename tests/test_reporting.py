@@ -71,8 +71,9 @@ def report_inputs(observed: bool = True) -> dict:
     roads = gpd.GeoDataFrame({"ref": ["A12"]}, geometry=[LineString([(0.40, 51.70), (0.75, 51.76)])], crs=4326)
     places = gpd.GeoDataFrame({"name": ["Chelmsford", XSS]}, geometry=[Point(0.48, 51.735), Point(0.68, 51.73)],
                               crs=4326)
+    gi = hotspots.gi_star_spots(agg, min_count=5, towns=places)
     return {"long": long, "summary": make_summary(observed), "kpis": KPIS, "incidents": inc,
-            "corridor": make_corridor(), "hotspots": spots.head(3), "roads": roads, "places": places}
+            "corridor": make_corridor(), "hotspots": spots.head(3), "roads": roads, "places": places, "gi": gi}
 
 
 def test_rag_wilson_and_p_chart():
@@ -120,6 +121,9 @@ def test_report_html_escaped_and_self_contained(observed):
     assert sum(f.startswith("hotspot-") for f in figures) == n_spots
     assert any(f.startswith("split-district") for f in figures)
     assert ("OBSERVED" if observed else "MODELLED") in page
+    assert "Hot and cold spots (Getis-Ord Gi*)" in page
+    n_hot = int((inputs["gi"]["gi_class"] == "hot").sum())
+    assert n_hot >= 1 and f"Top {min(n_hot, 10)} hot spots" in page
     if observed:
         assert any(f.startswith("spc-") for f in figures)
         assert "GREEN" in page or "AMBER" in page or "RED" in page

@@ -155,6 +155,27 @@ def _hotspot_sections(hotspots: gpd.GeoDataFrame | None, roads: gpd.GeoDataFrame
             f'<div class="maps">{"".join(maps)}</div>']
 
 
+def _gi_sections(gi: gpd.GeoDataFrame | None, top: int = 10) -> list[str]:
+    """Getis-Ord Gi* hot and cold spots (from :func:`geo_response.hotspots.gi_star_spots`): counts and the top."""
+    if gi is None or "gi_class" not in gi.columns:
+        return []
+    counts = gi["gi_class"].value_counts()
+    parts = ["<h2>Hot and cold spots (Getis-Ord Gi*)</h2>",
+             f"<p>{e(str(gi.attrs.get('method', 'Getis-Ord Gi*')))} on {len(gi):,} cells with at least "
+             f"{e(str(gi.attrs.get('min_count', '')))} attended incidents: {int(counts.get('hot', 0)):,} hot spots "
+             f"(failure rate clustered high) and {int(counts.get('cold', 0)):,} cold spots (clustered low) at 95% "
+             f"confidence{' after Benjamini-Hochberg' if gi.attrs.get('fdr') else ''}.</p>"]
+    for kind in ("hot", "cold"):
+        sel = gi[gi["gi_class"] == kind].head(top)
+        if len(sel):
+            table = pd.DataFrame({"name": sel.get("name", sel["cell"]), "cell": sel["cell"],
+                                  "attended": sel["attended"].astype(int),
+                                  "failure rate": (100 * sel["failure_rate"]).round(1).astype(str) + "%",
+                                  "Gi* z": sel["gi_z"].round(2), "bin": sel["gi_bin"]})
+            parts.append(_table_html(table, f"Top {len(sel)} {kind} spots"))
+    return parts
+
+
 def _header(long: pd.DataFrame, summary: dict, title: str) -> list[str]:
     modelled = summary.get("outcomes") == "modelled"
     months = sorted(m for m in long["month"].unique() if rstats.is_month(m))
@@ -218,7 +239,8 @@ def render_report_html(long: pd.DataFrame, summary: dict, *, kpis: Iterable | No
                        incidents: pd.DataFrame | None = None, corridor: pd.DataFrame | None = None,
                        hotspots: gpd.GeoDataFrame | None = None, roads: gpd.GeoDataFrame | None = None,
                        places: gpd.GeoDataFrame | None = None, projected_crs: str = "EPSG:27700",
-                       title: str | None = None, appendix: Sequence[str] | None = None) -> str:
+                       title: str | None = None, appendix: Sequence[str] | None = None,
+                       gi: gpd.GeoDataFrame | None = None) -> str:
     """The report page as a string.
 
     Parameters
@@ -242,6 +264,8 @@ def render_report_html(long: pd.DataFrame, summary: dict, *, kpis: Iterable | No
     projected_crs : str
         Metric CRS for the hotspot maps.
     title : str, optional
+    gi : GeoDataFrame, optional
+        :func:`geo_response.hotspots.gi_star_spots` output: hot and cold spot counts and the top ten of each.
     appendix : sequence of str, optional
         HTML fragments appended at the end, **already escaped** (e.g. the report's tables from
         :func:`geo_response.compliance.report.html_fragments`).
@@ -271,6 +295,7 @@ def render_report_html(long: pd.DataFrame, summary: dict, *, kpis: Iterable | No
             parts += ["<h2>A12 corridor and trunk roads</h2>",
                       _figure("corridor", svg, "Emergency incidents by road group; dashed line: emergency KPI")]
     parts += _hotspot_sections(hotspots, roads, places, projected_crs)
+    parts += _gi_sections(gi)
     parts += list(appendix or [])
     if summary.get("attribution"):
         parts.append(f"<p><small>{e(str(summary['attribution']))}</small></p>")
