@@ -32,28 +32,42 @@ Size
 
 from __future__ import annotations
 
-import base64
-import html
-import importlib
-import re
 from collections.abc import Iterable
-from pathlib import Path
 
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
-from folium.elements import MacroElement
-from folium.template import Template
 from shapely.geometry.base import BaseGeometry
 
 from geo_response import hotspots as hotspots_mod
 from geo_response import map_layers
 from geo_response.config import Policy
 from geo_response.errors import MapError
+from geo_response.map_elements import (  # noqa: F401  (escape and prepare_geometries are public here too)
+    COORD_DECIMALS,
+    PANEL_CSS,
+    _Attribution,
+    _feature_collection,
+    _HtmlControl,
+    _layer,
+    _minutes,
+    _num,
+    _pct,
+    escape,
+    prepare_geometries,
+)
+from geo_response.map_offline import (  # noqa: F401  (the public API of maps)
+    LEAFLET_LICENCE,
+    InlineMap,
+    external_resources,
+    inline,
+    leaflet_resources,
+    make_offline,
+    map_summary,
+    save_map,
+)
 
-COORD_DECIMALS = 5
 PCT_BINS = (0.0, 50.0, 70.0, 80.0, 90.0, 95.0, 100.0)
 #: cividis (colour-blind safe, shared with the report charts): dark = low % met, light = high
 PCT_COLOURS = map_layers.pct_colours(6)
@@ -63,52 +77,6 @@ MAX_AGGREGATE_RESOLUTION = 9
 COMBINED_BASE_NAMES = {"all", "all bases", "combined", "*", "any"}
 STANDIN_LABEL = "synthetic stand-in network (NOT OpenStreetMap)"
 
-LEAFLET_LICENCE = """Leaflet 1.9.x, https://leafletjs.com, from the PyPI package XStatic-Leaflet.
-BSD 2-Clause License. Copyright (c) 2010-2023, Volodymyr Agafonkin. Copyright (c) 2010-2011, CloudMade.
-Redistribution and use in source and binary forms, with or without modification, are permitted provided
-that the following conditions are met: 1. Redistributions of source code must retain the above copyright
-notice, this list of conditions and the following disclaimer. 2. Redistributions in binary form must
-reproduce the above copyright notice, this list of conditions and the following disclaimer in the
-documentation and/or other materials provided with the distribution. THIS SOFTWARE IS PROVIDED BY THE
-COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT
-LIMITED TO, THE IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
-DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE FOR ANY DIRECT, INDIRECT,
-INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF
-SUBSTITUTE GOODS OR SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND
-ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR TORT (INCLUDING NEGLIGENCE OR
-OTHERWISE) ARISING IN ANY WAY OUT OF THE USE OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF
-SUCH DAMAGE."""
-
-_EXTERNAL_RESOURCE = re.compile(
-    r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//[^>]*>""", re.IGNORECASE)
-
-
-
-# --------------------------------------------------------------------------------------------------
-# small helpers
-# --------------------------------------------------------------------------------------------------
-def escape(value: object) -> str:
-    """HTML-escape any value for display (missing values become an empty string)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return ""
-    return html.escape(str(value), quote=True)
-
-
-def _pct(value: float, decimals: int = 1) -> str:
-    return "" if value is None or not np.isfinite(value) else f"{value:.{decimals}f}%"
-
-
-def _num(value: float, decimals: int = 1) -> str:
-    return "" if value is None or not np.isfinite(value) else f"{value:,.{decimals}f}"
-
-
-def _minutes(value: float) -> str:
-    if not np.isfinite(value):
-        return ""
-    if value >= 120 and value % 60 == 0:
-        return f"{int(value // 60)} h"
-    return f"{value:g} min"
-
 
 def pct_colour(pct_met: float, bins: tuple[float, ...] = PCT_BINS,
                colours: tuple[str, ...] = PCT_COLOURS) -> str:
@@ -117,94 +85,6 @@ def pct_colour(pct_met: float, bins: tuple[float, ...] = PCT_BINS,
         return TOO_FEW_COLOUR
     i = int(np.searchsorted(np.asarray(bins[1:-1]), pct_met, side="right"))
     return colours[min(i, len(colours) - 1)]
-
-
-def prepare_geometries(gdf: gpd.GeoDataFrame, simplify_m: float = 0.0,
-                       projected_crs: str = "EPSG:27700", decimals: int = COORD_DECIMALS) -> gpd.GeoDataFrame:
-    """Simplify (in the projected CRS, topology preserved) and round coordinates, in EPSG:4326."""
-    if gdf.crs is None:
-        raise MapError("a layer has no CRS; set it (EPSG:4326 for lon/lat) before mapping")
-    out = gdf.to_crs(4326)
-    if simplify_m > 0:
-        projected = out.geometry.to_crs(projected_crs).simplify(simplify_m, preserve_topology=True)
-        out = out.set_geometry(projected.to_crs(4326))
-    rounded = shapely.transform(out.geometry.to_numpy(), lambda xy: np.round(xy, decimals))
-    out = out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=4326))
-    return out[~(out.geometry.isna() | out.geometry.is_empty)]
-
-
-def _feature_collection(gdf: gpd.GeoDataFrame, properties: pd.DataFrame) -> dict:
-    """A GeoJSON FeatureCollection with only the given (already escaped / formatted) properties."""
-    features = []
-    for i, (geom, props) in enumerate(zip(gdf.geometry, properties.to_dict("records"), strict=True)):
-        features.append({"type": "Feature", "id": str(i), "geometry": shapely.geometry.mapping(geom),
-                         "properties": props})
-    return {"type": "FeatureCollection", "features": features}
-
-
-def _tooltip(fields: dict[str, str]) -> folium.GeoJsonTooltip:
-    return folium.GeoJsonTooltip(fields=list(fields), aliases=[escape(a) for a in fields.values()],
-                                 sticky=True, style="font-size: 12px;")
-
-
-def _layer(fc: dict, name: str, style, tooltip_fields: dict[str, str] | None, show: bool = True,
-           marker: folium.CircleMarker | None = None, **options) -> folium.GeoJson:
-    return folium.GeoJson(fc, name=escape(name), style_function=style, show=show, marker=marker,
-                          tooltip=_tooltip(tooltip_fields) if tooltip_fields and fc["features"] else None,
-                          **options)
-
-
-class _HtmlControl(MacroElement):
-    """A Leaflet control whose inner HTML is built (and escaped) in Python and passed as JSON."""
-
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        (function() {
-            var control = L.control({position: {{ this.position|tojson }}});
-            control.onAdd = function() {
-                var div = L.DomUtil.create('div', {{ this.css_class|tojson }});
-                div.innerHTML = {{ this.inner_html|tojson }};
-                L.DomEvent.disableClickPropagation(div);
-                return div;
-            };
-            control.addTo({{ this._parent.get_name() }});
-        })();
-        {% endmacro %}
-    """)
-
-    def __init__(self, inner_html: str, position: str = "bottomright", css_class: str = "gr-panel"):
-        super().__init__()
-        self._name = "HtmlControl"
-        self.inner_html = inner_html
-        self.position = position
-        self.css_class = css_class
-
-
-class _Attribution(MacroElement):
-    """Add an (escaped) attribution to the map's attribution control."""
-
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
-        {% endmacro %}
-    """)
-
-    def __init__(self, text: str):
-        super().__init__()
-        self._name = "Attribution"
-        self.text = escape(text)
-
-
-PANEL_CSS = """<style>
-.leaflet-container { background: #f2efe9; }
-.gr-panel { background: rgba(255,255,255,0.92); padding: 6px 9px; border-radius: 4px;
-  box-shadow: 0 1px 4px rgba(0,0,0,0.35); font: 12px/1.35 Arial, Helvetica, sans-serif; max-width: 320px; }
-.gr-panel h4 { margin: 0 0 4px; font-size: 13px; }
-.gr-panel .gr-sw { display: inline-block; width: 14px; height: 10px; margin-right: 5px;
-  border: 1px solid #777; vertical-align: middle; }
-.gr-panel .gr-note { color: #555; font-size: 11px; }
-.leaflet-bottom.leaflet-right .leaflet-control-attribution { max-width: 45vw; white-space: normal; }
-</style>"""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -640,115 +520,3 @@ def compliance_map(incidents: gpd.GeoDataFrame | None = None, *,
         _Attribution(text).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     return m
-
-
-def leaflet_resources() -> tuple[str, str]:
-    """Leaflet's JavaScript and CSS (images inlined as data URIs) from the PyPI package XStatic-Leaflet.
-
-    Raises
-    ------
-    MapError
-        When the package is not installed.
-    """
-    try:
-        pkg = importlib.import_module("xstatic.pkg.leaflet")
-    except ModuleNotFoundError:
-        raise MapError("offline maps inline Leaflet from the PyPI package XStatic-Leaflet, which is not "
-                       "installed: run `pip install xstatic-leaflet`, or save with offline=False "
-                       "(the map then loads Leaflet from a CDN)") from None
-    base = Path(pkg.BASE_DIR)
-    js = (base / "leaflet.js").read_text(encoding="utf-8")
-    js = re.sub(r"^//# sourceMappingURL=.*$", "", js, flags=re.MULTILINE)
-    css = (base / "leaflet.css").read_text(encoding="utf-8")
-
-    def inline(match: re.Match) -> str:
-        image = base / match.group(1)
-        if not image.is_file():
-            return match.group(0)
-        data = base64.b64encode(image.read_bytes()).decode("ascii")
-        return f"url(data:image/png;base64,{data})"
-
-    css = re.sub(r"url\((images/[\w.-]+\.png)\)", inline, css)
-    if "</script" in js.lower() or "</style" in css.lower():
-        raise MapError("the Leaflet resources contain a closing tag and cannot be inlined safely")
-    return js, css
-
-
-def make_offline(m: folium.Map) -> folium.Map:
-    """Drop folium's CDN resources and inline Leaflet's JS and CSS (in place; returns the map)."""
-    js, css = leaflet_resources()
-    m.default_js = []
-    m.default_css = []
-    header = m.get_root().header
-    header.add_child(folium.Element(f"<!--\n{LEAFLET_LICENCE}\n-->"), name="leaflet_licence")
-    header.add_child(folium.Element(f"<style>{css}</style>"), name="leaflet_css_inline")
-    header.add_child(folium.Element(f"<script>{js}</script>"), name="leaflet_js_inline")
-    return m
-
-
-def external_resources(page: str) -> list[str]:
-    """Tags of an HTML page that load a script, stylesheet, image or frame from the network."""
-    return [match.group(0) for match in _EXTERNAL_RESOURCE.finditer(page)]
-
-
-def save_map(m: folium.Map, path: str | Path, offline: bool = True) -> Path:
-    """Write a map to an HTML file.
-
-    Parameters
-    ----------
-    m : folium.Map
-    path : str or Path
-    offline : bool, default True
-        Inline Leaflet (from XStatic-Leaflet) and drop every CDN resource, so the file is self-contained;
-        the saved page is checked and :class:`MapError` raised if it still loads anything from the network.
-
-    Returns
-    -------
-    Path
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if offline:
-        make_offline(m)
-    page = m.get_root().render()
-    if offline:
-        found = external_resources(page)
-        if found:
-            raise MapError(f"the offline map still loads {len(found)} resources from the network, e.g. "
-                           f"{found[0][:120]}; remove the layer or plugin that adds them")
-    path.write_text(page, encoding="utf-8")
-    return path
-
-
-class InlineMap:
-    """A saved-offline map shown inside a notebook: an ``<iframe srcdoc>`` holding the whole page.
-
-    Leaflet is inlined (no CDN), so the map renders without a network and without "Trust this notebook";
-    the frame is sandboxed (scripts only, no same-origin access to the notebook).
-    """
-
-    def __init__(self, m: folium.Map, height: int = 620):
-        make_offline(m)
-        page = m.get_root().render()
-        found = external_resources(page)
-        if found:
-            raise MapError(f"the inline map still loads {len(found)} resources from the network: {found[0][:120]}")
-        self.page = page
-        self.height = int(height)
-
-    def _repr_html_(self) -> str:
-        return (f'<iframe srcdoc="{html.escape(self.page, quote=True)}" sandbox="allow-scripts" '
-                f'style="width:100%;height:{self.height}px;border:1px solid #ccc" '
-                'title="geo-response map (offline)"></iframe>')
-
-
-def inline(m: folium.Map, height: int = 620) -> InlineMap:
-    """Show a map in a notebook offline: ``maps.inline(m)`` as a cell's last line (see :class:`InlineMap`)."""
-    return InlineMap(m, height)
-
-
-def map_summary(path: str | Path) -> dict:
-    """Size of a saved map and the number of network resources it loads, for provenance."""
-    page = Path(path).read_text(encoding="utf-8")
-    return {"path": str(path), "bytes": len(page.encode("utf-8")),
-            "external_resources": len(external_resources(page))}
