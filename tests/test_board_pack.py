@@ -49,3 +49,21 @@ def test_board_pack_round_trip(tmp_path, observed):
     names = [c.value for c in wb["hotspots"]["C"]] + [c.value for row in wb["hotspots"].iter_rows() for c in row]
     assert "'=HYPERLINK(\"http://x\")" in names
     assert ("MODELLED" if not observed else "OBSERVED") in wb["README"]["A2"].value
+
+
+def test_write_reports_bundle(tmp_path):
+    import pyogrio
+
+    from geo_response.reporting.bundle import write_reports
+
+    inputs = report_inputs(False)
+    paths = write_reports(tmp_path, inputs["long"], inputs["summary"], kpis=KPIS, incidents=inputs["incidents"],
+                          corridor=make_corridor(), hotspots=inputs["hotspots"], gi=inputs["gi"],
+                          roads=inputs["roads"], places=inputs["places"],
+                          gis_layers={"hotspots": inputs["hotspots"], "gi_star": inputs["gi"], "isochrones": None},
+                          appendix=["<h2>Appendix</h2>"])
+    assert paths["report_html"] == tmp_path / "report.html" and paths["board_pack"] == tmp_path / "board_pack.xlsx"
+    assert (tmp_path / "board_pack" / "compliance_detail.csv").is_file()
+    assert "<h2>Appendix</h2>" in paths["report_html"].read_text()
+    assert [str(n) for n in pyogrio.list_layers(paths["gis"])[:, 0]] == ["hotspots", "gi_star"]
+    assert openpyxl.load_workbook(paths["board_pack"]).sheetnames[-1] == "hotspots"

@@ -208,7 +208,7 @@ def _notes(long: pd.DataFrame, summary: dict) -> list[str]:
 
 def write_board_pack(out_dir: str | Path, long: pd.DataFrame, summary: dict, *, kpis: Iterable | None = None,
                      corridor: pd.DataFrame | None = None, hotspots: pd.DataFrame | None = None,
-                     xlsx_name: str = "board_pack.xlsx") -> dict[str, Path]:
+                     xlsx_name: str = "board_pack.xlsx", xlsx_path: str | Path | None = None) -> dict[str, Path]:
     """Write the board pack CSVs and workbook to `out_dir`.
 
     Parameters
@@ -224,6 +224,9 @@ def write_board_pack(out_dir: str | Path, long: pd.DataFrame, summary: dict, *, 
     corridor, hotspots : DataFrame, optional
         ``CorridorAnalysis.table`` and :func:`geo_response.hotspots.find_hotspots` (or its table).
     xlsx_name : str
+        Workbook file name inside `out_dir`.
+    xlsx_path : str or Path, optional
+        Write the workbook here instead (e.g. beside ``report.html`` while the CSVs go to a subfolder).
 
     Returns
     -------
@@ -239,5 +242,5 @@ def write_board_pack(out_dir: str | Path, long: pd.DataFrame, summary: dict, *, 
         tables["hotspots"] = rounded(hotspots)
     tables = {k: v for k, v in tables.items() if len(v.columns)}
     paths = {name: _write_csv(t, out / f"{name}.csv") for name, t in tables.items()}
-    paths["board_pack"] = write_workbook(tables, out / xlsx_name, _notes(long, summary))
+    paths["board_pack"] = write_workbook(tables, xlsx_path or out / xlsx_name, _notes(long, summary))
     return paths
