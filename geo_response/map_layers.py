@@ -14,6 +14,7 @@ from __future__ import annotations
 import folium
 import geopandas as gpd
 import pandas as pd
+import shapely
 from folium.elements import MacroElement
 from folium.template import Template
 
@@ -156,13 +157,24 @@ def isochrone_bands(iso: gpd.GeoDataFrame, projected_crs: str = "EPSG:27700",
         previous, lower = None, 0.0
         for t, colour in zip(thresholds, colours, strict=True):
             shape = merged.loc[t, "geometry"].buffer(closing_m).buffer(-closing_m)
-            band = shape if previous is None else shape.difference(previous)
+            band = _polygonal(shape if previous is None else shape.difference(previous))
             rows.append({"profile": str(profile), "threshold_min": t, "band": f"{lower:g}-{t:g} min",
                          "colour": colour, "geometry": band})
             previous = shape if previous is None else previous.union(shape)
             lower = t
     out = gpd.GeoDataFrame(rows, geometry="geometry", crs=projected_crs).to_crs(4326)
     return out.sort_values(["profile", "threshold_min"], ascending=[True, False]).reset_index(drop=True)
+
+
+def _polygonal(geom):
+    """The polygon parts of a geometry as one (Multi)Polygon: differences can leave slivers of lines."""
+    from shapely.geometry import MultiPolygon, Polygon
+
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [p for g in shapely.get_parts(geom) for p in
+             (g.geoms if g.geom_type == "MultiPolygon" else [g]) if isinstance(p, Polygon) and not p.is_empty]
+    return MultiPolygon(parts) if parts else Polygon()
 
 
 def band_legend(bands: gpd.GeoDataFrame, escape) -> str:

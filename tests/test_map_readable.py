@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import pytest
+import shapely
 from shapely.geometry import LineString, Point, box
 from test_map_browser import CHROMEDRIVER, CHROMIUM, browser  # noqa: F401  (fixture)
 from test_maps import XSS, make_districts, make_incidents
@@ -54,6 +55,13 @@ def test_isochrone_bands_do_not_overlap():
     assert list(bands["band"]) == ["5-10 min", "0-5 min"]
     assert bands.geometry.iloc[0].area == pytest.approx(9e6 - 1e6, rel=1e-3)
     assert bands.geometry.iloc[0].intersection(bands.geometry.iloc[1]).area < 1
+    # a difference that leaves a line sliver still gives a polygon band (no GeometryCollection for folium)
+    touching = gpd.GeoDataFrame({"threshold_min": [5, 10], "profile": ["normal", "normal"]},
+                                geometry=[box(0, 0, 1000, 1000), box(0, 0, 1000, 2000)], crs=27700)
+    assert set(map_layers.isochrone_bands(touching, "EPSG:27700", closing_m=0).geom_type) <= {"Polygon",
+                                                                                              "MultiPolygon"}
+    assert map_layers._polygonal(shapely.GeometryCollection([box(0, 0, 1, 1), LineString([(2, 2), (3, 3)])])
+                                 ).geom_type == "MultiPolygon"
 
 
 @pytest.mark.browser
