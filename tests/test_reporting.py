@@ -97,6 +97,14 @@ def test_period_comparison():
     assert c["rolling12_months"] == 12 and c["rolling12_rate"] == pytest.approx((11 * 8 + 9) / 120)
 
 
+def test_rolling12():
+    s = pd.DataFrame({"month": ["2017-01", "2017-06", "2018-01", "2018-02"], "met": [1.0, 2.0, 3.0, 4.0],
+                      "n": [10.0, 10.0, 10.0, 10.0]})
+    r = rstats.rolling12(s)
+    assert list(r["months"]) == [1, 2, 2, 3]                 # Feb-17..Jan-18 holds Jun-17 and Jan-18
+    assert r["rate"].tolist() == pytest.approx([0.1, 0.15, 0.25, 0.3])
+
+
 def test_kpis_for_policy():
     assert [k.threshold for k in rstats.kpis_for("essex-2022")] == [0.90, 0.84]
     assert rstats.kpis_for("ncmg") == []
@@ -125,7 +133,7 @@ def test_report_html_escaped_and_self_contained(observed):
     n_hot = int((inputs["gi"]["gi_class"] == "hot").sum())
     assert n_hot >= 1 and f"Top {min(n_hot, 10)} hot spots" in page
     if observed:
-        assert any(f.startswith("spc-") for f in figures)
+        assert any(f.startswith("spc-") for f in figures) and "rolling12" in figures
         assert "GREEN" in page or "AMBER" in page or "RED" in page
     else:
         assert not any(f.startswith("spc-") for f in figures) and "no time signal" in page

@@ -97,6 +97,31 @@ def trend_chart(long: pd.DataFrame, grades: Sequence[str], kpis: Sequence[rstats
     return to_svg(fig)
 
 
+def rolling_chart(series: dict[str, pd.DataFrame], thresholds: dict[str, float | None]) -> str | None:
+    """Rolling 12-month % met per KPI (windows of fewer months marked hollow) with each KPI line."""
+    if not series or not any(len(s) for s in series.values()):
+        return None
+    months = sorted(set().union(*(s["month"] for s in series.values())))
+    pos = {m: i for i, m in enumerate(months)}
+    fig, (ax,) = new_figure(height=2.8)
+    for i, (label, s) in enumerate(series.items()):
+        st = palette.series_style(i)
+        r = rstats.rolling12(s)
+        x = [pos[m] for m in r["month"]]
+        ax.plot(x, 100 * r["rate"], color=st["color"], linestyle=st["linestyle"], label=_label(label))
+        full = (r["months"] >= 12).to_numpy()
+        ax.scatter(np.asarray(x)[full], 100 * r["rate"].to_numpy()[full], color=st["color"], marker=st["marker"])
+        ax.scatter(np.asarray(x)[~full], 100 * r["rate"].to_numpy()[~full], facecolors="none",
+                   edgecolors=st["color"], marker=st["marker"])
+        if thresholds.get(label) is not None:
+            ax.axhline(100 * thresholds[label], color=st["color"], linestyle=(0, (6, 2)), linewidth=1)
+    _months_axis(ax, months)
+    ax.set_ylabel("% met, rolling 12 months")
+    ax.set_title("Rolling 12-month % met (hollow: fewer than 12 months of data); dashed: KPI")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8)
+    return to_svg(fig)
+
+
 def spc_chart(series: pd.DataFrame, kpi: rstats.KpiTarget) -> str:
     """SPC p-chart of one KPI's monthly share met: centre line, 3-sigma limits, signals marked."""
     limits = rstats.p_chart_limits(series["met"], series["n"])

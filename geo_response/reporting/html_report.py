@@ -207,6 +207,10 @@ def _trend_sections(long: pd.DataFrame, groups: list, grades: list[str], kpis: l
     parts = ["<h2>Monthly compliance</h2>",
              _figure("trend", charts.trend_chart(long, grades, kpis, modelled),
                      "Monthly % met per grade; dashed black lines are the KPI targets")]
+    if not modelled:
+        series = {label: rstats.monthly_series(long, cats) for label, cats, _ in groups}
+        parts.append(_figure("rolling12", charts.rolling_chart(series, {lab: t for lab, _, t in groups}),
+                             "Rolling 12-month % met per KPI"))
     parts.append("<h2>Statistical process control</h2>")
     if modelled:
         parts.append("<p>No SPC chart: modelled outcomes have no time signal, so control limits would only "

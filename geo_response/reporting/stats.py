@@ -172,6 +172,23 @@ def period_comparison(series: pd.DataFrame) -> dict:
             "rolling12_months": int(len(window))}
 
 
+def rolling12(series: pd.DataFrame) -> pd.DataFrame:
+    """Rolling 12-month share met of a :func:`monthly_series` (calendar months; fewer at the start).
+
+    Returns
+    -------
+    DataFrame
+        ``month``, ``rate`` (share) and ``months`` (months with data in the window).
+    """
+    periods = [pd.Period(m, freq="M") for m in series["month"]]
+    rows = []
+    for p in periods:
+        win = [i for i, q in enumerate(periods) if p - 12 < q <= p]
+        met, n = series["met"].iloc[win].sum(), series["n"].iloc[win].sum()
+        rows.append({"month": str(p), "rate": met / n if n > 0 else np.nan, "months": len(win)})
+    return pd.DataFrame(rows, columns=["month", "rate", "months"])
+
+
 def whole_period(long: pd.DataFrame, categories: Sequence[str], urban_rural: str = ALL,
                  district: str = ALL) -> tuple[float, float]:
     """``(met, n)`` over the whole period (month ``Total``) for the grades in `categories`."""
