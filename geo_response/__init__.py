@@ -34,8 +34,11 @@ _EXPORTS = {
     # hotspots, corridor, maps
     "hex_aggregate": "geo_response.hotspots", "lsoa_aggregate": "geo_response.hotspots",
     "find_hotspots": "geo_response.hotspots", "hotspots_table": "geo_response.hotspots",
+    "gi_star_spots": "geo_response.hotspots",
     "corridor_analysis": "geo_response.corridor", "corridor_geometry": "geo_response.corridor",
     "compliance_map": "geo_response.maps", "save_map": "geo_response.maps", "build_map": "geo_response.workflows.maps",
+    "inline_map": "geo_response.maps", "main_roads": "geo_response.map_layers",
+    "named_places": "geo_response.places",
     # planning
     "scenario_table": "geo_response.planning.scenarios", "read_scenario": "geo_response.planning.scenarios",
     "apply_scenario": "geo_response.planning.scenarios", "compare": "geo_response.planning.compare",

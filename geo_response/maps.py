@@ -16,6 +16,15 @@ Privacy
     Incidents are drawn as aggregates; points only with ``show_points=True``. Cells with fewer than
     ``min_cell_count`` attended incidents are left out (drawn grey without figures only when points are
     shown anyway), and hexagons finer than H3 resolution 9 need ``show_points``.
+Readability
+    A title panel (title, period, policy, MODELLED / OBSERVED stamp), the cividis palette shared with the
+    report charts (colour-blind safe), isochrones as 0-5 / 5-10 / ... minute bands with a legend, and main
+    roads and place names drawn from the tool's own data so the map reads offline
+    (:mod:`geo_response.map_layers`). ``basemap='carto'`` or ``'osm'`` adds attributed tiles (images only).
+Offline by default (issue 11 item 9)
+    :func:`save_map` inlines Leaflet and drops folium's CDN scripts and stylesheets, so no third-party code
+    is loaded and Subresource Integrity has nothing to protect; ``offline=False`` keeps folium's CDN links
+    and is not recommended. :func:`inline` shows the offline page in a notebook (sandboxed iframe).
 Size
     Polygons are simplified in EPSG:27700 (``simplify_m``) and coordinates rounded to 5 decimal places
     (about 1 m).
@@ -23,81 +32,51 @@ Size
 
 from __future__ import annotations
 
-import base64
-import html
-import importlib
-import re
 from collections.abc import Iterable
-from pathlib import Path
 
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
-from folium.elements import MacroElement
-from folium.template import Template
 from shapely.geometry.base import BaseGeometry
 
 from geo_response import hotspots as hotspots_mod
+from geo_response import map_layers
 from geo_response.config import Policy
 from geo_response.errors import MapError
+from geo_response.map_elements import (  # noqa: F401  (escape and prepare_geometries are public here too)
+    COORD_DECIMALS,
+    PANEL_CSS,
+    _Attribution,
+    _feature_collection,
+    _HtmlControl,
+    _layer,
+    _minutes,
+    _num,
+    _pct,
+    escape,
+    prepare_geometries,
+)
+from geo_response.map_offline import (  # noqa: F401  (the public API of maps)
+    LEAFLET_LICENCE,
+    InlineMap,
+    external_resources,
+    inline,
+    inline_map,
+    leaflet_resources,
+    make_offline,
+    map_summary,
+    save_map,
+)
 
-COORD_DECIMALS = 5
 PCT_BINS = (0.0, 50.0, 70.0, 80.0, 90.0, 95.0, 100.0)
-PCT_COLOURS = ("#d73027", "#fc8d59", "#fee08b", "#d9ef8b", "#91cf60", "#1a9850")
+#: cividis (colour-blind safe, shared with the report charts): dark = low % met, light = high
+PCT_COLOURS = map_layers.pct_colours(6)
 TOO_FEW_COLOUR = "#bdbdbd"
 # finest H3 resolution drawn without show_points: resolution 9 hexagons are ~0.1 km2 (edge ~0.17 km)
 MAX_AGGREGATE_RESOLUTION = 9
-ISOCHRONE_COLOURS = {5: "#08519c", 10: "#3182bd", 15: "#6baed6", 20: "#bdd7e7"}
 COMBINED_BASE_NAMES = {"all", "all bases", "combined", "*", "any"}
 STANDIN_LABEL = "synthetic stand-in network (NOT OpenStreetMap)"
-
-LEAFLET_LICENCE = """Leaflet 1.9.x, https://leafletjs.com, from the PyPI package XStatic-Leaflet.
-BSD 2-Clause License. Copyright (c) 2010-2023, Volodymyr Agafonkin. Copyright (c) 2010-2011, CloudMade.
-Redistribution and use in source and binary forms, with or without modification, are permitted provided
-that the following conditions are met: 1. Redistributions of source code must retain the above copyright
-notice, this list of conditions and the following disclaimer. 2. Redistributions in binary form must
-reproduce the above copyright notice, this list of conditions and the following disclaimer in the
-documentation and/or other materials provided with the distribution. THIS SOFTWARE IS PROVIDED BY THE
-COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT
-LIMITED TO, THE IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
-DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE FOR ANY DIRECT, INDIRECT,
-INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF
-SUBSTITUTE GOODS OR SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND
-ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR TORT (INCLUDING NEGLIGENCE OR
-OTHERWISE) ARISING IN ANY WAY OUT OF THE USE OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF
-SUCH DAMAGE."""
-
-_EXTERNAL_RESOURCE = re.compile(
-    r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//[^>]*>""", re.IGNORECASE)
-
-
-
-# --------------------------------------------------------------------------------------------------
-# small helpers
-# --------------------------------------------------------------------------------------------------
-def escape(value: object) -> str:
-    """HTML-escape any value for display (missing values become an empty string)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return ""
-    return html.escape(str(value), quote=True)
-
-
-def _pct(value: float, decimals: int = 1) -> str:
-    return "" if value is None or not np.isfinite(value) else f"{value:.{decimals}f}%"
-
-
-def _num(value: float, decimals: int = 1) -> str:
-    return "" if value is None or not np.isfinite(value) else f"{value:,.{decimals}f}"
-
-
-def _minutes(value: float) -> str:
-    if not np.isfinite(value):
-        return ""
-    if value >= 120 and value % 60 == 0:
-        return f"{int(value // 60)} h"
-    return f"{value:g} min"
 
 
 def pct_colour(pct_met: float, bins: tuple[float, ...] = PCT_BINS,
@@ -107,94 +86,6 @@ def pct_colour(pct_met: float, bins: tuple[float, ...] = PCT_BINS,
         return TOO_FEW_COLOUR
     i = int(np.searchsorted(np.asarray(bins[1:-1]), pct_met, side="right"))
     return colours[min(i, len(colours) - 1)]
-
-
-def prepare_geometries(gdf: gpd.GeoDataFrame, simplify_m: float = 0.0,
-                       projected_crs: str = "EPSG:27700", decimals: int = COORD_DECIMALS) -> gpd.GeoDataFrame:
-    """Simplify (in the projected CRS, topology preserved) and round coordinates, in EPSG:4326."""
-    if gdf.crs is None:
-        raise MapError("a layer has no CRS; set it (EPSG:4326 for lon/lat) before mapping")
-    out = gdf.to_crs(4326)
-    if simplify_m > 0:
-        projected = out.geometry.to_crs(projected_crs).simplify(simplify_m, preserve_topology=True)
-        out = out.set_geometry(projected.to_crs(4326))
-    rounded = shapely.transform(out.geometry.to_numpy(), lambda xy: np.round(xy, decimals))
-    out = out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=4326))
-    return out[~(out.geometry.isna() | out.geometry.is_empty)]
-
-
-def _feature_collection(gdf: gpd.GeoDataFrame, properties: pd.DataFrame) -> dict:
-    """A GeoJSON FeatureCollection with only the given (already escaped / formatted) properties."""
-    features = []
-    for i, (geom, props) in enumerate(zip(gdf.geometry, properties.to_dict("records"), strict=True)):
-        features.append({"type": "Feature", "id": str(i), "geometry": shapely.geometry.mapping(geom),
-                         "properties": props})
-    return {"type": "FeatureCollection", "features": features}
-
-
-def _tooltip(fields: dict[str, str]) -> folium.GeoJsonTooltip:
-    return folium.GeoJsonTooltip(fields=list(fields), aliases=[escape(a) for a in fields.values()],
-                                 sticky=True, style="font-size: 12px;")
-
-
-def _layer(fc: dict, name: str, style, tooltip_fields: dict[str, str] | None, show: bool = True,
-           marker: folium.CircleMarker | None = None, **options) -> folium.GeoJson:
-    return folium.GeoJson(fc, name=escape(name), style_function=style, show=show, marker=marker,
-                          tooltip=_tooltip(tooltip_fields) if tooltip_fields and fc["features"] else None,
-                          **options)
-
-
-class _HtmlControl(MacroElement):
-    """A Leaflet control whose inner HTML is built (and escaped) in Python and passed as JSON."""
-
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        (function() {
-            var control = L.control({position: {{ this.position|tojson }}});
-            control.onAdd = function() {
-                var div = L.DomUtil.create('div', {{ this.css_class|tojson }});
-                div.innerHTML = {{ this.inner_html|tojson }};
-                L.DomEvent.disableClickPropagation(div);
-                return div;
-            };
-            control.addTo({{ this._parent.get_name() }});
-        })();
-        {% endmacro %}
-    """)
-
-    def __init__(self, inner_html: str, position: str = "bottomright", css_class: str = "gr-panel"):
-        super().__init__()
-        self._name = "HtmlControl"
-        self.inner_html = inner_html
-        self.position = position
-        self.css_class = css_class
-
-
-class _Attribution(MacroElement):
-    """Add an (escaped) attribution to the map's attribution control."""
-
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
-        {% endmacro %}
-    """)
-
-    def __init__(self, text: str):
-        super().__init__()
-        self._name = "Attribution"
-        self.text = escape(text)
-
-
-PANEL_CSS = """<style>
-.leaflet-container { background: #f2efe9; }
-.gr-panel { background: rgba(255,255,255,0.92); padding: 6px 9px; border-radius: 4px;
-  box-shadow: 0 1px 4px rgba(0,0,0,0.35); font: 12px/1.35 Arial, Helvetica, sans-serif; max-width: 320px; }
-.gr-panel h4 { margin: 0 0 4px; font-size: 13px; }
-.gr-panel .gr-sw { display: inline-block; width: 14px; height: 10px; margin-right: 5px;
-  border: 1px solid #777; vertical-align: middle; }
-.gr-panel .gr-note { color: #555; font-size: 11px; }
-.leaflet-bottom.leaflet-right .leaflet-control-attribution { max-width: 45vw; white-space: normal; }
-</style>"""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -289,8 +180,22 @@ def _districts(m: folium.Map, districts: gpd.GeoDataFrame, simplify_m: float, pr
     _layer(_feature_collection(geo, props), "District boundaries", style, {"district": "District"}).add_to(m)
 
 
+def _coverage_text(iso: pd.DataFrame) -> dict[float, str]:
+    """Threshold -> 'within N min: area km², population' when the rows carry one figure per threshold."""
+    out = {}
+    for t, rows in iso.groupby("threshold_min"):
+        if len(rows) != 1:
+            continue
+        r = rows.iloc[0]
+        bits = [f"{r['area_km2']:,.0f} km²" if "area_km2" in r and np.isfinite(r["area_km2"]) else "",
+                f"{r['population']:,.0f} people" if "population" in r and np.isfinite(r["population"]) else ""]
+        out[float(t)] = f"within {t:g} min: " + ", ".join(b for b in bits if b)
+    return out
+
+
 def _isochrones(m: folium.Map, isochrones: gpd.GeoDataFrame, simplify_m: float, projected_crs: str,
-                show: bool) -> None:
+                show: bool) -> gpd.GeoDataFrame:
+    """Isochrones as non-overlapping bands (0-5, 5-10, ... min) per profile; returns the bands."""
     needed = [c for c in ("threshold_min", "profile") if c not in isochrones.columns]
     if needed:
         raise MapError(f"isochrones lack columns {needed}; build them with isochrones.isochrones")
@@ -301,28 +206,21 @@ def _isochrones(m: folium.Map, isochrones: gpd.GeoDataFrame, simplify_m: float, 
             combined |= iso["base_id"].eq(-1)
         if combined.any():
             iso = iso[combined]
-    geo = prepare_geometries(iso, simplify_m, projected_crs)
-    geo = geo.sort_values("threshold_min", ascending=False)
+    bands = map_layers.isochrone_bands(iso, projected_crs)
+    geo = prepare_geometries(bands, simplify_m, projected_crs)
     for profile, part in geo.groupby("profile", sort=True):
-        bases_col = part["base"] if "base" in part.columns else pd.Series("all bases", index=part.index)
-        area = part["area_km2"] if "area_km2" in part.columns else pd.Series(np.nan, index=part.index)
-        population = part["population"] if "population" in part.columns else pd.Series(np.nan, index=part.index)
-        props = pd.DataFrame({
-            "threshold": [f"{t:g} min" for t in part["threshold_min"]],
-            "profile": escape(profile),
-            "base": [escape(b) if not pd.isna(b) else "all bases" for b in bases_col],
-            "area": [f"{a:,.0f} km²" if np.isfinite(a) else "" for a in area.astype(float)],
-            "population": [f"{p:,.0f}" if np.isfinite(p) else "" for p in population.astype(float)],
-            "colour": [ISOCHRONE_COLOURS.get(int(t), "#9ecae1") for t in part["threshold_min"]],
-        }, index=part.index)
+        covered = _coverage_text(iso[iso["profile"] == profile])
+        props = pd.DataFrame({"band": [escape(b) for b in part["band"]], "profile": escape(profile),
+                              "covered": [escape(covered.get(float(t), "")) for t in part["threshold_min"]],
+                              "colour": list(part["colour"])}, index=part.index)
 
         def style(feature: dict) -> dict:
             c = feature["properties"]["colour"]
-            return {"fillColor": c, "color": c, "weight": 1, "fillOpacity": 0.22}
+            return {"fillColor": c, "color": c, "weight": 0.5, "fillOpacity": 0.45}
 
-        fields = {"threshold": "Reached within", "profile": "Speed profile", "base": "From",
-                  "area": "Area", "population": "Population covered"}
+        fields = {"band": "Reached within", "profile": "Speed profile", "covered": "Whole isochrone"}
         _layer(_feature_collection(part, props), f"Isochrones: {profile}", style, fields, show=show).add_to(m)
+    return bands
 
 
 def _corridor(m: folium.Map, corridor: BaseGeometry | gpd.GeoDataFrame, name: str, buffer_m: float | None,
@@ -411,7 +309,7 @@ def _points(m: folium.Map, incidents: gpd.GeoDataFrame) -> None:
     props = pd.DataFrame({"category": col("category"), "grade": col("grade"), "month": col("month"),
                           "p_met": [f"{v:.2f}" if np.isfinite(v) else "" for v in p], "outcome": outcome},
                          index=geo.index)
-    colours = {"met": "#1a9850", "not met": "#d73027"}
+    colours = {"met": PCT_COLOURS[-1], "not met": PCT_COLOURS[0]}
 
     def style(feature: dict) -> dict:
         return {"color": colours.get(feature["properties"]["outcome"], "#757575"), "weight": 1,
@@ -472,7 +370,9 @@ def compliance_map(incidents: gpd.GeoDataFrame | None = None, *,
                    attribution: str | None = None, title: str | None = None,
                    show_points: bool = False, show_isochrones: bool = False,
                    tiles: str | None = None, simplify_m: float = 30.0,
-                   projected_crs: str = "EPSG:27700") -> folium.Map:
+                   projected_crs: str = "EPSG:27700", roads: gpd.GeoDataFrame | None = None,
+                   places: gpd.GeoDataFrame | None = None, period: str | None = None,
+                   outcomes: str | None = None, basemap: str | None = None) -> folium.Map:
     """A Folium map of attendance-target compliance. Every layer is optional.
 
     Parameters
@@ -520,6 +420,16 @@ def compliance_map(incidents: gpd.GeoDataFrame | None = None, *,
         Show the isochrone layers when the map opens (they can always be toggled in the layer control).
     tiles : str, optional
         A folium tile name or URL for a basemap; None (default) draws no tiles, so the map works offline.
+    roads : GeoDataFrame, optional
+        Main roads to draw (lines with ``highway`` or ``road_class``, ``ref``, ``name``; e.g. the
+        network's motorway / trunk / primary edges), so the map reads offline.
+    places : GeoDataFrame, optional
+        Place names (:func:`geo_response.places.named_places`): towns always, villages and hamlets when
+        zoomed in.
+    period, outcomes : str, optional
+        Shown in the title panel: the months covered and ``'modelled'`` or ``'observed'`` (a stamp).
+    basemap : {'carto', 'osm'}, optional
+        An attributed tile layer (loads only with a network; the map stays usable without it).
     simplify_m : float
         Polygon simplification tolerance in metres.
     projected_crs : str
@@ -546,9 +456,10 @@ def compliance_map(incidents: gpd.GeoDataFrame | None = None, *,
     m = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=9, tiles=tiles,
                    control_scale=True, attribution_control=True)
     m.fit_bounds([[float(south), float(west)], [float(north), float(east)]])
-    m.get_root().header.add_child(folium.Element(PANEL_CSS), name="gr_panel_css")
-    if title:
-        m.get_root().title = escape(title)
+    m.get_root().header.add_child(folium.Element(PANEL_CSS + map_layers.TITLE_CSS), name="gr_panel_css")
+    if basemap:
+        map_layers.basemap(m, basemap)
+    m.get_root().title = escape(title or "Attendance compliance")
 
     shown: list[str] = []
     if lsoas is not None:
@@ -579,8 +490,12 @@ def compliance_map(incidents: gpd.GeoDataFrame | None = None, *,
         _choropleth(m, agg, cell_label, target, min_cell_count, simplify_m, projected_crs, show_points)
         legend_title = (f"% of attended incidents meeting their target, by {cell_label}" if category is None
                         else f"% of {label} incidents attended within target, by {cell_label}")
+    bands = None
     if isochrones is not None and len(isochrones):
-        _isochrones(m, isochrones, simplify_m, projected_crs, show_isochrones)
+        bands = _isochrones(m, isochrones, simplify_m, projected_crs, show_isochrones)
+    if roads is not None and len(roads):
+        fc, style, fields = map_layers.road_layer(roads, escape, projected_crs=projected_crs)
+        _layer(fc, "Main roads", style, fields).add_to(m)
     if corridor is not None:
         _corridor(m, corridor, corridor_name, corridor_buffer_m, corridor_summary, projected_crs)
         shown.append("corridor")
@@ -591,97 +506,18 @@ def compliance_map(incidents: gpd.GeoDataFrame | None = None, *,
         _bases(m, bases)
     if show_points and incidents is not None:
         _points(m, incidents)
+    if places is not None and len(places):
+        map_layers.place_labels(m, places)
 
     panel = _legend_html(legend_title or (title or "Attendance"), target, policy_label, network_label, shown,
                          min_cell_count, draw_small=show_points)
+    if bands is not None:
+        panel += map_layers.band_legend(bands, escape)
     _HtmlControl(panel, position="bottomright").add_to(m)
+    heading = map_layers.title_html(title or "Attendance compliance", period, policy_label, outcomes, escape)
+    _HtmlControl(heading, position="topleft", css_class="gr-title").add_to(m)
     texts = [t for t in (attribution, f"Roads: {network_label}" if network_label else None) if t]
     for text in texts:
         _Attribution(text).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     return m
-
-
-def leaflet_resources() -> tuple[str, str]:
-    """Leaflet's JavaScript and CSS (images inlined as data URIs) from the PyPI package XStatic-Leaflet.
-
-    Raises
-    ------
-    MapError
-        When the package is not installed.
-    """
-    try:
-        pkg = importlib.import_module("xstatic.pkg.leaflet")
-    except ModuleNotFoundError:
-        raise MapError("offline maps inline Leaflet from the PyPI package XStatic-Leaflet, which is not "
-                       "installed: run `pip install xstatic-leaflet`, or save with offline=False "
-                       "(the map then loads Leaflet from a CDN)") from None
-    base = Path(pkg.BASE_DIR)
-    js = (base / "leaflet.js").read_text(encoding="utf-8")
-    js = re.sub(r"^//# sourceMappingURL=.*$", "", js, flags=re.MULTILINE)
-    css = (base / "leaflet.css").read_text(encoding="utf-8")
-
-    def inline(match: re.Match) -> str:
-        image = base / match.group(1)
-        if not image.is_file():
-            return match.group(0)
-        data = base64.b64encode(image.read_bytes()).decode("ascii")
-        return f"url(data:image/png;base64,{data})"
-
-    css = re.sub(r"url\((images/[\w.-]+\.png)\)", inline, css)
-    if "</script" in js.lower() or "</style" in css.lower():
-        raise MapError("the Leaflet resources contain a closing tag and cannot be inlined safely")
-    return js, css
-
-
-def make_offline(m: folium.Map) -> folium.Map:
-    """Drop folium's CDN resources and inline Leaflet's JS and CSS (in place; returns the map)."""
-    js, css = leaflet_resources()
-    m.default_js = []
-    m.default_css = []
-    header = m.get_root().header
-    header.add_child(folium.Element(f"<!--\n{LEAFLET_LICENCE}\n-->"), name="leaflet_licence")
-    header.add_child(folium.Element(f"<style>{css}</style>"), name="leaflet_css_inline")
-    header.add_child(folium.Element(f"<script>{js}</script>"), name="leaflet_js_inline")
-    return m
-
-
-def external_resources(page: str) -> list[str]:
-    """Tags of an HTML page that load a script, stylesheet, image or frame from the network."""
-    return [match.group(0) for match in _EXTERNAL_RESOURCE.finditer(page)]
-
-
-def save_map(m: folium.Map, path: str | Path, offline: bool = True) -> Path:
-    """Write a map to an HTML file.
-
-    Parameters
-    ----------
-    m : folium.Map
-    path : str or Path
-    offline : bool, default True
-        Inline Leaflet (from XStatic-Leaflet) and drop every CDN resource, so the file is self-contained;
-        the saved page is checked and :class:`MapError` raised if it still loads anything from the network.
-
-    Returns
-    -------
-    Path
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if offline:
-        make_offline(m)
-    page = m.get_root().render()
-    if offline:
-        found = external_resources(page)
-        if found:
-            raise MapError(f"the offline map still loads {len(found)} resources from the network, e.g. "
-                           f"{found[0][:120]}; remove the layer or plugin that adds them")
-    path.write_text(page, encoding="utf-8")
-    return path
-
-
-def map_summary(path: str | Path) -> dict:
-    """Size of a saved map and the number of network resources it loads, for provenance."""
-    page = Path(path).read_text(encoding="utf-8")
-    return {"path": str(path), "bytes": len(page.encode("utf-8")),
-            "external_resources": len(external_resources(page))}

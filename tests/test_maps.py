@@ -10,10 +10,12 @@ import h3
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from shapely.geometry import LineString, Point, Polygon, box
 
 from geo_response import hotspots, maps
 from geo_response.maps import MapError
+from geo_response.reporting import palette
 
 XSS = "<img src=x onerror=alert(1)>"
 CHELMSFORD = (51.7393, 0.4822)
@@ -75,13 +77,16 @@ def layer_with(page: str, field: str, only: bool = False) -> dict:
 
 
 def test_pct_colour_bins():
-    assert maps.pct_colour(0) == "#d73027"
-    assert maps.pct_colour(49.99) == "#d73027"
-    assert maps.pct_colour(50) == "#fc8d59"
-    assert maps.pct_colour(70) == "#fee08b"
-    assert maps.pct_colour(89.99) == "#d9ef8b"
-    assert maps.pct_colour(90) == "#91cf60"       # the KPI threshold starts a bin
-    assert maps.pct_colour(100) == "#1a9850"
+    # cividis, dark (low) to light (high): the palette the report charts use (colour-blind safe)
+    assert tuple(palette.sequential_colours(6)) == maps.PCT_COLOURS
+    assert maps.PCT_COLOURS[0] == "#00224e"
+    assert maps.pct_colour(0) == maps.PCT_COLOURS[0]
+    assert maps.pct_colour(49.99) == maps.PCT_COLOURS[0]
+    assert maps.pct_colour(50) == maps.PCT_COLOURS[1]
+    assert maps.pct_colour(70) == maps.PCT_COLOURS[2]
+    assert maps.pct_colour(89.99) == maps.PCT_COLOURS[3]
+    assert maps.pct_colour(90) == maps.PCT_COLOURS[4]       # the KPI threshold starts a bin
+    assert maps.pct_colour(100) == maps.PCT_COLOURS[5]
     assert maps.pct_colour(float("nan")) == maps.TOO_FEW_COLOUR
 
 
@@ -114,7 +119,7 @@ def test_choropleth_figures_and_withheld_cells(tmp_path):
     assert cells["Chelmsford"]["attended"] == "10"
     assert cells["Chelmsford"]["pct_met"] == "70.0%"
     assert cells["Chelmsford"]["failures"] == "3.0"
-    assert cells["Chelmsford"]["fill"] == "#fee08b"
+    assert cells["Chelmsford"]["fill"] == maps.PCT_COLOURS[2]
     # 3 attended < 5: not drawn at all (even a grey outline would place an incident), and the legend says so
     assert set(cells) == {"Chelmsford"}
     assert "Cells with fewer than 5 attended incidents are not drawn (privacy)." in page
@@ -227,11 +232,15 @@ def test_corridor_isochrones_and_hotspot_layers(tmp_path):
     m = maps.compliance_map(inc, isochrones=iso, corridor=line, corridor_name="A12 corridor",
                             corridor_buffer_m=500, corridor_summary=summary)
     page = maps.save_map(m, tmp_path / "m.html").read_text()
-    iso_layer = layer_with(page, "threshold")
-    # only the combined ('all') rows, larger threshold first (drawn underneath)
-    assert [f["properties"]["threshold"] for f in iso_layer["features"]] == ["20 min", "10 min"]
-    assert iso_layer["features"][1]["properties"]["area"] == "120 km²"
-    assert iso_layer["features"][1]["properties"]["population"] == "250,000"
+    iso_layer = layer_with(page, "band")
+    # only the combined ('all') rows, as non-overlapping bands, the outer band first
+    assert [f["properties"]["band"] for f in iso_layer["features"]] == ["10-20 min", "0-10 min"]
+    assert iso_layer["features"][1]["properties"]["covered"] == "within 10 min: 120 km², 250,000 people"
+    outer, inner = (shapely.geometry.shape(f["geometry"]) for f in iso_layer["features"])
+    assert outer.intersection(inner).area < 1e-4 * outer.union(inner).area     # slivers from rounding only
+    assert outer.union(inner).area == pytest.approx(0.25 * 0.17, rel=0.02)
+    assert iso_layer["features"][1]["properties"]["colour"] == palette.sequential_colours(2)[0]
+    assert "Reached within (isochrones, blue_light)" in page
     corridor_layer = layer_with(page, "part")
     props = {f["properties"]["kind"]: f["properties"] for f in corridor_layer["features"]}
     assert set(props) == {"road", "buffer"}

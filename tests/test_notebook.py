@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 import re
 import sys
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 import pytest
+
+from geo_response.maps import external_resources
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "deployment_planning.ipynb"
 RESULT_CELLS = ("setup", "bases", "isochrones", "compliance", "compliance-districts", "hotspots", "map",
@@ -161,9 +164,13 @@ def test_notebook_runs_on_the_bundle_and_reports_real_results(executed, profile)
     assert all(r["urban_rural"] in ("urban", "rural") and number(r["failure_rate"]) > number(r["force_failure_rate"])
                for r in spots)
 
-    # map: an inline Leaflet map carrying the network label
+    # map: the whole offline page in a sandboxed frame (Leaflet inlined: renders with no CDN, untrusted notebook)
     html = _data(executed["map"], "text/html")
-    assert "leaflet" in html.lower() and "synthetic stand-in" in html
+    assert html.startswith("<iframe srcdoc=") and 'sandbox="allow-scripts"' in html
+    assert "leaflet" in html.lower() and "synthetic stand-in" in html and "MODELLED" in html
+    page = unescape(html.split('srcdoc="', 1)[1].split('" sandbox=', 1)[0])
+    assert "L.version" in page or "leafletjs" in page.lower()
+    assert external_resources(page) == []
 
     # scenarios: Kelvedon cannot lose anyone (a base is only added; same seed in both runs), the rural hub gains
     scenario = {r["scenario"]: r for r in html_table(_data(executed["scenario-table"], "text/html"))}

@@ -231,6 +231,7 @@ def report_blocks(long: pd.DataFrame, summary: dict, max_categories: int = 20) -
             ),
         )
     )
+    blocks += kpi_blocks(long, summary)
     blocks.append(("h2", "Monthly tables by grade, urban / rural"))
     for g in grades:
         for setting in (compliance.ALL, "urban", "rural"):
@@ -264,6 +265,53 @@ def report_blocks(long: pd.DataFrame, summary: dict, max_categories: int = 20) -
     if summary.get("attribution"):
         blocks.append(("p", summary["attribution"]))
     return blocks
+
+
+def summary_kpis(summary: dict) -> list:
+    """The KPIs for a run: ``summary['kpis']`` when present, else those of the profile the run used."""
+    if summary.get("kpis") is not None:
+        return list(summary["kpis"])
+    from geo_response import config
+
+    path = (summary.get("profile") or {}).get("path")
+    try:
+        return list(config.load_profile(path).kpis if path else config.load_profile().kpis)
+    except (OSError, ValueError):
+        return list(config.load_profile().kpis)
+
+
+def kpi_blocks(long: pd.DataFrame, summary: dict) -> list[Block]:
+    """The KPI scorecard (whole period, latest month, vs last month / last year, rolling 12 months, RAG)."""
+    from geo_response.reporting import html_report
+    from geo_response.reporting import stats as rstats
+
+    targets = rstats.kpis_for(summary.get("policy"), summary_kpis(summary))
+    groups = [(k.name, k.categories, k.threshold) for k in targets
+              if any(c in set(long["grade"]) for c in k.categories)]
+    if not groups:
+        return []
+    card = html_report.scorecard(long, groups)
+
+    def pct(v: Any) -> str:
+        return "n/a" if v is None or pd.isna(v) else f"{100 * v:.1f}%"
+
+    def delta(a: Any, b: Any) -> str:
+        return "no data" if a is None or b is None or pd.isna(a) or pd.isna(b) else f"{100 * (a - b):+.1f} pts"
+
+    table = pd.DataFrame({
+        "KPI": card["kpi"], "target": card["threshold"].map(pct), "whole period": card["period_rate"].map(pct),
+        "RAG": [rstats.rag_status(r, t).upper() for r, t in zip(card["period_rate"], card["threshold"], strict=True)],
+        "latest month": [f"{m}: {pct(r)}" for m, r in zip(card["month"], card["month_rate"], strict=True)],
+        "vs last month": [delta(a, b) for a, b in zip(card["month_rate"], card["last_month_rate"], strict=True)],
+        "vs same month last year": [delta(a, b) for a, b in zip(card["month_rate"], card["last_year_rate"],
+                                                                 strict=True)],
+        "rolling 12 months": card["rolling12_rate"].map(pct),
+    })
+    note = (f"RAG: GREEN at or above the KPI, AMBER within {100 * rstats.AMBER_MARGIN:.0f} points below, RED "
+            "further below.")
+    if summary.get("outcomes") == "modelled":
+        note += " Modelled rates have no time signal: month-to-month changes reflect only where incidents were."
+    return [("h2", "KPIs"), ("table", "KPI scorecard", table), ("p", note)]
 
 
 _MD_PUNCTUATION = re.compile(r"([\\`*\[\]~])")
@@ -316,17 +364,10 @@ def render_markdown(blocks: list[Block]) -> str:
     return "\n".join(lines)
 
 
-def render_html(blocks: list[Block], title: str = "geo-response compliance report") -> str:
-    """Render blocks as a standalone HTML page; all text is escaped."""
+def html_fragments(blocks: list[Block]) -> list[str]:
+    """Blocks as escaped HTML fragments (headings, paragraphs, tables), for a page or an appendix."""
     e = html.escape
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{e(title)}</title>",
-        "<style>body{font-family:sans-serif;max-width:72em;margin:2em auto}table{border-collapse:collapse;"
-        "margin:0.5em 0 1.5em}td,th{border:1px solid #bbb;padding:2px 8px;text-align:right}"
-        "th:first-child{text-align:left}caption{font-weight:bold;text-align:left}</style></head><body>",
-    ]
+    parts = []
     for block in blocks:
         kind = block[0]
         if kind in ("h1", "h2", "h3"):
@@ -345,15 +386,41 @@ def render_html(blocks: list[Block], title: str = "geo-response compliance repor
                 f"<table><caption>{e(str(caption))}</caption><thead><tr>{head}</tr></thead>"
                 f"<tbody>{''.join(rows)}</tbody></table>"
             )
+    return parts
+
+
+def render_html(blocks: list[Block], title: str = "geo-response compliance report") -> str:
+    """Render blocks as a standalone HTML page (tables only, no charts); all text is escaped."""
+    e = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{e(title)}</title>",
+        "<style>body{font-family:sans-serif;max-width:72em;margin:2em auto}table{border-collapse:collapse;"
+        "margin:0.5em 0 1.5em}td,th{border:1px solid #bbb;padding:2px 8px;text-align:right}"
+        "th:first-child{text-align:left}caption{font-weight:bold;text-align:left}</style></head><body>",
+    ]
+    parts += html_fragments(blocks)
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def write_report(long: pd.DataFrame, summary: dict, path: str | Path) -> Path:
-    """Write the report as Markdown (``.md``) or HTML (``.html``), chosen by the file suffix."""
+def write_report(long: pd.DataFrame, summary: dict, path: str | Path, **chart_inputs: Any) -> Path:
+    """Write the report as Markdown (``.md``) or HTML (``.html``), chosen by the file suffix.
+
+    HTML is the chart page (:func:`geo_response.reporting.html_report.render_report_html`, with the KPIs of
+    the run's profile) followed by every table of the Markdown report; `chart_inputs` (``incidents``,
+    ``corridor``, ``hotspots``, ``roads``, ``places``, ``kpis``) are passed to it.
+    """
     p = Path(path)
     blocks = report_blocks(long, summary)
-    return write_text(render_html(blocks) if p.suffix.lower() in (".html", ".htm") else render_markdown(blocks), p)
+    if p.suffix.lower() in (".html", ".htm"):
+        from geo_response.reporting import html_report
+
+        chart_inputs.setdefault("kpis", summary_kpis(summary))
+        appendix = ["<h2>Details and tables</h2>"] + html_fragments([b for b in blocks if b[0] != "h1"])
+        return write_text(html_report.render_report_html(long, summary, appendix=appendix, **chart_inputs), p)
+    return write_text(render_markdown(blocks), p)
 
 
 def now_utc() -> str:

@@ -1,0 +1,254 @@
+"""STATS19 road collisions (DfT) as incidents: both header styles, filtered by police force, with a ledger.
+
+The DfT publishes the collision ("accident") table in two styles, and both load with no options:
+
+* **older** (to ~2019, and the R ``stats19`` package's samples): ``Accident_Index``, ``Location_Easting_OSGR``,
+  ``Location_Northing_OSGR``, ``Longitude``, ``Latitude``, ``Police_Force``, ``Accident_Severity``, ``Date``,
+  ``Time``, ``1st_Road_Class``, ``1st_Road_Number``, ``Speed_limit``, ``Urban_or_Rural_Area``,
+  ``Did_Police_Officer_Attend_Scene_of_Accident``, ``LSOA_of_Accident_Location``, often with factor
+  **labels** (``Essex``, ``Serious``, ``A``);
+* **current**: the same names in lower case with ``first_`` for ``1st_`` (``accident_index`` or
+  ``collision_index``, ``location_easting_osgr``, ``police_force``, ``first_road_class``, ...) and numeric
+  **codes** (Essex = 42; severity 1 fatal, 2 serious, 3 slight; road class 1 motorway, 2 A(M), 3 A, 4 B,
+  5 C, 6 unclassified).
+
+Dates are ISO (``2013-07-14``) or day-first (``14/06/2018``). Coordinates: longitude / latitude when
+present, else OSGB easting / northing. The result has the standard incident columns of
+:mod:`geo_response.incidents.load` with ``category = 'road collision'`` and no grade or response time,
+plus ``severity``, ``road_class``, ``road_number``, ``road`` (e.g. ``A12``), ``speed_limit``,
+``police_attended``, ``dft_urban_rural`` and ``police_force``. Rows of other forces are ledgered as
+``other_police_force``, so ``input_rows = accepted + rejected`` as for every other loader.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+from shapely.geometry.base import BaseGeometry
+
+from geo_response.errors import InputFileError
+from geo_response.incidents.load import INCIDENT_COLUMNS, LoadResult
+from geo_response.ledger import LEDGER_COLUMNS, ledger_rows
+
+CATEGORY = "road collision"
+#: DfT STATS19 ``police_force`` codes and labels (checked against the Accident_Index of the bundle sample).
+POLICE_FORCES = {
+    1: "Metropolitan Police", 3: "Cumbria", 4: "Lancashire", 5: "Merseyside", 6: "Greater Manchester",
+    7: "Cheshire", 10: "Northumbria", 11: "Durham", 12: "North Yorkshire", 13: "West Yorkshire",
+    14: "South Yorkshire", 16: "Humberside", 17: "Cleveland", 20: "West Midlands", 21: "Staffordshire",
+    22: "West Mercia", 23: "Warwickshire", 30: "Derbyshire", 31: "Nottinghamshire", 32: "Lincolnshire",
+    33: "Leicestershire", 34: "Northamptonshire", 35: "Cambridgeshire", 36: "Norfolk", 37: "Suffolk",
+    40: "Bedfordshire", 41: "Hertfordshire", 42: "Essex", 43: "Thames Valley", 44: "Hampshire", 45: "Surrey",
+    46: "Kent", 47: "Sussex", 48: "City of London", 50: "Devon and Cornwall", 52: "Avon and Somerset",
+    53: "Gloucestershire", 54: "Wiltshire", 55: "Dorset", 60: "North Wales", 61: "Gwent", 62: "South Wales",
+    63: "Dyfed-Powys", 91: "Northern", 92: "Grampian", 93: "Tayside", 94: "Fife", 95: "Lothian and Borders",
+    96: "Central", 97: "Strathclyde", 98: "Dumfries and Galloway",
+}
+SEVERITY = {"1": "fatal", "2": "serious", "3": "slight"}
+ROAD_CLASS = {"1": "Motorway", "2": "A(M)", "3": "A", "4": "B", "5": "C", "6": "Unclassified"}
+URBAN_RURAL = {"1": "urban", "2": "rural", "3": "unallocated"}
+#: Standard name -> accepted (normalised) header names.
+COLUMNS = {
+    "incident_id": ("accident_index", "collision_index"),
+    "easting": ("location_easting_osgr",),
+    "northing": ("location_northing_osgr",),
+    "longitude": ("longitude",),
+    "latitude": ("latitude",),
+    "police_force": ("police_force",),
+    "severity": ("accident_severity", "collision_severity"),
+    "date": ("date",),
+    "time": ("time",),
+    "road_class": ("first_road_class",),
+    "road_number": ("first_road_number",),
+    "speed_limit": ("speed_limit",),
+    "urban_rural": ("urban_or_rural_area",),
+    "police_attended": ("did_police_officer_attend_scene_of_accident",
+                        "did_police_officer_attend_scene_of_collision"),
+    "lsoa_code": ("lsoa_of_accident_location", "lsoa_of_collision_location"),
+}
+REQUIRED = ("incident_id", "police_force", "date")
+
+
+def normalise_header(name: object) -> str:
+    """A header in the current style: ``'1st_Road_Class'`` -> ``'first_road_class'``,
+    ``'Local_Authority_(District)'`` -> ``'local_authority_district'``."""
+    s = str(name).strip().lower()
+    s = re.sub(r"^1st_", "first_", re.sub(r"^2nd_", "second_", s))
+    return re.sub(r"[^a-z0-9]+", "_", s).strip("_")
+
+
+def force_code(force: int | str) -> int:
+    """The DfT code of a police force given as a code (``42``, ``'42'``) or a label (``'Essex'``)."""
+    text = str(force).strip()
+    if text.isdigit():
+        return int(text)
+    for code, label in POLICE_FORCES.items():
+        if label.lower() == text.lower():
+            return code
+    raise InputFileError(f"unknown police force {force!r}; give the DfT code (Essex = 42) or one of "
+                         f"{sorted(POLICE_FORCES.values())[:6]}...")
+
+
+def _columns(raw: pd.DataFrame, path: Path) -> dict[str, str]:
+    by_norm = {normalise_header(c): c for c in raw.columns}
+    cols = {std: by_norm[n] for std, names in COLUMNS.items() for n in names if n in by_norm}
+    missing = [c for c in REQUIRED if c not in cols]
+    if missing:
+        raise InputFileError(f"{path.name} is not a STATS19 collision table: no {missing} column "
+                             "(expected Accident_Index / accident_index, Police_Force, Date)")
+    if not ({"longitude", "latitude"} <= set(cols) or {"easting", "northing"} <= set(cols)):
+        raise InputFileError(f"{path.name} has neither Longitude/Latitude nor Location_Easting/Northing_OSGR")
+    return cols
+
+
+def _decode(values: pd.Series, codes: dict[str, str]) -> pd.Series:
+    """Codes (``'3'``) to labels, labels kept as written; ``-1`` and blanks (DfT 'missing') to NA."""
+    s = values.astype("string").str.strip()
+    s = s.mask(s.isin(["", "-1", "NA", "nan"]))
+    return s.map(lambda v: codes.get(v, v) if isinstance(v, str) else pd.NA).astype("object")
+
+
+def _parse_dates(date: pd.Series, time: pd.Series | None) -> pd.Series:
+    """ISO (``2013-07-14``) or day-first (``14/06/2018``) dates plus an optional ``HH:MM`` time."""
+    d = date.astype("string").str.strip()
+    parsed = pd.to_datetime(d, format="%Y-%m-%d", errors="coerce")
+    uk = parsed.isna() & d.str.contains("/", regex=False).fillna(False)
+    parsed[uk] = pd.to_datetime(d[uk], format="%d/%m/%Y", errors="coerce")
+    if time is not None:
+        t = time.astype("string").str.strip()
+        hm = t.str.extract(r"^(\d{1,2}):(\d{2})")
+        minutes = pd.to_numeric(hm[0], errors="coerce") * 60 + pd.to_numeric(hm[1], errors="coerce")
+        parsed = parsed + pd.to_timedelta(minutes.fillna(0), unit="min")
+    return parsed.astype("datetime64[ns]")
+
+
+def _coordinates(raw: pd.DataFrame, cols: dict[str, str]) -> tuple[np.ndarray, np.ndarray, str]:
+    def num(c: str) -> np.ndarray:
+        return pd.to_numeric(raw[cols[c]].astype("string").str.strip(), errors="coerce").to_numpy(dtype=float)
+
+    lon = num("longitude") if "longitude" in cols else np.full(len(raw), np.nan)
+    lat = num("latitude") if "latitude" in cols else np.full(len(raw), np.nan)
+    system = "latitude/longitude"
+    if {"easting", "northing"} <= set(cols):
+        e, n = num("easting"), num("northing")
+        fill = ~(np.isfinite(lon) & np.isfinite(lat)) & np.isfinite(e) & np.isfinite(n)
+        if fill.any():
+            x, y = Transformer.from_crs(27700, 4326, always_xy=True).transform(e[fill], n[fill])
+            lon[fill], lat[fill] = x, y
+            system = "easting/northing (EPSG:27700)" if fill.all() else system + " and easting/northing"
+    return lon, lat, system
+
+
+def load_stats19(path: str | Path, police_force: int | str | None = "Essex",
+                 boundary: BaseGeometry | None = None) -> LoadResult:
+    """Load a STATS19 collision CSV (either DfT header style) as road-collision incidents.
+
+    Parameters
+    ----------
+    path : str or Path
+        The collision ("accident") table as CSV.
+    police_force : int or str or None, default ``'Essex'``
+        Keep this force's collisions (DfT code such as 42 or label); None keeps every row.
+    boundary : shapely geometry, optional
+        Force area (EPSG:4326); collisions outside it are rejected as ``outside_force_area``.
+
+    Returns
+    -------
+    LoadResult
+        ``incidents`` with the standard columns and the STATS19 extras (see the module notes), ``ledger``
+        with one row per rejected input row (``other_police_force``, ``missing_coordinates``,
+        ``outside_force_area``, ``unparseable_time``, ``duplicate_incident_id``), and ``summary``.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(f"STATS19 file {p} does not exist")
+    raw = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    cols = _columns(raw, p)
+    idx = raw.index
+    reason = pd.Series(None, index=idx, dtype="object")
+    detail = pd.Series(None, index=idx, dtype="object")
+
+    def reject(mask: pd.Series | np.ndarray, why: str, text: pd.Series | str) -> None:
+        m = pd.Series(np.asarray(mask, dtype=bool), index=idx) & reason.isna()
+        reason[m] = why
+        detail[m] = text[m] if isinstance(text, pd.Series) else text
+
+    force_raw = raw[cols["police_force"]].astype(str).str.strip()
+    codes = force_raw.map(lambda v: int(v) if v.isdigit() else
+                          next((c for c, lab in POLICE_FORCES.items() if lab.lower() == v.lower()), -1))
+    if police_force is not None:
+        reject(codes != force_code(police_force), "other_police_force", "police_force=" + force_raw)
+    lon, lat, system = _coordinates(raw, cols)
+    reject(~(np.isfinite(lon) & np.isfinite(lat)), "missing_coordinates", "no longitude/latitude or easting/northing")
+    if boundary is not None:
+        ok = np.isfinite(lon) & np.isfinite(lat)
+        inside = np.zeros(len(idx), dtype=bool)
+        inside[ok] = shapely.contains_xy(boundary, lon[ok], lat[ok])
+        reject(ok & ~inside, "outside_force_area", "outside the force area")
+    occurred = _parse_dates(raw[cols["date"]], raw[cols["time"]] if "time" in cols else None)
+    reject(occurred.isna(), "unparseable_time", cols["date"] + "=" + raw[cols["date"]].astype(str))
+    ids = raw[cols["incident_id"]].astype(str).str.strip()
+    ok = reason.isna() & ids.ne("")
+    reject(ok & ids.where(ok).duplicated(keep="first"), "duplicate_incident_id",
+           "repeats an earlier accepted row's " + cols["incident_id"])
+    return _result(p, raw, cols, ids, lon, lat, occurred, codes, reason, detail, system)
+
+
+def road_ref(road_class: object, number: float) -> str | None:
+    """``('A', 12) -> 'A12'``, ``('Motorway', 25) -> 'M25'``, ``('A(M)', 1) -> 'A1(M)'``; None for C and
+    unclassified roads or a missing number.
+
+    Examples
+    --------
+    >>> road_ref("Motorway", 25), road_ref("A(M)", 1), road_ref("C", 7), road_ref("A", 0)
+    ('M25', 'A1(M)', None, None)
+    """
+    prefix = {"Motorway": "M", "A(M)": "A", "A": "A", "B": "B"}.get(str(road_class))
+    if prefix is None or not number or not np.isfinite(number) or number <= 0:
+        return None
+    return f"{prefix}{int(number)}{'(M)' if road_class == 'A(M)' else ''}"
+
+
+def _result(p: Path, raw: pd.DataFrame, cols: dict[str, str], ids: pd.Series, lon: np.ndarray, lat: np.ndarray,
+            occurred: pd.Series, codes: pd.Series, reason: pd.Series, detail: pd.Series, system: str) -> LoadResult:
+    def col(name: str, codes_: dict[str, str] | None = None) -> pd.Series:
+        if name not in cols:
+            return pd.Series(pd.NA, index=raw.index, dtype="object")
+        return _decode(raw[cols[name]], codes_ or {})
+
+    road_class, road_number = col("road_class", ROAD_CLASS), pd.to_numeric(col("road_number"), errors="coerce")
+    road = [road_ref(c, n) for c, n in zip(road_class, road_number.fillna(0), strict=True)]
+    attended = col("police_attended", {"1": "yes", "2": "no", "3": "no"}).map(
+        lambda v: {"yes": True, "no": False}.get(str(v).lower(), pd.NA))
+    frame = pd.DataFrame({
+        "source_file": str(p), "row_number": np.arange(1, len(raw) + 1, dtype=np.int64),
+        "incident_id": ids.where(ids.ne(""), None).astype("object"),
+        "month": occurred.dt.strftime("%Y-%m").astype("object"), "occurred_at": occurred, "category": CATEGORY,
+        "grade": None, "response_minutes": np.nan, "location_source": "coordinates",
+        "lsoa_code_input": col("lsoa_code"),
+        "severity": col("severity", SEVERITY).map(lambda v: str(v).lower() if isinstance(v, str) else v),
+        "road_class": road_class, "road_number": road_number, "road": road,
+        "speed_limit": pd.to_numeric(col("speed_limit"), errors="coerce"), "police_attended": attended,
+        "dft_urban_rural": col("urban_rural", URBAN_RURAL), "police_force": codes,
+    }, index=raw.index)
+    accepted = reason.isna().to_numpy()
+    incidents = gpd.GeoDataFrame(frame[accepted].reset_index(drop=True),
+                                 geometry=gpd.points_from_xy(lon[accepted], lat[accepted]), crs=4326)
+    incidents = incidents[INCIDENT_COLUMNS[:-1] + [c for c in frame.columns if c not in INCIDENT_COLUMNS]
+                          + ["geometry"]]
+    ledger = ledger_rows(frame[~accepted], reason[~accepted], detail[~accepted], status="rejected")
+    ledger = ledger.reindex(columns=LEDGER_COLUMNS)
+    by_reason = reason.dropna().value_counts()
+    summary = {"input_rows": int(len(raw)), "accepted": int(accepted.sum()), "rejected": int((~accepted).sum()),
+               "rejected_by_reason": {str(k): int(v) for k, v in by_reason.items()}, "warnings": {},
+               "files": [{"file": str(p), "rows": int(len(raw)), "coordinates": system}],
+               "columns": dict(cols), "coordinates": [system], "has_grades": False, "has_response_times": False,
+               "has_months": bool(incidents["month"].notna().any()), "source": "STATS19",
+               "categories": [CATEGORY]}
+    return LoadResult(incidents, ledger, summary)

@@ -1,0 +1,76 @@
+"""GIS-ready exports: one GeoPackage holding named layers that open in QGIS, ArcGIS Pro and Power BI.
+
+Typical layers (the caller chooses the names): ``hexagon_results`` (:func:`geo_response.hotspots.hex_aggregate`
+or :func:`~geo_response.hotspots.failure_tests`), ``lsoa_results`` (:func:`~geo_response.hotspots.lsoa_aggregate`),
+``hotspots`` (:func:`~geo_response.hotspots.find_hotspots`), ``gi_star`` (:func:`~geo_response.hotspots.gi_star_spots`),
+``isochrones`` and ``scenario_coverage``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo_response.errors import OutputError
+
+LAYER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+
+
+def _plain_columns(gdf: gpd.GeoDataFrame, decimals: int) -> gpd.GeoDataFrame:
+    """Columns GeoPackage can store: lists / dicts as JSON text, mixed objects as text, floats rounded."""
+    out = gdf.copy()
+    for col in out.columns:
+        if col == out.geometry.name:
+            continue
+        s = out[col]
+        if pd.api.types.is_float_dtype(s):
+            out[col] = s.round(decimals)
+        elif pd.api.types.is_bool_dtype(s):
+            out[col] = s.astype(bool)
+        elif s.dtype == object or isinstance(s.dtype, pd.CategoricalDtype):
+            out[col] = [None if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
+                        else json.dumps(v, default=str) if isinstance(v, (list, dict, tuple)) else str(v)
+                        for v in s]
+    return out
+
+
+def write_gis(path: str | Path, layers: dict[str, gpd.GeoDataFrame], decimals: int = 6) -> Path:
+    """Write every layer to one GeoPackage (an existing file at `path` is replaced).
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.gpkg`` file.
+    layers : dict
+        Layer name -> GeoDataFrame with a CRS. Names: a letter, then letters, digits or ``_`` (max 63).
+        ``None`` values are skipped, so optional layers can be passed as they are.
+    decimals : int
+        Float columns are rounded to this many decimals.
+
+    Returns
+    -------
+    Path
+    """
+    p = Path(path)
+    if p.suffix.lower() != ".gpkg":
+        raise OutputError(f"GIS exports are GeoPackages: name the file *.gpkg, not {p.name!r}")
+    given = {k: v for k, v in layers.items() if v is not None}
+    if not given:
+        raise OutputError("no layer to write: pass at least one GeoDataFrame")
+    for name, gdf in given.items():
+        if not LAYER_NAME.match(str(name)):
+            raise OutputError(f"layer name {name!r} is not a plain name (letter, then letters, digits, _)")
+        if not isinstance(gdf, gpd.GeoDataFrame) or gdf.crs is None:
+            raise OutputError(f"layer {name!r} must be a GeoDataFrame with a CRS")
+    if len({n.lower() for n in given}) != len(given):
+        raise OutputError("layer names must differ in more than case (GeoPackage tables are case-insensitive)")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.unlink(missing_ok=True)
+    for name, gdf in given.items():
+        _plain_columns(gdf, decimals).to_file(p, layer=name, driver="GPKG", engine="pyogrio")
+    return p
