@@ -23,6 +23,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_routing.py
 	$(BIN)/python benchmarks/bench_planning.py
 	$(BIN)/python benchmarks/bench_pipeline.py
+	$(BIN)/python benchmarks/bench_memory.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check geo_response tests benchmarks
