@@ -192,6 +192,23 @@ class BuiltDemand:
     period: dict
     roster: RosterSpec
     notes: list[str] = field(default_factory=list)
+    units_args: dict = field(default_factory=dict)
+
+    def with_lines(self, lines: list[sim_roster.RosterLine]) -> SimDemand:
+        """The same demand (same incidents and travel) with the units of another roster."""
+        from dataclasses import replace
+
+        return replace(self.demand, roster=roster_units(lines, self.roster.base_names, **self.units_args))
+
+
+def roster_units(lines: list[sim_roster.RosterLine], base_names: list[str], *, horizon_days: float,
+                 start_weekday: int, posts: dict) -> sim_roster.Roster:
+    """Units and on-duty intervals of roster ``lines`` (``*`` expanded to every base), warnings kept quiet."""
+    lines = [sim_roster.RosterLine(b, ln.units, ln.start_min, ln.end_min, ln.days, ln.line)
+             for ln in lines for b in (base_names if ln.base == "*" else [ln.base])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sim_roster.build_units(lines, base_names, horizon_days, start_weekday=start_weekday, posts=posts)
 
 
 def _incident_times(inc: pd.DataFrame, profile: np.ndarray, rng: np.random.Generator) -> tuple[pd.Series, str]:
@@ -384,12 +401,8 @@ def _assemble(area: StudyArea, inc: pd.DataFrame, secs: np.ndarray, atom: np.nda
     arrays = {k: np.concatenate([v, v[replay]]) for k, v in real.items()}
     horizon_days = warm_days + days + TAIL_DAYS
     t0 = pd.Timestamp(period["start"]) - pd.Timedelta(days=warm_days)
-    lines = [sim_roster.RosterLine(b, ln.units, ln.start_min, ln.end_min, ln.days, ln.line)
-             for ln in spec.lines for b in (spec.base_names if ln.base == "*" else [ln.base])]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        units = sim_roster.build_units(lines, spec.base_names, horizon_days, start_weekday=t0.dayofweek,
-                                       posts=row_of)
+    units_args = {"horizon_days": horizon_days, "start_weekday": int(t0.dayofweek), "posts": dict(row_of)}
+    units = roster_units(spec.lines, spec.base_names, **units_args)
     demand = SimDemand(arrival_s=arrival, atom=arrays["atom"], priority=arrays["priority"], speed=arrays["speed"],
                        target_s=arrays["target_s"], on_scene_s=arrays["on_scene_s"], n_real=len(inc),
                        travel_s=np.ascontiguousarray(travel), roster=units, job_minutes=dict(sim.job_minutes),
@@ -406,7 +419,7 @@ def _assemble(area: StudyArea, inc: pd.DataFrame, secs: np.ndarray, atom: np.nda
                         "district": inc["district"].fillna("unknown"), "lsoa_code": inc["lsoa_code"],
                         "month": inc["month_label"], "hour": inc["hour"], "copy": inc["copy"],
                         "has_target": np.isfinite(real["target_s"])})
-    return BuiltDemand(demand, out, prepared, post_names, sc, period, spec, notes)
+    return BuiltDemand(demand, out, prepared, post_names, sc, period, spec, notes, units_args)
 
 
 def _ci(values: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -446,6 +459,7 @@ def compliance_table(inc: pd.DataFrame, met: np.ndarray, period_col: str) -> pd.
     counts = out[reps].to_numpy(float)
     n = out["n"].to_numpy(float)
     mean, low, high = _ci(100.0 * counts / n[:, None])
+    low, high = np.clip(low, 0, 100), np.clip(high, 0, 100)
     res = out[dims].copy()
     res["met"] = counts.mean(axis=1).round(2)
     res["not_met"] = (n - counts.mean(axis=1)).round(2)
@@ -665,6 +679,7 @@ def _headline(reps: pd.DataFrame) -> dict:
         x = reps[f"pct_met_{name}"].to_numpy(float)[None, :]
         if np.isfinite(x).all():
             mean, low, high = _ci(100 * x)
+            low, high = np.clip(low, 0, 100), np.clip(high, 0, 100)
             out[name] = {"pct_met": round(float(mean[0]), 2), "low": round(float(low[0]), 2),
                          "high": round(float(high[0]), 2)}
     return out
