@@ -93,8 +93,20 @@ def check_roster(area: StudyArea, roster: str | Path | None = None) -> RosterSpe
     names = _base_names(area)
     expanded = [sim_roster.RosterLine(b, ln.units, ln.start_min, ln.end_min, ln.days, ln.line)
                 for ln in lines for b in (names if ln.base == "*" else [ln.base])]
-    sim_roster._check_bases(expanded, names)
+    _check_bases(expanded, names, "roster line")
     return RosterSpec(lines, source, path, names, issues, sim_roster.uncovered_hours(expanded))
+
+
+def _check_bases(lines: list[sim_roster.RosterLine], names: list[str], where: str) -> None:
+    """An error naming the first unknown base, with "did you mean" and the nearest names."""
+    import difflib
+
+    for ln in lines:
+        if ln.base not in names:
+            near = difflib.get_close_matches(ln.base, names, n=3, cutoff=0.5)
+            hint = (f"; did you mean {near[0]!r}? (nearest names: {', '.join(near)})" if near
+                    else f"; the bases are: {', '.join(sorted(names)[:10])}{' ...' if len(names) > 10 else ''}")
+            raise SimulationError(f"{where} {ln.line} names unknown base {ln.base!r}{hint}")
 
 
 @dataclass(frozen=True)
@@ -281,8 +293,8 @@ def _sites(area: StudyArea, posts: str | Path | None, base_names: list[str]) -> 
     need = {"base", "latitude", "longitude"} - set(table.columns)
     if need:
         raise SimulationError(f"posts file {posts} lacks column(s) {sorted(need)}; need base,latitude,longitude")
-    sim_roster._check_bases([sim_roster.RosterLine(str(b), 1, 0, 60, (0,), i + 2)
-                             for i, b in enumerate(table["base"])], base_names)
+    _check_bases([sim_roster.RosterLine(str(b), 1, 0, 60, (0,), i + 2) for i, b in enumerate(table["base"])],
+                 base_names, "posts file line")
     try:
         lat, lon = table["latitude"].astype(float), table["longitude"].astype(float)
     except ValueError as exc:
