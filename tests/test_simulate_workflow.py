@@ -112,6 +112,20 @@ def test_uncovered_hours_and_overload_are_warned(area, case):
                                   "data_days": 7}
 
 
+def test_patrol_posts_move_where_units_wait(area, case, run):
+    (case / "posts.csv").write_text(f"base,latitude,longitude\n{BASE},51.735,0.470\n")
+    r = run_simulation(area, case / "incidents.csv", None, roster=case / "roster.csv", posts=case / "posts.csv",
+                       replications=2, days=7, seed=3, workers=0, progress=False)
+    at_post = (r.built.incidents["lsoa_code"] == run.built.incidents["lsoa_code"].iloc[1]).to_numpy()
+    near, far = r.tables["incidents"]["travel_minutes"], run.tables["incidents"]["travel_minutes"]
+    assert near[at_post].mean() < far[at_post].mean()
+    assert r.summary["posts"] == [BASE, f"{BASE} post 1"] and r.summary["inputs"]["posts"]["sha256"]
+    (case / "badposts.csv").write_text("base,latitude,longitude\nNowhere Station,51.735,0.470\n")
+    with pytest.raises(SimulationError, match="posts file line 2 names unknown base 'Nowhere Station'"):
+        run_simulation(area, case / "incidents.csv", None, roster=case / "roster.csv", posts=case / "badposts.csv",
+                       days=7, workers=0)
+
+
 def test_unknown_base_fails_before_the_network_loads(data_dir, case):
     fresh = load_study_area(TINY, data_dir=data_dir)
     with pytest.raises(SimulationError, match="nearest names: Tiny Town Police Station"):

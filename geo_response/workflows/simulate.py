@@ -385,6 +385,12 @@ def build_demand(area: StudyArea, incidents_path: Any, spec: RosterSpec, *, poli
     travel = _travel(area, sites, codes)
     ok_atom = np.isfinite(travel).all(axis=(0, 1))
     notes = []
+    if sc["data_days"] < days - 1e-9:
+        notes.append(f"the incidents cover {sc['data_days']:g} of the {days:g} days simulated: the rest of the period "
+                     "has no demand (shorten --days to the months of the data)")
+    if sc["factor"] > 1:
+        notes.append(f"demand scaled x{sc['factor']:.3f}: incidents.csv repeats a source row's row_number and "
+                     "incident_id for each scaled copy")
     if not ok_atom.all():
         bad = ~ok_atom[atom]
         lost = inc.loc[bad & (inc["copy"] == 0)]
@@ -660,6 +666,7 @@ def _simulate(area: StudyArea, source: Any, spec: RosterSpec, policy: str, posts
             built.notes.append(note)
     tables = simulation_tables(built, reps)
     summary = simulation_summary(area, built, reps, tables, source, policy, seed, replications)
+    summary["inputs"]["posts"] = _file_entry(posts) if posts is not None else None
     summary["timings"] = {"build_seconds": round(t1 - t0, 3), "replications_seconds": round(t2 - t1, 3)}
     return SimulationRun(built, reps, tables, summary)
 
