@@ -24,6 +24,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_planning.py
 	$(BIN)/python benchmarks/bench_pipeline.py
 	$(BIN)/python benchmarks/bench_memory.py
+	cd benchmarks && ../$(BIN)/python bench_simulation.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check geo_response tests benchmarks

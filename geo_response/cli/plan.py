@@ -117,10 +117,49 @@ def optimise_command(
     typer.echo(f"outputs in {out}/: {', '.join(p.name for p in paths.values())}")
 
 
+def staff_command(
+    add_units: Annotated[int, typer.Option("--add-units", min=1, help="Extra units to place.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    shift: Annotated[str | None, typer.Option("--shift", help="Only this roster shift, e.g. 23:00-07:00.")] = None,
+    osm: OsmOption = None,
+    incidents: IncidentsOption = None,
+    roster: Annotated[Path | None, typer.Option("--roster", help="Roster CSV or TOML (default: profile).")] = None,
+    posts: Annotated[Path | None, typer.Option("--posts", help="Patrol posts CSV (base,latitude,longitude).")] = None,
+    policy: PolicyOption = "essex-2022",
+    replications: Annotated[int, typer.Option("--replications", min=1, help="Replications of the check.")] = 5,
+    days: Annotated[float, typer.Option("--days", min=0.01, help="Days simulated.")] = 365.0,
+    seed: SeedOption = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address.")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=0, help="Local Dask workers (0: no Dask).")] = 2,
+    overwrite: OverwriteOption = False,
+    force_profile: ForceOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Put --add-units extra units where they raise emergency (then priority) % met most; check by simulation."""
+    from geo_response.workflows.plan_staff import run_staff
+
+    with errors():
+        area = load_study_area(osm, force=force_profile, data_dir=data_dir)
+        area.policy(policy)
+        run = run_staff(area, default_incidents(area, incidents), out, add_units=add_units, shift=shift,
+                        policy=policy, roster=roster, posts=posts, replications=replications, days=days, seed=seed,
+                        scheduler=scheduler, workers=workers, overwrite=overwrite)
+    s = run.summary
+    standin_warning(s["network"].get("label"), s["network"].get("standin"))
+    for r in run.staff.itertuples():
+        typer.echo(f"  {r.order}. {r.base}, {r.shift}: screen emergency {r.screen_emergency_before:.1f}% -> "
+                   f"{r.screen_emergency_after:.1f}%")
+    for grade, c in s["simulation_check"].items():
+        typer.echo(f"simulated {grade}: {c['baseline']:.1f}% -> {c['plan']:.1f}% ({c['change']:+.1f}, 95% CI "
+                   f"{c['change_low']:+.1f} to {c['change_high']:+.1f})")
+    typer.echo(f"outputs in {out}/: {', '.join(s['outputs'])}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``plan`` group (``compare``, ``optimise``) to the app."""
     plan_app = typer.Typer(help="Deployment planning: compare a scenario, choose new sites, rank closures.",
                            no_args_is_help=True)
     plan_app.command("compare")(compare_command)
     plan_app.command("optimise")(optimise_command)
+    plan_app.command("staff")(staff_command)
     app.add_typer(plan_app, name="plan")

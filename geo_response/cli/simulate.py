@@ -1,0 +1,75 @@
+"""``geo-response simulate``: dispatch of busy response units simulated over a road network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from geo_response.cli.common import (
+    DataDirOption,
+    ForceOption,
+    IncidentsOption,
+    OsmOption,
+    OverwriteOption,
+    PolicyOption,
+    default_incidents,
+    errors,
+    standin_warning,
+)
+from geo_response.study_area import load_study_area
+from geo_response.workflows.simulate import run_simulation
+
+RosterOption = Annotated[Path | None, typer.Option(
+    "--roster", help="Roster CSV or TOML (base,units,start,end[,days]). Default: the force profile's (ASSUMPTION).")]
+PostsOption = Annotated[Path | None, typer.Option(
+    "--posts", help="Patrol posts CSV (base,latitude,longitude): that base's units wait there. Default: the base.")]
+ReplicationsOption = Annotated[int, typer.Option("--replications", min=1, help="Independent replications.")]
+DaysOption = Annotated[float, typer.Option("--days", min=0.01, help="Days simulated from the first month.")]
+SimSeedOption = Annotated[int | None, typer.Option("--seed", min=0, help="Root seed (default: the profile's).")]
+SchedulerOption = Annotated[str | None, typer.Option(
+    "--scheduler", help="Address of a running Dask scheduler (default: a local cluster).")]
+WorkersOption = Annotated[int, typer.Option(
+    "--workers", min=0, help="Workers of the local Dask cluster (0: run in this process without Dask).")]
+
+
+def simulate_command(
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    osm: OsmOption = None,
+    incidents: IncidentsOption = None,
+    roster: RosterOption = None,
+    posts: PostsOption = None,
+    policy: PolicyOption = "essex-2022",
+    replications: ReplicationsOption = 5,
+    days: DaysOption = 365.0,
+    seed: SimSeedOption = None,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = 2,
+    overwrite: OverwriteOption = False,
+    force_profile: ForceOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Simulate units dispatched to the incidents: % met with intervals, causes of misses, utilisation."""
+    with errors():
+        area = load_study_area(osm, bases=None, force=force_profile, data_dir=data_dir)
+        area.policy(policy)
+        source = default_incidents(area, incidents)
+        run = run_simulation(area, source, out, policy=policy, roster=roster, posts=posts, replications=replications,
+                             days=days, seed=seed, scheduler=scheduler, workers=workers, overwrite=overwrite)
+    s = run.summary
+    standin_warning(s["network"].get("label"), s["network"].get("standin"))
+    typer.echo(f"simulated {s['simulated_incidents']:,} incidents, {s['period']['start']} + {s['period']['days']:g} "
+               f"days; scale x{s['scale']['factor']:.3f} ({s['scale']['source']})")
+    typer.echo(f"roster: {s['roster']['units']} units ({s['roster']['source']}); {s['replications']} replications")
+    for grade, h in s["headline"].items():
+        typer.echo(f"  {grade}: {h['pct_met']:.1f}% met (95% CI {h['low']:.1f}-{h['high']:.1f})")
+    typer.echo("misses by cause: " + ", ".join(f"{k} {v:,.1f}" for k, v in s["misses_by_cause"].items()))
+    for note in s["warnings"]:
+        typer.secho(f"warning: {note}", fg=typer.colors.YELLOW)
+    typer.echo(f"wrote {', '.join(s['outputs'])} to {out}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``simulate`` to the app."""
+    app.command("simulate")(simulate_command)
