@@ -32,7 +32,8 @@ def _lower_columns(df: pd.DataFrame) -> dict[str, str]:
 def _finish(names, types, units, geometry, boundary: BaseGeometry | None, area: BaseGeometry | None,
             issues: list[dict], projected_crs: str, rows: np.ndarray | None = None) -> gpd.GeoDataFrame:
     """Drop bases outside ``area`` and near-duplicates, flag the rest; ``rows`` numbers them in issues
-    (file lines of a CSV; default 1..n)."""
+    (file lines of a CSV; default 1..n).
+    """
     gdf = gpd.GeoDataFrame({"name": names, "type": types, "units": units}, geometry=geometry, crs=4326)
     row = (np.arange(1, len(gdf) + 1) if rows is None else np.asarray(rows)).astype(int).tolist()
     keep = np.ones(len(gdf), dtype=bool)

@@ -294,7 +294,8 @@ def load_profile(path: str | Path | None = None) -> ForceProfile:
 
 def _known(table: Any, allowed: tuple[str, ...], where: str) -> dict[str, Any]:
     """The table itself, after checking it is a table with no key outside ``allowed`` (typos must not be
-    silently ignored: a misspelt ``max_kph`` would lift every speed cap)."""
+    silently ignored: a misspelt ``max_kph`` would lift every speed cap).
+    """
     if not isinstance(table, dict):
         raise ConfigError(f"force profile: [{where}] must be a table, got {table!r}")
     unknown = [k for k in table if k not in allowed]
@@ -381,7 +382,7 @@ def _parse_grade(raw: dict[str, Any], where: str) -> Grade:
     )
 
 
-def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -> ForceProfile:
+def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -> ForceProfile:  # noqa: C901 (see docs/DESIGN.md, "Long functions")
     """Validate a parsed TOML mapping and build a :class:`ForceProfile`.
 
     Raises

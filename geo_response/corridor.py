@@ -233,7 +233,8 @@ class CorridorAnalysis:
     @property
     def table(self) -> pd.DataFrame:
         """:attr:`summary` one row per group: ``emergency_*`` and ``all_*`` figures side by side, and
-        ``largest_group_of_emergency_failures`` (for ``corridor.csv`` and reports)."""
+        ``largest_group_of_emergency_failures`` (for ``corridor.csv`` and reports).
+        """
         figures = ["incidents", "attended", "expected_failures", "pct_met", "share_of_failures"]
         wide = self.summary.pivot(index="group", columns="scope", values=figures)
         wide.columns = [f"{'emergency' if scope == 'emergency' else 'all'}_{name}" for name, scope in wide.columns]

@@ -151,7 +151,7 @@ def check_url(url: str) -> str:
 
 
 def known_hash(source: Source) -> str | None:
-    """pooch's ``known_hash`` for a source: ``"sha256:<hex>"``, or None when the profile gives none.
+    """Pooch's ``known_hash`` for a source: ``"sha256:<hex>"``, or None when the profile gives none.
 
     Raises
     ------

@@ -119,7 +119,8 @@ def load_towns(profile: ForceProfile, data_dir: str | Path | None = None) -> gpd
 
 def load_srn_links(profile: ForceProfile, data_dir: str | Path | None = None) -> gpd.GeoDataFrame:
     """Strategic road network links (junction to junction, straight): ``link_ref, road, description,
-    start_junction, end_junction, geometry`` in EPSG:4326."""
+    start_junction, end_junction, geometry`` in EPSG:4326.
+    """
     path = find_file(profile.geography.srn_links, data_dir, url="https://doi.org/10.1177/03611981221111150")
     raw = pd.read_csv(path)
     lines = shapely.linestrings(

@@ -63,7 +63,8 @@ def title_html(title: str, period: str | None, policy_label: str | None, outcome
 
 class _PlaceLabels(MacroElement):
     """Text labels (Leaflet divIcons filled with ``textContent``, never HTML) added to the parent layer;
-    villages and hamlets appear only when zoomed in."""
+    villages and hamlets appear only when zoomed in.
+    """
 
     _template = Template("""
         {% macro script(this, kwargs) %}

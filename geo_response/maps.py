@@ -93,7 +93,8 @@ def pct_colour(pct_met: float, bins: tuple[float, ...] = PCT_BINS,
 # --------------------------------------------------------------------------------------------------
 def target_description(incidents: pd.DataFrame) -> str:
     """The targets of the incidents' grades, e.g. 'Emergency (urban) 15 min; Emergency (rural) 20 min'
-    (plain text; escape before display)."""
+    (plain text; escape before display).
+    """
     if "target_minutes" not in incidents.columns:
         return ""
     names = incidents["grade_name"] if "grade_name" in incidents.columns else incidents.get("grade")
@@ -352,7 +353,7 @@ def _legend_html(title: str, target: str, policy_label: str | None, network_labe
 # --------------------------------------------------------------------------------------------------
 # public functions
 # --------------------------------------------------------------------------------------------------
-def compliance_map(incidents: gpd.GeoDataFrame | None = None, *,
+def compliance_map(incidents: gpd.GeoDataFrame | None = None, *,  # noqa: C901
                    bases: gpd.GeoDataFrame | None = None,
                    isochrones: gpd.GeoDataFrame | None = None,
                    hotspots: pd.DataFrame | None = None,

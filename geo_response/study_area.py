@@ -106,6 +106,13 @@ class StudyArea:
         """Built-up areas as points (for naming places)."""
         return geography.load_towns(self.force, self.data_dir)
 
+    @cached_property
+    def places(self) -> gpd.GeoDataFrame:
+        """Named places to name hotspots by: the OSM file's ``place`` nodes, else the built-up areas."""
+        from geo_response.places import named_places
+
+        return named_places(self.osm_path, self.force, self.data_dir)
+
     # ------------------------------------------------------------------ network and bases
     @property
     def osm_path(self) -> Path | None:

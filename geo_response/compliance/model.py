@@ -191,7 +191,8 @@ def travel_to_incidents(
 
 def incident_whens(incidents: pd.DataFrame, when: When | str | None = None) -> pd.Series:
     """The time of the week each incident's travel is modelled at: ``when`` for all when given, else each
-    incident's own ``occurred_at`` (None where it has none: no time-of-day multiplier)."""
+    incident's own ``occurred_at`` (None where it has none: no time-of-day multiplier).
+    """
     if when is not None:
         return pd.Series(str(parse_when(when)), index=incidents.index, dtype=object)
     out = pd.Series(None, index=incidents.index, dtype=object)

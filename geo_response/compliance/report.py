@@ -68,7 +68,7 @@ def _title(text: str) -> str:
     return str(text).replace("_", " ").capitalize()
 
 
-def report_blocks(long: pd.DataFrame, summary: dict, max_categories: int = 20) -> list[Block]:
+def report_blocks(long: pd.DataFrame, summary: dict, max_categories: int = 20) -> list[Block]:  # noqa: C901 (see docs/DESIGN.md, "Long functions")
     """The report's content as blocks: provenance, ledger, model, headline and the monthly tables."""
     modelled = summary.get("outcomes") == "modelled"
     blocks: list[Block] = [("h1", f"Attendance compliance: {summary.get('policy_label', summary.get('policy', ''))}")]

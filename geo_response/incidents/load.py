@@ -434,7 +434,8 @@ def _response(raw: pd.DataFrame, cols: dict[str, str], occurred: pd.Series, reje
 def _coordinate_text(coord_reason: pd.Series, cols: dict[str, str], system: str,
                      lsoa_in: pd.Series | None) -> pd.Series:
     """Ledger detail of rows with missing or unparseable coordinates; never the values themselves (a
-    near-miss such as ``51.7503x`` is still a location)."""
+    near-miss such as ``51.7503x`` is still a location).
+    """
     text = pd.Series("", index=coord_reason.index, dtype="object")
     text[coord_reason == "missing_coordinates"] = "no coordinates"
     if "lsoa_code" in cols and lsoa_in is not None:
@@ -454,7 +455,8 @@ def _coordinate_text(coord_reason: pd.Series, cols: dict[str, str], system: str,
 def _outside(boundary: BaseGeometry, lon: np.ndarray, lat: np.ndarray, ok: np.ndarray,
              show_points: bool) -> tuple[np.ndarray, np.ndarray]:
     """Rows (among ``ok``) outside the force area, and their ledger detail: a 1 km OS grid square at most,
-    and only with ``show_points``."""
+    and only with ``show_points``.
+    """
     shapely.prepare(boundary)
     inside = np.zeros(len(lon), dtype=bool)
     inside[ok] = shapely.contains_xy(boundary, lon[ok], lat[ok])

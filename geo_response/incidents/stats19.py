@@ -77,7 +77,8 @@ REQUIRED = ("incident_id", "police_force", "date")
 
 def normalise_header(name: object) -> str:
     """A header in the current style: ``'1st_Road_Class'`` -> ``'first_road_class'``,
-    ``'Local_Authority_(District)'`` -> ``'local_authority_district'``."""
+    ``'Local_Authority_(District)'`` -> ``'local_authority_district'``.
+    """
     s = str(name).strip().lower()
     s = re.sub(r"^1st_", "first_", re.sub(r"^2nd_", "second_", s))
     return re.sub(r"[^a-z0-9]+", "_", s).strip("_")

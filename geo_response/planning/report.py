@@ -228,7 +228,8 @@ def coverage_change_map(comparison: Comparison, simplify_m: float = 25.0, attrib
 def write_comparison(comparison: Comparison, out_dir: str | Path, attribution: str = "",
                      offline: bool = True) -> dict[str, Path]:
     """Write ``comparison.csv``, ``lsoa_coverage.csv``, ``summary.json``, ``report.md`` and
-    ``coverage_change.html`` into ``out_dir``."""
+    ``coverage_change.html`` into ``out_dir``.
+    """
     from geo_response.compliance.report import write_summary
     from geo_response.maps import save_map
 

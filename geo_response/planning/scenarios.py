@@ -192,7 +192,7 @@ def _missing(row: pd.Series, names: list[str]) -> ScenarioError:
                          f"scenario{hint}")
 
 
-def apply_scenario(bases: gpd.GeoDataFrame, scenario: pd.DataFrame, area: BaseGeometry | None = None,
+def apply_scenario(bases: gpd.GeoDataFrame, scenario: pd.DataFrame, area: BaseGeometry | None = None,  # noqa: C901
                    boundary: BaseGeometry | None = None, projected_crs: str = "EPSG:27700") -> gpd.GeoDataFrame:
     """Apply a scenario's changes, in order, to a bases frame.
 
@@ -304,7 +304,8 @@ def _origins(current: gpd.GeoDataFrame, scenario_bases: gpd.GeoDataFrame) -> pd.
 
 def removed_bases(current: gpd.GeoDataFrame, scenario_bases: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The current bases the scenario removed (by ``base_id``, so a base removed and another added under
-    its name still counts as removed)."""
+    its name still counts as removed).
+    """
     return current[~_current_ids(current).isin(_origins(current, scenario_bases))]
 
 

@@ -42,18 +42,17 @@ def _safe_text(value: object) -> object:
 
 
 def _write_csv(table: pd.DataFrame, path: str | Path) -> Path:
-    """The one place this module writes a CSV (to be swapped for the shared safe writer)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    table.map(_safe_text).to_csv(p, index=False)
-    return p
+    """The one place this module writes a CSV: the shared safe writer (neutralised cells, atomic)."""
+    from geo_response.outputs import write_csv
+
+    return write_csv(table, path)
 
 
 def _counts(table: pd.DataFrame, integer: bool) -> pd.DataFrame:
     out = table.copy()
     out["judged"] = out["met"] + out["not_met"]
     for c in ("met", "not_met", "judged"):
-        out[c] = out[c].round().astype(np.int64) if integer else out[c].astype(float).round(1)
+        out[c] = out[c].round().astype(np.int64) if integer else out[c].astype(float).round(2)
     with np.errstate(invalid="ignore", divide="ignore"):
         out["pct_met"] = (100 * table["met"] / (table["met"] + table["not_met"])).round(1)
     return out

@@ -142,7 +142,7 @@ def monthly_series(long: pd.DataFrame, categories: Sequence[str], urban_rural: s
 
 
 def period_comparison(series: pd.DataFrame) -> dict:
-    """This month against last month, the same month last year and the rolling 12 months.
+    """The latest month against last month, the same month last year and the rolling 12 months.
 
     Parameters
     ----------

@@ -217,7 +217,8 @@ class RoadNetwork:
     @classmethod
     def from_networkx(cls, G: nx.MultiDiGraph, speeds: Speeds | None = None) -> RoadNetwork:
         """The network of an OSMnx-style graph (nodes with ``x``/``y``; edges with ``length`` and
-        ``travel_time_<speed>``; ``geometry`` optional: straight lines between the nodes otherwise)."""
+        ``travel_time_<speed>``; ``geometry`` optional: straight lines between the nodes otherwise).
+        """
         if G.number_of_edges() == 0:
             raise RoutingError("the network has no edges; check the OSM file or the area it was clipped to")
         node_ids = np.fromiter(G.nodes, dtype=np.int64, count=len(G))

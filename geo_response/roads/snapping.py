@@ -96,7 +96,8 @@ class EdgeIndex:
 
     def times(self, edge_seconds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Seconds ``u -> v`` and ``v -> u`` (``inf`` where one-way) of each indexed edge, from the travel
-        seconds of every edge of the network (:meth:`RoadNetwork.edge_times`)."""
+        seconds of every edge of the network (:meth:`RoadNetwork.edge_times`).
+        """
         seconds = np.asarray(edge_seconds, dtype=float)
         reverse = np.where(self.reverse_rows >= 0, seconds[np.maximum(self.reverse_rows, 0)], np.inf)
         return seconds[self.rows], np.where(np.isnan(reverse), np.inf, reverse)

@@ -217,7 +217,8 @@ def parse_when(text: str | datetime | When | int) -> When:
 
 def multiplier(speed: SpeedProfile, when: When | str | int | None) -> float:
     """The time-of-day multiplier of a speed profile at a time of the week (1.0 when ``when`` is None or no
-    period of the profile covers it; the first matching period wins)."""
+    period of the profile covers it; the first matching period wins).
+    """
     if when is None:
         return 1.0
     when = parse_when(when)

@@ -273,7 +273,7 @@ def simulate(inp: SimInputs, *, return_to_post: bool = True) -> SimResult:
     return out
 
 
-def _run(inp: SimInputs, return_to_post: bool) -> SimResult:
+def _run(inp: SimInputs, return_to_post: bool) -> SimResult:  # noqa: C901 (see docs/DESIGN.md, "Long functions")
     """The event loop: job completions on a heap, incidents and shift changes as sorted streams."""
     n, n_units = inp.n_incidents, inp.n_units
     ready = np.asarray(inp.arrival_s, float) + np.asarray(inp.delay_s, float)

@@ -25,7 +25,8 @@ __all__ = ["confidence_intervals", "replicate", "run_replications", "summarise"]
 
 def summarise(inp: SimInputs, res: SimResult, atom_urban: np.ndarray | None = None) -> dict[str, float]:
     """Headline figures of one run: % met overall and by category (and urban / rural emergency),
-    counts of misses by cause, mean unit utilisation, incidents, events and seconds."""
+    counts of misses by cause, mean unit utilisation, incidents, events and seconds.
+    """
     prio = np.asarray(inp.priority)
     out: dict[str, float] = {"pct_met": res.pct_met()}
     for c, name in enumerate(CATEGORIES):

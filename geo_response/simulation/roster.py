@@ -40,7 +40,8 @@ WEEK_MIN = 7 * 24 * 60
 @dataclass(frozen=True)
 class RosterLine:
     """One roster row: ``units`` units at ``base`` from ``start_min`` to ``end_min`` (minutes after
-    midnight of a listed day; ``end_min`` may exceed 1440 for an overnight shift)."""
+    midnight of a listed day; ``end_min`` may exceed 1440 for an overnight shift).
+    """
 
     base: str
     units: int

@@ -18,7 +18,9 @@ from tqdm.auto import tqdm
 from geo_response import datadir, hotspots, maps
 from geo_response.compliance import report
 from geo_response.config import ForceProfile
+from geo_response.map_layers import main_roads
 from geo_response.outputs import OutputFolder, write_csv, write_json, write_text
+from geo_response.reporting.bundle import write_reports
 from geo_response.roads import isochrones
 from geo_response.study_area import StudyArea, load_study_area
 from geo_response.workflows.compliance import run_compliance, write_outputs
@@ -26,8 +28,9 @@ from geo_response.workflows.maps import corridor_layer
 
 ISOCHRONE_PROFILES = ("blue_light", "normal")
 MAP_NAME = "essex_compliance.html"
-DEMO_OUTPUTS = ("compliance_by_month.csv", "corridor.csv", MAP_NAME, "hotspots.csv", "incidents.csv",
-                "isochrones.gpkg", "ledger.csv", "report.md", "summary.json")
+DEMO_OUTPUTS = ("board_pack.xlsx", "compliance_by_month.csv", "corridor.csv", MAP_NAME,
+                "geo_response.gpkg", "hotspots.csv", "incidents.csv", "isochrones.gpkg", "ledger.csv", "report.html",
+                "report.md", "summary.json")
 THRESHOLDS_MIN = (5, 10, 15, 20)
 
 
@@ -139,7 +142,7 @@ def _demo(folder: OutputFolder, area: StudyArea, incidents_source, policies: tup
     # hotspots of emergency failures: the KPI that published reports single out (15 / 20 minutes)
     emergencies = incidents[incidents["grade_category"] == "emergency"]
     cells = hotspots.hex_aggregate(emergencies, resolution=hex_resolution)
-    spots = hotspots.find_hotspots(cells, towns=area.towns, projected_crs=prof.projected_crs)
+    spots = hotspots.find_hotspots(cells, towns=area.places, projected_crs=prof.projected_crs)
     hotspots.write_hotspots_csv(spots, folder.path("hotspots.csv"))
     done("hotspots", t0)
 
@@ -151,13 +154,17 @@ def _demo(folder: OutputFolder, area: StudyArea, incidents_source, policies: tup
 
     t0 = time.perf_counter()
     first_policy = area.policy(policies[0])
+    roads = main_roads(net)
+    months = sorted(m for m in incidents["month"].dropna().astype(str).unique() if m != "unknown")
+    period = f"{months[0]} to {months[-1]}" if months else None
     fmap = maps.compliance_map(
         incidents, bases=stations, isochrones=iso, hotspots=spots, corridor=layer["geometry"],
         corridor_name=layer["spec"].name, corridor_buffer_m=layer["spec"].buffer_m,
         corridor_summary=layer["analysis"].summary, lsoas=lsoas, districts=area.districts, resolution=hex_resolution,
         policy=first_policy, policy_label=first_policy.label, network_label=net.graph["network_label"],
         standin=net.graph["standin"], attribution=prof.attribution, show_points=show_points,
-        projected_crs=prof.projected_crs)
+        projected_crs=prof.projected_crs, roads=roads, places=area.places, period=period,
+        outcomes=main_run.summary["outcomes"])
     maps.save_map(fmap, folder.path(MAP_NAME), offline=offline)
     done("map", t0)
 
@@ -176,14 +183,38 @@ def _demo(folder: OutputFolder, area: StudyArea, incidents_source, policies: tup
                      "cells_tested": spots.attrs.get("cells_tested"), "hotspots": int(len(spots)),
                      "h3_resolution": hex_resolution},
         "corridor": corridor_table.to_dict(orient="records"),
-        "outputs": sorted(DEMO_OUTPUTS + tuple(policies[1:])),
+        "outputs": sorted(DEMO_OUTPUTS + tuple(policies[1:]) + ("board_pack",)),
         "timings_seconds": {**timings, "total": round(time.perf_counter() - t_start, 2)},
     })
+    board_outputs(folder, area, main_run, cells, spots, iso, corridor_table, roads, summary)
     steps.close()
     write_json(summary, folder.path("summary.json"))
     blocks = demo_blocks(summary, spots, corridor_table, prof) + report.report_blocks(main_run.long, main_run.summary)
     write_text(report.render_markdown(blocks), folder.path("report.md"))
     return summary
+
+
+def board_outputs(folder: OutputFolder, area: StudyArea, run, cells, spots, iso, corridor_table, roads,
+                  summary: dict) -> None:
+    """The analyst's and the board's outputs: report.html (charts), board_pack.xlsx with its tidy CSVs, and
+    the GIS layers in geo_response.gpkg (hexagon and LSOA results, hotspots, Gi* hot and cold spots,
+    isochrones).
+    """
+    t0 = time.perf_counter()
+    prof = area.force
+    emergencies = run.incidents[run.incidents["grade_category"] == "emergency"]
+    gi = hotspots.gi_star_spots(cells, towns=area.places, projected_crs=prof.projected_crs)
+    blocks = demo_blocks(summary, spots, corridor_table, prof)
+    write_reports(folder.root, run.long, run.summary, kpis=prof.kpis, incidents=run.incidents,
+                  corridor=corridor_table, hotspots=spots, gi=gi, roads=roads, places=area.places,
+                  gis_layers={"hexagon_results": hotspots.failure_tests(cells),
+                              "lsoa_results": hotspots.lsoa_aggregate(emergencies, area.lsoas),
+                              "hotspots": spots, "gi_star": gi, "isochrones": iso},
+                  appendix=report.html_fragments(blocks), projected_crs=prof.projected_crs)
+    summary["gi_star"] = {"cells_tested": int(gi.attrs.get("cells_tested", len(cells))),
+                          "hot": int((gi["gi_class"] == "hot").sum()) if len(gi) else 0,
+                          "cold": int((gi["gi_class"] == "cold").sum()) if len(gi) else 0}
+    summary["timings_seconds"]["board_outputs"] = round(time.perf_counter() - t0, 2)
 
 
 def corridor_readable(table: pd.DataFrame) -> pd.DataFrame:
