@@ -109,8 +109,9 @@ def save_map(m: folium.Map, path: str | Path, offline: bool = True) -> Path:
         if found:
             raise MapError(f"the offline map still loads {len(found)} resources from the network, e.g. "
                            f"{found[0][:120]}; remove the layer or plugin that adds them")
-    path.write_text(page, encoding="utf-8")
-    return path
+    from geo_response.outputs import write_text
+
+    return write_text(page, path)
 
 
 class InlineMap:

@@ -476,12 +476,11 @@ class OutputFolder:
 
     # -- closing ---------------------------------------------------------------------------------
     def _files(self) -> list[str]:
-        assert self.tmp is not None
-        return sorted(p.relative_to(self.tmp).as_posix() for p in self.tmp.rglob("*")
+        tmp = self.root
+        return sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*")
                       if p.is_file() and p.name != MANIFEST_NAME)
 
     def _commit(self) -> None:
-        assert self.tmp is not None
         names = self._files()
         self._conflicts(names)
         new = {rel: _entry(self.tmp / rel) for rel in names}

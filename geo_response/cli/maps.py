@@ -31,7 +31,8 @@ def map_command(
     policy: PolicyOption = "essex-2022",
     bases: BasesOption = None,
     offline: Annotated[bool, typer.Option(
-        "--offline/--online", help="Self-contained file: Leaflet inlined, no CDN, no basemap tiles.")] = False,
+        "--offline/--online", help="Self-contained file (default): Leaflet inlined, no third-party code, no tiles. "
+                                   "--online loads Leaflet from folium's CDN and a basemap.")] = True,
     show_points: Annotated[bool, typer.Option(
         "--show-points", help="Draw individual incidents (off by default: maps show aggregates).")] = False,
     aggregate: Annotated[str, typer.Option("--aggregate", help="Choropleth cells: hex or lsoa.")] = "hex",

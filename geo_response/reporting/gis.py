@@ -69,8 +69,10 @@ def write_gis(path: str | Path, layers: dict[str, gpd.GeoDataFrame], decimals: i
             raise OutputError(f"layer {name!r} must be a GeoDataFrame with a CRS")
     if len({n.lower() for n in given}) != len(given):
         raise OutputError("layer names must differ in more than case (GeoPackage tables are case-insensitive)")
+    from geo_response.outputs import atomic_path
+
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.unlink(missing_ok=True)
-    for name, gdf in given.items():
-        _plain_columns(gdf, decimals).to_file(p, layer=name, driver="GPKG", engine="pyogrio")
+    with atomic_path(p) as tmp:      # all layers into a temporary file, renamed into place at the end
+        for name, gdf in given.items():
+            _plain_columns(gdf, decimals).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
     return p

@@ -310,11 +310,10 @@ def render_report_html(long: pd.DataFrame, summary: dict, *, kpis: Iterable | No
 
 
 def _write_text(text: str, path: str | Path) -> Path:
-    """The one place this module writes a file (to be swapped for the shared safe writer)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(text, encoding="utf-8")
-    return p
+    """The one place this module writes a file: the shared atomic writer."""
+    from geo_response.outputs import write_text
+
+    return write_text(text, path)
 
 
 def write_report_html(path: str | Path, long: pd.DataFrame, summary: dict, **kwargs) -> Path:
