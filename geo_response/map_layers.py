@@ -31,6 +31,7 @@ ROAD_STYLE = {"motorway": (4.0, "#3d3d3d"), "trunk": (3.4, "#4d4d4d"), "primary"
 #: Smallest zoom at which each kind of place is labelled.
 PLACE_MIN_ZOOM = {"city": 0, "town": 0, "built-up area": 0, "village": 11, "hamlet": 13}
 ISOCHRONE_CLOSING_M = 250.0
+SIMPLIFY_BEFORE_CLOSING_M = 25.0
 
 TITLE_CSS = """<style>
 .gr-title { background: rgba(255,255,255,0.94); padding: 6px 10px; border-radius: 4px;
@@ -158,7 +159,10 @@ def isochrone_bands(iso: gpd.GeoDataFrame, projected_crs: str = "EPSG:27700",
         colours = palette.sequential_colours(len(thresholds))
         previous, lower = None, 0.0
         for t, colour in zip(thresholds, colours, strict=True):
-            shape = merged.loc[t, "geometry"].buffer(closing_m).buffer(-closing_m)
+            # simplified first (the map draws at ~30 m anyway): closing the full-detail outline of a county-wide
+            # isochrone takes seconds per buffer
+            outline = shapely.simplify(merged.loc[t, "geometry"], SIMPLIFY_BEFORE_CLOSING_M)
+            shape = outline.buffer(closing_m, quad_segs=4).buffer(-closing_m, quad_segs=4)
             band = _polygonal(shape if previous is None else shape.difference(previous))
             rows.append({"profile": str(profile), "threshold_min": t, "band": f"{lower:g}-{t:g} min",
                          "colour": colour, "geometry": band})

@@ -28,6 +28,8 @@ from geo_response.workflows.maps import corridor_layer
 
 ISOCHRONE_PROFILES = ("blue_light", "normal")
 MAP_NAME = "essex_compliance.html"
+SIMULATION_DAYS = 28.0          # the demo's simulation: four weeks, two replications (geo-response simulate: a year)
+SIMULATION_REPLICATIONS = 2
 DEMO_OUTPUTS = ("board_pack.xlsx", "compliance_by_month.csv", "corridor.csv", MAP_NAME,
                 "geo_response.gpkg", "hotspots.csv", "incidents.csv", "isochrones.gpkg", "ledger.csv", "report.html",
                 "report.md", "summary.json")
@@ -102,7 +104,7 @@ def _demo(folder: OutputFolder, area: StudyArea, incidents_source, policies: tup
     out = folder.root
     prof = area.force
     timings: dict[str, float] = {}
-    steps = tqdm(total=8, desc="geo-response demo", unit="step", disable=None)
+    steps = tqdm(total=10, desc="geo-response demo", unit="step", disable=None)
 
     def done(name: str, t0: float) -> None:
         timings[name] = round(time.perf_counter() - t0, 2)
@@ -183,15 +185,44 @@ def _demo(folder: OutputFolder, area: StudyArea, incidents_source, policies: tup
                      "cells_tested": spots.attrs.get("cells_tested"), "hotspots": int(len(spots)),
                      "h3_resolution": hex_resolution},
         "corridor": corridor_table.to_dict(orient="records"),
-        "outputs": sorted(DEMO_OUTPUTS + tuple(policies[1:]) + ("board_pack",)),
+        "outputs": sorted(DEMO_OUTPUTS + tuple(policies[1:]) + ("board_pack", "simulation")),
         "timings_seconds": {**timings, "total": round(time.perf_counter() - t_start, 2)},
     })
     board_outputs(folder, area, main_run, cells, spots, iso, corridor_table, roads, summary)
+    t0 = time.perf_counter()
+    summary["simulation"] = simulation_step(folder, area, incidents_source, policies[0])
+    done("simulation", t0)
     steps.close()
     write_json(summary, folder.path("summary.json"))
     blocks = demo_blocks(summary, spots, corridor_table, prof) + report.report_blocks(main_run.long, main_run.summary)
     write_text(report.render_markdown(blocks), folder.path("report.md"))
     return summary
+
+
+class _Subfolder:
+    """An open output transaction seen from one of its sub-folders (``path(name)`` -> ``<sub>/<name>``)."""
+
+    def __init__(self, folder: OutputFolder, sub: str) -> None:
+        self.folder, self.sub = folder, sub
+
+    def path(self, name: str) -> Path:
+        return self.folder.path(f"{self.sub}/{name}")
+
+
+def simulation_step(folder: OutputFolder, area: StudyArea, incidents_source, policy: str,
+                    days: float = SIMULATION_DAYS, replications: int = SIMULATION_REPLICATIONS) -> dict:
+    """Busy units, not just stations: a short simulation of dispatch (the profile's roster, an ASSUMPTION) over
+    the first weeks of the incidents, written to ``simulation/``; returns its headline and causes of failure.
+    """
+    from geo_response.workflows.simulate import run_simulation, write_simulation
+
+    run = run_simulation(area, incidents_source, None, policy=policy, replications=replications, days=days,
+                         workers=0, progress=True)
+    write_simulation(_Subfolder(folder, "simulation"), run)
+    s = run.summary
+    return {"days": days, "replications": replications, "headline": s["headline"],
+            "misses_by_cause": s["misses_by_cause"], "mean_utilisation": s.get("mean_utilisation"),
+            "roster_units": s["roster"]["units"], "scale": s["scale"], "outputs": "simulation/"}
 
 
 def board_outputs(folder: OutputFolder, area: StudyArea, run, cells, spots, iso, corridor_table, roads,
@@ -283,6 +314,25 @@ def demo_blocks(summary: dict, spots: pd.DataFrame, corridor_table: pd.DataFrame
     top = hotspots_readable(spots).head(10)
     blocks.append(("table", "Ranked separately for urban and rural cells (full figures in hotspots.csv)", top)
                   if len(top) else ("p", "No cell is significantly above the force-wide failure rate."))
+    blocks += simulation_blocks(summary.get("simulation"))
     timings = ", ".join(f"{k} {v} s" for k, v in summary["timings_seconds"].items())
     blocks += [("h2", "Run"), ("p", f"Timings: {timings}."), ("p", profile.attribution)]
     return blocks
+
+
+def simulation_blocks(sim: dict | None) -> list[report.Block]:
+    """The demo's simulation: % met with replication intervals and the causes of failure."""
+    if not sim:
+        return []
+    rows = [{"grade": name, "% met": f"{v['pct_met']:.1f}%", "95% interval": f"{v['low']:.1f}-{v['high']:.1f}%"}
+            for name, v in sim["headline"].items() if v]
+    causes = pd.DataFrame([{"cause": k, "missed per replication": f"{v:,.1f}"}
+                           for k, v in sim["misses_by_cause"].items()])
+    return [("h2", "Busy units: a short simulation of dispatch"),
+            ("p", f"{sim['days']:g} days, {sim['replications']} replications, {sim['roster_units']} units on the "
+                  "profile's default roster (an ASSUMPTION, not Essex's rota); demand scaled x"
+                  f"{sim['scale']['factor']:.3f} to the force's attended volume. The nearest free unit is sent; "
+                  "a miss is caused by travel, by the queue (no unit free), by distance (nearer units busy) or by "
+                  "the call-handling delay. Full tables in simulation/."),
+            ("table", "Simulated % met (mean of replications)", pd.DataFrame(rows)),
+            ("table", "Causes of failure", causes)]
