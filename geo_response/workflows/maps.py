@@ -50,7 +50,8 @@ def isochrone_layer(area: StudyArea, speeds: tuple[str, ...],
     if not speeds:
         return None
     frames = [iso.isochrones(area.network, area.bases, speed=area.speed(s), when=when, per_base=False,
-                             combined=True, lsoas=area.lsoas, crs=area.force.projected_crs) for s in speeds]
+                             combined=True, lsoas=area.lsoas, crs=area.force.projected_crs,
+                             access_speed_kph=area.force.response_model.access_speed_kph) for s in speeds]
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=4326)
 
 
@@ -77,7 +78,8 @@ def isochrones_at(area: StudyArea, whens: tuple[When | str, ...] | list = ("08:0
     frames = []
     for when in whens:
         frame = iso.isochrones(area.network, area.bases, thresholds_min, speed=profile, when=when, per_base=False,
-                               combined=True, lsoas=area.lsoas, crs=area.force.projected_crs)
+                               combined=True, lsoas=area.lsoas, crs=area.force.projected_crs,
+                               access_speed_kph=area.force.response_model.access_speed_kph)
         frame.insert(len(frame.columns) - 1, "when", str(when))
         frames.append(frame)
     return frames
