@@ -256,8 +256,12 @@ def same_edge_seconds(sources: Sources, edge: np.ndarray, fraction: np.ndarray
     on_edge = np.flatnonzero(sources.edge >= 0)
     if len(on_edge) == 0 or len(edge) == 0:
         return best, which
-    order = np.argsort(edge, kind="stable")
-    sorted_edges = edge[order]
+    if (edge[1:] >= edge[:-1]).all():   # already in edge order (network samples are): no sort
+        order = np.arange(len(edge))
+        sorted_edges = edge
+    else:
+        order = np.argsort(edge, kind="stable")
+        sorted_edges = edge[order]
     for s in on_edge:
         lo, hi = np.searchsorted(sorted_edges, sources.edge[s], side="left"), \
             np.searchsorted(sorted_edges, sources.edge[s], side="right")
