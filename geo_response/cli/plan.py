@@ -16,6 +16,7 @@ from geo_response.cli.common import (
     OverwriteOption,
     PolicyOption,
     SeedOption,
+    WhenOption,
     default_incidents,
     errors,
     incident_source,
@@ -48,6 +49,7 @@ def compare_command(
     overwrite: OverwriteOption = False,
     force_profile: ForceOption = None,
     data_dir: DataDirOption = None,
+    when: WhenOption = None,
 ) -> None:
     """Compare a scenario with the current bases: coverage, travel and modelled compliance per district."""
     with errors():
@@ -56,7 +58,7 @@ def compare_command(
         source = None if no_incidents else default_incidents(area, incidents)
         result, paths = run_compare(area, scenario, out, policy=policy, incidents_path=source, seed=seed,
                                     delay_scale=delay_scale, delay=delay, offline=not online,
-                                    overwrite=overwrite)
+                                    overwrite=overwrite, when=when)
     s = result.summary
     standin_warning(s["network"].get("label"), s["network"].get("standin"))
     typer.echo(f"bases: {s['bases']['current']} now -> {s['bases']['scenario']} in the scenario "
@@ -90,6 +92,7 @@ def optimise_command(
     overwrite: OverwriteOption = False,
     force_profile: ForceOption = None,
     data_dir: DataDirOption = None,
+    when: WhenOption = None,
 ) -> None:
     """Choose --add new sites maximising demand within target (bases fixed); greedy baseline; closures.
 
@@ -100,7 +103,7 @@ def optimise_command(
         area.policy(policy)
         run, paths = run_optimise(area, add, out, policy=policy, candidates=candidates,
                                   incidents_path=incident_source(incidents), seed=seed, delay=delay,
-                                  time_limit=time_limit, overwrite=overwrite)
+                                  time_limit=time_limit, overwrite=overwrite, when=when)
     s = run.summary
     standin_warning(s["network"].get("label"), s["network"].get("standin"))
     m, g = run.mclp, run.greedy

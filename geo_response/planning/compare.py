@@ -41,14 +41,18 @@ from geo_response.planning.demand import (
 )
 from geo_response.roads import routing
 from geo_response.roads.roadnet import RoadNetwork
+from geo_response.roads.speeds import When
 
 
 # --------------------------------------------------------------------------------------------------
 # travel times
 # --------------------------------------------------------------------------------------------------
 def nearest_travel(net: RoadNetwork, bases: gpd.GeoDataFrame, points: gpd.GeoDataFrame,
-                   response_model: ResponseModel, speed: str = DEFAULT_PROFILE) -> pd.DataFrame:
+                   response_model: ResponseModel, speed: str = DEFAULT_PROFILE, *,
+                   when: When | str | None = None) -> pd.DataFrame:
     """Travel from the nearest base to each point (:func:`geo_response.roads.routing.travel_times_to_points`).
+
+    ``when`` is the time of the week for time-of-day speeds (``"08:00 weekday"``; None: none).
 
     Returns
     -------
@@ -56,7 +60,8 @@ def nearest_travel(net: RoadNetwork, bases: gpd.GeoDataFrame, points: gpd.GeoDat
         Index aligned with ``points``: ``travel_seconds`` (``inf`` unless the status is ``ok``, never 0),
         ``nearest_base`` and ``status``.
     """
-    tt = routing.travel_times_to_points(net, bases, points, speed, access_speed_kph=response_model.access_speed_kph,
+    tt = routing.travel_times_to_points(net, bases, points, speed, when=when,
+                                        access_speed_kph=response_model.access_speed_kph,
                                         limit_m=response_model.snap_limit_m)
     ok = tt["status"] == "ok"
     return pd.DataFrame({"travel_seconds": tt["travel_seconds"].astype(float).where(ok, np.inf).to_numpy(),
@@ -218,7 +223,7 @@ class Comparison:
 def compare(net: RoadNetwork, current: gpd.GeoDataFrame, scenario_bases: gpd.GeoDataFrame,
             lsoas: gpd.GeoDataFrame, profile: ForceProfile, policy: Policy, *,
             incidents: pd.DataFrame | None = None, seed: int | None = None, delay_scale: float = 1.0,
-            delay: str = "median", draws: int | None = None) -> Comparison:
+            delay: str = "median", draws: int | None = None, when: When | str | None = None) -> Comparison:
     """Compare a scenario's bases with the current ones: coverage and modelled compliance, per district.
 
     Parameters
@@ -239,6 +244,9 @@ def compare(net: RoadNetwork, current: gpd.GeoDataFrame, scenario_bases: gpd.Geo
         Monte Carlo settings of :func:`geo_response.compliance.model.model_response` (same for both runs).
     delay : {'median', 'mean'}
         Fixed delay for the population "within target" test (:func:`planning_delay_seconds`).
+    when : When or str, optional
+        Time of the week for time-of-day speeds, for both the coverage and the modelled incidents
+        (``"08:00 weekday"``; None: none, or each incident's own time where the model uses it).
 
     Returns
     -------
@@ -250,7 +258,7 @@ def compare(net: RoadNetwork, current: gpd.GeoDataFrame, scenario_bases: gpd.Geo
     points = demand_points(lsoas)
     frames = {}
     for label, bases in (("current", current), ("scenario", scenario_bases)):
-        tt = nearest_travel(net, bases, points, rm)
+        tt = nearest_travel(net, bases, points, rm, when=when)
         cov = lsoa_coverage(lsoas.reset_index(drop=True), tt["travel_seconds"].to_numpy(), policy, delay_s)
         cov["nearest_base"] = tt["nearest_base"].to_numpy()
         frames[label] = cov
@@ -282,7 +290,7 @@ def compare(net: RoadNetwork, current: gpd.GeoDataFrame, scenario_bases: gpd.Geo
         runs = {}
         for label, bases in (("current", current), ("scenario", scenario_bases)):
             runs[label] = model_response(incidents, net, bases, profile, policy, seed=seed, delay_scale=delay_scale,
-                                         draws=draws)
+                                         draws=draws, when=when)
         modelled = runs["current"].copy()
         modelled = modelled.rename(columns={"p_met": "p_met_current", "travel_minutes": "travel_minutes_current",
                                             "nearest_base": "nearest_base_current"})

@@ -33,6 +33,7 @@ from geo_response.planning.optimise import (
 )
 from geo_response.roads import routing
 from geo_response.roads.roadnet import RoadNetwork
+from geo_response.roads.speeds import When
 
 
 # --------------------------------------------------------------------------------------------------
@@ -89,7 +90,7 @@ def _sites_frame(result: SitingResult, candidates: gpd.GeoDataFrame, cover: np.n
 def optimise(net: RoadNetwork, bases: gpd.GeoDataFrame, lsoas: gpd.GeoDataFrame, profile: ForceProfile,
              policy: Policy, k: int, *, candidates: gpd.GeoDataFrame | None = None,
              incidents: pd.DataFrame | None = None, delay: str = "median", reduce: bool = True,
-             time_limit: float | None = None) -> SitingRun:
+             time_limit: float | None = None, when: When | str | None = None) -> SitingRun:
     """Choose ``k`` new sites that maximise demand within target (existing bases fixed), and rank closures.
 
     Parameters
@@ -112,6 +113,8 @@ def optimise(net: RoadNetwork, bases: gpd.GeoDataFrame, lsoas: gpd.GeoDataFrame,
         Fixed delay added to travel (:func:`planning_delay_seconds`).
     reduce, time_limit
         Passed to :func:`geo_response.planning.optimise.mclp_sites`.
+    when : When or str, optional
+        Time of the week for time-of-day speeds (``"08:00 weekday"``; None: none).
 
     Returns
     -------
@@ -133,7 +136,7 @@ def optimise(net: RoadNetwork, bases: gpd.GeoDataFrame, lsoas: gpd.GeoDataFrame,
     timings = {}
     t1 = time.perf_counter()
     kw = {"limit_s": limit, "access_speed_kph": rm.access_speed_kph, "snap_limit_m": rm.snap_limit_m,
-          "crs": profile.projected_crs}
+          "crs": profile.projected_crs, "when": when}
     existing_cost = routing.travel_matrix(net, bases, demand, DEFAULT_PROFILE, **kw) + delay_s
     candidate_cost = routing.travel_matrix(net, cands, demand, DEFAULT_PROFILE, **kw) + delay_s
     timings["travel_matrix_seconds"] = round(time.perf_counter() - t1, 2)

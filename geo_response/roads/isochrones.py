@@ -115,17 +115,23 @@ def network_samples(index: snapping.EdgeIndex, sample_m: float = SAMPLE_M, cell_
 
 
 def sample_seconds(index: snapping.EdgeIndex, samples: NetworkSamples, rg: RoutingGraph,
-                   node_seconds: np.ndarray, edge_seconds: np.ndarray) -> np.ndarray:
+                   node_seconds: np.ndarray, edge_seconds: np.ndarray,
+                   sources: fields.Sources | None = None) -> np.ndarray:
     """Arrival time at every sample from a node field (``inf`` where unreached).
 
-    ``edge_seconds`` are the travel seconds of every edge of the network under the field's speed.
+    ``edge_seconds`` are the travel seconds of every edge of the network under the field's speed. With the
+    field's ``sources`` (snapped to edges), samples on a source's own edge are also reached along it
+    (:func:`geo_response.roads.fields.same_edge_seconds`), not only through its end nodes.
     """
     forward, reverse = index.times(edge_seconds)
     t_u = node_seconds[index.u_pos(rg)]
     t_v = node_seconds[index.v_pos(rg)]
     e = samples.edge
     via_u, via_v = snapping.seconds_along_edges(t_u[e], t_v[e], forward[e], reverse[e], samples.fraction)
-    return np.fmin(via_u, via_v)
+    out = np.fmin(via_u, via_v)
+    if sources is not None:
+        out = np.fmin(out, fields.same_edge_seconds(sources, e, samples.fraction)[0])
+    return out
 
 
 def _disc(radius_cells: float) -> np.ndarray:
@@ -228,7 +234,8 @@ def isochrones(net: RoadNetwork, bases: gpd.GeoDataFrame, thresholds_min: Sequen
                speed: str = "blue_light", *, when: When | str | None = None, per_base: bool = True,
                combined: bool = True,
                lsoas: gpd.GeoDataFrame | None = None, buffer_m: float = BUFFER_M, crs: str = "EPSG:27700",
-               cell_m: float = CELL_M, sample_m: float = SAMPLE_M) -> gpd.GeoDataFrame:
+               cell_m: float = CELL_M, sample_m: float = SAMPLE_M,
+               access_speed_kph: float = 15.0) -> gpd.GeoDataFrame:
     """Isochrone polygons per base and for all bases combined.
 
     Parameters
@@ -236,7 +243,10 @@ def isochrones(net: RoadNetwork, bases: gpd.GeoDataFrame, thresholds_min: Sequen
     net : RoadNetwork
         The road network; its snapping index, CSR matrix and samples are built once and kept.
     bases : GeoDataFrame
-        Bases with ``base_id``, ``name`` and ``node`` (attached here if missing).
+        Bases with ``base_id``, ``name`` and Point geometries. Each starts from its snapped point on the
+        nearest edge (both ways where two-way) after an access leg at ``access_speed_kph``
+        (:func:`geo_response.roads.snapping.snap_sources`), so a base mid-way along a long road reaches both
+        ways and the road beside it.
     thresholds_min : sequence of float
         Minutes (default 5, 10, 15, 20).
     speed : str
@@ -253,6 +263,8 @@ def isochrones(net: RoadNetwork, bases: gpd.GeoDataFrame, thresholds_min: Sequen
         Projected CRS for geometry work.
     cell_m, sample_m : float
         Grid cell size and sampling step along the roads (m): the precision of the polygons.
+    access_speed_kph : float
+        Speed of the bases' leg from the door to the road (the force profile's ``response_model``).
 
     Returns
     -------
@@ -265,28 +277,26 @@ def isochrones(net: RoadNetwork, bases: gpd.GeoDataFrame, thresholds_min: Sequen
         raise RoutingError(f"thresholds must be positive minutes, got {list(thresholds_min)}")
     if len(bases) == 0:
         raise RoutingError("no bases to draw isochrones from; give a bases CSV or an OSM file with police stations")
-    if "node" not in bases.columns:
-        from geo_response.bases import attach_nodes
-
-        bases = attach_nodes(bases, net, crs)
     index = net.edge_index(crs)
     rg = net.csr(speed, when)
     edge_seconds = net.edge_times(speed, when)
     samples = net.samples(crs, pad_m=max(buffer_m, BUFFER_M) + 4 * cell_m, sample_m=sample_m, cell_m=cell_m)
     limit = thresholds[-1] * 60.0 + MARGIN_S
     seconds_levels = [t * 60.0 for t in thresholds]
-    nodes = bases["node"].to_numpy()
-    found: list[tuple[str, int, np.ndarray]] = []
+    sources, _ = snapping.snap_sources(net, bases, speed, when=when, access_speed_kph=access_speed_kph, crs=crs,
+                                       limit_m=np.inf)
+    found: list[tuple[str, int, np.ndarray, fields.Sources]] = []
     if combined:
-        seconds, _ = fields.nearest_source_field(rg, nodes, limit=limit)
-        found.append((COMBINED, -1, seconds))
+        seconds, _ = fields.nearest_source_field_from(rg, sources, limit=limit)
+        found.append((COMBINED, -1, seconds, sources))
     if per_base:
-        per = fields.per_source_fields(rg, nodes, limit=limit)
-        found += [(str(name), int(bid), per[i])
+        per = fields.per_source_fields_from(rg, sources, limit=limit)
+        found += [(str(name), int(bid), per[i], sources.subset([i]))
                   for i, (name, bid) in enumerate(zip(bases["name"], bases["base_id"], strict=True))]
     rows = []
-    for name, bid, node_seconds in tqdm(found, desc=f"isochrones ({speed})", unit="base", disable=None):
-        grid = time_grid(samples, sample_seconds(index, samples, rg, node_seconds, edge_seconds), limit, buffer_m)
+    for name, bid, node_seconds, src in tqdm(found, desc=f"isochrones ({speed})", unit="base", disable=None):
+        grid = time_grid(samples, sample_seconds(index, samples, rg, node_seconds, edge_seconds, src), limit,
+                         buffer_m)
         for t, poly in zip(thresholds, threshold_polygons(grid, seconds_levels), strict=True):
             rows.append({"base": name, "base_id": bid, "threshold_min": t, "profile": speed, "geometry": poly})
     out = gpd.GeoDataFrame(rows, geometry="geometry", crs=index.crs)

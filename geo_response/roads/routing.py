@@ -29,14 +29,6 @@ STATUSES = ("ok", "too_far", "unreachable", "no_coordinates")
 TRAVEL_COLUMNS = ["nearest_base", "base_id", "travel_seconds", "travel_minutes", "snap_distance_m", "status"]
 
 
-def _with_nodes(bases: gpd.GeoDataFrame, net: RoadNetwork, crs: str) -> gpd.GeoDataFrame:
-    if "node" in bases.columns:
-        return bases
-    from geo_response.bases import attach_nodes
-
-    return attach_nodes(bases, net, crs)
-
-
 def _located(points: gpd.GeoSeries | gpd.GeoDataFrame) -> np.ndarray:
     geo = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
     return (geo.notna() & ~geo.is_empty).to_numpy()
@@ -52,7 +44,9 @@ def travel_times_to_points(net: RoadNetwork, bases: gpd.GeoDataFrame, points: gp
     net : RoadNetwork
         The road network (:func:`geo_response.roads.network.load_network`).
     bases : GeoDataFrame
-        Bases with ``base_id`` and ``name`` (and ``node``: attached here when missing).
+        Bases with ``base_id``, ``name`` and Point geometries; each starts from its snapped point on the
+        nearest edge, both ways where two-way, after an access leg at ``access_speed_kph``
+        (:func:`geo_response.roads.snapping.snap_sources`; a ``node`` column is not used).
     points : GeoSeries or GeoDataFrame
         Where to go; points without a geometry get status ``no_coordinates``.
     speed : str
@@ -60,7 +54,8 @@ def travel_times_to_points(net: RoadNetwork, bases: gpd.GeoDataFrame, points: gp
     when : When or str, optional
         Time of the week for time-of-day speeds (``"08:00"``, ``"Sat 03:00"``, an ISO datetime; None: none).
     access_speed_kph, limit_m, crs
-        Off-network leg speed, snap limit and projected CRS (see :func:`geo_response.roads.snapping.snap_points`).
+        Off-network leg speed (of points and bases), snap limit and projected CRS (see
+        :func:`geo_response.roads.snapping.snap_points`).
 
     Returns
     -------
@@ -71,9 +66,10 @@ def travel_times_to_points(net: RoadNetwork, bases: gpd.GeoDataFrame, points: gp
     """
     if len(bases) == 0:
         raise RoutingError("no bases to route from; give a bases CSV or an OSM file with police stations")
-    bases = _with_nodes(bases, net, crs)
     rg = net.csr(speed, when)
-    seconds, source = fields.nearest_source_field(rg, bases["node"].to_numpy())
+    sources, _ = snapping.snap_sources(net, bases, speed, when=when, access_speed_kph=access_speed_kph, crs=crs,
+                                       limit_m=limit_m)
+    seconds, source = fields.nearest_source_field_from(rg, sources)
     out = pd.DataFrame({"nearest_base": pd.Series(None, index=points.index, dtype="object"), "base_id": -1,
                         "travel_seconds": np.nan, "travel_minutes": np.nan, "snap_distance_m": np.nan,
                         "status": "no_coordinates"}, index=points.index)
@@ -82,8 +78,8 @@ def travel_times_to_points(net: RoadNetwork, bases: gpd.GeoDataFrame, points: gp
         return out
     part = points[located]
     snapped = snapping.snap_points(net, part, crs=crs, limit_m=limit_m)
-    times = snapping.point_travel_times(net.edge_index(crs), snapped, rg, seconds, net.edge_times(speed, when),
-                                        source, access_speed_kph)
+    times = snapping.travel_times_from_sources(net.edge_index(crs), snapped, rg, sources, seconds,
+                                               net.edge_times(speed, when), source, access_speed_kph)
     travel = times["travel_seconds"].to_numpy()
     reached = np.isfinite(travel)
     src = np.maximum(times["source"].to_numpy(), 0)
@@ -105,9 +101,10 @@ def travel_matrix(net: RoadNetwork, sites: gpd.GeoDataFrame, points: gpd.GeoData
                   snap_limit_m: float = 1000.0, batch: int = 64, crs: str = "EPSG:27700") -> np.ndarray:
     """Travel seconds from every site to every point over the road network.
 
-    Each site starts at its nearest node (:func:`geo_response.bases.attach_nodes`); each point is snapped to
-    its nearest edge and reached via the better end plus the access leg
-    (:func:`geo_response.roads.snapping.point_travel_times`). Dijkstra runs per site in batches.
+    Each site is snapped to its nearest edge and starts from that point, both ways where the road is two-way,
+    after its access leg (:func:`geo_response.roads.snapping.snap_sources`); each point is snapped to its
+    nearest edge and reached via the better end (or along a site's own edge) plus the access leg
+    (:func:`geo_response.roads.snapping.travel_times_from_sources`). Dijkstra runs per site in batches.
 
     Parameters
     ----------
@@ -133,25 +130,24 @@ def travel_matrix(net: RoadNetwork, sites: gpd.GeoDataFrame, points: gpd.GeoData
         Seconds; ``inf`` where unreachable, beyond ``limit_s``, or where the point (or the site) is more than
         ``snap_limit_m`` from the road.
     """
-    from geo_response.bases import attach_nodes
-
     if len(sites) == 0 or len(points) == 0:
         return np.zeros((len(sites), len(points)))
     rg = net.csr(speed, when)
     edge_seconds = net.edge_times(speed, when)
     index = net.edge_index(crs)
-    sited = attach_nodes(sites.reset_index(drop=True), net, crs)
+    sources, sited = snapping.snap_sources(net, sites.reset_index(drop=True), speed, when=when,
+                                           access_speed_kph=access_speed_kph, crs=crs, limit_m=snap_limit_m)
     snapped = snapping.snap_points(net, points.reset_index(drop=True), crs=crs, limit_m=snap_limit_m)
     far_points = snapped["too_far"].to_numpy(dtype=bool)
-    far_sites = sited["node_distance_m"].to_numpy() > snap_limit_m
-    nodes = sited["node"].to_numpy()
+    far_sites = sited["too_far"].to_numpy(dtype=bool)
     out = np.full((len(sites), len(points)), np.inf)
-    for start in tqdm(range(0, len(nodes), batch), desc=f"travel times ({speed})", unit="batch", disable=None):
-        block = nodes[start:start + batch]
-        per = fields.per_source_fields(rg, block, limit=limit_s)
-        for r in range(len(block)):
-            tt = snapping.point_travel_times(index, snapped, rg, per[r], edge_seconds, None, access_speed_kph)
-            out[start + r] = tt["travel_seconds"].to_numpy(dtype=float)
+    for start in tqdm(range(0, sources.count, batch), desc=f"travel times ({speed})", unit="batch", disable=None):
+        block = np.arange(start, min(start + batch, sources.count))
+        per = fields.per_source_fields_from(rg, sources.subset(block), limit=limit_s)
+        for r, s in enumerate(block):
+            tt = snapping.travel_times_from_sources(index, snapped, rg, sources.subset([s]), per[r], edge_seconds,
+                                                    None, access_speed_kph)
+            out[s] = tt["travel_seconds"].to_numpy(dtype=float)
     out[:, far_points] = np.inf
     out[far_sites, :] = np.inf
     return np.where(np.isnan(out), np.inf, out)

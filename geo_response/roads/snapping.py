@@ -27,6 +27,7 @@ from pyproj import Transformer
 from scipy.spatial import cKDTree
 
 from geo_response.errors import RoutingError
+from geo_response.roads import fields
 from geo_response.roads.fields import RoutingGraph
 
 SEGMENT_M = 50.0
@@ -329,4 +330,62 @@ def point_travel_times(index: EdgeIndex, snapped: pd.DataFrame, rg: RoutingGraph
         node_source = np.asarray(node_source)
         source = np.where(use_v, node_source[vi], node_source[ui])
         out["source"] = np.where(np.isfinite(seconds), source, -1)
+    return out
+
+
+def snap_sources(net: RoadNetwork, points: gpd.GeoSeries | gpd.GeoDataFrame, speed: str = "blue_light", *,
+                 when=None, access_speed_kph: float = 15.0, crs: str = "EPSG:27700",
+                 limit_m: float = 1000.0) -> tuple[fields.Sources, pd.DataFrame]:
+    """Start points (bases, sites) snapped to their nearest edge, as :class:`fields.Sources` for Dijkstra.
+
+    A source at fraction ``f`` of edge ``u -> v`` reaches ``v`` after ``(1 - f) * t(u->v)`` and, where the
+    road is two-way, ``u`` after ``f * t(v->u)``; both plus the access leg (snap distance at
+    ``access_speed_kph``). A source exactly at an end node reaches that node after the access leg alone.
+
+    Returns
+    -------
+    (Sources, DataFrame)
+        The sources (position ``i`` = row ``i`` of ``points``) and the :func:`snap_points` table.
+    """
+    if access_speed_kph <= 0:
+        raise RoutingError(f"access speed must be positive km/h, got {access_speed_kph}")
+    index = net.edge_index(crs)
+    rg = net.csr(speed, when)
+    snapped = snap_points(net, points, crs=crs, limit_m=limit_m)
+    forward, reverse = index.times(net.edge_times(speed, when))
+    edge = snapped["edge"].to_numpy(dtype=np.int64)
+    f = snapped["edge_fraction"].to_numpy(dtype=float)
+    fwd, rev = forward[edge], reverse[edge]
+    access = snapped["snap_distance_m"].to_numpy(dtype=float) / (access_speed_kph / 3.6)
+    ui, vi = rg.index_of(snapped["u"].to_numpy()), rg.index_of(snapped["v"].to_numpy())
+    with np.errstate(invalid="ignore"):
+        to_v = np.where(f >= 1.0, 0.0, (1.0 - f) * fwd)
+        to_u = np.where(f <= 0.0, 0.0, np.where(np.isfinite(rev), f * rev, np.inf))
+    k = len(edge)
+    sources = fields.Sources(
+        count=k, source=np.r_[np.arange(k), np.arange(k)], node=np.r_[vi, ui],
+        seconds=np.r_[to_v + access, to_u + access], edge=edge, fraction=f, access_seconds=access,
+        forward=fwd, reverse=rev)
+    return sources, snapped
+
+
+def travel_times_from_sources(index: EdgeIndex, snapped: pd.DataFrame, rg: RoutingGraph, sources: fields.Sources,
+                              node_seconds: np.ndarray, edge_seconds: np.ndarray,
+                              node_source: np.ndarray | None = None, access_speed_kph: float = 15.0) -> pd.DataFrame:
+    """:func:`point_travel_times` from a field of ``sources``, also along the edge a source sits on.
+
+    A point on the same edge as a source (downstream, or either way on a two-way road) may be reached
+    without leaving the edge (:func:`fields.same_edge_seconds`); the earlier of the two is kept.
+    """
+    out = point_travel_times(index, snapped, rg, node_seconds, edge_seconds, node_source, access_speed_kph)
+    direct, which = fields.same_edge_seconds(sources, snapped["edge"].to_numpy(dtype=np.int64),
+                                             snapped["edge_fraction"].to_numpy(dtype=float))
+    access = snapped["snap_distance_m"].to_numpy(dtype=float) / (access_speed_kph / 3.6)
+    direct = direct + access
+    better = direct < out["travel_seconds"].to_numpy(dtype=float)
+    if better.any():
+        out["travel_seconds"] = np.where(better, direct, out["travel_seconds"].to_numpy(dtype=float))
+        out["via"] = np.where(better, "edge", out["via"].to_numpy())
+        if node_source is not None:
+            out["source"] = np.where(better, which, out["source"].to_numpy()).astype(np.int64)
     return out

@@ -19,7 +19,7 @@ from geo_response.roads.speeds import When
 from geo_response.study_area import StudyArea
 from geo_response.workflows.compliance import ComplianceRun, run_compliance
 
-__all__ = ["MapOptions", "build_map", "corridor_layer", "isochrone_layer"]
+__all__ = ["MapOptions", "build_map", "corridor_layer", "isochrone_layer", "isochrones_at"]
 
 LEDGER_SUFFIX = ".ledger.csv"   # the map's ledger of rejected rows and warnings: <out>.ledger.csv
 
@@ -50,8 +50,39 @@ def isochrone_layer(area: StudyArea, speeds: tuple[str, ...],
     if not speeds:
         return None
     frames = [iso.isochrones(area.network, area.bases, speed=area.speed(s), when=when, per_base=False,
-                             combined=True, lsoas=area.lsoas, crs=area.force.projected_crs) for s in speeds]
+                             combined=True, lsoas=area.lsoas, crs=area.force.projected_crs,
+                             access_speed_kph=area.force.response_model.access_speed_kph) for s in speeds]
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=4326)
+
+
+def isochrones_at(area: StudyArea, whens: tuple[When | str, ...] | list = ("08:00 weekday", "03:00 weekday"),
+                  speed: str = "normal", thresholds_min: tuple[float, ...] = iso.DEFAULT_THRESHOLDS
+                  ) -> list[gpd.GeoDataFrame]:
+    """Combined (all bases) isochrones at each time of the week: one GeoDataFrame per entry of ``whens``.
+
+    Each frame is :func:`geo_response.roads.isochrones.isochrones` output (EPSG:4326, ``per_base=False``) with
+    a column ``when`` (the time as given) and ``attrs["when"]`` (as parsed), ready to draw as one map layer
+    each (e.g. the morning peak against the night).
+
+    Parameters
+    ----------
+    area : StudyArea
+    whens : sequence of When or str
+        Times of the week (``"08:00 weekday"``, ``"Sat 03:00"``, an ISO datetime).
+    speed : str
+        Speed profile name or alias (``normal`` carries the time-of-day multipliers).
+    thresholds_min : sequence of float
+        Isochrone thresholds (minutes).
+    """
+    profile = area.speed(speed)
+    frames = []
+    for when in whens:
+        frame = iso.isochrones(area.network, area.bases, thresholds_min, speed=profile, when=when, per_base=False,
+                               combined=True, lsoas=area.lsoas, crs=area.force.projected_crs,
+                               access_speed_kph=area.force.response_model.access_speed_kph)
+        frame.insert(len(frame.columns) - 1, "when", str(when))
+        frames.append(frame)
+    return frames
 
 
 def corridor_layer(area: StudyArea, incidents: gpd.GeoDataFrame) -> dict[str, Any] | None:

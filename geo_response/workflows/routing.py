@@ -139,7 +139,8 @@ def run_isochrones(area: StudyArea, out: str | Path, *, thresholds=(5, 10, 15, 2
 def _isochrone_outputs(area: StudyArea, target: OutputFile, suffix: str, thresholds, speeds, when, per_base,
                        combined, buffer) -> dict:
     frames = [iso.isochrones(area.network, area.bases, thresholds, speed=s, when=when, per_base=per_base,
-                             combined=combined, lsoas=area.lsoas, buffer_m=buffer, crs=area.force.projected_crs)
+                             combined=combined, lsoas=area.lsoas, buffer_m=buffer, crs=area.force.projected_crs,
+                             access_speed_kph=area.force.response_model.access_speed_kph)
               for s in speeds]
     result = pd.concat(frames, ignore_index=True)
     result["area_km2"] = result["area_km2"].round(3)
