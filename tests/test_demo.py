@@ -84,6 +84,8 @@ def test_demo_isochrones_hotspots_corridor_and_map(demo_out):
     assert "Incidents (points)" not in page            # aggregates only by default
     assert "synthetic stand-in" in page
     assert "unpkg.com" not in page and "cdn.jsdelivr" not in page   # offline
+    # time of day: normal traffic at the weekday morning peak and at night, as two layers
+    assert "normal at 08:00 weekday" in page and "normal at 03:00 weekday" in page
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "SYNTHETIC stand-in" in report and "| A12 corridor" in report
 

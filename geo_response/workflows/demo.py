@@ -24,12 +24,13 @@ from geo_response.reporting.bundle import write_reports
 from geo_response.roads import isochrones
 from geo_response.study_area import StudyArea, load_study_area
 from geo_response.workflows.compliance import run_compliance, write_outputs
-from geo_response.workflows.maps import corridor_layer
+from geo_response.workflows.maps import corridor_layer, isochrones_at
 
 ISOCHRONE_PROFILES = ("blue_light", "normal")
 MAP_NAME = "essex_compliance.html"
 SIMULATION_DAYS = 28.0          # the demo's simulation: four weeks, two replications (geo-response simulate: a year)
 SIMULATION_REPLICATIONS = 2
+TIME_OF_DAY_LAYERS = ("08:00 weekday", "03:00 weekday")
 DEMO_OUTPUTS = ("board_pack.xlsx", "compliance_by_month.csv", "corridor.csv", MAP_NAME,
                 "geo_response.gpkg", "hotspots.csv", "incidents.csv", "isochrones.gpkg", "ledger.csv", "report.html",
                 "report.md", "summary.json")
@@ -160,7 +161,7 @@ def _demo(folder: OutputFolder, area: StudyArea, incidents_source, policies: tup
     months = sorted(m for m in incidents["month"].dropna().astype(str).unique() if m != "unknown")
     period = f"{months[0]} to {months[-1]}" if months else None
     fmap = maps.compliance_map(
-        incidents, bases=stations, isochrones=iso, hotspots=spots, corridor=layer["geometry"],
+        incidents, bases=stations, isochrones=map_isochrones(area, iso), hotspots=spots, corridor=layer["geometry"],
         corridor_name=layer["spec"].name, corridor_buffer_m=layer["spec"].buffer_m,
         corridor_summary=layer["analysis"].summary, lsoas=lsoas, districts=area.districts, resolution=hex_resolution,
         policy=first_policy, policy_label=first_policy.label, network_label=net.graph["network_label"],
@@ -197,6 +198,17 @@ def _demo(folder: OutputFolder, area: StudyArea, incidents_source, policies: tup
     blocks = demo_blocks(summary, spots, corridor_table, prof) + report.report_blocks(main_run.long, main_run.summary)
     write_text(report.render_markdown(blocks), folder.path("report.md"))
     return summary
+
+
+def map_isochrones(area: StudyArea, iso: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The isochrones the demo map draws: all bases combined per speed profile, and normal traffic at the weekday
+    morning peak (08:00) against the night (03:00) as two more layers.
+    """
+    combined = iso[iso["base_id"] == -1]
+    timed = []
+    for frame in isochrones_at(area, TIME_OF_DAY_LAYERS):
+        timed.append(frame.assign(profile=frame["profile"] + " at " + frame["when"]).drop(columns="when"))
+    return gpd.GeoDataFrame(pd.concat([combined, *timed], ignore_index=True), geometry="geometry", crs=4326)
 
 
 class _Subfolder:
