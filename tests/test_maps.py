@@ -237,7 +237,8 @@ def test_corridor_isochrones_and_hotspot_layers(tmp_path):
     assert [f["properties"]["band"] for f in iso_layer["features"]] == ["10-20 min", "0-10 min"]
     assert iso_layer["features"][1]["properties"]["covered"] == "within 10 min: 120 km², 250,000 people"
     outer, inner = (shapely.geometry.shape(f["geometry"]) for f in iso_layer["features"])
-    assert outer.intersection(inner).area < 1e-4 * outer.union(inner).area     # slivers from rounding only
+    # slivers only: each band is simplified (25 m before closing, then for drawing) on its own
+    assert outer.intersection(inner).area < 1e-3 * outer.union(inner).area
     assert outer.union(inner).area == pytest.approx(0.25 * 0.17, rel=0.02)
     assert iso_layer["features"][1]["properties"]["colour"] == palette.sequential_colours(2)[0]
     assert "Reached within (isochrones, blue_light)" in page
