@@ -108,7 +108,8 @@ def test_the_same_number_from_every_command(fixture_csv, fitted, data_dir, tmp_p
     ps = json.loads((plan / "summary.json").read_text())
     assert ps["calibration_used"]["hash"] == record["hash"]
     assert ps["parameters"]["delay_scale"] == pytest.approx(record["delay_scale"])
-    assert (plan / "ledger.csv").is_file()
+    assert (plan / "ledger.csv").is_file() and "ledger.csv" in res.output
+    assert record["hash"][:12] in (plan / "report.md").read_text() and record["hash"][:12] in res.output
     ov = ps["overall"]
     planned = {g: (round(ov[f"pct_{g}_met_all"]["current"], 1), round(ov[f"{g}_incidents_all"]["current"]))
                for g in ("emergency", "priority")}
@@ -143,3 +144,14 @@ def test_a_record_for_another_policy_is_refused_unless_forced(fixture_csv, fitte
     res = CliRunner().invoke(create_app(), [*args, "--out", str(tmp_path / "b"), "--force-calibration"])
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "b" / "summary.json").read_text())["calibration_used"]["policy"] == "essex-2022"
+
+
+def test_optimise_scales_its_fixed_delay_and_writes_a_ledger(fixture_csv, fitted, data_dir, tmp_path):
+    record = json.loads((fitted / "calibration.json").read_text())
+    out = tmp_path / "opt"
+    res = _cli("plan", "optimise", "--add", "1", "--incidents", fixture_csv, "--out", out,
+               "--calibration", fitted / "calibration.json", "--data-dir", data_dir)
+    s = json.loads((out / "summary.json").read_text())
+    assert s["calibration_used"]["hash"] == record["hash"]
+    assert f"scaled x{record['delay_scale']:.4f}" in s["calibration_stamp"] and "scaled" in res.output
+    assert (out / "ledger.csv").is_file()
