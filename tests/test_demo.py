@@ -63,6 +63,12 @@ def test_demo_writes_every_output_and_accounts_for_every_row(demo_out):
     assert policies["ncmg"]["emergency"]["all"] >= policies["essex-2022"]["emergency"]["all"]
     assert policies["ncmg"]["emergency"]["rural"] == pytest.approx(policies["essex-2022"]["emergency"]["rural"])
     assert (out / "ncmg" / "compliance_by_month.csv").is_file()
+    # the demo's own calibration record, passed to the second policy's run and stamped in both
+    record = json.loads((out / "calibration.json").read_text())
+    assert summary["calibration_used"]["hash"] == record["hash"] and record["policy"] == "essex-2022"
+    ncmg = json.loads((out / "ncmg" / "summary.json").read_text())
+    assert ncmg["calibration_used"]["hash"] == record["hash"] and ncmg["calibration"] is None
+    assert record["hash"][:12] in (out / "report.md").read_text()
 
 
 def test_demo_isochrones_hotspots_corridor_and_map(demo_out):

@@ -35,6 +35,10 @@ def compliance_command(
     ] = None,
     delay_scale: Annotated[float | None, typer.Option(
         "--delay-scale", min=0.0, help="Scale on the modelled delays without fitting (default 1).")] = None,
+    calibration: Annotated[Path | None, typer.Option(
+        "--calibration", help="A calibration.json from --calibrate-to: use its delay scale (no refit).")] = None,
+    force_calibration: Annotated[bool, typer.Option(
+        "--force-calibration", help="Use --calibration even if fitted on another network or policy.")] = False,
     when: WhenOption = None,
     seed: SeedOption = None,
     draws: Annotated[int | None, typer.Option("--draws", min=1, help="Monte Carlo draws (default: profile).")] = None,
@@ -52,7 +56,8 @@ def compliance_command(
         source = default_incidents(area, incidents)
         run = run_compliance(area, source, out, policy=policy, calibrate_to=calibrate_to, delay_scale=delay_scale,
                              seed=seed, draws=draws, report_format=report_format, overwrite=overwrite, when=when,
-                             show_points=show_points)
+                             show_points=show_points, calibration=calibration,
+                             force_calibration=force_calibration)
     s = run.summary
     typer.echo(f"input {s['input']:,} rows = accepted {s['accepted']:,} + rejected {s['rejected']:,} "
                f"({', '.join(f'{k} {v:,}' for k, v in s['rejected_by_reason'].items()) or 'none'})")
@@ -65,6 +70,8 @@ def compliance_command(
     if s.get("calibration"):
         c = s["calibration"]
         typer.echo(f"calibrated delay scale x{c['delay_scale']:.4f} -> {c['achieved_rate']:.2%} emergency met")
+    if s["outcomes"] == "modelled":
+        typer.echo(s["calibration_stamp"])
     typer.echo(f"wrote {', '.join(s['outputs'])} to {out}")
 
 

@@ -49,6 +49,10 @@ def map_command(
     tiles: Annotated[str | None, typer.Option(
         "--tiles", help="Basemap tiles when online (folium name); 'none' for none.")] = "cartodbpositron",
     hotspots_csv: Annotated[Path | None, typer.Option("--hotspots-csv", help="Also write hotspots.csv here.")] = None,
+    calibration: Annotated[Path | None, typer.Option(
+        "--calibration", help="A calibration.json from compliance --calibrate-to: use its delay scale.")] = None,
+    force_calibration: Annotated[bool, typer.Option(
+        "--force-calibration", help="Use --calibration even if fitted on another network or policy.")] = False,
     when: WhenOption = None,
     seed: SeedOption = None,
     draws: Annotated[int | None, typer.Option("--draws", min=1, help="Monte Carlo draws (default: profile).")] = None,
@@ -62,7 +66,7 @@ def map_command(
         category=None if category == "all" else category, min_count=min_count, alpha=alpha,
         isochrone_speeds=() if no_isochrones else tuple(isochrone_speeds or ("blue_light",)),
         tiles=None if offline or (tiles or "").lower() == "none" else tiles, seed=seed, draws=draws,
-        overwrite=overwrite, when=when)
+        overwrite=overwrite, when=when, calibration=calibration, force_calibration=force_calibration)
     with errors():
         area = load_study_area(osm, bases=bases, force=force_profile, data_dir=data_dir)
         area.policy(policy)
@@ -70,6 +74,11 @@ def map_command(
     typer.echo(f"network: {result['network_label']}; bases {result['bases']}; "
                f"incidents: {result['input']:,} rows in = {result['incidents']:,} accepted + {result['rejected']:,} "
                f"rejected; outcomes {result['outcomes']}")
+    for row in result.get("headline", []):
+        if row["urban_rural"] == "all":
+            typer.echo(f"  {row['grade']}: {row['pct_met']:.1f}% met")
+    if result.get("calibration_stamp"):
+        typer.echo(result["calibration_stamp"])
     typer.echo(f"hotspots: {result['hotspots']} ({result['cells_tested']} cells tested, min {min_count} attended)")
     if result.get("corridor"):
         c = result["corridor"]

@@ -45,6 +45,10 @@ def compare_command(
     delay_scale: Annotated[float, typer.Option("--delay-scale", min=0.0,
                                                help="Scale on modelled delays (calibrated).")] = 1.0,
     delay: DelayOption = "median",
+    calibration: Annotated[Path | None, typer.Option(
+        "--calibration", help="A calibration.json from compliance --calibrate-to: use its delay scale.")] = None,
+    force_calibration: Annotated[bool, typer.Option(
+        "--force-calibration", help="Use --calibration even if fitted on another network or policy.")] = False,
     online: Annotated[bool, typer.Option("--online", help="Load Leaflet from its CDN instead of inlining it.")] = False,
     overwrite: OverwriteOption = False,
     force_profile: ForceOption = None,
@@ -58,7 +62,8 @@ def compare_command(
         source = None if no_incidents else default_incidents(area, incidents)
         result, paths = run_compare(area, scenario, out, policy=policy, incidents_path=source, seed=seed,
                                     delay_scale=delay_scale, delay=delay, offline=not online,
-                                    overwrite=overwrite, when=when)
+                                    overwrite=overwrite, calibration=calibration,
+                                    force_calibration=force_calibration, when=when)
     s = result.summary
     standin_warning(s["network"].get("label"), s["network"].get("standin"))
     typer.echo(f"bases: {s['bases']['current']} now -> {s['bases']['scenario']} in the scenario "
@@ -73,6 +78,7 @@ def compare_command(
             typer.echo(f"  {planning_report.measure_label(key)}: {planning_report.fmt(row['current'], row['unit'])}"
                        f" -> {planning_report.fmt(row['scenario'], row['unit'])} "
                        f"({planning_report.fmt(row['change'], row['unit'], signed=True)})")
+    typer.echo(s["calibration_stamp"])
     typer.echo(f"outputs in {out}/: {', '.join(p.name for p in paths.values())}")
 
 
@@ -88,6 +94,10 @@ def optimise_command(
     policy: PolicyOption = "essex-2022",
     delay: DelayOption = "median",
     time_limit: Annotated[float | None, typer.Option("--time-limit", help="CBC time limit (s).")] = None,
+    calibration: Annotated[Path | None, typer.Option(
+        "--calibration", help="A calibration.json from compliance --calibrate-to: use its delay scale.")] = None,
+    force_calibration: Annotated[bool, typer.Option(
+        "--force-calibration", help="Use --calibration even if fitted on another network or policy.")] = False,
     seed: SeedOption = None,
     overwrite: OverwriteOption = False,
     force_profile: ForceOption = None,
@@ -103,7 +113,8 @@ def optimise_command(
         area.policy(policy)
         run, paths = run_optimise(area, add, out, policy=policy, candidates=candidates,
                                   incidents_path=incident_source(incidents), seed=seed, delay=delay,
-                                  time_limit=time_limit, overwrite=overwrite, when=when)
+                                  time_limit=time_limit, overwrite=overwrite, calibration=calibration,
+                                  force_calibration=force_calibration, when=when)
     s = run.summary
     standin_warning(s["network"].get("label"), s["network"].get("standin"))
     m, g = run.mclp, run.greedy
@@ -117,6 +128,7 @@ def optimise_command(
         typer.echo(f"  {r.order}. {r.name} ({r.district}): +{r.gain:,.0f} {w} ({r.gain_population:,.0f} people)")
     least = run.closures.iloc[0]
     typer.echo(f"least loss if one base closed: {least['name']} (-{least['loss']:,.0f} {w})")
+    typer.echo(s["calibration_stamp"])
     typer.echo(f"outputs in {out}/: {', '.join(p.name for p in paths.values())}")
 
 

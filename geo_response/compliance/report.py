@@ -169,6 +169,8 @@ def report_blocks(long: pd.DataFrame, summary: dict, max_categories: int = 20) -
                     ),
                 )
             )
+        if summary.get("calibration_stamp"):
+            blocks.append(("p", f"Calibration used: {summary['calibration_stamp']}."))
         cal = summary.get("calibration")
         if cal:
             blocks.append(("h3", "Calibration"))

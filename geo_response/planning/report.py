@@ -131,6 +131,9 @@ def comparison_markdown(comparison: Comparison) -> str:
     parts += [f"Policy {md_escape(s['policy'])}; targets {s['targets_min']}; "
               f"network {md_escape(s['network']['label'])} "
               f"(sha256 {s['network']['source_sha256']}).", ""]
+    if s.get("calibration_stamp"):
+        parts += [f"Delay scale {s['parameters'].get('delay_scale', 1.0):.4g}; "
+                  f"{md_escape(s['calibration_stamp'])}.", ""]
     return "\n".join(parts)
 
 
@@ -292,6 +295,8 @@ def siting_markdown(run: SitingRun) -> str:
                   f"Problem reduced before solving: {red['reduced_candidates']} of {red['candidates']} candidates, "
                   f"{red['reduced_demand_groups']} demand groups from {red['demand_points']} points "
                   f"({red['demand_already_covered']} already covered).", ""]
+    if run.summary.get("calibration_stamp"):
+        parts += [f"{md_escape(run.summary['calibration_stamp'])}.", ""]
     return "\n".join(parts)
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from geo_response import calibration as calibration_records
 from geo_response.compliance import model as response_model
 from geo_response.compliance import report, tables
 from geo_response.errors import ComplianceError
@@ -133,6 +134,7 @@ class ComplianceRun:
     summary: dict
     calibration: Any = None
     paths: dict = field(default_factory=dict)
+    record: Any = None  # the CalibrationRecord used (given, or fitted this run), or None
 
 
 def compliance_summary(area: StudyArea, prepared: PreparedIncidents, inc: pd.DataFrame, long: pd.DataFrame,
@@ -207,7 +209,8 @@ def write_outputs(out_dir: str | Path, run: ComplianceRun, report_format: str = 
 def run_compliance(area: StudyArea, incidents_path: Any, out_dir: str | Path | None = None, *,
                    policy: str = "essex-2022", calibrate_to: float | None = None, delay_scale: float | None = None,
                    seed: int | None = None, draws: int | None = None, report_format: str = "md",
-                   overwrite: bool = False, show_points: bool = False, when: str | None = None) -> ComplianceRun:
+                   overwrite: bool = False, show_points: bool = False, when: str | None = None,
+                   calibration: Any = None, force_calibration: bool = False) -> ComplianceRun:
     """Load, classify, grade and judge incidents, then (when ``out_dir`` is given) write every output.
 
     Observed compliance when the file has response times; modelled otherwise (travel on the road network from
@@ -224,16 +227,61 @@ def run_compliance(area: StudyArea, incidents_path: Any, out_dir: str | Path | N
     if report_format not in ("md", "html"):
         raise ComplianceError(f"report format must be 'md' or 'html', got {report_format!r}")
     area.policy(policy)
+    record = calibration_records.load(calibration, area, policy, force=force_calibration)
+    if record is not None:
+        if calibrate_to is not None or delay_scale is not None:
+            raise ComplianceError("--calibration gives the delay scale: drop --calibrate-to / --delay-scale")
+        delay_scale = record.delay_scale
+    model = dict(calibrate_to=calibrate_to, delay_scale=delay_scale, seed=seed, draws=draws, when=when)
     if out_dir is None:
-        return _run(area, incidents_path, policy, dict(calibrate_to=calibrate_to, delay_scale=delay_scale, seed=seed,
-                                                       draws=draws, when=when), show_points, t0)
-    with OutputFolder(out_dir, inputs=_inputs(area, incidents_path), overwrite=overwrite,
-                      expected=output_names(report_format).values()) as out:
-        run = _run(area, incidents_path, policy, dict(calibrate_to=calibrate_to, delay_scale=delay_scale, seed=seed,
-                                                      draws=draws, when=when), show_points, t0)
+        return _run(area, incidents_path, policy, model, show_points, t0, record)
+    names = [*output_names(report_format).values(), CALIBRATION_FILE]
+    inputs = _inputs(area, incidents_path) + ([record.path] if record is not None and record.path else [])
+    with OutputFolder(out_dir, inputs=inputs, overwrite=overwrite, expected=names) as out:
+        run = _run(area, incidents_path, policy, model, show_points, t0, record)
         run.paths = write_outputs(out.root, run, report_format)
+        if run.calibration is not None and run.record is not None:
+            run.paths["calibration"] = run.record.write(Path(out.root) / CALIBRATION_FILE)
+            run.summary["outputs"].append(CALIBRATION_FILE)
+            report.write_summary(run.summary, run.paths["summary"])
     run.paths = {k: Path(out_dir) / p.name for k, p in run.paths.items()}
     return run
+
+
+CALIBRATION_FILE = "calibration.json"
+
+
+def incident_period(inc: pd.DataFrame) -> dict:
+    """First and last month of the accepted incidents (None when the file has no months)."""
+    months = inc["month"].dropna().astype(str) if "month" in inc.columns else pd.Series([], dtype=str)
+    return {"first_month": months.min() if len(months) else None, "last_month": months.max() if len(months) else None}
+
+
+def _stamp(summary: dict, record: Any, fitted: bool) -> None:
+    """Record which calibration (or none) the modelled outcomes used: ``calibration_used`` and its one line."""
+    summary["calibration_used"] = (None if record is None else
+                                   {**record.stamp(), "fitted_this_run": fitted})
+    summary["calibration_stamp"] = (calibration_records.stamp(record) if summary["outcomes"] == "modelled"
+                                    else "calibration: not applicable (observed times)")
+
+
+def provenance(area: StudyArea, prepared: PreparedIncidents, outcomes: str, period: dict) -> dict:
+    """The files actually read this run, each with its sha256, the network cache entry, and the period."""
+    from geo_response.outputs import sha256_file
+
+    def entry(path: Any) -> dict:
+        p = Path(str(path))
+        return {"path": str(p), "sha256": sha256_file(p) if p.is_file() else None}
+
+    src = area.sources()
+    files = {"incidents": [entry(f["file"]) for f in prepared.loaded.summary["files"]],
+             "force_profile": {"path": str(area.force.path), "sha256": area.force.sha256},
+             "boundary": entry(src["boundary"]), "lsoas": entry(src["lsoas"])}
+    if outcomes == "modelled":
+        net = area.network_summary()
+        files["network"] = {"path": net["source"], "sha256": net["source_sha256"], "label": net["label"],
+                            "cache": net.get("cache")}
+    return {"files": files, "period": period}
 
 
 def _inputs(area: StudyArea, incidents_path: Any) -> list:
@@ -243,7 +291,7 @@ def _inputs(area: StudyArea, incidents_path: Any) -> list:
 
 
 def _run(area: StudyArea, incidents_path: Any, policy: str, model: dict, show_points: bool,
-         t0: float) -> ComplianceRun:
+         t0: float, record: Any = None) -> ComplianceRun:
     """Prepare and judge the incidents (``model``: calibrate_to, delay_scale, seed, draws, when)."""
     prepared = prepare_incidents(area, incidents_path, policy, model["seed"], show_points=show_points)
     t1 = time.perf_counter()
@@ -251,4 +299,11 @@ def _run(area: StudyArea, incidents_path: Any, policy: str, model: dict, show_po
     long = tables.compliance_long(inc)
     summary = compliance_summary(area, prepared, inc, long, outcomes, calibration, policy, model["seed"])
     summary["timings"] = {"prepare_seconds": round(t1 - t0, 3), "judge_seconds": round(time.perf_counter() - t1, 3)}
-    return ComplianceRun(inc, long, prepared.loaded.ledger, summary, calibration)
+    period = incident_period(inc)
+    if calibration is not None:
+        record = calibration_records.CalibrationRecord.from_result(calibration, area, policy, summary, period)
+    record = record if outcomes == "modelled" else None
+    _stamp(summary, record, fitted=calibration is not None)
+    summary["provenance"] = provenance(area, prepared, outcomes, period)
+    summary["period"] = period
+    return ComplianceRun(inc, long, prepared.loaded.ledger, summary, calibration, record=record)

@@ -33,7 +33,7 @@ SIMULATION_REPLICATIONS = 2
 TIME_OF_DAY_LAYERS = ("08:00 weekday", "03:00 weekday")
 DEMO_OUTPUTS = ("board_pack.xlsx", "compliance_by_month.csv", "corridor.csv", MAP_NAME,
                 "geo_response.gpkg", "hotspots.csv", "incidents.csv", "isochrones.gpkg", "ledger.csv", "report.html",
-                "report.md", "summary.json")
+                "report.md", "summary.json", "calibration.json")
 THRESHOLDS_MIN = (5, 10, 15, 20)
 
 
@@ -129,14 +129,15 @@ def _demo(folder: OutputFolder, area: StudyArea, incidents_source, policies: tup
 
     t0 = time.perf_counter()
     runs = {}
-    delay_scale = None
+    record = None   # the demo's own calibration.json, passed to the other policies' runs (forced: other policy)
     for i, name in enumerate(policies):
         target_rate = prof.reported.get("emergency_met") if (calibrate and i == 0) else None
         runs[name] = run_compliance(area, incidents_source, policy=name, calibrate_to=target_rate,
-                                    delay_scale=delay_scale, show_points=show_points)
+                                    calibration=record, force_calibration=True, show_points=show_points)
         write_outputs(out if i == 0 else folder.folder(name), runs[name])
-        if runs[name].calibration is not None:
-            delay_scale = runs[name].calibration.delay_scale
+        if runs[name].calibration is not None and runs[name].record is not None:
+            record = runs[name].record
+            record.write(folder.path("calibration.json"))
     done("compliance", t0)
     main_run = runs[policies[0]]
     incidents = main_run.incidents
@@ -164,7 +165,8 @@ def _demo(folder: OutputFolder, area: StudyArea, incidents_source, policies: tup
         incidents, bases=stations, isochrones=map_isochrones(area, iso), hotspots=spots, corridor=layer["geometry"],
         corridor_name=layer["spec"].name, corridor_buffer_m=layer["spec"].buffer_m,
         corridor_summary=layer["analysis"].summary, lsoas=lsoas, districts=area.districts, resolution=hex_resolution,
-        policy=first_policy, policy_label=first_policy.label, network_label=net.graph["network_label"],
+        policy=first_policy, policy_label=f"{first_policy.label}; {main_run.summary['calibration_stamp']}",
+        network_label=net.graph["network_label"],
         standin=net.graph["standin"], attribution=prof.attribution, show_points=show_points,
         projected_crs=prof.projected_crs, roads=roads, places=area.places, period=period,
         outcomes=main_run.summary["outcomes"])
@@ -319,6 +321,8 @@ def demo_blocks(summary: dict, spots: pd.DataFrame, corridor_table: pd.DataFrame
                             f"({_fmt_pct(profile.reported.get('emergency_met'))}); every policy uses the fitted "
                             f"delay scale {cal.get('delay_scale', float('nan')):.3f} (full parameters in "
                             f"summary.json)."))
+    if summary.get("calibration_stamp"):
+        blocks.append(("p", f"Calibration used: {summary['calibration_stamp']}."))
     blocks += [("h2", "A12 corridor and trunk roads"),
                ("table", "Emergency incidents: expected failures and share of all emergency failures",
                 corridor_readable(corridor_table)),

@@ -42,6 +42,8 @@ class MapOptions:
     draws: int | None = None
     overwrite: bool = False
     when: str | None = None
+    calibration: Any = None          # a CalibrationRecord or a calibration.json path (its delay scale is used)
+    force_calibration: bool = False
 
 
 def isochrone_layer(area: StudyArea, speeds: tuple[str, ...],
@@ -128,7 +130,7 @@ def _draw(area: StudyArea, incidents_path: Any, opt: MapOptions, hotspots_csv: s
     pol = area.policy(opt.policy)
     if run is None:
         run = run_compliance(area, incidents_path, None, policy=opt.policy, seed=opt.seed, draws=opt.draws,
-                             when=opt.when)
+                             when=opt.when, calibration=opt.calibration, force_calibration=opt.force_calibration)
     inc = run.incidents
     selected = inc[inc["attended"].astype(bool)]
     if opt.category is not None:
@@ -149,7 +151,8 @@ def _draw(area: StudyArea, incidents_path: Any, opt: MapOptions, hotspots_csv: s
         corridor_buffer_m=layer["spec"].buffer_m if layer else None,
         corridor_summary=layer["analysis"].summary if layer else None, lsoas=area.lsoas, districts=area.districts,
         aggregate=opt.aggregate, resolution=opt.resolution, category=opt.category, network_label=label,
-        policy_label=pol.label, attribution=area.force.attribution,
+        policy_label=f"{pol.label}; {run.summary.get('calibration_stamp', 'calibration: none')}",
+        attribution=area.force.attribution,
         title=f"{area.force.name}: attendance compliance", show_points=opt.show_points, tiles=opt.tiles,
         projected_crs=area.force.projected_crs)
     maps.save_map(m, target.path, offline=opt.offline)
@@ -158,4 +161,5 @@ def _draw(area: StudyArea, incidents_path: Any, opt: MapOptions, hotspots_csv: s
             "input": run.summary["input"], "rejected": run.summary["rejected"],
             "outcomes": run.summary.get("outcomes", ""), "hotspots": len(hot),
             "cells_tested": hot.attrs.get("cells_tested", 0), "corridor": layer["info"] if layer else None,
-            "ledger": run.ledger}
+            "ledger": run.ledger, "calibration_stamp": run.summary.get("calibration_stamp"),
+            "calibration_used": run.summary.get("calibration_used"), "headline": run.summary.get("headline", [])}

@@ -1,0 +1,157 @@
+"""One number everywhere (issue 15): one fixture, one calibration record, the same % met from every command.
+
+A hand-written incident file (30 rows at LSOA population-weighted centroids near Chelmsford, urban and rural,
+grades given, no response times so outcomes are modelled) is fitted once with ``compliance --calibrate-to 0.8``;
+``compliance``, ``map`` and ``plan compare`` (a scenario that changes nothing) then run with ``--calibration`` and
+must report the same emergency and priority % met over the same denominators.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from geo_response import config, geography
+
+CHELMSFORD = (51.736, 0.469)
+
+
+def _cli(*args: str):
+    from geo_response.cli import create_app
+
+    result = CliRunner().invoke(create_app(), [str(a) for a in args])
+    assert result.exit_code == 0 or "--bad" in args, result.output
+    return result
+
+
+@pytest.fixture(scope="module")
+def fixture_csv(tmp_path_factory, data_dir):
+    lsoas = geography.load_lsoas(config.load_profile(), data_dir)
+    d = np.hypot(lsoas["pwc_lat"] - CHELMSFORD[0], (lsoas["pwc_lon"] - CHELMSFORD[1]) * 0.62)
+    near = lsoas.assign(d=d).sort_values("d")
+    urban = near[near["urban_rural"] == "urban"].head(18)
+    rural = near[near["urban_rural"] == "rural"].head(12)
+    rows = ["incident_id,month,grade,category,latitude,longitude"]
+    for i, (_, place) in enumerate(pd.concat([urban, rural]).iterrows()):
+        grade = "emergency" if i % 3 != 2 else "priority"
+        month = "2022-0" + str(1 + i % 3)
+        rows.append(f"F{i:02d},{month},{grade},Burglary,{place['pwc_lat']:.6f},{place['pwc_lon']:.6f}")
+    path = tmp_path_factory.mktemp("fixture") / "incidents.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def fitted(fixture_csv, data_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("fit") / "fit"
+    _cli("compliance", "--incidents", fixture_csv, "--out", out, "--calibrate-to", "0.8", "--data-dir", data_dir)
+    return out
+
+
+def _compliance_totals(out) -> dict:
+    long = pd.read_csv(out / "compliance_by_month.csv", dtype={"month": str})
+    total = long[(long["month"] == "Total") & (long["category"] == "all") & (long["district"] == "all")
+                 & (long["urban_rural"] == "all")].set_index("grade")
+    return {g: (round(float(total.loc[g, "pct_met"]), 1), round(float(total.loc[g, "met"] + total.loc[g, "not_met"])))
+            for g in ("emergency", "priority")}
+
+
+def _printed(output: str) -> dict:
+    return {g: round(float(m), 1) for g, m in re.findall(r"^\s+(emergency|priority): ([0-9.]+)% met", output, re.M)}
+
+
+def test_the_same_number_from_every_command(fixture_csv, fitted, data_dir, tmp_path):
+    record_path = fitted / "calibration.json"
+    record = json.loads(record_path.read_text())
+    assert record["target_rate"] == 0.8 and record["policy"] == "essex-2022" and record["delay_scale"] > 0
+    assert record["period"] == {"first_month": "2022-01", "last_month": "2022-03"}
+    assert record["incident_files"][0]["name"] == "incidents.csv" and len(record["hash"]) == 64
+    fit_summary = json.loads((fitted / "summary.json").read_text())
+    assert fit_summary["calibration_used"]["hash"] == record["hash"]
+    fit = _compliance_totals(fitted)
+
+    # compliance --calibration: no refit, the record's scale, the same figures
+    out = tmp_path / "compliance"
+    res = _cli("compliance", "--incidents", fixture_csv, "--out", out, "--calibration", record_path,
+               "--data-dir", data_dir)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["calibration"] is None                         # not refitted
+    assert summary["calibration_used"]["hash"] == record["hash"]
+    assert summary["response_model"]["delay_scale"] == pytest.approx(record["delay_scale"])
+    assert record["hash"][:12] in (out / "report.md").read_text()
+    prov = summary["provenance"]["files"]
+    assert prov["incidents"][0]["sha256"] == record["incident_files"][0]["sha256"]
+    assert prov["network"]["sha256"] == record["network_sha256"] and prov["lsoas"]["sha256"]
+    compliance = _compliance_totals(out)
+    assert compliance == fit
+    assert _printed(res.output) == {g: v[0] for g, v in compliance.items()}
+
+    # map --calibration: the judged incidents behind the map give the same figures, and say which calibration
+    html = tmp_path / "map.html"
+    res = _cli("map", "--incidents", fixture_csv, "--out", html, "--calibration", record_path, "--offline",
+               "--no-isochrones", "--data-dir", data_dir)
+    assert _printed(res.output) == {g: v[0] for g, v in compliance.items()}
+    assert record["hash"][:12] in res.output and record["hash"][:12] in html.read_text()
+    assert "30 accepted" in res.output
+
+    # plan compare --calibration with a scenario that changes nothing: the 'current' column
+    scenario = tmp_path / "same.csv"
+    scenario.write_text("action,name,latitude,longitude,units\nset_units,Witham Police Station,,,1\n", encoding="utf-8")
+    plan = tmp_path / "plan"
+    res = _cli("plan", "compare", "--scenario", scenario, "--incidents", fixture_csv, "--out", plan,
+               "--calibration", record_path, "--data-dir", data_dir)
+    ps = json.loads((plan / "summary.json").read_text())
+    assert ps["calibration_used"]["hash"] == record["hash"]
+    assert ps["parameters"]["delay_scale"] == pytest.approx(record["delay_scale"])
+    assert (plan / "ledger.csv").is_file() and "ledger.csv" in res.output
+    assert record["hash"][:12] in (plan / "report.md").read_text() and record["hash"][:12] in res.output
+    ov = ps["overall"]
+    planned = {g: (round(ov[f"pct_{g}_met_all"]["current"], 1), round(ov[f"{g}_incidents_all"]["current"]))
+               for g in ("emergency", "priority")}
+    assert planned == compliance
+    print("one number:", {"fit": fit, "compliance": compliance, "plan_current": planned})
+
+
+def test_a_tampered_record_is_refused(fixture_csv, fitted, data_dir, tmp_path):
+    record = json.loads((fitted / "calibration.json").read_text())
+    record["delay_scale"] = record["delay_scale"] * 0.5
+    bad = tmp_path / "tampered.json"
+    bad.write_text(json.dumps(record), encoding="utf-8")
+    from geo_response.cli import create_app
+
+    res = CliRunner().invoke(create_app(), ["compliance", "--incidents", str(fixture_csv), "--out",
+                                            str(tmp_path / "o"), "--calibration", str(bad),
+                                            "--data-dir", str(data_dir)])
+    assert res.exit_code == 2, res.output
+    assert "changed after fitting" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_record_for_another_policy_is_refused_unless_forced(fixture_csv, fitted, data_dir, tmp_path):
+    from geo_response.cli import create_app
+
+    other = [p for p in config.load_profile().policies if p != "essex-2022"][0]
+    args = ["compliance", "--incidents", str(fixture_csv), "--calibration", str(fitted / "calibration.json"),
+            "--policy", other, "--data-dir", str(data_dir)]
+    res = CliRunner().invoke(create_app(), [*args, "--out", str(tmp_path / "a")])
+    assert res.exit_code == 2 and "fitted under policy 'essex-2022'" in res.output, res.output
+    assert "--force-calibration" in res.output
+    res = CliRunner().invoke(create_app(), [*args, "--out", str(tmp_path / "b"), "--force-calibration"])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "b" / "summary.json").read_text())["calibration_used"]["policy"] == "essex-2022"
+
+
+def test_optimise_scales_its_fixed_delay_and_writes_a_ledger(fixture_csv, fitted, data_dir, tmp_path):
+    record = json.loads((fitted / "calibration.json").read_text())
+    out = tmp_path / "opt"
+    res = _cli("plan", "optimise", "--add", "1", "--incidents", fixture_csv, "--out", out,
+               "--calibration", fitted / "calibration.json", "--data-dir", data_dir)
+    s = json.loads((out / "summary.json").read_text())
+    assert s["calibration_used"]["hash"] == record["hash"]
+    assert f"scaled x{record['delay_scale']:.4f}" in s["calibration_stamp"] and "scaled" in res.output
+    assert (out / "ledger.csv").is_file()
