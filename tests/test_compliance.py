@@ -236,6 +236,24 @@ def test_empty_grade_cells_are_sampled_and_flagged(tmp_path, data_dir):
     assert per_incident.loc["B", ["grade", "target_minutes", "p_met"]].tolist() == ["1", 15.0, 1.0]
     assert "latitude" not in per_incident.columns and "longitude" not in per_incident.columns
     assert "1 of 2 accepted incidents had no call grade" in (tmp_path / "out" / "report.md").read_text()
+    # the table says how its outcomes and grades were made (honest time series)
+    written = pd.read_csv(tmp_path / "out" / "compliance_by_month.csv")
+    assert set(written["outcomes"]) == {"observed"} and set(written["grades"]) == {"sampled per crime type"}
+
+
+def test_relative_incident_paths_fall_back_to_the_data_folder(tmp_path, data_dir, monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    from geo_response.cli.common import resolve_incidents
+
+    monkeypatch.chdir(tmp_path)
+    area = SimpleNamespace(data_dir=data_dir)
+    got = resolve_incidents(area, ["police_uk/2018-0[12]-*.csv"])
+    assert got == [str(data_dir / "police_uk/2018-0[12]-*.csv")]
+    assert "is not in the working folder; using" in capsys.readouterr().out
+    (tmp_path / "police_uk").mkdir()
+    (tmp_path / "police_uk" / "2018-01-x.csv").write_text("a\n")
+    assert resolve_incidents(area, ["police_uk/2018-0[12]-*.csv"]) == ["police_uk/2018-0[12]-*.csv"]   # here first
 
 
 @pytest.mark.parametrize("response_column", [True, False], ids=["observed", "modelled"])

@@ -52,14 +52,35 @@ def incident_source(incidents: list[str] | None) -> str | list[str] | None:
 
 
 def default_incidents(area, incidents: list[str] | None) -> str | list[str]:
-    """The incidents given, or the data folder's ``police_uk/`` (said on the console)."""
+    """The incidents given (each resolved, see :func:`resolve_incidents`), or the data folder's ``police_uk/``."""
     from geo_response import datadir
 
-    source = incident_source(incidents)
-    if source is None:
+    if not incidents:
         source = str(datadir.default_incidents(area.data_dir))
         typer.echo(f"incidents: {source} (default: the data folder's police_uk/; give --incidents for others)")
-    return source
+        return source
+    return incident_source(resolve_incidents(area, incidents))
+
+
+def resolve_incidents(area, incidents: list[str]) -> list[str]:
+    """Each path or glob as given when it exists in the working folder, else in the data folder (said which)."""
+    import glob
+
+    from geo_response import datadir
+
+    out = []
+    for given in incidents:
+        if Path(given).is_absolute() or Path(given).exists() or glob.glob(given):
+            out.append(given)
+            continue
+        base = datadir.resolve_data_dir(area.data_dir)
+        candidate = base / given
+        if candidate.exists() or glob.glob(str(candidate)):
+            typer.echo(f"incidents: {given} is not in the working folder; using {candidate} from the data folder")
+            out.append(str(candidate))
+        else:
+            out.append(given)      # the loader says it does not exist, naming the path
+    return out
 
 
 def speed_option(speed: str | None, profile: str | None, default: str = "blue_light") -> str:

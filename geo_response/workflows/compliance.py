@@ -188,6 +188,16 @@ def output_names(report_format: str = "md") -> dict[str, str]:
             "report": "report.html" if report_format == "html" else "report.md", "summary": "summary.json"}
 
 
+def labelled_long(long: pd.DataFrame, summary: dict) -> pd.DataFrame:
+    """The long table as written: each row says how its outcomes and grades were made (an honest time series:
+    modelled rates have no time signal, so months differ only by where the incidents were).
+    """
+    outcomes = ("observed" if summary.get("outcomes") == "observed"
+                else "modelled: no time signal (months differ only by where incidents were)")
+    grades = "sampled per crime type" if summary.get("grades_sampled") else "given"
+    return long.assign(outcomes=outcomes, grades=grades)
+
+
 def write_outputs(out_dir: str | Path, run: ComplianceRun, report_format: str = "md") -> dict[str, Path]:
     """Write ``compliance_by_month.csv``, ``incidents.csv``, ``ledger.csv``, the report and ``summary.json``.
 
@@ -198,7 +208,7 @@ def write_outputs(out_dir: str | Path, run: ComplianceRun, report_format: str = 
     out.mkdir(parents=True, exist_ok=True)
     paths = {key: out / name for key, name in output_names(report_format).items()}
     run.summary["outputs"] = [p.name for p in paths.values()]
-    report.write_long(run.long, paths["compliance_by_month"])
+    report.write_long(labelled_long(run.long, run.summary), paths["compliance_by_month"])
     report.write_incidents(run.incidents, paths["incidents"])
     report.write_ledger(run.ledger, paths["ledger"])
     report.write_report(run.long, run.summary, paths["report"])
