@@ -22,9 +22,11 @@ def create_app() -> typer.Typer:
                       no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
     @app.callback()
-    def _root(debug: common.DebugOption = False) -> None:
+    def _root(debug: common.DebugOption = False, quiet: common.QuietOption = False,
+              verbose: common.VerboseOption = False) -> None:
         """geo-response: police response times, target compliance and deployment planning."""
         common.STATE["debug"] = debug
+        common.configure_output(quiet=quiet, verbose=verbose)
 
     for module in COMMAND_MODULES:
         module.register(app)

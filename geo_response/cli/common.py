@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import logging
+import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,9 +15,70 @@ import typer
 
 from geo_response.errors import GeoResponseError
 
-STATE = {"debug": False}
+STATE = {"debug": False, "quiet": False, "verbose": False}
 
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show the full traceback of an error.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars and no info lines.")]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Log what geo-response does (logging INFO).")]
+
+_LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+
+def configure_output(quiet: bool = False, verbose: bool = False) -> None:
+    """Set up logging and progress bars for ``--quiet`` / ``--verbose``.
+
+    Verbose turns on logging INFO for the ``geo_response`` logger (to stderr); quiet shows warnings only and
+    hides every tqdm bar. Without either, bars stay ``disable=None`` (shown on a terminal only).
+    """
+    STATE["quiet"], STATE["verbose"] = quiet, verbose
+    logger = logging.getLogger("geo_response")
+    if not any(getattr(h, "_geo_response_cli", False) for h in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+        handler._geo_response_cli = True
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO if verbose and not quiet else logging.WARNING)
+    _set_progress(not quiet)
+
+
+class _StderrHandler(logging.StreamHandler):
+    """A stream handler that writes to whatever ``sys.stderr`` is at the time (test runners swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def _set_progress(enabled: bool) -> None:
+    """Hide every tqdm bar (``enabled=False``) or restore the library's own choice."""
+    from tqdm import std
+
+    original = getattr(std.tqdm.__init__, "_geo_response_original", None)
+    if enabled:
+        if original is not None:
+            std.tqdm.__init__ = original
+        return
+    if original is not None:
+        return
+    original = std.tqdm.__init__
+
+    @functools.wraps(original)
+    def quiet_init(self, *args, **kwargs):
+        kwargs["disable"] = True
+        original(self, *args, **kwargs)
+
+    quiet_init._geo_response_original = original
+    std.tqdm.__init__ = quiet_init
+
+
+def info(message: str) -> None:
+    """Print an info line unless ``--quiet``."""
+    if not STATE["quiet"]:
+        typer.echo(message)
 DataDirOption = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Data folder (default: $GEO_RESPONSE_DATA, ../shared/data, user cache)."),
@@ -57,7 +121,7 @@ def default_incidents(area, incidents: list[str] | None) -> str | list[str]:
 
     if not incidents:
         source = str(datadir.default_incidents(area.data_dir))
-        typer.echo(f"incidents: {source} (default: the data folder's police_uk/; give --incidents for others)")
+        info(f"incidents: {source} (default: the data folder's police_uk/; give --incidents for others)")
         return source
     return incident_source(resolve_incidents(area, incidents))
 
@@ -76,7 +140,7 @@ def resolve_incidents(area, incidents: list[str]) -> list[str]:
         base = datadir.resolve_data_dir(area.data_dir)
         candidate = base / given
         if candidate.exists() or glob.glob(str(candidate)):
-            typer.echo(f"incidents: {given} is not in the working folder; using {candidate} from the data folder")
+            info(f"incidents: {given} is not in the working folder; using {candidate} from the data folder")
             out.append(str(candidate))
         else:
             out.append(given)      # the loader says it does not exist, naming the path

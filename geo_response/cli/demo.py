@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from geo_response.cli import common
 from geo_response.cli.common import DataDirOption, ForceOption, OsmOption, OverwriteOption, errors
 from geo_response.study_area import load_study_area
 from geo_response.workflows.demo import run_demo
@@ -29,14 +30,14 @@ def demo_command(
         area = load_study_area(osm, force=force_profile, data_dir=data_dir)
         summary = run_demo(out, area=area, incidents_path=incidents, calibrate=not no_calibrate, offline=not online,
                            show_points=show_points, overwrite=overwrite)
-    typer.echo(f"network: {summary['network']['label']}")
+    common.info(f"network: {summary['network']['label']}")
     for name, p in summary["policies"].items():
         e = p["emergency"]
         rate = "n/a" if e["all"] is None else f"{100 * e['all']:.1f}%"
         typer.echo(f"{name}: emergency within target {rate} of {e['incidents']:,} incidents")
     typer.echo(f"rows: {summary['input']:,} in = {summary['accepted']:,} accepted + {summary['rejected']:,} rejected")
     typer.echo(f"outputs in {out}/: {', '.join(summary['outputs'])}")
-    typer.echo(f"total {summary['timings_seconds']['total']:.1f} s")
+    common.info(f"total {summary['timings_seconds']['total']:.1f} s")
 
 
 def register(app: typer.Typer) -> None:
