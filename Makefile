@@ -53,6 +53,7 @@ bench: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check geo_response tests benchmarks
+	$(BIN)/ruff format --check geo_response tests benchmarks
 
 clean:
 	rm -rf $(VENV) $(UV_VENV) .pytest_cache

@@ -85,8 +85,15 @@ def tile_network(net, copies: int):
     v = net.node_position(net.edges["v"].to_numpy())
     nodes, edges, coords, offsets = [], [], [], []
     for t in range(copies):
-        nodes.append(pd.DataFrame({"osmid": np.arange(n, dtype=np.int64) + t * n,
-                                   "x": net.nodes["x"].to_numpy() + t * dx, "y": net.nodes["y"].to_numpy()}))
+        nodes.append(
+            pd.DataFrame(
+                {
+                    "osmid": np.arange(n, dtype=np.int64) + t * n,
+                    "x": net.nodes["x"].to_numpy() + t * dx,
+                    "y": net.nodes["y"].to_numpy(),
+                }
+            )
+        )
         part = net.edges.copy(deep=False)
         part["u"] = u.astype(np.int64) + t * n
         part["v"] = v.astype(np.int64) + t * n
@@ -95,11 +102,18 @@ def tile_network(net, copies: int):
         offsets.append(net.offsets[:-1] + t * m)
     offsets.append(np.array([copies * m], dtype=np.int64))
     graph = {k: v for k, v in net.graph.items() if k not in ("build",)}
-    graph.update(network_label=f"synthetic regional graph: {copies} copies of the stand-in side by side "
-                               "(NOT real roads)", source=f"tiled x{copies}: {net.graph.get('source')}",
-                 build={"nodes": n * copies, "edges": len(net.edges) * copies, "tiles": copies})
-    return RoadNetwork(nodes=pd.concat(nodes, ignore_index=True), edges=pd.concat(edges, ignore_index=True),
-                       coords=np.concatenate(coords), offsets=np.concatenate(offsets).astype(np.int64), graph=graph)
+    graph.update(
+        network_label=f"synthetic regional graph: {copies} copies of the stand-in side by side (NOT real roads)",
+        source=f"tiled x{copies}: {net.graph.get('source')}",
+        build={"nodes": n * copies, "edges": len(net.edges) * copies, "tiles": copies},
+    )
+    return RoadNetwork(
+        nodes=pd.concat(nodes, ignore_index=True),
+        edges=pd.concat(edges, ignore_index=True),
+        coords=np.concatenate(coords),
+        offsets=np.concatenate(offsets).astype(np.int64),
+        graph=graph,
+    )
 
 
 def copies_for(edges_per_copy: int, min_edges: int) -> int:
@@ -181,11 +195,22 @@ def child_roadnet(data_dir: str, cache_dir: str) -> dict:
     second.csr("blue_light")
     gc.collect()
     second_mb = rss_mb() - after
-    return _ended({"rss_before": before, "rss_after": after, "rss_load": rss_load, "load_s": t_load,
-                   "second_mb": second_mb,
-                   "ready_s": t_ready, "edges": net.number_of_edges(), "nodes": net.number_of_nodes(),
-                   "arcs": int(rg.csr.nnz), "memory_bytes": net.memory_bytes(), "arrow_pool_mb": pool,
-                   "csr_mb": (rg.csr.data.nbytes + rg.csr.indices.nbytes + rg.csr.indptr.nbytes) / 2**20})
+    return _ended(
+        {
+            "rss_before": before,
+            "rss_after": after,
+            "rss_load": rss_load,
+            "load_s": t_load,
+            "second_mb": second_mb,
+            "ready_s": t_ready,
+            "edges": net.number_of_edges(),
+            "nodes": net.number_of_nodes(),
+            "arcs": int(rg.csr.nnz),
+            "memory_bytes": net.memory_bytes(),
+            "arrow_pool_mb": pool,
+            "csr_mb": (rg.csr.data.nbytes + rg.csr.indices.nbytes + rg.csr.indptr.nbytes) / 2**20,
+        }
+    )
 
 
 def child_networkx(pickle_path: str) -> dict:
@@ -202,8 +227,16 @@ def child_networkx(pickle_path: str) -> dict:
     t_load = time.perf_counter() - t0
     gc.collect()
     after = rss_mb()
-    return _ended({"rss_before": before, "rss_after": after, "load_s": t_load, "ready_s": t_load,
-                   "edges": G.number_of_edges(), "nodes": G.number_of_nodes()})
+    return _ended(
+        {
+            "rss_before": before,
+            "rss_after": after,
+            "load_s": t_load,
+            "ready_s": t_load,
+            "edges": G.number_of_edges(),
+            "nodes": G.number_of_nodes(),
+        }
+    )
 
 
 def child_regional(folder: str, sources_path: str, points_path: str) -> dict:
@@ -239,10 +272,19 @@ def child_regional(folder: str, sources_path: str, points_path: str) -> dict:
     snapped = snapping.snap_points(net, points, crs=CRS)
     steps["snap"] = time.perf_counter() - t0
     rss["snap"] = rss_mb()
-    return _ended({"steps": steps, "rss": rss, "edges": net.number_of_edges(), "nodes": net.number_of_nodes(),
-                   "memory_bytes": net.memory_bytes(), "unreachable": fields.unreachable_count(seconds),
-                   "snapped": len(snapped), "median_snap_m": float(snapped["snap_distance_m"].median()),
-                   "too_far": int(snapped["too_far"].sum())})
+    return _ended(
+        {
+            "steps": steps,
+            "rss": rss,
+            "edges": net.number_of_edges(),
+            "nodes": net.number_of_nodes(),
+            "memory_bytes": net.memory_bytes(),
+            "unreachable": fields.unreachable_count(seconds),
+            "snapped": len(snapped),
+            "median_snap_m": float(snapped["snap_distance_m"].median()),
+            "too_far": int(snapped["too_far"].sum()),
+        }
+    )
 
 
 def child_prepare(work: str, data_dir: str, min_edges: str, snaps: str, seed: str) -> dict:
@@ -273,16 +315,26 @@ def child_prepare(work: str, data_dir: str, min_edges: str, snaps: str, seed: st
     np.save(work_dir / "sources.npy", spread_sources(n_nodes, copies, SOURCES, int(seed)), allow_pickle=False)
     boundary = geography.load_boundary(prof, data_dir or None)
     np.save(work_dir / "points.npy", regional_points(boundary, copies, int(snaps), int(seed), dx), allow_pickle=False)
-    return {"nodes": n_nodes, "edges": n_edges, "label": net.graph.get("network_label"),
-            "cache_path": net.graph["build"]["cache_path"], "from_cache": net.graph["build"].get("from_cache"),
-            "pickle_path": str(pickle_path), "pickle_mb": pickle_path.stat().st_size / 2**20, "to_nx_s": t_to_nx,
-            "copies": copies, "tile_s": t_tile, "save_s": t_save, "folder": str(folder),
-            "cache_mb": sum(p.stat().st_size for p in folder.iterdir()) / 2**20,
-            "big_edges": big.number_of_edges(), "big_nodes": big.number_of_nodes()}
+    return {
+        "nodes": n_nodes,
+        "edges": n_edges,
+        "label": net.graph.get("network_label"),
+        "cache_path": net.graph["build"]["cache_path"],
+        "from_cache": net.graph["build"].get("from_cache"),
+        "pickle_path": str(pickle_path),
+        "pickle_mb": pickle_path.stat().st_size / 2**20,
+        "to_nx_s": t_to_nx,
+        "copies": copies,
+        "tile_s": t_tile,
+        "save_s": t_save,
+        "folder": str(folder),
+        "cache_mb": sum(p.stat().st_size for p in folder.iterdir()) / 2**20,
+        "big_edges": big.number_of_edges(),
+        "big_nodes": big.number_of_nodes(),
+    }
 
 
-CHILDREN = {"prepare": child_prepare, "roadnet": child_roadnet, "networkx": child_networkx,
-            "regional": child_regional}
+CHILDREN = {"prepare": child_prepare, "roadnet": child_roadnet, "networkx": child_networkx, "regional": child_regional}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -326,8 +378,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--min-edges", type=int, default=MIN_REGIONAL_EDGES, help="edges of the regional graph")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--data-dir", default=None)
-    ap.add_argument("--quick", action="store_true",
-                    help="development run: 1 repetition, a ~400k-edge regional graph, 100 snaps; docs untouched")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="development run: 1 repetition, a ~400k-edge regional graph, 100 snaps; docs untouched",
+    )
     ap.add_argument("--no-write", action="store_true", help="print only; do not touch docs/PERFORMANCE.md")
     args = ap.parse_args(argv)
 
@@ -347,19 +402,25 @@ def main(argv: list[str] | None = None) -> int:
         cache_dir = str(Path(prep["cache_path"]).parent)
         pickle_mb, copies = prep["pickle_mb"], prep["copies"]
         big_edges, big_nodes = prep["big_edges"], prep["big_nodes"]
-        print(f"stand-in: {n_nodes:,} nodes, {n_edges:,} edges; cache {prep['cache_path']}; networkx graph built "
-              f"in {prep['to_nx_s']:.1f} s, pickle {pickle_mb:,.0f} MB; regional graph {copies} copies, "
-              f"{big_edges:,} edges ({prep['cache_mb']:,.0f} MB on disk)", flush=True)
+        print(
+            f"stand-in: {n_nodes:,} nodes, {n_edges:,} edges; cache {prep['cache_path']}; networkx graph built "
+            f"in {prep['to_nx_s']:.1f} s, pickle {pickle_mb:,.0f} MB; regional graph {copies} copies, "
+            f"{big_edges:,} edges ({prep['cache_mb']:,.0f} MB on disk)",
+            flush=True,
+        )
 
         # ---- (a) the stand-in: RoadNetwork from the cache vs a pickled networkx graph ------------------------
         after_runs, before_runs = [], []
-        for i in range(args.repeat):   # alternate the sides so background load hits both alike
+        for i in range(args.repeat):  # alternate the sides so background load hits both alike
             after_runs.append(run_child(["roadnet", args.data_dir or "", cache_dir]))
             before_runs.append(run_child(["networkx", prep["pickle_path"]]))
             for r in (after_runs[-1], before_runs[-1]):
                 r["added_mb"] = r["rss_after"] - r["rss_before"]
-            print(f"  run {i + 1}: RoadNetwork +{after_runs[-1]['added_mb']:.0f} MB {after_runs[-1]['ready_s']:.2f} s; "
-                  f"networkx +{before_runs[-1]['added_mb']:.0f} MB {before_runs[-1]['load_s']:.2f} s", flush=True)
+            print(
+                f"  run {i + 1}: RoadNetwork +{after_runs[-1]['added_mb']:.0f} MB {after_runs[-1]['ready_s']:.2f} s; "
+                f"networkx +{before_runs[-1]['added_mb']:.0f} MB {before_runs[-1]['load_s']:.2f} s",
+                flush=True,
+            )
 
         # ---- (b) the regional graph ----------------------------------------------------------------------
         reg = run_child(["regional", prep["folder"], str(work / "sources.npy"), str(work / "points.npy")])
@@ -386,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Graph: **{n_nodes:,} nodes, {n_edges:,} edges** ({label}). Every figure is measured in a fresh child "
         "process after its imports (geo_response, networkx, pyarrow, scipy, shapely), so imports are excluded; "
-        "\"RSS added\" is the child's resident set (VmRSS) after the step minus before it. The baseline ran in "
+        '"RSS added" is the child\'s resident set (VmRSS) after the step minus before it. The baseline ran in '
         f"the same run with the same repetitions ({runs}).",
         "",
         "### (a) The stand-in from the cache, ready to route",
@@ -396,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         f"| **before**: networkx graph unpickled (the old cache; `net.to_networkx()`, pickle "
         f"{pickle_mb:,.0f} MB) | {added_before:,.0f} {_range(before_runs, 'added_mb')} | {bpe_before:,.0f} | "
         f"{load_before:.2f} | {_median(before_runs, 'peak_mb'):,.0f} |",
-        f"| **after**: `load_network` from the Parquet/.npy cache + `net.csr(\"blue_light\")` | "
+        f'| **after**: `load_network` from the Parquet/.npy cache + `net.csr("blue_light")` | '
         f"**{added_after:,.0f}** {_range(after_runs, 'added_mb')} | {bpe_after_rss:,.0f} | **{ready_after:.2f}** "
         f"{_range(after_runs, 'ready_s', '{:.2f}')} | {_median(after_runs, 'peak_mb'):,.0f} |",
         f"| after, of which `load_network` alone | {added_load:,.0f} | {added_load * 2**20 / n_edges:,.0f} | "
@@ -434,12 +495,11 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---:|---:|",
         f"| imports | | {rss['imports']:,.0f} |",
         f"| `roadnet.load` (SHA-256 checks + Parquet + .npy) | {steps['load']:.2f} | {rss['load']:,.0f} |",
-        f"| `net.csr(\"blue_light\")` | {steps['csr']:.2f} | {rss['csr']:,.0f} |",
+        f'| `net.csr("blue_light")` | {steps["csr"]:.2f} | {rss["csr"]:,.0f} |',
         f"| {SOURCES}-source field (`fields.nearest_source_field`) | {steps['field']:.2f} | {rss['field']:,.0f} |",
         f"| snapping index (`net.edge_index`) | {steps['edge_index']:.2f} | {rss['edge_index']:,.0f} |",
         f"| snap {snaps:,} points (`snapping.snap_points`) | {steps['snap']:.2f} | {rss['snap']:,.0f} |",
-        f"| **child peak RSS (`os.wait4` ru_maxrss)** | {sum(steps.values()):.1f} total | "
-        f"**{reg['peak_mb']:,.0f}** |",
+        f"| **child peak RSS (`os.wait4` ru_maxrss)** | {sum(steps.values()):.1f} total | **{reg['peak_mb']:,.0f}** |",
         "",
         f"Target: within {TARGET_PEAK_MB:,.0f} MB peak — {word[met_peak]}. Tables: "
         f"{reg['memory_bytes'] / reg['edges']:,.0f} bytes per edge (`memory_bytes`); the peak includes the "

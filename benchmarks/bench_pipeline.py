@@ -66,15 +66,23 @@ def main() -> None:
     try:
         if args.quick:
             warm = run_cli(["demo"], work / "warm", None, args.data_dir)
-            print(json.dumps({"wall": warm["wall"], "rss_mb": warm["rss_mb"],
-                              "timings": warm["summary"]["timings_seconds"]}, indent=1))
+            print(
+                json.dumps(
+                    {"wall": warm["wall"], "rss_mb": warm["rss_mb"], "timings": warm["summary"]["timings_seconds"]},
+                    indent=1,
+                )
+            )
             return
         cache = work / "cache"
         cold = run_cli(["demo"], work / "cold", cache, args.data_dir)
         warm = run_cli(["demo"], work / "warm", cache, args.data_dir)
         police_uk = find_police_uk(args.data_dir)
-        comp = run_cli(["compliance", "--incidents", police_uk, "--calibrate-to", "0.827"], work / "compliance",
-                       cache, args.data_dir)
+        comp = run_cli(
+            ["compliance", "--incidents", police_uk, "--calibrate-to", "0.827"],
+            work / "compliance",
+            cache,
+            args.data_dir,
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -84,35 +92,39 @@ def main() -> None:
         c, w = cold["summary"]["timings_seconds"][step], warm["summary"]["timings_seconds"][step]
         ratio = f"{c / w:.1f}x" if w > 0 else ""
         rows.append(f"| {step} | {c:.1f} | {w:.1f} | {ratio} |")
-    rows.append(f"| **wall clock (process start to exit)** | {cold['wall']:.1f} | {warm['wall']:.1f} | "
-                f"{cold['wall'] / warm['wall']:.1f}x |")
+    rows.append(
+        f"| **wall clock (process start to exit)** | {cold['wall']:.1f} | {warm['wall']:.1f} | "
+        f"{cold['wall'] / warm['wall']:.1f}x |"
+    )
     rows.append(f"| peak RSS (MB) | {cold['rss_mb']:,.0f} | {warm['rss_mb']:,.0f} | |")
 
     s = warm["summary"]
     essex = s["policies"]["essex-2022"]["emergency"]
-    text = "\n".join([
-        "## Pipeline: the demo end to end — `benchmarks/bench_pipeline.py`",
-        "",
-        f"`geo-response demo` on the bundle in a child process, twice with a private cache: cold (network built "
-        f"from the OSM file) is the baseline, warm (network from the cache) is what `make demo` costs after the "
-        f"first run. Network: {s['network']['label']}. Input {s['input']:,} police.uk rows "
-        f"({s['accepted']:,} accepted, {s['rejected']:,} rejected with a reason); essex-2022 emergency met "
-        f"{essex['all']:.1%} after calibration; {s['hotspots']['hotspots']} emergency-failure hotspots.",
-        "",
-        "| step | cold seconds | warm seconds | cold / warm |",
-        "|---|---:|---:|---|",
-        *rows,
-        "",
-        f"`geo-response compliance --incidents police_uk --calibrate-to 0.827` alone (warm cache; the whole "
-        f"2018 bundle, {comp['summary']['input']:,} rows, target under 2 minutes): **{comp['wall']:.1f} s** wall "
-        f"clock, peak RSS {comp['rss_mb']:,.0f} MB.",
-        "",
-        "Peak RSS is the child's maximum resident set (`os.wait4`), i.e. the whole demo with the network, two "
-        "policies' compliance runs and the map in memory (imports included, ~260 MB).",
-        "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other engineers' jobs while this ran, "
-        f"Python {platform.python_version()}.",
-    ])
+    text = "\n".join(
+        [
+            "## Pipeline: the demo end to end — `benchmarks/bench_pipeline.py`",
+            "",
+            f"`geo-response demo` on the bundle in a child process, twice with a private cache: cold (network built "
+            f"from the OSM file) is the baseline, warm (network from the cache) is what `make demo` costs after the "
+            f"first run. Network: {s['network']['label']}. Input {s['input']:,} police.uk rows "
+            f"({s['accepted']:,} accepted, {s['rejected']:,} rejected with a reason); essex-2022 emergency met "
+            f"{essex['all']:.1%} after calibration; {s['hotspots']['hotspots']} emergency-failure hotspots.",
+            "",
+            "| step | cold seconds | warm seconds | cold / warm |",
+            "|---|---:|---:|---|",
+            *rows,
+            "",
+            f"`geo-response compliance --incidents police_uk --calibrate-to 0.827` alone (warm cache; the whole "
+            f"2018 bundle, {comp['summary']['input']:,} rows, target under 2 minutes): **{comp['wall']:.1f} s** wall "
+            f"clock, peak RSS {comp['rss_mb']:,.0f} MB.",
+            "",
+            "Peak RSS is the child's maximum resident set (`os.wait4`), i.e. the whole demo with the network, two "
+            "policies' compliance runs and the map in memory (imports included, ~260 MB).",
+            "",
+            f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other engineers' jobs while this ran, "
+            f"Python {platform.python_version()}.",
+        ]
+    )
     print(text)
     write_section("pipeline", text)
 

@@ -52,12 +52,12 @@ def random_points_in(geom, n: int, rng: np.random.Generator) -> gpd.GeoDataFrame
         xs.append(x[inside])
         ys.append(y[inside])
     x, y = np.concatenate(xs)[:n], np.concatenate(ys)[:n]
-    return gpd.GeoDataFrame({"name": [f"candidate {i}" for i in range(n)]}, geometry=gpd.points_from_xy(x, y),
-                            crs=4326)
+    return gpd.GeoDataFrame({"name": [f"candidate {i}" for i in range(n)]}, geometry=gpd.points_from_xy(x, y), crs=4326)
 
 
-def demand_near_population(lsoas: gpd.GeoDataFrame, n: int, rng: np.random.Generator, crs: str,
-                           sd_m: float = 400.0) -> gpd.GeoDataFrame:
+def demand_near_population(
+    lsoas: gpd.GeoDataFrame, n: int, rng: np.random.Generator, crs: str, sd_m: float = 400.0
+) -> gpd.GeoDataFrame:
     """``n`` demand points near population-weighted centroids of LSOAs drawn by population."""
     p = lsoas["population"].to_numpy(dtype=float)
     pick = rng.choice(len(lsoas), size=n, p=p / p.sum())
@@ -83,8 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--osm", default=None, help="OSM file (default: the bundle's stand-in)")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--straight-line", action="store_true", help="straight-line costs instead of the network")
-    ap.add_argument("--quick", action="store_true",
-                    help="development run: 200 candidates, 2,000 demand points, K = 5; docs untouched")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="development run: 200 candidates, 2,000 demand points, K = 5; docs untouched",
+    )
     ap.add_argument("--no-write", action="store_true", help="print only; do not touch docs/PERFORMANCE.md")
     args = ap.parse_args(argv)
     if args.quick:
@@ -111,8 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     if routed:
         rm = profile.response_model
-        kw = {"limit_s": float(target.max() - delay), "access_speed_kph": rm.access_speed_kph,
-              "snap_limit_m": rm.snap_limit_m, "crs": crs}
+        kw = {
+            "limit_s": float(target.max() - delay),
+            "access_speed_kph": rm.access_speed_kph,
+            "snap_limit_m": rm.snap_limit_m,
+            "crs": crs,
+        }
         cand_cost = routing.travel_matrix(net, candidates, demand, "blue_light", **kw) + delay
         exist_cost = routing.travel_matrix(net, bases, demand, "blue_light", **kw) + delay
         cost_source = f"blue_light travel on {net.graph.get('network_label')} + {delay:.0f} s delay"
@@ -134,8 +141,13 @@ def main(argv: list[str] | None = None) -> int:
     # baseline in the same run: plain spopt (existing bases as predefined facilities, no reduction) on a
     # sub-instance it can finish, against the reduced solve of the same sub-instance
     probe_dem, probe_cand, probe_k = min(2000, args.demand), min(200, args.candidates), min(5, args.k)
-    probe_args = (cand_cost[:probe_cand, :probe_dem], target[:probe_dem], weights[:probe_dem], probe_k,
-                  exist_cost[:, :probe_dem])
+    probe_args = (
+        cand_cost[:probe_cand, :probe_dem],
+        target[:probe_dem],
+        weights[:probe_dem],
+        probe_k,
+        exist_cost[:, :probe_dem],
+    )
     probe_fast = optimise.mclp_sites(*probe_args)
     probe_plain = optimise.mclp_sites(*probe_args, reduce=False)
     probe_s = probe_plain.seconds

@@ -127,8 +127,9 @@ def fresh_copy(net):
     """The same network tables in a new RoadNetwork: its CSR, edge index and samples are built again."""
     from geo_response.roads.roadnet import RoadNetwork
 
-    return RoadNetwork(nodes=net.nodes, edges=net.edges, coords=net.coords, offsets=net.offsets, graph=net.graph,
-                       speeds=net.speeds)
+    return RoadNetwork(
+        nodes=net.nodes, edges=net.edges, coords=net.coords, offsets=net.offsets, graph=net.graph, speeds=net.speeds
+    )
 
 
 def _mb(x: float | None) -> str:
@@ -145,8 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bases", type=int, default=None, help="use only the first N bases (default: all)")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--data-dir", default=None)
-    ap.add_argument("--quick", action="store_true",
-                    help="development run: 20,000 points, 3 bases, 2 repetitions; docs untouched")
+    ap.add_argument(
+        "--quick", action="store_true", help="development run: 20,000 points, 3 bases, 2 repetitions; docs untouched"
+    )
     ap.add_argument("--no-write", action="store_true", help="print only; do not touch docs/PERFORMANCE.md")
     args = ap.parse_args(argv)
     if args.quick:
@@ -157,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
 
     area = load_study_area(args.osm, data_dir=args.data_dir)
     crs = area.force.projected_crs
-    rows: list[tuple] = []   # (step, seconds, baseline seconds or None, ratio text, peak MB, note)
+    rows: list[tuple] = []  # (step, seconds, baseline seconds or None, ratio text, peak MB, note)
     reps = args.repeat
 
     net, t_load, peak_load, _ = measure(lambda: area.network)
@@ -168,24 +170,49 @@ def main(argv: list[str] | None = None) -> int:
     weight = "travel_time_blue_light"
     label = net.graph.get("network_label")
     print(f"network: {n_nodes:,} nodes, {n_edges:,} edges ({label}); {n_bases} bases", flush=True)
-    rows.append(("load network (`area.network`)", t_load, None, "", peak_load, "from the user cache (Parquet/.npy)"
-                 if net.graph["build"].get("from_cache") else "built from the OSM file"))
+    rows.append(
+        (
+            "load network (`area.network`)",
+            t_load,
+            None,
+            "",
+            peak_load,
+            "from the user cache (Parquet/.npy)" if net.graph["build"].get("from_cache") else "built from the OSM file",
+        )
+    )
 
     # ---- travel-time field --------------------------------------------------------------------------------
     rg, t_csr, peak_csr, _ = measure(lambda: fresh_copy(net).csr("blue_light"), repeat=reps)
-    rows.append(("CSR matrix, one speed profile (`net.csr`)", t_csr, None, "", peak_csr,
-                 f"median of {reps} builds; {rg.csr.nnz:,} arcs"))
-    field_at = len(rows)   # the field rows go here once the networkx side has run
-    (seconds, _source), t_field, peak_field, _ = measure(lambda: fields.nearest_source_field(rg, source_nodes),
-                                                         repeat=reps)
-    _, t_first, peak_first, _ = measure(lambda: fields.nearest_source_field(fresh_copy(net).csr("blue_light"),
-                                                                            source_nodes), repeat=reps)
+    rows.append(
+        (
+            "CSR matrix, one speed profile (`net.csr`)",
+            t_csr,
+            None,
+            "",
+            peak_csr,
+            f"median of {reps} builds; {rg.csr.nnz:,} arcs",
+        )
+    )
+    field_at = len(rows)  # the field rows go here once the networkx side has run
+    (seconds, _source), t_field, peak_field, _ = measure(
+        lambda: fields.nearest_source_field(rg, source_nodes), repeat=reps
+    )
+    _, t_first, peak_first, _ = measure(
+        lambda: fields.nearest_source_field(fresh_copy(net).csr("blue_light"), source_nodes), repeat=reps
+    )
 
     # ---- snapping -----------------------------------------------------------------------------------------
     index, t_index, peak_index, _ = measure(lambda: net.edge_index(crs))
-    rows.append(("edge index for snapping (`net.edge_index`, once per network)", t_index, None, "", peak_index,
-                 f"{len(index.u):,} road pieces, {len(index.segments.edge):,} segments <= "
-                 f"{snapping.SEGMENT_M:.0f} m"))
+    rows.append(
+        (
+            "edge index for snapping (`net.edge_index`, once per network)",
+            t_index,
+            None,
+            "",
+            peak_index,
+            f"{len(index.u):,} road pieces, {len(index.segments.edge):,} segments <= {snapping.SEGMENT_M:.0f} m",
+        )
+    )
     points = random_points_in(boundary, args.points, args.seed, crs)
     snapped, t_snap, peak_snap, _ = measure(lambda: snapping.snap_points(net, points, crs=crs, limit_m=1000))
     check = np.random.default_rng(args.seed).choice(len(points), size=min(20_000, len(points)), replace=False)
@@ -193,30 +220,48 @@ def main(argv: list[str] | None = None) -> int:
     ref_i, ref_e = index.tree.query_nearest(pts, all_matches=False)
     ref_edge = np.empty(len(check), dtype=np.int64)
     ref_edge[ref_i] = ref_e
-    snap_diff = float(np.abs(shapely.distance(index.geometry[ref_edge], pts)
-                             - snapped["snap_distance_m"].to_numpy()[check]).max())
+    snap_diff = float(
+        np.abs(shapely.distance(index.geometry[ref_edge], pts) - snapped["snap_distance_m"].to_numpy()[check]).max()
+    )
     too_far = int(snapped["too_far"].sum())
     print(f"snap {len(points):,} points: {t_snap:.2f} s; max diff vs STRtree {snap_diff:.1e} m", flush=True)
-    rows.append((f"snap {len(points):,} random points in the force area", t_snap, None,
-                 "target < 10 s: " + ("met" if t_snap < 10 else "NOT met"), peak_snap,
-                 f"seed {args.seed}; incl. lon/lat -> EPSG:27700; median snap distance "
-                 f"{snapped['snap_distance_m'].median():.0f} m, {too_far:,} beyond 1 km (flagged); exact: max "
-                 f"difference from shapely STRtree {snap_diff:.1e} m on {len(check):,} points"))
-    snapped = points = None   # free the 1M-point frames before the isochrones
+    rows.append(
+        (
+            f"snap {len(points):,} random points in the force area",
+            t_snap,
+            None,
+            "target < 10 s: " + ("met" if t_snap < 10 else "NOT met"),
+            peak_snap,
+            f"seed {args.seed}; incl. lon/lat -> EPSG:27700; median snap distance "
+            f"{snapped['snap_distance_m'].median():.0f} m, {too_far:,} beyond 1 km (flagged); exact: max "
+            f"difference from shapely STRtree {snap_diff:.1e} m on {len(check):,} points",
+        )
+    )
+    snapped = points = None  # free the 1M-point frames before the isochrones
 
     # ---- isochrones ---------------------------------------------------------------------------------------
     # the same settings isochrones() asks for, so the call below reuses these samples
     pad_m = isochrones.BUFFER_M + 4 * isochrones.CELL_M
-    samples, t_samples, peak_samples, _ = measure(lambda: net.samples(
-        crs, pad_m=pad_m, sample_m=isochrones.SAMPLE_M, cell_m=isochrones.CELL_M))
-    rows.append(("network samples for isochrones (`net.samples`, once per network)", t_samples, None, "",
-                 peak_samples, f"{len(samples.edge):,} samples every <= {isochrones.SAMPLE_M:.0f} m; grid "
-                 f"{samples.shape[1]} x {samples.shape[0]} cells of {samples.cell_m:.0f} m"))
-    iso_at = len(rows)   # the isochrone rows go here once the OSMnx methods have run
+    samples, t_samples, peak_samples, _ = measure(
+        lambda: net.samples(crs, pad_m=pad_m, sample_m=isochrones.SAMPLE_M, cell_m=isochrones.CELL_M)
+    )
+    rows.append(
+        (
+            "network samples for isochrones (`net.samples`, once per network)",
+            t_samples,
+            None,
+            "",
+            peak_samples,
+            f"{len(samples.edge):,} samples every <= {isochrones.SAMPLE_M:.0f} m; grid "
+            f"{samples.shape[1]} x {samples.shape[0]} cells of {samples.cell_m:.0f} m",
+        )
+    )
+    iso_at = len(rows)  # the isochrone rows go here once the OSMnx methods have run
 
     def iso_call(network):
-        return isochrones.isochrones(network, base_frame, THRESHOLDS, "blue_light", per_base=True, combined=False,
-                                     lsoas=lsoas, crs=crs)
+        return isochrones.isochrones(
+            network, base_frame, THRESHOLDS, "blue_light", per_base=True, combined=False, lsoas=lsoas, crs=crs
+        )
 
     # one small call first, so the one-off costs of a first call (lazy imports, LSOA projection caches) land
     # on neither measurement; then cold (a fresh network object) and warm (median of 3)
@@ -227,56 +272,109 @@ def main(argv: list[str] | None = None) -> int:
     # the demo case: 2 profiles x (combined + every base) x 4 thresholds on a fresh network object
     def demo():
         fresh = fresh_copy(net)
-        return [isochrones.isochrones(fresh, base_frame, THRESHOLDS, p, lsoas=lsoas, crs=crs)
-                for p in ("blue_light", "normal")]
+        return [
+            isochrones.isochrones(fresh, base_frame, THRESHOLDS, p, lsoas=lsoas, crs=crs)
+            for p in ("blue_light", "normal")
+        ]
 
     demo_frames, t_demo, peak_demo, _ = measure(demo)
-    rows.append((f"demo case: 2 profiles x ({n_bases} bases + all combined) x {len(THRESHOLDS)} thresholds",
-                 t_demo, None, "", peak_demo, f"{sum(len(f) for f in demo_frames)} polygons; fresh network object "
-                 "(two CSR builds, one edge index, one set of samples), as in `geo-response demo`"))
+    rows.append(
+        (
+            f"demo case: 2 profiles x ({n_bases} bases + all combined) x {len(THRESHOLDS)} thresholds",
+            t_demo,
+            None,
+            "",
+            peak_demo,
+            f"{sum(len(f) for f in demo_frames)} polygons; fresh network object "
+            "(two CSR builds, one edge index, one set of samples), as in `geo-response demo`",
+        )
+    )
 
     # ---- the networkx baselines, last: the networkx graph (millions of Python objects) is not alive while our
     # side runs, so the cyclic garbage collector's passes over it slow only the networkx side, as in real use
     field_rows: list[tuple] = []
     iso_rows: list[tuple] = []
     G, t_to_nx, peak_to_nx, _ = measure(net.to_networkx)
-    expected, t_nx, peak_nx, _ = measure(lambda: nx.multi_source_dijkstra_path_length(
-        G, set(source_nodes.tolist()), weight=weight), repeat=reps)
+    expected, t_nx, peak_nx, _ = measure(
+        lambda: nx.multi_source_dijkstra_path_length(G, set(source_nodes.tolist()), weight=weight), repeat=reps
+    )
     ref = np.array([expected.get(n, np.inf) for n in rg.node_ids])
     max_diff = float(np.max(np.abs(seconds - ref)))
     del expected
-    print(f"field: warm {t_field:.3f} s, first query incl. CSR {t_first:.3f} s, networkx {t_nx:.2f} s, "
-          f"max |diff| {max_diff:.2e} s", flush=True)
-    field_rows.append((f"all-bases travel-time field ({n_bases} bases, multi-source), **first query incl. the CSR "
-                       "build**", t_first, t_nx, f"**{t_nx / t_first:,.1f}x**", peak_first,
-                       f"median of {reps} on both sides; a fresh network object each time (`net.csr` + "
-                       "`fields.nearest_source_field`)"))
-    field_rows.append((f"all-bases travel-time field ({n_bases} bases), warm query (CSR already built)", t_field, t_nx,
-                       f"{t_nx / t_field:,.0f}x", peak_field,
-                       f"median of {reps} on both sides; networkx peak {_mb(peak_nx)} MB; max abs difference "
-                       f"{max_diff:.1e} s over all {n_nodes:,} nodes; unreachable {fields.unreachable_count(seconds)}"))
-    field_rows.append(("networkx graph for the baselines (`net.to_networkx()`)", t_to_nx, None, "", peak_to_nx,
-                       "not charged to networkx above (the old package held this graph after loading)"))
+    print(
+        f"field: warm {t_field:.3f} s, first query incl. CSR {t_first:.3f} s, networkx {t_nx:.2f} s, "
+        f"max |diff| {max_diff:.2e} s",
+        flush=True,
+    )
+    field_rows.append(
+        (
+            f"all-bases travel-time field ({n_bases} bases, multi-source), **first query incl. the CSR build**",
+            t_first,
+            t_nx,
+            f"**{t_nx / t_first:,.1f}x**",
+            peak_first,
+            f"median of {reps} on both sides; a fresh network object each time (`net.csr` + "
+            "`fields.nearest_source_field`)",
+        )
+    )
+    field_rows.append(
+        (
+            f"all-bases travel-time field ({n_bases} bases), warm query (CSR already built)",
+            t_field,
+            t_nx,
+            f"{t_nx / t_field:,.0f}x",
+            peak_field,
+            f"median of {reps} on both sides; networkx peak {_mb(peak_nx)} MB; max abs difference "
+            f"{max_diff:.1e} s over all {n_nodes:,} nodes; unreachable {fields.unreachable_count(seconds)}",
+        )
+    )
+    field_rows.append(
+        (
+            "networkx graph for the baselines (`net.to_networkx()`)",
+            t_to_nx,
+            None,
+            "",
+            peak_to_nx,
+            "not charged to networkx above (the old package held this graph after loading)",
+        )
+    )
     thresholds_s = [t * 60.0 for t in THRESHOLDS]
     hulls, t_hull, peak_hull, _ = measure(lambda: osmnx_example_isochrones(G, source_nodes, thresholds_s, weight))
-    fair, t_fair, peak_fair, _ = measure(lambda: osmnx_fair_isochrones(G, source_nodes, thresholds_s, weight),
-                                         repeat=3)
-    hull_diff = max(abs(a.area - b.area) for ha, hb in zip(hulls, fair, strict=True)
-                    for a, b in zip(ha, hb, strict=True))
-    print(f"isochrones: {t_iso:.2f} s warm, {t_iso_cold:.2f} s cold; OSMnx example {t_hull:.2f} s, fairer "
-          f"{t_fair:.2f} s (hull area diff {hull_diff:.1e} deg2)", flush=True)
+    fair, t_fair, peak_fair, _ = measure(lambda: osmnx_fair_isochrones(G, source_nodes, thresholds_s, weight), repeat=3)
+    hull_diff = max(
+        abs(a.area - b.area) for ha, hb in zip(hulls, fair, strict=True) for a, b in zip(ha, hb, strict=True)
+    )
+    print(
+        f"isochrones: {t_iso:.2f} s warm, {t_iso_cold:.2f} s cold; OSMnx example {t_hull:.2f} s, fairer "
+        f"{t_fair:.2f} s (hull area diff {hull_diff:.1e} deg2)",
+        flush=True,
+    )
     label_iso = f"isochrones, {n_bases} bases x {len(THRESHOLDS)} thresholds (blue_light)"
-    iso_rows.append((f"{label_iso}, cold (fresh network object: CSR, edge index and samples built)", t_iso_cold,
-                     t_fair, f"{t_fair / t_iso_cold:,.1f}x vs fairer, {t_hull / t_iso_cold:,.1f}x vs example",
-                     peak_iso_cold, "incl. population; one run (a cold start happens once per process); baseline "
-                     "seconds = the fairer OSMnx method, median of 3"))
-    iso_rows.append((f"{label_iso}, warm (structures already built)", t_iso, t_fair,
-                     f"{t_fair / t_iso:,.1f}x vs fairer, {t_hull / t_iso:,.0f}x vs example", peak_iso,
-                     f"median of 3 on both sides; incl. population; baseline seconds = the fairer OSMnx method "
-                     f"({t_fair:.1f} s, peak {_mb(peak_fair)} MB); the OSMnx example method took {t_hull:.1f} s (one "
-                     f"run; peak {_mb(peak_hull)} MB); "
-                     f"both give the same hulls (max area difference {hull_diff:.0e} deg2)"))
-    G = None   # free the networkx graph
+    iso_rows.append(
+        (
+            f"{label_iso}, cold (fresh network object: CSR, edge index and samples built)",
+            t_iso_cold,
+            t_fair,
+            f"{t_fair / t_iso_cold:,.1f}x vs fairer, {t_hull / t_iso_cold:,.1f}x vs example",
+            peak_iso_cold,
+            "incl. population; one run (a cold start happens once per process); baseline "
+            "seconds = the fairer OSMnx method, median of 3",
+        )
+    )
+    iso_rows.append(
+        (
+            f"{label_iso}, warm (structures already built)",
+            t_iso,
+            t_fair,
+            f"{t_fair / t_iso:,.1f}x vs fairer, {t_hull / t_iso:,.0f}x vs example",
+            peak_iso,
+            f"median of 3 on both sides; incl. population; baseline seconds = the fairer OSMnx method "
+            f"({t_fair:.1f} s, peak {_mb(peak_fair)} MB); the OSMnx example method took {t_hull:.1f} s (one "
+            f"run; peak {_mb(peak_hull)} MB); "
+            f"both give the same hulls (max area difference {hull_diff:.0e} deg2)",
+        )
+    )
+    G = None  # free the networkx graph
     gc.collect()
     rows[iso_at:iso_at] = iso_rows
     rows[field_at:field_at] = field_rows
@@ -292,14 +390,22 @@ def main(argv: list[str] | None = None) -> int:
     for j, t in enumerate(THRESHOLDS):
         hull_t = gpd.GeoSeries([h[j] for h in hulls], crs=4326).to_crs(crs).values
         union_hull = shapely.union_all(hull_t)
-        combined = net_proj[(combined_iso["base_id"].to_numpy() == -1)
-                            & (combined_iso["threshold_min"].to_numpy() == t)][0]
+        combined = net_proj[
+            (combined_iso["base_id"].to_numpy() == -1) & (combined_iso["threshold_min"].to_numpy() == t)
+        ][0]
         mine = per_base_net[iso["threshold_min"].to_numpy() == t]
         per_base_wrong = float(sum(shapely.difference(h, m).area for h, m in zip(hull_t, mine, strict=True))) / 1e6
-        wrong_rows.append((t, union_hull.area / 1e6, combined.area / 1e6,
-                           shapely.difference(union_hull, combined).area / 1e6,
-                           shapely.difference(union_hull, far_proj[j]).area / 1e6,
-                           shapely.difference(union_hull, area_proj).area / 1e6, per_base_wrong))
+        wrong_rows.append(
+            (
+                t,
+                union_hull.area / 1e6,
+                combined.area / 1e6,
+                shapely.difference(union_hull, combined).area / 1e6,
+                shapely.difference(union_hull, far_proj[j]).area / 1e6,
+                shapely.difference(union_hull, area_proj).area / 1e6,
+                per_base_wrong,
+            )
+        )
 
     # ---- report -------------------------------------------------------------------------------------------
     lines = [
@@ -315,8 +421,9 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---:|---:|---|---:|---|",
     ]
     for step, sec, base, ratio, peak, note in rows:
-        lines.append(f"| {step} | {sec:.3f} | {'' if base is None else f'{base:.2f}'} | {ratio} | {_mb(peak)} | "
-                     f"{note} |")
+        lines.append(
+            f"| {step} | {sec:.3f} | {'' if base is None else f'{base:.2f}'} | {ratio} | {_mb(peak)} | {note} |"
+        )
     lines += [
         "",
         "Baselines: field = `networkx.multi_source_dijkstra_path_length` on the same network as a networkx graph "
@@ -336,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{t_hull / t_iso:,.0f}x against the example comes from its one search per base and threshold.** The case "
         "for the method is the polygons: the hulls include the land in the table below.",
         "",
-        "What the convex hulls wrongly include (km2; \"network\" = the reachable-network polygons of "
+        'What the convex hulls wrongly include (km2; "network" = the reachable-network polygons of '
         "`geo_response.roads.isochrones`, roads reached in time buffered by "
         f"{isochrones.BUFFER_M:.0f} m):",
         "",
@@ -346,8 +453,10 @@ def main(argv: list[str] | None = None) -> int:
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for t, hull_a, net_a, outside_net, outside_far, outside_area, per_base_wrong in wrong_rows:
-        lines.append(f"| {t} | {hull_a:,.0f} | {net_a:,.0f} | {outside_net:,.0f} | {outside_far:,.0f} | "
-                     f"{outside_area:,.0f} | {per_base_wrong:,.0f} |")
+        lines.append(
+            f"| {t} | {hull_a:,.0f} | {net_a:,.0f} | {outside_net:,.0f} | {outside_far:,.0f} | "
+            f"{outside_area:,.0f} | {per_base_wrong:,.0f} |"
+        )
     lines += [
         "",
         f"Isochrone method (`geo_response/roads/isochrones.py`): edges sampled every {isochrones.SAMPLE_M:.0f} m "
@@ -355,8 +464,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{isochrones.CELL_M:.0f} m grid cell, a minimum filter with a disc of {isochrones.BUFFER_M:.0f} m "
         "(the buffer), then filled contours (contourpy) of the one grid per base at each threshold, each seeing "
         "real times up to threshold + 60 s (so a polygon does not depend on the other thresholds asked for). "
-        "\"Hulls outside the network polygon\" counts land farther than the buffer from any road reached in time: "
-        "fields between roads as well as sea and places only reachable later; \"more than 1 km\" is land beyond the "
+        '"Hulls outside the network polygon" counts land farther than the buffer from any road reached in time: '
+        'fields between roads as well as sea and places only reachable later; "more than 1 km" is land beyond the '
         "snap limit of every road reached in time (the same polygons with a 1,000 m buffer), unreachable by any "
         "reading.",
         "",

@@ -42,8 +42,9 @@ def move_aside(path: str | Path, reason: str) -> Path:
     try:
         os.replace(src, dest)
     except OSError as exc:
-        raise OutputError(f"the cache file {src} is bad ({reason}) and cannot be moved aside ({exc.strerror}); "
-                          "delete it by hand") from exc
+        raise OutputError(
+            f"the cache file {src} is bad ({reason}) and cannot be moved aside ({exc.strerror}); delete it by hand"
+        ) from exc
     logger.warning(moved_aside_message(src, dest, reason))
     return dest
 

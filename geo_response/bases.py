@@ -29,8 +29,17 @@ def _lower_columns(df: pd.DataFrame) -> dict[str, str]:
     return {str(c).strip().lower(): c for c in df.columns}
 
 
-def _finish(names, types, units, geometry, boundary: BaseGeometry | None, area: BaseGeometry | None,
-            issues: list[dict], projected_crs: str, rows: np.ndarray | None = None) -> gpd.GeoDataFrame:
+def _finish(
+    names,
+    types,
+    units,
+    geometry,
+    boundary: BaseGeometry | None,
+    area: BaseGeometry | None,
+    issues: list[dict],
+    projected_crs: str,
+    rows: np.ndarray | None = None,
+) -> gpd.GeoDataFrame:
     """Drop bases outside ``area`` and near-duplicates, flag the rest; ``rows`` numbers them in issues
     (file lines of a CSV; default 1..n).
     """
@@ -40,16 +49,26 @@ def _finish(names, types, units, geometry, boundary: BaseGeometry | None, area: 
     if area is not None:
         outside_area = ~shapely.contains_xy(area, gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy())
         for i in np.flatnonzero(outside_area):
-            issues.append({"row": row[i], "name": gdf.name.iloc[i], "issue": "outside the network area "
-                           "(force boundary plus buffer): dropped"})
+            issues.append(
+                {
+                    "row": row[i],
+                    "name": gdf.name.iloc[i],
+                    "issue": "outside the network area (force boundary plus buffer): dropped",
+                }
+            )
         keep &= ~outside_area
     gdf["outside_area"] = False
     if boundary is not None:
         outside = ~shapely.contains_xy(boundary, gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy())
         gdf["outside_area"] = outside
         for i in np.flatnonzero(outside & keep):
-            issues.append({"row": row[i], "name": gdf.name.iloc[i],
-                           "issue": "outside the force boundary (kept: within the buffer)"})
+            issues.append(
+                {
+                    "row": row[i],
+                    "name": gdf.name.iloc[i],
+                    "issue": "outside the force boundary (kept: within the buffer)",
+                }
+            )
     # duplicates: within DUPLICATE_DISTANCE_M of an earlier base (whatever its name) are dropped; a name shared
     # by bases farther apart is common in OSM ("Police Station"), so those are kept and flagged
     xy = gdf.to_crs(projected_crs).geometry.get_coordinates().to_numpy()
@@ -68,8 +87,14 @@ def _finish(names, types, units, geometry, boundary: BaseGeometry | None, area: 
         if name in seen_names:
             j = seen_names[name]
             km = float(np.hypot(*(xy[i] - xy[j]))) / 1000
-            issues.append({"row": row[i], "name": name, "issue": f"same name as row {row[j]}, {km:.1f} km away: "
-                           "kept (give it a distinct name to refer to it in scenarios)"})
+            issues.append(
+                {
+                    "row": row[i],
+                    "name": name,
+                    "issue": f"same name as row {row[j]}, {km:.1f} km away: "
+                    "kept (give it a distinct name to refer to it in scenarios)",
+                }
+            )
             continue
         seen_names[name] = i
     gdf = gdf[keep].reset_index(drop=True)
@@ -77,8 +102,12 @@ def _finish(names, types, units, geometry, boundary: BaseGeometry | None, area: 
     return gdf[BASE_COLUMNS]
 
 
-def read_bases_csv(path: str | Path, boundary: BaseGeometry | None = None, area: BaseGeometry | None = None,
-                   projected_crs: str = "EPSG:27700") -> tuple[gpd.GeoDataFrame, list[dict]]:
+def read_bases_csv(
+    path: str | Path,
+    boundary: BaseGeometry | None = None,
+    area: BaseGeometry | None = None,
+    projected_crs: str = "EPSG:27700",
+) -> tuple[gpd.GeoDataFrame, list[dict]]:
     """Read bases from a CSV.
 
     Parameters
@@ -113,30 +142,46 @@ def read_bases_csv(path: str | Path, boundary: BaseGeometry | None = None, area:
         raise InputFileError(f"bases file {path} needs a 'name' column; it has {list(df.columns)}")
     issues: list[dict] = []
     extra = table.extra > 0
-    for line, name, text in zip(table.lines[extra], df.loc[extra, cols["name"]], table.extra_detail()[extra],
-                                strict=True):
+    for line, name, text in zip(
+        table.lines[extra], df.loc[extra, cols["name"]], table.extra_detail()[extra], strict=True
+    ):
         issues.append({"row": int(line), "name": str(name).strip(), "issue": f"{text}: dropped"})
     df, lines = df[~extra].reset_index(drop=True), table.lines[~extra]
     points, bad = table_points(df, f"bases file {path}", projected_crs)
     if bad.any():
         rows = [int(i) for i in lines[bad.to_numpy()]]
-        raise InputFileError(f"bases file {path}: rows {rows} (line numbers) have missing or impossible "
-                             "coordinates; fix them or remove the rows")
+        raise InputFileError(
+            f"bases file {path}: rows {rows} (line numbers) have missing or impossible "
+            "coordinates; fix them or remove the rows"
+        )
     units = pd.to_numeric(df[cols["units"]], errors="coerce") if "units" in cols else pd.Series(1, index=df.index)
     if "units" in cols:
-        units = units.where(df[cols["units"]].str.strip() != "", 1)   # an empty cell is the default, 1
+        units = units.where(df[cols["units"]].str.strip() != "", 1)  # an empty cell is the default, 1
     wrong = units.isna() | (units < 1) | (units % 1 != 0)
     if wrong.any():
         rows = [int(i) for i in lines[wrong.to_numpy()]]
         raise InputFileError(f"bases file {path}: 'units' must be a whole number >= 1 (lines {rows})")
     types = df[cols["type"]].astype(str) if "type" in cols else pd.Series("", index=df.index)
-    gdf = _finish(df[cols["name"]].astype(str).str.strip().to_numpy(), types.to_numpy(),
-                  units.astype(int).to_numpy(), points.values, boundary, area, issues, projected_crs, lines)
+    gdf = _finish(
+        df[cols["name"]].astype(str).str.strip().to_numpy(),
+        types.to_numpy(),
+        units.astype(int).to_numpy(),
+        points.values,
+        boundary,
+        area,
+        issues,
+        projected_crs,
+        lines,
+    )
     return gdf, issues
 
 
-def bases_from_osm(path: str | Path, boundary: BaseGeometry | None = None, area: BaseGeometry | None = None,
-                   projected_crs: str = "EPSG:27700") -> tuple[gpd.GeoDataFrame, list[dict]]:
+def bases_from_osm(
+    path: str | Path,
+    boundary: BaseGeometry | None = None,
+    area: BaseGeometry | None = None,
+    projected_crs: str = "EPSG:27700",
+) -> tuple[gpd.GeoDataFrame, list[dict]]:
     """Police stations (``amenity=police`` nodes and areas) from an OSM file.
 
     Areas become their representative point. Stations with no ``name`` are named ``police <osm id>``.
@@ -164,8 +209,16 @@ def bases_from_osm(path: str | Path, boundary: BaseGeometry | None = None, area:
     geometry = pois.geometry.representative_point().values
     order = np.argsort(np.asarray(ids, dtype=np.int64), kind="stable")  # stable base_id order
     issues: list[dict] = []
-    gdf = _finish(np.asarray(names, dtype=object)[order], np.full(len(order), "police", dtype=object),
-                  np.ones(len(order), dtype=int), geometry[order], boundary, area, issues, projected_crs)
+    gdf = _finish(
+        np.asarray(names, dtype=object)[order],
+        np.full(len(order), "police", dtype=object),
+        np.ones(len(order), dtype=int),
+        geometry[order],
+        boundary,
+        area,
+        issues,
+        projected_crs,
+    )
     return gdf, issues
 
 
@@ -178,9 +231,13 @@ def attach_nodes(bases: gpd.GeoDataFrame, net: RoadNetwork, projected_crs: str =
     return out
 
 
-def load_bases(csv_path: str | Path | None = None, osm_path: str | Path | None = None,
-               boundary: BaseGeometry | None = None, area: BaseGeometry | None = None,
-               projected_crs: str = "EPSG:27700") -> tuple[gpd.GeoDataFrame, list[dict]]:
+def load_bases(
+    csv_path: str | Path | None = None,
+    osm_path: str | Path | None = None,
+    boundary: BaseGeometry | None = None,
+    area: BaseGeometry | None = None,
+    projected_crs: str = "EPSG:27700",
+) -> tuple[gpd.GeoDataFrame, list[dict]]:
     """Bases from a CSV when given, else from the OSM file's police stations."""
     if csv_path is not None:
         return read_bases_csv(csv_path, boundary, area, projected_crs)

@@ -59,13 +59,25 @@ class CalibrationRecord:
 
     def stamp(self) -> dict:
         """What an output records of the calibration it used."""
-        return {"file": Path(self.path).name if self.path else "calibration.json", "hash": self.hash,
-                "delay_scale": self.delay_scale, "target_rate": self.target_rate, "policy": self.policy}
+        return {
+            "file": Path(self.path).name if self.path else "calibration.json",
+            "hash": self.hash,
+            "delay_scale": self.delay_scale,
+            "target_rate": self.target_rate,
+            "policy": self.policy,
+        }
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def from_result(cls, result: Any, area: Any, policy: str, summary: dict | None = None,
-                    period: dict | None = None, fitted_at: str | None = None) -> CalibrationRecord:
+    def from_result(
+        cls,
+        result: Any,
+        area: Any,
+        policy: str,
+        summary: dict | None = None,
+        period: dict | None = None,
+        fitted_at: str | None = None,
+    ) -> CalibrationRecord:
         """The record of a :class:`geo_response.compliance.model.CalibrationResult` fitted on ``area``."""
         from geo_response.compliance.report import now_utc
 
@@ -74,13 +86,21 @@ class CalibrationRecord:
         for f in (summary or {}).get("input_files", []):
             p = Path(f["file"])
             files.append({"name": p.name, "sha256": sha256_file(p) if p.is_file() else None})
-        return cls(delay_scale=float(result.delay_scale), target_rate=float(result.target_rate),
-                   achieved_rate=float(result.achieved_rate), categories=tuple(result.categories),
-                   policy=area.policy(policy).name, network_sha256=net.get("source_sha256"),
-                   network_label=net.get("label"), force_profile_sha256=area.force.sha256,
-                   period=dict(period or {}), incident_files=tuple(files),
-                   seed=None if result.seed is None else int(result.seed),
-                   draws=None if result.draws is None else int(result.draws), fitted_at=fitted_at or now_utc())
+        return cls(
+            delay_scale=float(result.delay_scale),
+            target_rate=float(result.target_rate),
+            achieved_rate=float(result.achieved_rate),
+            categories=tuple(result.categories),
+            policy=area.policy(policy).name,
+            network_sha256=net.get("source_sha256"),
+            network_label=net.get("label"),
+            force_profile_sha256=area.force.sha256,
+            period=dict(period or {}),
+            incident_files=tuple(files),
+            seed=None if result.seed is None else int(result.seed),
+            draws=None if result.draws is None else int(result.draws),
+            fitted_at=fitted_at or now_utc(),
+        )
 
     # ------------------------------------------------------------------ files
     def write(self, path: str | Path) -> Path:
@@ -100,18 +120,29 @@ class CalibrationRecord:
         if not isinstance(data, dict) or data.get("format") != FORMAT or "hash" not in data:
             raise ComplianceError(f"calibration file {p} is not a geo-response calibration record")
         try:
-            rec = cls(delay_scale=float(data["delay_scale"]), target_rate=float(data["target_rate"]),
-                      achieved_rate=data.get("achieved_rate"), categories=tuple(data["categories"]),
-                      policy=str(data["policy"]), network_sha256=data.get("network_sha256"),
-                      network_label=data.get("network_label"),
-                      force_profile_sha256=data.get("force_profile_sha256"), period=dict(data.get("period") or {}),
-                      incident_files=tuple(data.get("incident_files") or ()), seed=data.get("seed"),
-                      draws=data.get("draws"), fitted_at=data.get("fitted_at"), path=str(p))
+            rec = cls(
+                delay_scale=float(data["delay_scale"]),
+                target_rate=float(data["target_rate"]),
+                achieved_rate=data.get("achieved_rate"),
+                categories=tuple(data["categories"]),
+                policy=str(data["policy"]),
+                network_sha256=data.get("network_sha256"),
+                network_label=data.get("network_label"),
+                force_profile_sha256=data.get("force_profile_sha256"),
+                period=dict(data.get("period") or {}),
+                incident_files=tuple(data.get("incident_files") or ()),
+                seed=data.get("seed"),
+                draws=data.get("draws"),
+                fitted_at=data.get("fitted_at"),
+                path=str(p),
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise ComplianceError(f"calibration file {p} is incomplete ({exc})") from None
         if rec.hash != data["hash"]:
-            raise ComplianceError(f"calibration file {p} was changed after fitting: its fields do not match its "
-                                  "hash; refit with --calibrate-to")
+            raise ComplianceError(
+                f"calibration file {p} was changed after fitting: its fields do not match its "
+                "hash; refit with --calibrate-to"
+            )
         if not rec.delay_scale > 0:
             raise ComplianceError(f"calibration file {p}: delay_scale must be positive")
         return rec
@@ -123,13 +154,17 @@ class CalibrationRecord:
         name = area.policy(policy).name
         where = Path(self.path).name if self.path else "the calibration record"
         if self.policy != name:
-            raise ComplianceError(f"{where} was fitted under policy {self.policy!r}, not {name!r}; refit, or pass "
-                                  "--force-calibration to use it anyway")
+            raise ComplianceError(
+                f"{where} was fitted under policy {self.policy!r}, not {name!r}; refit, or pass "
+                "--force-calibration to use it anyway"
+            )
         sha = area.network_summary().get("source_sha256")
         if self.network_sha256 and sha and self.network_sha256 != sha:
-            raise ComplianceError(f"{where} was fitted on another network ({self.network_label}, sha256 "
-                                  f"{self.network_sha256[:12]}…, not {sha[:12]}…); refit, or pass "
-                                  "--force-calibration to use it anyway")
+            raise ComplianceError(
+                f"{where} was fitted on another network ({self.network_label}, sha256 "
+                f"{self.network_sha256[:12]}…, not {sha[:12]}…); refit, or pass "
+                "--force-calibration to use it anyway"
+            )
         return self
 
 

@@ -24,7 +24,15 @@ from typing import Any
 from geo_response.errors import ConfigError
 
 ROAD_CLASSES = (
-    "motorway", "trunk", "primary", "secondary", "tertiary", "unclassified", "residential", "link", "other",
+    "motorway",
+    "trunk",
+    "primary",
+    "secondary",
+    "tertiary",
+    "unclassified",
+    "residential",
+    "link",
+    "other",
 )
 SETTINGS = ("urban", "rural", "any")
 
@@ -214,8 +222,9 @@ class Simulation:
     hour_of_day: tuple[float, ...] = (1.0,) * 24
     weekday: tuple[float, ...] = (1.0,) * 7
     grade_shares: tuple[float, ...] = (0.25, 0.35, 0.40)
-    job_minutes: dict[str, tuple[float, float]] = field(default_factory=lambda: {
-        "emergency": (75.0, 240.0), "priority": (60.0, 200.0), "routine": (45.0, 150.0)})
+    job_minutes: dict[str, tuple[float, float]] = field(
+        default_factory=lambda: {"emergency": (75.0, 240.0), "priority": (60.0, 200.0), "routine": (45.0, 150.0)}
+    )
     roster: tuple[dict[str, Any], ...] = ()
 
 
@@ -279,11 +288,14 @@ def load_profile(path: str | Path | None = None) -> ForceProfile:
     """
     p = Path(path) if path is not None else default_profile_path()
     if p.is_dir():
-        raise ConfigError(f"force profile {p} is a folder, not a TOML file; pass --force-profile with a TOML file "
-                          "like data/essex.toml")
+        raise ConfigError(
+            f"force profile {p} is a folder, not a TOML file; pass --force-profile with a TOML file "
+            "like data/essex.toml"
+        )
     if not p.is_file():
-        raise ConfigError(f"force profile {p} does not exist; pass --force-profile with a TOML file like "
-                          "data/essex.toml")
+        raise ConfigError(
+            f"force profile {p} does not exist; pass --force-profile with a TOML file like data/essex.toml"
+        )
     raw_bytes = p.read_bytes()
     try:
         raw = tomllib.loads(raw_bytes.decode("utf-8"))
@@ -300,10 +312,13 @@ def _known(table: Any, allowed: tuple[str, ...], where: str) -> dict[str, Any]:
         raise ConfigError(f"force profile: [{where}] must be a table, got {table!r}")
     unknown = [k for k in table if k not in allowed]
     if unknown:
-        hints = [f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, allowed, n=1)) else repr(k)
-                 for k in unknown]
-        raise ConfigError(f"force profile: [{where}] has unknown key(s) {', '.join(hints)}; "
-                          f"known keys: {', '.join(allowed)}")
+        hints = [
+            f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, allowed, n=1)) else repr(k)
+            for k in unknown
+        ]
+        raise ConfigError(
+            f"force profile: [{where}] has unknown key(s) {', '.join(hints)}; known keys: {', '.join(allowed)}"
+        )
     return table
 
 
@@ -362,8 +377,11 @@ def _parse_grade(raw: dict[str, Any], where: str) -> Grade:
     if "profile" in raw:
         if "speed" in raw:
             raise ConfigError(f"force profile: {where} has both 'speed' and its old name 'profile'; keep 'speed'")
-        warnings.warn(f"force profile: {where}.profile is the old name of 'speed' (the grade's speed profile); "
-                      "rename it", DeprecationWarning, stacklevel=3)
+        warnings.warn(
+            f"force profile: {where}.profile is the old name of 'speed' (the grade's speed profile); rename it",
+            DeprecationWarning,
+            stacklevel=3,
+        )
     setting = raw.get("setting", "any")
     if setting not in SETTINGS:
         raise ConfigError(f"force profile: {where}.setting must be one of {SETTINGS}, got {setting!r}")
@@ -390,12 +408,42 @@ def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -
     ConfigError
         Naming the first bad or missing key.
     """
-    _known(raw, ("force", "geography", "corridors", "policies", "kpis", "reported", "speeds", "response_model",
-                 "grade_mix", "sources", "simulation"), "top level")
+    _known(
+        raw,
+        (
+            "force",
+            "geography",
+            "corridors",
+            "policies",
+            "kpis",
+            "reported",
+            "speeds",
+            "response_model",
+            "grade_mix",
+            "sources",
+            "simulation",
+        ),
+        "top level",
+    )
     force = _known(_need(raw, "force", "top level"), ("name", "code", "projected_crs", "attribution"), "force")
-    geo = _known(_need(raw, "geography", "top level"), (
-        "boundary", "boundary_buffer_m", "lsoa", "lsoa_code_field", "ruc_field", "urban_ruc", "rural_ruc",
-        "population_field", "district_field", "districts", "towns", "srn_links"), "geography")
+    geo = _known(
+        _need(raw, "geography", "top level"),
+        (
+            "boundary",
+            "boundary_buffer_m",
+            "lsoa",
+            "lsoa_code_field",
+            "ruc_field",
+            "urban_ruc",
+            "rural_ruc",
+            "population_field",
+            "district_field",
+            "districts",
+            "towns",
+            "srn_links",
+        ),
+        "geography",
+    )
     geography = Geography(
         boundary=str(_need(geo, "boundary", "geography")),
         boundary_buffer_m=_positive(geo.get("boundary_buffer_m", 0), "geography.boundary_buffer_m", True),
@@ -416,17 +464,29 @@ def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -
     corridors = []
     for i, c in enumerate(raw.get("corridors", [])):
         where = f"corridors[{i}]"
-        _known(c, ("name", "ref", "from_junction", "to_junction", "from_lat", "from_lon", "to_lat", "to_lon",
-                   "buffer_m"), where)
-        corridors.append(Corridor(
-            name=str(_need(c, "name", where)), ref=str(_need(c, "ref", where)),
-            from_junction=str(c.get("from_junction", "")), to_junction=str(c.get("to_junction", "")),
-            **{k: _number(_need(c, k, where), f"{where}.{k}") for k in ("from_lat", "from_lon", "to_lat", "to_lon")},
-            buffer_m=_positive(c.get("buffer_m", 500), f"{where}.buffer_m"),
-        ))
+        _known(
+            c,
+            ("name", "ref", "from_junction", "to_junction", "from_lat", "from_lon", "to_lat", "to_lon", "buffer_m"),
+            where,
+        )
+        corridors.append(
+            Corridor(
+                name=str(_need(c, "name", where)),
+                ref=str(_need(c, "ref", where)),
+                from_junction=str(c.get("from_junction", "")),
+                to_junction=str(c.get("to_junction", "")),
+                **{
+                    k: _number(_need(c, k, where), f"{where}.{k}") for k in ("from_lat", "from_lon", "to_lat", "to_lon")
+                },
+                buffer_m=_positive(c.get("buffer_m", 500), f"{where}.buffer_m"),
+            )
+        )
 
-    speeds_raw = _known(_need(raw, "speeds", "top level"), (
-        "urban_limit_mph", "national_single_mph", "national_dual_mph", "default_limit_mph", "profiles"), "speeds")
+    speeds_raw = _known(
+        _need(raw, "speeds", "top level"),
+        ("urban_limit_mph", "national_single_mph", "national_dual_mph", "default_limit_mph", "profiles"),
+        "speeds",
+    )
     profiles: dict[str, SpeedProfile] = {}
     for name, p in _need(speeds_raw, "profiles", "speeds").items():
         where = f"speeds.profiles.{name}"
@@ -442,10 +502,20 @@ def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -
             days = str(t.get("days", "all"))
             if days not in ("all", *DAY_TYPES):
                 raise ConfigError(f"force profile: {w}.days must be 'all', 'weekday' or 'weekend', got {days!r}")
-            tods.append(TimeOfDay(str(_need(t, "name", w)), sh, eh, _positive(_need(t, "multiplier", w), w),
-                                  DAY_TYPES if days == "all" else (days,), str(t.get("evidence", ""))))
+            tods.append(
+                TimeOfDay(
+                    str(_need(t, "name", w)),
+                    sh,
+                    eh,
+                    _positive(_need(t, "multiplier", w), w),
+                    DAY_TYPES if days == "all" else (days,),
+                    str(t.get("evidence", "")),
+                )
+            )
         profiles[name] = SpeedProfile(
-            name=name, description=str(p.get("description", "")), evidence=str(p.get("evidence", "")),
+            name=name,
+            description=str(p.get("description", "")),
+            evidence=str(p.get("evidence", "")),
             urban_factor=_class_table(p.get("urban_factor", {}), f"{where}.urban_factor"),
             rural_factor=_class_table(p.get("rural_factor", {}), f"{where}.rural_factor"),
             max_kph=_class_table(p.get("max_kph", {}), f"{where}.max_kph"),
@@ -453,8 +523,10 @@ def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -
         )
     if "free_flow" not in profiles:
         raise ConfigError("force profile: [speeds.profiles] must define 'free_flow' (the posted limit)")
-    defaults = {k: _positive(v, f"speeds.default_limit_mph.{k}") for k, v in
-                _need(speeds_raw, "default_limit_mph", "speeds").items()}
+    defaults = {
+        k: _positive(v, f"speeds.default_limit_mph.{k}")
+        for k, v in _need(speeds_raw, "default_limit_mph", "speeds").items()
+    }
     speeds = Speeds(
         urban_limit_mph=_positive(speeds_raw.get("urban_limit_mph", 40), "speeds.urban_limit_mph"),
         national_single_mph=_positive(speeds_raw.get("national_single_mph", 60), "speeds.national_single_mph"),
@@ -493,16 +565,36 @@ def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -
             raise ConfigError(f"force profile: {where}.categories {sorted(unknown)} are not categories of {pol!r}")
         kpis.append(Kpi(str(_need(k, "name", where)), pol, cats, _share(_need(k, "threshold", where), where)))
 
-    rm_keys = ("draws", "seed", "call_answer_median_s", "call_answer_p90_s", "call_handling_median_s",
-               "call_handling_p90_s", "dispatch_median_s", "dispatch_p90_s", "access_speed_kph", "snap_limit_m",
-               "max_response_minutes")
+    rm_keys = (
+        "draws",
+        "seed",
+        "call_answer_median_s",
+        "call_answer_p90_s",
+        "call_handling_median_s",
+        "call_handling_p90_s",
+        "dispatch_median_s",
+        "dispatch_p90_s",
+        "access_speed_kph",
+        "snap_limit_m",
+        "max_response_minutes",
+    )
     rm = _known(_need(raw, "response_model", "top level"), rm_keys, "response_model")
     response_model = ResponseModel(
         draws=int(_positive(_integer(rm.get("draws", 20000), "response_model.draws"), "response_model.draws")),
         seed=_integer(rm.get("seed", 0), "response_model.seed"),
-        **{k: _positive(_need(rm, k, "response_model"), f"response_model.{k}") for k in (
-            "call_answer_median_s", "call_answer_p90_s", "call_handling_median_s", "call_handling_p90_s",
-            "dispatch_median_s", "dispatch_p90_s", "access_speed_kph", "snap_limit_m")},
+        **{
+            k: _positive(_need(rm, k, "response_model"), f"response_model.{k}")
+            for k in (
+                "call_answer_median_s",
+                "call_answer_p90_s",
+                "call_handling_median_s",
+                "call_handling_p90_s",
+                "dispatch_median_s",
+                "dispatch_p90_s",
+                "access_speed_kph",
+                "snap_limit_m",
+            )
+        },
         max_response_minutes=_positive(rm.get("max_response_minutes", 1440), "response_model.max_response_minutes"),
     )
     for stem in ("call_answer", "call_handling", "dispatch"):
@@ -522,10 +614,16 @@ def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -
 
     for name, src in raw.get("sources", {}).items():
         _known(src, ("file", "url", "sha256", "licence"), f"sources.{name}")
-    sources = {name: Source(name=name, file=str(_need(s, "file", f"sources.{name}")),
-                            url=str(_need(s, "url", f"sources.{name}")), sha256=str(s.get("sha256", "")),
-                            licence=str(s.get("licence", "")))
-               for name, s in raw.get("sources", {}).items()}
+    sources = {
+        name: Source(
+            name=name,
+            file=str(_need(s, "file", f"sources.{name}")),
+            url=str(_need(s, "url", f"sources.{name}")),
+            sha256=str(s.get("sha256", "")),
+            licence=str(s.get("licence", "")),
+        )
+        for name, s in raw.get("sources", {}).items()
+    }
 
     return ForceProfile(
         name=str(_need(force, "name", "force")),
@@ -556,12 +654,26 @@ def _numbers(value: Any, n: int, where: str) -> tuple[float, ...]:
 
 def _parse_simulation(raw: Any) -> Simulation:
     """The optional [simulation] table (missing keys take the :class:`Simulation` defaults)."""
-    sim = _known(raw, ("seed", "warmup_days", "attended_per_year", "attended_evidence", "hour_of_day",
-                       "weekday", "grade_shares", "job_minutes", "roster"), "simulation")
+    sim = _known(
+        raw,
+        (
+            "seed",
+            "warmup_days",
+            "attended_per_year",
+            "attended_evidence",
+            "hour_of_day",
+            "weekday",
+            "grade_shares",
+            "job_minutes",
+            "roster",
+        ),
+        "simulation",
+    )
     d = Simulation()
     jobs = dict(d.job_minutes)
-    for cat, v in _known(sim.get("job_minutes", {}), ("emergency", "priority", "routine"),
-                         "simulation.job_minutes").items():
+    for cat, v in _known(
+        sim.get("job_minutes", {}), ("emergency", "priority", "routine"), "simulation.job_minutes"
+    ).items():
         w = f"simulation.job_minutes.{cat}"
         _known(v, ("median", "p90"), w)
         med, p90 = _positive(_need(v, "median", w), f"{w}.median"), _positive(_need(v, "p90", w), f"{w}.p90")
@@ -579,10 +691,11 @@ def _parse_simulation(raw: Any) -> Simulation:
     return Simulation(
         seed=_integer(sim.get("seed", d.seed), "simulation.seed"),
         warmup_days=_positive(sim.get("warmup_days", d.warmup_days), "simulation.warmup_days", allow_zero=True),
-        attended_per_year=_positive(sim.get("attended_per_year", d.attended_per_year),
-                                    "simulation.attended_per_year"),
+        attended_per_year=_positive(sim.get("attended_per_year", d.attended_per_year), "simulation.attended_per_year"),
         attended_evidence=str(sim.get("attended_evidence", "")),
         hour_of_day=_numbers(sim.get("hour_of_day", list(d.hour_of_day)), 24, "simulation.hour_of_day"),
         weekday=_numbers(sim.get("weekday", list(d.weekday)), 7, "simulation.weekday"),
-        grade_shares=shares, job_minutes=jobs, roster=tuple(roster),
+        grade_shares=shares,
+        job_minutes=jobs,
+        roster=tuple(roster),
     )

@@ -39,16 +39,32 @@ from geo_response.roads.roadnet import RoadNetwork
 
 TRUNK_CLASS = "trunk_motorway"
 OFF_NETWORK = "off_network"
-ROAD_CLASS_ORDER = (TRUNK_CLASS, "primary", "secondary", "tertiary", "unclassified", "residential", "other",
-                    OFF_NETWORK)
+ROAD_CLASS_ORDER = (
+    TRUNK_CLASS,
+    "primary",
+    "secondary",
+    "tertiary",
+    "unclassified",
+    "residential",
+    "other",
+    OFF_NETWORK,
+)
 _HIGHWAY_CLASS = {
-    "motorway": TRUNK_CLASS, "motorway_link": TRUNK_CLASS, "trunk": TRUNK_CLASS, "trunk_link": TRUNK_CLASS,
-    "primary": "primary", "primary_link": "primary", "secondary": "secondary", "secondary_link": "secondary",
-    "tertiary": "tertiary", "tertiary_link": "tertiary", "unclassified": "unclassified",
-    "residential": "residential", "living_street": "residential",
+    "motorway": TRUNK_CLASS,
+    "motorway_link": TRUNK_CLASS,
+    "trunk": TRUNK_CLASS,
+    "trunk_link": TRUNK_CLASS,
+    "primary": "primary",
+    "primary_link": "primary",
+    "secondary": "secondary",
+    "secondary_link": "secondary",
+    "tertiary": "tertiary",
+    "tertiary_link": "tertiary",
+    "unclassified": "unclassified",
+    "residential": "residential",
+    "living_street": "residential",
 }
 SCOPES = ("emergency", "all grades")
-
 
 
 def edge_refs(value: object) -> set[str]:
@@ -77,9 +93,13 @@ def _road_rows(net: RoadNetwork, ref: str) -> np.ndarray:
     return np.flatnonzero(values.map(match).fillna(False).to_numpy(dtype=bool))
 
 
-
-def corridor_edges(net: RoadNetwork, corridor: Corridor, projected_crs: str = "EPSG:27700",
-                   max_snap_m: float = 3000.0, carriageway_gap_m: float = 100.0) -> list[tuple]:
+def corridor_edges(
+    net: RoadNetwork,
+    corridor: Corridor,
+    projected_crs: str = "EPSG:27700",
+    max_snap_m: float = 3000.0,
+    carriageway_gap_m: float = 100.0,
+) -> list[tuple]:
     """Edges ``(u, v, key)`` of the corridor's road between its two junctions.
 
     Parameters and errors as :func:`trace_corridor`, which also returns the length.
@@ -87,8 +107,13 @@ def corridor_edges(net: RoadNetwork, corridor: Corridor, projected_crs: str = "E
     return trace_corridor(net, corridor, projected_crs, max_snap_m, carriageway_gap_m)[0]
 
 
-def trace_corridor(net: RoadNetwork, corridor: Corridor, projected_crs: str = "EPSG:27700",
-                   max_snap_m: float = 3000.0, carriageway_gap_m: float = 100.0) -> tuple[list[tuple], float]:
+def trace_corridor(
+    net: RoadNetwork,
+    corridor: Corridor,
+    projected_crs: str = "EPSG:27700",
+    max_snap_m: float = 3000.0,
+    carriageway_gap_m: float = 100.0,
+) -> tuple[list[tuple], float]:
     """Edges ``(u, v, key)`` of the corridor's road between its two junctions, and its length in metres
     along the road (one carriageway).
 
@@ -118,12 +143,20 @@ def trace_corridor(net: RoadNetwork, corridor: Corridor, projected_crs: str = "E
     ref = corridor.ref.strip().upper().replace(" ", "")
     rows = _road_rows(net, ref)
     table = net.edges.iloc[rows]
-    road = list(zip(table["u"].to_numpy().tolist(), table["v"].to_numpy().tolist(), table["key"].to_numpy().tolist(),
-                    strict=True))
+    road = list(
+        zip(
+            table["u"].to_numpy().tolist(),
+            table["v"].to_numpy().tolist(),
+            table["key"].to_numpy().tolist(),
+            strict=True,
+        )
+    )
     lengths = dict(zip(road, table["length"].to_numpy(float).tolist(), strict=True))
     if not road:
-        raise CorridorError(f"no edge of the network has ref {corridor.ref!r}; check the corridor's ref in the "
-                            "force profile, or load a network that covers it (ref tags are needed)")
+        raise CorridorError(
+            f"no edge of the network has ref {corridor.ref!r}; check the corridor's ref in the "
+            "force profile, or load a network that covers it (ref tags are needed)"
+        )
     nodes = list(dict.fromkeys([n for u, v, _ in road for n in (u, v)]))
     to_metric = Transformer.from_crs("EPSG:4326", projected_crs, always_xy=True)
     lonlat = net.node_xy(nodes)
@@ -132,14 +165,18 @@ def trace_corridor(net: RoadNetwork, corridor: Corridor, projected_crs: str = "E
     # Candidate end nodes: the nearest node of the road to each junction and any other node of the road
     # (e.g. on the other carriageway) no more than `carriageway_gap_m` farther away.
     ends = []
-    for label, lon, lat in ((corridor.from_junction or "from", corridor.from_lon, corridor.from_lat),
-                            (corridor.to_junction or "to", corridor.to_lon, corridor.to_lat)):
+    for label, lon, lat in (
+        (corridor.from_junction or "from", corridor.from_lon, corridor.from_lat),
+        (corridor.to_junction or "to", corridor.to_lon, corridor.to_lat),
+    ):
         px, py = to_metric.transform(lon, lat)
         dist = np.hypot(xy[:, 0] - px, xy[:, 1] - py)
         if dist.min() > max_snap_m:
-            raise CorridorError(f"the nearest {corridor.ref} node is {dist.min() / 1000:.1f} km from {label} "
-                                f"({lat}, {lon}); the network may not cover the corridor, or the junction "
-                                "position in the force profile is wrong")
+            raise CorridorError(
+                f"the nearest {corridor.ref} node is {dist.min() / 1000:.1f} km from {label} "
+                f"({lat}, {lon}); the network may not cover the corridor, or the junction "
+                "position in the force profile is wrong"
+            )
         ends.append([nodes[i] for i in np.flatnonzero(dist <= dist.min() + carriageway_gap_m)])
     undirected = nx.Graph()
     for u, v, k in road:
@@ -155,8 +192,10 @@ def trace_corridor(net: RoadNetwork, corridor: Corridor, projected_crs: str = "E
             if end in lengths and (best is None or lengths[end] < best[0]):
                 best = (lengths[end], paths[end])
     if best is None:
-        raise CorridorError(f"{corridor.ref} is not continuous on this network between {corridor.from_junction} "
-                            f"and {corridor.to_junction}; check the ref tags of the network")
+        raise CorridorError(
+            f"{corridor.ref} is not continuous on this network between {corridor.from_junction} "
+            f"and {corridor.to_junction}; check the ref tags of the network"
+        )
     path = best[1]
     on_path = set(zip(path[:-1], path[1:], strict=True))
     chosen = [(u, v, k) for u, v, k in road if (u, v) in on_path or (v, u) in on_path]
@@ -170,8 +209,9 @@ def trace_corridor(net: RoadNetwork, corridor: Corridor, projected_crs: str = "E
     return chosen, float(nx.path_weight(undirected, path, weight="length"))
 
 
-def corridor_geometry(net: RoadNetwork, corridor: Corridor, projected_crs: str = "EPSG:27700",
-                      max_snap_m: float = 3000.0) -> MultiLineString:
+def corridor_geometry(
+    net: RoadNetwork, corridor: Corridor, projected_crs: str = "EPSG:27700", max_snap_m: float = 3000.0
+) -> MultiLineString:
     """The corridor's road (both carriageways) as a MultiLineString in EPSG:4326.
 
     See :func:`corridor_edges` for how the edges are chosen. The geometry's length in km along one
@@ -179,8 +219,9 @@ def corridor_geometry(net: RoadNetwork, corridor: Corridor, projected_crs: str =
     """
     chosen = set(corridor_edges(net, corridor, projected_crs=projected_crs, max_snap_m=max_snap_m))
     table = net.edges
-    keys = zip(table["u"].to_numpy().tolist(), table["v"].to_numpy().tolist(), table["key"].to_numpy().tolist(),
-               strict=True)
+    keys = zip(
+        table["u"].to_numpy().tolist(), table["v"].to_numpy().tolist(), table["key"].to_numpy().tolist(), strict=True
+    )
     rows = np.array([i for i, e in enumerate(keys) if e in chosen], dtype=np.int64)
     return MultiLineString(list(net.edge_geometries(rows)))
 
@@ -262,11 +303,17 @@ def _figures(outcomes: pd.DataFrame, mask: pd.Series, total_failures: float) -> 
     }
 
 
-def corridor_analysis(incidents: gpd.GeoDataFrame, net: RoadNetwork, corridor: Corridor, *,
-                      buffer_m: float | None = None, snapped: pd.DataFrame | None = None,
-                      corridor_geom: BaseGeometry | None = None,
-                      emergency_categories: tuple[str, ...] = ("emergency",),
-                      projected_crs: str = "EPSG:27700") -> CorridorAnalysis:
+def corridor_analysis(
+    incidents: gpd.GeoDataFrame,
+    net: RoadNetwork,
+    corridor: Corridor,
+    *,
+    buffer_m: float | None = None,
+    snapped: pd.DataFrame | None = None,
+    corridor_geom: BaseGeometry | None = None,
+    emergency_categories: tuple[str, ...] = ("emergency",),
+    projected_crs: str = "EPSG:27700",
+) -> CorridorAnalysis:
     """Incidents, compliance and share of failures in the corridor and on trunk and motorway roads.
 
     Parameters
@@ -294,8 +341,10 @@ def corridor_analysis(incidents: gpd.GeoDataFrame, net: RoadNetwork, corridor: C
     """
     missing = [c for c in ("p_met", "grade_category") if c not in incidents.columns]
     if missing:
-        raise CorridorError(f"incidents lack columns {missing}; run grading.assign_targets and compliance or "
-                            "response_model.model_response first")
+        raise CorridorError(
+            f"incidents lack columns {missing}; run grading.assign_targets and compliance or "
+            "response_model.model_response first"
+        )
     buffer_m = float(corridor.buffer_m if buffer_m is None else buffer_m)
     line = corridor_geom if corridor_geom is not None else corridor_geometry(net, corridor, projected_crs)
     zone = gpd.GeoSeries([line], crs=4326).to_crs(projected_crs).buffer(buffer_m).iloc[0]
@@ -308,18 +357,24 @@ def corridor_analysis(incidents: gpd.GeoDataFrame, net: RoadNetwork, corridor: C
         snapped = snapping.snap_points(net, incidents, crs=projected_crs, limit_m=buffer_m)
     if not snapped.index.equals(incidents.index):
         raise CorridorError("snapped points are not aligned with the incidents; pass snap_points(net, incidents)")
-    highway = net.edges["highway"].astype(object).to_numpy() if "highway" in net.edges.columns else \
-        np.full(len(net.edges), None, dtype=object)
+    highway = (
+        net.edges["highway"].astype(object).to_numpy()
+        if "highway" in net.edges.columns
+        else np.full(len(net.edges), None, dtype=object)
+    )
     keys = pd.MultiIndex.from_frame(net.edges[["u", "v", "key"]].astype(np.int64))
     far = snapped["too_far"].to_numpy(dtype=bool) | snapped["u"].isna().to_numpy()
     wanted = snapped[["u", "v", "key"]].copy()
     wanted.loc[far] = -1
     wanted = wanted.astype(np.int64)
     rows = keys.get_indexer(pd.MultiIndex.from_frame(wanted))
-    classes = np.where(far | (rows < 0), OFF_NETWORK,
-                       [road_class(str(h).split(";")) for h in highway[np.maximum(rows, 0)]])
-    flags = pd.DataFrame({"in_corridor": in_corridor, "road_class": classes,
-                          "snap_distance_m": snapped["snap_distance_m"].to_numpy()}, index=incidents.index)
+    classes = np.where(
+        far | (rows < 0), OFF_NETWORK, [road_class(str(h).split(";")) for h in highway[np.maximum(rows, 0)]]
+    )
+    flags = pd.DataFrame(
+        {"in_corridor": in_corridor, "road_class": classes, "snap_distance_m": snapped["snap_distance_m"].to_numpy()},
+        index=incidents.index,
+    )
     flags["on_trunk"] = flags["road_class"] == TRUNK_CLASS
 
     outcomes = outcome_columns(incidents)
@@ -335,8 +390,13 @@ def corridor_analysis(incidents: gpd.GeoDataFrame, net: RoadNetwork, corridor: C
     for scope, scope_mask in zip(SCOPES, (emergency, everyone), strict=True):
         total = float(outcomes.loc[scope_mask, "failed"].sum())
         for name in ROAD_CLASS_ORDER:
-            class_rows.append({"road_class": name, "scope": scope,
-                               **_figures(outcomes, scope_mask & (flags["road_class"] == name), total)})
+            class_rows.append(
+                {
+                    "road_class": name,
+                    "scope": scope,
+                    **_figures(outcomes, scope_mask & (flags["road_class"] == name), total),
+                }
+            )
         for name, mask in groups.items():
             summary_rows.append({"group": name, "scope": scope, **_figures(outcomes, scope_mask & mask, total)})
     by_class = pd.DataFrame(class_rows)
@@ -347,7 +407,8 @@ def corridor_analysis(incidents: gpd.GeoDataFrame, net: RoadNetwork, corridor: C
     trunk_largest = bool(emerg[TRUNK_CLASS] > 0 and (emerg[TRUNK_CLASS] > others).all())
     top = emerg.max()
     by_class["largest_group_of_emergency_failures"] = (
-        (by_class["scope"] == "emergency") & (by_class["expected_failures"] == top) & (top > 0))
+        (by_class["scope"] == "emergency") & (by_class["expected_failures"] == top) & (top > 0)
+    )
     # A group is "largest" when its emergency failures exceed those of every non-trunk road class.
     non_trunk_max = float(others.max()) if len(others) else 0.0
     largest = pd.Series(pd.NA, index=summary.index, dtype="boolean")
@@ -357,11 +418,16 @@ def corridor_analysis(incidents: gpd.GeoDataFrame, net: RoadNetwork, corridor: C
     summary["largest_group_of_emergency_failures"] = largest
 
     params = {
-        "corridor": corridor.name, "ref": corridor.ref, "from_junction": corridor.from_junction,
-        "to_junction": corridor.to_junction, "buffer_m": buffer_m, "projected_crs": projected_crs,
+        "corridor": corridor.name,
+        "ref": corridor.ref,
+        "from_junction": corridor.from_junction,
+        "to_junction": corridor.to_junction,
+        "buffer_m": buffer_m,
+        "projected_crs": projected_crs,
         "emergency_categories": list(emergency_categories),
         "trunk_classes": sorted(h for h, c in _HIGHWAY_CLASS.items() if c == TRUNK_CLASS),
         "unassigned_attended_without_outcome": int(outcomes["no_outcome"].sum()),
     }
-    return CorridorAnalysis(summary=summary, by_road_class=by_class, incidents=flags,
-                            trunk_largest=trunk_largest, parameters=params)
+    return CorridorAnalysis(
+        summary=summary, by_road_class=by_class, incidents=flags, trunk_largest=trunk_largest, parameters=params
+    )

@@ -88,14 +88,19 @@ def find_file(relative: str | Path, data_dir: str | Path | None = None, url: str
     for reason, base in candidate_dirs(data_dir):
         if reason in ("--data-dir option", f"${ENV_VAR}") and not base.is_dir():
             # a typo must not quietly fall back to another copy of the data
-            raise DataFileNotFoundError(f"data directory {base} (from {reason}) does not exist; fix the path "
-                                        "or leave it out to use the bundle beside the checkout")
+            raise DataFileNotFoundError(
+                f"data directory {base} (from {reason}) does not exist; fix the path "
+                "or leave it out to use the bundle beside the checkout"
+            )
         path = base / rel
         if path.exists():
             return path
         searched.append(f"  {path}  ({reason})")
-    how = f"Download it from {url} into one of those folders, or run 'geo-response fetch'." if url else (
-        "Point --data-dir or $GEO_RESPONSE_DATA at a folder that has it.")
+    how = (
+        f"Download it from {url} into one of those folders, or run 'geo-response fetch'."
+        if url
+        else ("Point --data-dir or $GEO_RESPONSE_DATA at a folder that has it.")
+    )
     raise DataFileNotFoundError(f"data file {rel} not found. Looked in:\n" + "\n".join(searched) + "\n" + how)
 
 

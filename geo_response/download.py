@@ -162,7 +162,7 @@ def known_hash(source: Source) -> str | None:
     if not value:
         return None
     if value.startswith("sha256:"):
-        value = value[len("sha256:"):]
+        value = value[len("sha256:") :]
     if not _SHA256.match(value):
         raise ConfigError(
             f"[sources.{source.name}] sha256 = {source.sha256!r} is not a SHA-256 (64 hex characters); "
@@ -187,8 +187,9 @@ def read_manifest(cache_dir: str | Path | None = None) -> dict[str, dict]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise DownloadError(f"the download manifest {path} is not valid JSON ({exc}); delete it and fetch "
-                            "again") from exc
+        raise DownloadError(
+            f"the download manifest {path} is not valid JSON ({exc}); delete it and fetch again"
+        ) from exc
 
 
 def _record(cache_dir: Path, relative: str, entry: dict) -> None:
@@ -223,8 +224,10 @@ class _Downloader:
 
 
 def _by_hand(url: str, dest: Path) -> str:
-    return (f"To place the file by hand: download {url} in a browser and save it as {dest} "
-            "(or under the same relative path in any folder given by --data-dir / $GEO_RESPONSE_DATA).")
+    return (
+        f"To place the file by hand: download {url} in a browser and save it as {dest} "
+        "(or under the same relative path in any folder given by --data-dir / $GEO_RESPONSE_DATA)."
+    )
 
 
 def _failure(url: str, dest: Path, exc: Exception, publisher_url: str) -> DownloadError:
@@ -241,8 +244,16 @@ def _failure(url: str, dest: Path, exc: Exception, publisher_url: str) -> Downlo
     return DownloadError(f"download of {url} failed: {why}. Nothing was saved. {_by_hand(publisher_url, dest)}")
 
 
-def _retrieve(url: str, dest: Path, expected: str | None, label: str, progress: bool, timeout: float,
-              processor=None, publisher_url: str | None = None) -> bool:
+def _retrieve(
+    url: str,
+    dest: Path,
+    expected: str | None,
+    label: str,
+    progress: bool,
+    timeout: float,
+    processor=None,
+    publisher_url: str | None = None,
+) -> bool:
     """Download ``url`` to ``dest`` with pooch unless a file matching ``expected`` is already there.
 
     Returns True when a download happened. pooch streams to a temporary file beside ``dest`` and moves it
@@ -260,8 +271,15 @@ def _retrieve(url: str, dest: Path, expected: str | None, label: str, progress: 
     pooch_logger.setLevel(logging.WARNING)  # pooch's INFO lines tell users to edit pooch calls
     try:
         logger.info("downloading %s to %s", url, dest)
-        pooch.retrieve(url, known_hash=expected, fname=dest.name, path=dest.parent, downloader=downloader,
-                       processor=processor, progressbar=False)
+        pooch.retrieve(
+            url,
+            known_hash=expected,
+            fname=dest.name,
+            path=dest.parent,
+            downloader=downloader,
+            processor=processor,
+            progressbar=False,
+        )
     except requests.exceptions.RequestException as exc:
         raise _failure(url, dest, exc, publisher_url) from exc
     except ValueError as exc:  # pooch: checksum mismatch (the temporary file is already deleted)
@@ -289,8 +307,14 @@ def _reject_html(path: Path, url: str) -> None:
         )
 
 
-def fetch(name: str, profile: ForceProfile | None = None, cache_dir: str | Path | None = None,
-          base_url: str | None = None, progress: bool = True, timeout: float = DEFAULT_TIMEOUT) -> Path:
+def fetch(
+    name: str,
+    profile: ForceProfile | None = None,
+    cache_dir: str | Path | None = None,
+    base_url: str | None = None,
+    progress: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Path:
     """Download one source of the force profile into the cache (or reuse the cached copy).
 
     Parameters
@@ -322,9 +346,14 @@ def fetch(name: str, profile: ForceProfile | None = None, cache_dir: str | Path 
     return fetch_source(name, profile, cache_dir, base_url, progress, timeout).path
 
 
-def fetch_source(name: str, profile: ForceProfile | None = None, cache_dir: str | Path | None = None,
-                 base_url: str | None = None, progress: bool = True,
-                 timeout: float = DEFAULT_TIMEOUT) -> Download:
+def fetch_source(
+    name: str,
+    profile: ForceProfile | None = None,
+    cache_dir: str | Path | None = None,
+    base_url: str | None = None,
+    progress: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Download:
     """Like :func:`fetch`, returning a :class:`Download` (path, URL, SHA-256, verified, downloaded)."""
     profile = profile or load_profile()
     source = get_source(name, profile)
@@ -338,15 +367,22 @@ def fetch_source(name: str, profile: ForceProfile | None = None, cache_dir: str 
         )
     url = source_url(source, base_url)
     if kind == "page":
-        if dest.is_file():   # placed by hand: compare with the copy the profile was made with, when it has one
+        if dest.is_file():  # placed by hand: compare with the copy the profile was made with, when it has one
             sha, expected = file_sha256(dest), known_hash(source)
             same = expected is not None and expected == f"sha256:{sha}"
-            status = (f"placed by hand; sha256 {sha} matches the force profile" if same else
-                      f"placed by hand; sha256 {sha} " + ("differs from the force profile's (another extract or "
-                                                          "version)" if expected else "recorded (no published "
-                                                          "checksum: trust on first use)"))
-            return Download(name=name, path=dest, url=source.url, sha256=sha, verified=same, downloaded=False,
-                            status=status)
+            status = (
+                f"placed by hand; sha256 {sha} matches the force profile"
+                if same
+                else f"placed by hand; sha256 {sha} "
+                + (
+                    "differs from the force profile's (another extract or version)"
+                    if expected
+                    else "recorded (no published checksum: trust on first use)"
+                )
+            )
+            return Download(
+                name=name, path=dest, url=source.url, sha256=sha, verified=same, downloaded=False, status=status
+            )
         raise DownloadError(
             f"source {name!r} ({source.url}) is a web page or DOI, not a file, so it cannot be downloaded "
             f"automatically. Get the data from that page and save it as {dest} (or as {source.file} in any "
@@ -364,12 +400,25 @@ def fetch_source(name: str, profile: ForceProfile | None = None, cache_dir: str 
     entry = manifest.get(source.file)
     known = entry is not None and not downloaded
     if not known:
-        entry = {"source": name, "url": url, "sha256": sha, "bytes": dest.stat().st_size,
-                 "verified": expected is not None, "licence": source.licence,
-                 "downloaded_at": datetime.now(UTC).isoformat(timespec="seconds") if downloaded else None}
+        entry = {
+            "source": name,
+            "url": url,
+            "sha256": sha,
+            "bytes": dest.stat().st_size,
+            "verified": expected is not None,
+            "licence": source.licence,
+            "downloaded_at": datetime.now(UTC).isoformat(timespec="seconds") if downloaded else None,
+        }
         _record(folder, source.file, entry)
-    return Download(name=name, path=dest, url=url, sha256=sha, verified=expected is not None,
-                    downloaded=downloaded, status=_status(expected is not None, downloaded, known, sha))
+    return Download(
+        name=name,
+        path=dest,
+        url=url,
+        sha256=sha,
+        verified=expected is not None,
+        downloaded=downloaded,
+        status=_status(expected is not None, downloaded, known, sha),
+    )
 
 
 def _status(verified: bool, downloaded: bool, known: bool, sha: str) -> str:
@@ -379,8 +428,10 @@ def _status(verified: bool, downloaded: bool, known: bool, sha: str) -> str:
     if downloaded:
         return f"downloaded; no published checksum: recorded sha256 {sha} (trust on first use)"
     if known:
-        return (f"cached copy matches the sha256 recorded at its download, {sha} (no published checksum: "
-                "trust on first use)")
+        return (
+            f"cached copy matches the sha256 recorded at its download, {sha} (no published checksum: "
+            "trust on first use)"
+        )
     return f"found in the cache with no record; no published checksum: recorded sha256 {sha} (trust on first use)"
 
 
@@ -481,8 +532,9 @@ class _ForceStreetFiles(pooch.Unzip):
         names = set(self._all_members(fname))
         missing = [m for m in self.wanted if m not in names]
         if missing:
-            forces = sorted({PurePosixPath(n).name[8:-len("-street.csv")] for n in names
-                             if n.endswith("-street.csv")})
+            forces = sorted(
+                {PurePosixPath(n).name[8 : -len("-street.csv")] for n in names if n.endswith("-street.csv")}
+            )
             listed = ", ".join(forces[:8]) + (" ..." if len(forces) > 8 else "")
             months = sorted({PurePosixPath(n).parts[0] for n in names if "/" in n})
             span = f"{months[0]} to {months[-1]}" if months else "no monthly folders"
@@ -494,9 +546,16 @@ class _ForceStreetFiles(pooch.Unzip):
         return super().__call__(fname, action, pooch_obj)
 
 
-def fetch_police_uk(months: Iterable[str], force: str = "essex", profile: ForceProfile | None = None,
-                    cache_dir: str | Path | None = None, base_url: str | None = None, progress: bool = True,
-                    keep_archive: bool = False, timeout: float = DEFAULT_TIMEOUT) -> list[Path]:
+def fetch_police_uk(
+    months: Iterable[str],
+    force: str = "essex",
+    profile: ForceProfile | None = None,
+    cache_dir: str | Path | None = None,
+    base_url: str | None = None,
+    progress: bool = True,
+    keep_archive: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> list[Path]:
     """Download police.uk street-level crime files of one force for the given months.
 
     Parameters
@@ -542,7 +601,7 @@ def fetch_police_uk(months: Iterable[str], force: str = "essex", profile: ForceP
     wanted = sorted({str(m) for m in months}, key=_month_index)
     targets = {m: target_dir / f"{m}-{force}-street.csv" for m in wanted}
     manifest = read_manifest(folder)
-    for m in wanted:   # months already here are reused only if they still match their recorded sha256
+    for m in wanted:  # months already here are reused only if they still match their recorded sha256
         verify_cached(targets[m], manifest.get(f"{subdir}{targets[m].name}"), f"police.uk {m} ({force})")
     todo = [m for m in wanted if not targets[m].is_file()]
     base = check_url((base_url or archive_url).rstrip("/") + "/").rstrip("/")
@@ -553,17 +612,33 @@ def fetch_police_uk(months: Iterable[str], force: str = "essex", profile: ForceP
             members = [police_uk_member(m, force) for m in archive_months]
             extract_dir = f"{archive}.{force}.unzip"
             try:
-                _retrieve(url, zip_path, None, f"police.uk {archive}.zip", progress, timeout,
-                          processor=_ForceStreetFiles(members, extract_dir),
-                          publisher_url=f"{archive_url.rstrip('/')}/{archive}.zip")
+                _retrieve(
+                    url,
+                    zip_path,
+                    None,
+                    f"police.uk {archive}.zip",
+                    progress,
+                    timeout,
+                    processor=_ForceStreetFiles(members, extract_dir),
+                    publisher_url=f"{archive_url.rstrip('/')}/{archive}.zip",
+                )
                 unzipped = zip_path.parent / extract_dir
                 for month, member in zip(archive_months, members, strict=True):
                     shutil.move(unzipped / member, targets[month])
-                    _record(folder, f"{subdir}{targets[month].name}", {
-                        "source": POLICE_UK_SOURCE, "url": url, "member": member,
-                        "sha256": file_sha256(targets[month]), "bytes": targets[month].stat().st_size,
-                        "verified": False, "licence": source.licence if source is not None else "OGL v3",
-                        "downloaded_at": datetime.now(UTC).isoformat(timespec="seconds")})
+                    _record(
+                        folder,
+                        f"{subdir}{targets[month].name}",
+                        {
+                            "source": POLICE_UK_SOURCE,
+                            "url": url,
+                            "member": member,
+                            "sha256": file_sha256(targets[month]),
+                            "bytes": targets[month].stat().st_size,
+                            "verified": False,
+                            "licence": source.licence if source is not None else "OGL v3",
+                            "downloaded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                        },
+                    )
                 shutil.rmtree(unzipped, ignore_errors=True)
             finally:
                 if not keep_archive:

@@ -24,8 +24,19 @@ ONS_GEOPORTAL = "https://geoportal.statistics.gov.uk/"
 LAT_NAMES = ("latitude", "lat")
 LON_NAMES = ("longitude", "lon", "lng", "long")
 
-LSOA_COLUMNS = ["lsoa_code", "lsoa_name", "district_code", "district", "ruc", "urban_rural", "population",
-                "area_km2", "pwc_lon", "pwc_lat", "geometry"]
+LSOA_COLUMNS = [
+    "lsoa_code",
+    "lsoa_name",
+    "district_code",
+    "district",
+    "ruc",
+    "urban_rural",
+    "population",
+    "area_km2",
+    "pwc_lon",
+    "pwc_lat",
+    "geometry",
+]
 
 
 @lru_cache(maxsize=8)
@@ -48,8 +59,9 @@ def load_boundary(profile: ForceProfile, data_dir: str | Path | None = None) -> 
     return shapely.union_all(gdf.geometry.values)
 
 
-def buffer_boundary(boundary: BaseGeometry, buffer_m: float, projected_crs: str = "EPSG:27700",
-                    tolerance_m: float = 250.0) -> BaseGeometry:
+def buffer_boundary(
+    boundary: BaseGeometry, buffer_m: float, projected_crs: str = "EPSG:27700", tolerance_m: float = 250.0
+) -> BaseGeometry:
     """Buffer a lon/lat boundary by at least ``buffer_m`` metres and return it in EPSG:4326.
 
     The boundary is first simplified by ``tolerance_m`` and then buffered by ``buffer_m + tolerance_m``,
@@ -75,8 +87,11 @@ def load_lsoas(profile: ForceProfile, data_dir: str | Path | None = None) -> gpd
     geo = profile.geography
     path = find_file(geo.lsoa, data_dir, url=ONS_GEOPORTAL)
     raw = read_vector(path)
-    missing = [c for c in (geo.lsoa_code_field, geo.ruc_field, geo.population_field, geo.district_field)
-               if c not in raw.columns]
+    missing = [
+        c
+        for c in (geo.lsoa_code_field, geo.ruc_field, geo.population_field, geo.district_field)
+        if c not in raw.columns
+    ]
     if missing:
         raise InputFileError(f"{path} lacks columns {missing}; fix [geography] field names in the force profile")
     ruc = raw[geo.ruc_field].astype(str).str.strip()
@@ -86,18 +101,22 @@ def load_lsoas(profile: ForceProfile, data_dir: str | Path | None = None) -> gpd
     if urban_rural.isna().any():
         bad = sorted(ruc[urban_rural.isna()].unique())
         raise InputFileError(f"{path}: RUC codes {bad} are in neither urban_ruc nor rural_ruc of the profile")
-    out = gpd.GeoDataFrame({
-        "lsoa_code": raw[geo.lsoa_code_field].astype(str),
-        "lsoa_name": raw.get("lsoa11nm", raw[geo.lsoa_code_field]).astype(str),
-        "district_code": raw.get("lad_cd", pd.Series("", index=raw.index)).astype(str),
-        "district": raw[geo.district_field].astype(str),
-        "ruc": ruc,
-        "urban_rural": urban_rural.astype(str),
-        "population": pd.to_numeric(raw[geo.population_field], errors="coerce").fillna(0).astype(int),
-        "area_km2": pd.to_numeric(raw.get("area_km2", 0), errors="coerce"),
-        "pwc_lon": pd.to_numeric(raw.get("pwc_lon", raw.geometry.representative_point().x), errors="coerce"),
-        "pwc_lat": pd.to_numeric(raw.get("pwc_lat", raw.geometry.representative_point().y), errors="coerce"),
-    }, geometry=raw.geometry.values, crs=4326)
+    out = gpd.GeoDataFrame(
+        {
+            "lsoa_code": raw[geo.lsoa_code_field].astype(str),
+            "lsoa_name": raw.get("lsoa11nm", raw[geo.lsoa_code_field]).astype(str),
+            "district_code": raw.get("lad_cd", pd.Series("", index=raw.index)).astype(str),
+            "district": raw[geo.district_field].astype(str),
+            "ruc": ruc,
+            "urban_rural": urban_rural.astype(str),
+            "population": pd.to_numeric(raw[geo.population_field], errors="coerce").fillna(0).astype(int),
+            "area_km2": pd.to_numeric(raw.get("area_km2", 0), errors="coerce"),
+            "pwc_lon": pd.to_numeric(raw.get("pwc_lon", raw.geometry.representative_point().x), errors="coerce"),
+            "pwc_lat": pd.to_numeric(raw.get("pwc_lat", raw.geometry.representative_point().y), errors="coerce"),
+        },
+        geometry=raw.geometry.values,
+        crs=4326,
+    )
     return out[LSOA_COLUMNS]
 
 
@@ -105,16 +124,22 @@ def load_districts(profile: ForceProfile, data_dir: str | Path | None = None) ->
     """District (local authority) polygons: ``district_code, district, geometry`` in EPSG:4326."""
     path = find_file(profile.geography.districts, data_dir, url=ONS_GEOPORTAL)
     raw = read_vector(path)
-    return gpd.GeoDataFrame({"district_code": raw["lad_cd"].astype(str), "district": raw["lad_nm"].astype(str)},
-                            geometry=raw.geometry.values, crs=4326)
+    return gpd.GeoDataFrame(
+        {"district_code": raw["lad_cd"].astype(str), "district": raw["lad_nm"].astype(str)},
+        geometry=raw.geometry.values,
+        crs=4326,
+    )
 
 
 def load_towns(profile: ForceProfile, data_dir: str | Path | None = None) -> gpd.GeoDataFrame:
     """Built-up areas (towns) as points: ``name, population, geometry`` in EPSG:4326."""
     path = find_file(profile.geography.towns, data_dir, url=ONS_GEOPORTAL)
     raw = pd.read_csv(path)
-    return gpd.GeoDataFrame({"name": raw["bua22nm"].astype(str), "population": raw["pop_census2021"].astype(int)},
-                            geometry=gpd.points_from_xy(raw["lon"], raw["lat"]), crs=4326)
+    return gpd.GeoDataFrame(
+        {"name": raw["bua22nm"].astype(str), "population": raw["pop_census2021"].astype(int)},
+        geometry=gpd.points_from_xy(raw["lon"], raw["lat"]),
+        crs=4326,
+    )
 
 
 def load_srn_links(profile: ForceProfile, data_dir: str | Path | None = None) -> gpd.GeoDataFrame:
@@ -126,15 +151,22 @@ def load_srn_links(profile: ForceProfile, data_dir: str | Path | None = None) ->
     lines = shapely.linestrings(
         [[(a, b), (c, d)] for a, b, c, d in raw[["StartLon", "StartLat", "EndLon", "EndLat"]].to_numpy()]
     )
-    return gpd.GeoDataFrame({
-        "link_ref": raw["LinkRef"].astype(str), "road": raw["road"].astype(str),
-        "description": raw["LinkDescription"].astype(str),
-        "start_junction": raw["StartJunction"].astype(str), "end_junction": raw["EndJunction"].astype(str),
-    }, geometry=lines, crs=4326)
+    return gpd.GeoDataFrame(
+        {
+            "link_ref": raw["LinkRef"].astype(str),
+            "road": raw["road"].astype(str),
+            "description": raw["LinkDescription"].astype(str),
+            "start_junction": raw["StartJunction"].astype(str),
+            "end_junction": raw["EndJunction"].astype(str),
+        },
+        geometry=lines,
+        crs=4326,
+    )
 
 
-def table_points(df: pd.DataFrame, source: str = "table",
-                 projected_crs: str = "EPSG:27700") -> tuple[gpd.GeoSeries, pd.Series]:
+def table_points(
+    df: pd.DataFrame, source: str = "table", projected_crs: str = "EPSG:27700"
+) -> tuple[gpd.GeoSeries, pd.Series]:
     """Points from a table's ``latitude``/``longitude`` (WGS84) or ``easting``/``northing`` columns.
 
     Column names match in any case; ``lat``/``lon``/``lng`` are accepted too. Used for bases, candidate
@@ -173,8 +205,9 @@ def table_points(df: pd.DataFrame, source: str = "table",
         bad = x.isna() | y.isna() | ~np.isfinite(x) | ~np.isfinite(y)
         crs = projected_crs
     else:
-        raise InputFileError(f"{source} needs latitude/longitude or easting/northing columns (or lat/lon); "
-                             f"it has {list(df.columns)}")
+        raise InputFileError(
+            f"{source} needs latitude/longitude or easting/northing columns (or lat/lon); it has {list(df.columns)}"
+        )
     points = gpd.GeoSeries(gpd.points_from_xy(x.where(~bad), y.where(~bad)), index=df.index, crs=crs).to_crs(4326)
     points[bad.to_numpy()] = None
     return points, bad

@@ -53,13 +53,39 @@ DEFAULT_MIN_COUNT = 20
 DEFAULT_ALPHA = 0.05
 TEST_METHOD = "exact one-sided binomial test vs the force-wide failure rate, Benjamini-Hochberg FDR"
 
-AGGREGATE_COLUMNS = ["cell", "incidents", "attended", "no_outcome", "met", "failures", "pct_met",
-                     "failure_rate", "urban_rural", "district"]
+AGGREGATE_COLUMNS = [
+    "cell",
+    "incidents",
+    "attended",
+    "no_outcome",
+    "met",
+    "failures",
+    "pct_met",
+    "failure_rate",
+    "urban_rural",
+    "district",
+]
 
-HOTSPOT_COLUMNS = ["urban_rural", "rank", "name", "district", "nearest_town", "town_distance_km", "cell",
-                   "incidents", "attended", "met", "failures", "failure_rate", "pct_met", "force_failure_rate",
-                   "expected_failures", "excess_failures", "p_value", "q_value"]
-
+HOTSPOT_COLUMNS = [
+    "urban_rural",
+    "rank",
+    "name",
+    "district",
+    "nearest_town",
+    "town_distance_km",
+    "cell",
+    "incidents",
+    "attended",
+    "met",
+    "failures",
+    "failure_rate",
+    "pct_met",
+    "force_failure_rate",
+    "expected_failures",
+    "excess_failures",
+    "p_value",
+    "q_value",
+]
 
 
 def _check_incidents(incidents: gpd.GeoDataFrame, needed: tuple[str, ...]) -> None:
@@ -87,12 +113,15 @@ def outcome_columns(incidents: pd.DataFrame) -> pd.DataFrame:
     p = pd.to_numeric(incidents["p_met"], errors="coerce").astype(float)
     att = incidents["attended"].fillna(False).astype(bool) if "attended" in incidents.columns else p.notna()
     known = att & p.notna()
-    return pd.DataFrame({
-        "attended": known.astype(float),
-        "no_outcome": (att & p.isna()).astype(float),
-        "met": p.where(known, 0.0),
-        "failed": (1.0 - p).where(known, 0.0),
-    }, index=incidents.index)
+    return pd.DataFrame(
+        {
+            "attended": known.astype(float),
+            "no_outcome": (att & p.isna()).astype(float),
+            "met": p.where(known, 0.0),
+            "failed": (1.0 - p).where(known, 0.0),
+        },
+        index=incidents.index,
+    )
 
 
 def _majority(keys: pd.Series, values: pd.Series) -> pd.Series:
@@ -109,8 +138,11 @@ def _aggregate(incidents: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
     out = outcome_columns(incidents)
     out["cell"] = keys.to_numpy()
     agg = out.groupby("cell").agg(
-        incidents=("attended", "size"), attended=("attended", "sum"), no_outcome=("no_outcome", "sum"),
-        met=("met", "sum"), failures=("failed", "sum"),
+        incidents=("attended", "size"),
+        attended=("attended", "sum"),
+        no_outcome=("no_outcome", "sum"),
+        met=("met", "sum"),
+        failures=("failed", "sum"),
     )
     agg["attended"] = agg["attended"].astype(int)
     agg["no_outcome"] = agg["no_outcome"].astype(int)
@@ -146,9 +178,13 @@ def hex_aggregate(incidents: gpd.GeoDataFrame, resolution: int = DEFAULT_RESOLUT
     bad = pts.isna() | pts.is_empty | (pts.geom_type != "Point")
     if bad.any():
         raise HotspotError(f"{int(bad.sum())} incidents have no point geometry; drop or fix them before aggregating")
-    cells = pd.Series([h3.latlng_to_cell(lat, lon, int(resolution)) for lon, lat in
-                       zip(pts.x.to_numpy().tolist(), pts.y.to_numpy().tolist(), strict=True)],
-                      index=incidents.index)
+    cells = pd.Series(
+        [
+            h3.latlng_to_cell(lat, lon, int(resolution))
+            for lon, lat in zip(pts.x.to_numpy().tolist(), pts.y.to_numpy().tolist(), strict=True)
+        ],
+        index=incidents.index,
+    )
     agg = _aggregate(incidents, cells)
     for col in ("urban_rural", "district"):
         agg[col] = _majority(cells, incidents[col]) if col in incidents.columns else None
@@ -185,8 +221,11 @@ def lsoa_aggregate(incidents: gpd.GeoDataFrame, lsoas: gpd.GeoDataFrame) -> gpd.
     known = codes.isin(set(lsoas["lsoa_code"].astype(str)))
     unmatched = int((~known).sum())
     if unmatched:
-        warnings.warn(f"{unmatched} incidents have no LSOA of the given layer and are left out of the LSOA "
-                      "aggregates (they still count in hexagon aggregates and force-wide rates)", stacklevel=2)
+        warnings.warn(
+            f"{unmatched} incidents have no LSOA of the given layer and are left out of the LSOA "
+            "aggregates (they still count in hexagon aggregates and force-wide rates)",
+            stacklevel=2,
+        )
     agg = _aggregate(incidents[known.to_numpy()], codes[known])
     base = lsoas.set_index(lsoas["lsoa_code"].astype(str))
     agg = agg.reindex(base.index)
@@ -213,8 +252,9 @@ def force_failure_rate(agg: pd.DataFrame) -> float:
     return float(agg["failures"].sum()) / attended
 
 
-def failure_tests(agg: pd.DataFrame, min_count: int = DEFAULT_MIN_COUNT,
-                  force_rate: float | None = None) -> pd.DataFrame:
+def failure_tests(
+    agg: pd.DataFrame, min_count: int = DEFAULT_MIN_COUNT, force_rate: float | None = None
+) -> pd.DataFrame:
     """Test every cell with at least `min_count` attended incidents against the force-wide failure rate.
 
     Parameters
@@ -259,8 +299,9 @@ def failure_tests(agg: pd.DataFrame, min_count: int = DEFAULT_MIN_COUNT,
     return out
 
 
-def nearest_towns(geometries: gpd.GeoSeries, towns: gpd.GeoDataFrame,
-                  projected_crs: str = "EPSG:27700") -> pd.DataFrame:
+def nearest_towns(
+    geometries: gpd.GeoSeries, towns: gpd.GeoDataFrame, projected_crs: str = "EPSG:27700"
+) -> pd.DataFrame:
     """Nearest town (by centroid, distance in the projected CRS) of each geometry.
 
     Returns
@@ -269,19 +310,28 @@ def nearest_towns(geometries: gpd.GeoSeries, towns: gpd.GeoDataFrame,
         ``nearest_town`` and ``town_distance_km``, index aligned with `geometries`.
     """
     if towns is None or len(towns) == 0:
-        return pd.DataFrame({"nearest_town": pd.Series(pd.NA, index=geometries.index, dtype="object"),
-                             "town_distance_km": np.nan}, index=geometries.index)
+        return pd.DataFrame(
+            {"nearest_town": pd.Series(pd.NA, index=geometries.index, dtype="object"), "town_distance_km": np.nan},
+            index=geometries.index,
+        )
     centroids = gpd.GeoDataFrame(geometry=geometries.to_crs(projected_crs).centroid)
     places = towns[["name", "geometry"]].to_crs(projected_crs)
     joined = gpd.sjoin_nearest(centroids, places, how="left", distance_col="distance_m")
     joined = joined[~joined.index.duplicated(keep="first")]
-    return pd.DataFrame({"nearest_town": joined["name"].astype(object),
-                         "town_distance_km": joined["distance_m"] / 1000.0}, index=geometries.index)
+    return pd.DataFrame(
+        {"nearest_town": joined["name"].astype(object), "town_distance_km": joined["distance_m"] / 1000.0},
+        index=geometries.index,
+    )
 
 
-def find_hotspots(agg: gpd.GeoDataFrame, min_count: int = DEFAULT_MIN_COUNT, alpha: float = DEFAULT_ALPHA,
-                  towns: gpd.GeoDataFrame | None = None, force_rate: float | None = None,
-                  projected_crs: str = "EPSG:27700") -> gpd.GeoDataFrame:
+def find_hotspots(
+    agg: gpd.GeoDataFrame,
+    min_count: int = DEFAULT_MIN_COUNT,
+    alpha: float = DEFAULT_ALPHA,
+    towns: gpd.GeoDataFrame | None = None,
+    force_rate: float | None = None,
+    projected_crs: str = "EPSG:27700",
+) -> gpd.GeoDataFrame:
     """Cells whose failure rate is significantly above the force-wide rate, ranked urban and rural apart.
 
     Parameters
@@ -311,23 +361,27 @@ def find_hotspots(agg: gpd.GeoDataFrame, min_count: int = DEFAULT_MIN_COUNT, alp
     if not 0 < alpha < 1:
         raise HotspotError(f"alpha must be between 0 and 1, got {alpha}")
     tests = failure_tests(agg, min_count=min_count, force_rate=force_rate)
-    hot = tests[tests["tested"] & (tests["q_value"] <= alpha)
-                & (tests["failure_rate"] > tests["force_failure_rate"])].copy()
+    hot = tests[
+        tests["tested"] & (tests["q_value"] <= alpha) & (tests["failure_rate"] > tests["force_failure_rate"])
+    ].copy()
     hot["urban_rural"] = hot["urban_rural"].fillna("unknown").astype(str)
-    hot = hot.sort_values(["urban_rural", "excess_failures", "q_value", "cell"],
-                          ascending=[False, False, True, True])
+    hot = hot.sort_values(["urban_rural", "excess_failures", "q_value", "cell"], ascending=[False, False, True, True])
     hot["rank"] = hot.groupby("urban_rural").cumcount() + 1
-    named = nearest_towns(hot.geometry, towns, projected_crs) if len(hot) else \
-        pd.DataFrame(columns=["nearest_town", "town_distance_km"], index=hot.index)
+    named = (
+        nearest_towns(hot.geometry, towns, projected_crs)
+        if len(hot)
+        else pd.DataFrame(columns=["nearest_town", "town_distance_km"], index=hot.index)
+    )
     hot["nearest_town"] = named["nearest_town"]
     hot["town_distance_km"] = named["town_distance_km"].astype(float)
-    hot["name"] = [_hotspot_name(d, t, km) for d, t, km in
-                   zip(hot["district"], hot["nearest_town"], hot["town_distance_km"], strict=True)]
+    hot["name"] = [
+        _hotspot_name(d, t, km)
+        for d, t, km in zip(hot["district"], hot["nearest_town"], hot["town_distance_km"], strict=True)
+    ]
     out = gpd.GeoDataFrame(hot[HOTSPOT_COLUMNS], geometry=hot.geometry.to_numpy(), crs=agg.crs)
     out = out.reset_index(drop=True)
     out.attrs.update(tests.attrs)
-    out.attrs.update(alpha=float(alpha), cells=len(agg), cells_tested=int(tests["tested"].sum()),
-                     hotspots=len(out))
+    out.attrs.update(alpha=float(alpha), cells=len(agg), cells_tested=int(tests["tested"].sum()), hotspots=len(out))
     return out
 
 
@@ -348,9 +402,15 @@ def _lsoa_weights(agg: gpd.GeoDataFrame):
 GI_COLUMNS = ["gi_z", "gi_p", "gi_q", "gi_bin", "gi_class", "gi_neighbours"]
 
 
-def gi_star_spots(agg: gpd.GeoDataFrame, value: str = "failure_rate", min_count: int = 5, k: int = 1,
-                  fdr: bool = True, towns: gpd.GeoDataFrame | None = None,
-                  projected_crs: str = "EPSG:27700") -> gpd.GeoDataFrame:
+def gi_star_spots(
+    agg: gpd.GeoDataFrame,
+    value: str = "failure_rate",
+    min_count: int = 5,
+    k: int = 1,
+    fdr: bool = True,
+    towns: gpd.GeoDataFrame | None = None,
+    projected_crs: str = "EPSG:27700",
+) -> gpd.GeoDataFrame:
     """Getis-Ord Gi* hot and cold spots of `value` over neighbouring cells (see the module notes).
 
     Parameters
@@ -381,8 +441,10 @@ def gi_star_spots(agg: gpd.GeoDataFrame, value: str = "failure_rate", min_count:
         raise HotspotError(f"cells lack column {value!r}; use hex_aggregate or lsoa_aggregate output")
     cells = agg[(agg["attended"] >= int(min_count)) & agg[value].notna()].reset_index(drop=True)
     if len(cells) < 3:
-        raise HotspotError(f"Gi* needs at least 3 cells with {min_count}+ attended incidents, got {len(cells)}; "
-                           "lower min_count or use a coarser H3 resolution")
+        raise HotspotError(
+            f"Gi* needs at least 3 cells with {min_count}+ attended incidents, got {len(cells)}; "
+            "lower min_count or use a coarser H3 resolution"
+        )
     w = _lsoa_weights(cells) if agg.attrs.get("cell_type") == "lsoa" else _h3_weights(list(cells["cell"]), k)
     y = cells[value].to_numpy(dtype=float)
     if np.ptp(y) == 0:
@@ -404,16 +466,28 @@ def gi_star_spots(agg: gpd.GeoDataFrame, value: str = "failure_rate", min_count:
     out["gi_neighbours"] = [len(w.neighbors[i]) for i in w.id_order]
     named = nearest_towns(out.geometry, towns, projected_crs)
     out["nearest_town"], out["town_distance_km"] = named["nearest_town"], named["town_distance_km"].astype(float)
-    out["name"] = [_hotspot_name(d, t, km) for d, t, km in
-                   zip(out.get("district", pd.Series(None, index=out.index)), out["nearest_town"],
-                       out["town_distance_km"], strict=True)]
+    out["name"] = [
+        _hotspot_name(d, t, km)
+        for d, t, km in zip(
+            out.get("district", pd.Series(None, index=out.index)),
+            out["nearest_town"],
+            out["town_distance_km"],
+            strict=True,
+        )
+    ]
     order = np.select([out["gi_class"] == "hot", out["gi_class"] == "cold"], [0, 1], 2)
     out = out.assign(_o=order, _z=np.where(order == 1, z, -z)).sort_values(["_o", "_z", "cell"])
     out = out.drop(columns=["_o", "_z"]).reset_index(drop=True)
     out.attrs.update(agg.attrs)
-    out.attrs.update(method="Getis-Ord Gi* (esda.G_Local, star=True, binary weights)", value=value, k=int(k),
-                     min_count=int(min_count), fdr=bool(fdr), hot=int((out["gi_class"] == "hot").sum()),
-                     cold=int((out["gi_class"] == "cold").sum()))
+    out.attrs.update(
+        method="Getis-Ord Gi* (esda.G_Local, star=True, binary weights)",
+        value=value,
+        k=int(k),
+        min_count=int(min_count),
+        fdr=bool(fdr),
+        hot=int((out["gi_class"] == "hot").sum()),
+        cold=int((out["gi_class"] == "cold").sum()),
+    )
     return gpd.GeoDataFrame(out, geometry="geometry", crs=agg.crs)
 
 
@@ -434,8 +508,16 @@ def hotspots_table(hotspots: gpd.GeoDataFrame, decimals: int = 4, projected_crs:
     else:
         table["centre_lon"] = pd.Series(dtype=float)
         table["centre_lat"] = pd.Series(dtype=float)
-    for col in ("met", "failures", "failure_rate", "pct_met", "force_failure_rate", "expected_failures",
-                "excess_failures", "town_distance_km"):
+    for col in (
+        "met",
+        "failures",
+        "failure_rate",
+        "pct_met",
+        "force_failure_rate",
+        "expected_failures",
+        "excess_failures",
+        "town_distance_km",
+    ):
         table[col] = table[col].astype(float).round(decimals)
     return table
 

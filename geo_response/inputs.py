@@ -77,8 +77,9 @@ class CsvTable:
         """Ledger text for records with extra fields (``""`` for the others)."""
         text = pd.Series("", index=self.frame.index, dtype="object")
         bad = self.extra > 0
-        text[bad] = [f"{n} fields, the header has {self.header_fields}: check for an unquoted comma"
-                     for n in self.fields[bad]]
+        text[bad] = [
+            f"{n} fields, the header has {self.header_fields}: check for an unquoted comma" for n in self.fields[bad]
+        ]
         return text
 
 
@@ -129,7 +130,7 @@ def read_csv_table(path: str | Path, what: str = "file", skipinitialspace: bool 
         with open(p, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f, skipinitialspace=skipinitialspace)
             header = next(reader, None)
-            while header is not None and not header:   # blank lines before the header
+            while header is not None and not header:  # blank lines before the header
                 blank += 1
                 header = next(reader, None)
             last = reader.line_num
@@ -158,7 +159,17 @@ def read_csv_table(path: str | Path, what: str = "file", skipinitialspace: bool 
     fields = np.array([len(r) for r in rows], dtype=np.int64)
     extra = np.array([sum(1 for v in r[width:] if v.strip()) for r in rows], dtype=np.int64)
     cells = [(r + [""] * (width - len(r)))[:width] for r in rows]
-    frame = pd.DataFrame(cells, columns=names, dtype=object) if rows else pd.DataFrame(
-        {n: pd.Series([], dtype=object) for n in names})
-    return CsvTable(frame=frame, lines=np.asarray(lines, dtype=np.int64), fields=fields, extra=extra,
-                    header_fields=width, blank_lines=blank, lines_read=lines_read)
+    frame = (
+        pd.DataFrame(cells, columns=names, dtype=object)
+        if rows
+        else pd.DataFrame({n: pd.Series([], dtype=object) for n in names})
+    )
+    return CsvTable(
+        frame=frame,
+        lines=np.asarray(lines, dtype=np.int64),
+        fields=fields,
+        extra=extra,
+        header_fields=width,
+        blank_lines=blank,
+        lines_read=lines_read,
+    )

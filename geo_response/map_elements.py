@@ -46,8 +46,9 @@ def _minutes(value: float) -> str:
     return f"{value:g} min"
 
 
-def prepare_geometries(gdf: gpd.GeoDataFrame, simplify_m: float = 0.0,
-                       projected_crs: str = "EPSG:27700", decimals: int = COORD_DECIMALS) -> gpd.GeoDataFrame:
+def prepare_geometries(
+    gdf: gpd.GeoDataFrame, simplify_m: float = 0.0, projected_crs: str = "EPSG:27700", decimals: int = COORD_DECIMALS
+) -> gpd.GeoDataFrame:
     """Simplify (in the projected CRS, topology preserved) and round coordinates, in EPSG:4326."""
     if gdf.crs is None:
         raise MapError("a layer has no CRS; set it (EPSG:4326 for lon/lat) before mapping")
@@ -64,21 +65,36 @@ def _feature_collection(gdf: gpd.GeoDataFrame, properties: pd.DataFrame) -> dict
     """A GeoJSON FeatureCollection with only the given (already escaped / formatted) properties."""
     features = []
     for i, (geom, props) in enumerate(zip(gdf.geometry, properties.to_dict("records"), strict=True)):
-        features.append({"type": "Feature", "id": str(i), "geometry": shapely.geometry.mapping(geom),
-                         "properties": props})
+        features.append(
+            {"type": "Feature", "id": str(i), "geometry": shapely.geometry.mapping(geom), "properties": props}
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
 def _tooltip(fields: dict[str, str]) -> folium.GeoJsonTooltip:
-    return folium.GeoJsonTooltip(fields=list(fields), aliases=[escape(a) for a in fields.values()],
-                                 sticky=True, style="font-size: 12px;")
+    return folium.GeoJsonTooltip(
+        fields=list(fields), aliases=[escape(a) for a in fields.values()], sticky=True, style="font-size: 12px;"
+    )
 
 
-def _layer(fc: dict, name: str, style, tooltip_fields: dict[str, str] | None, show: bool = True,
-           marker: folium.CircleMarker | None = None, **options) -> folium.GeoJson:
-    return folium.GeoJson(fc, name=escape(name), style_function=style, show=show, marker=marker,
-                          tooltip=_tooltip(tooltip_fields) if tooltip_fields and fc["features"] else None,
-                          **options)
+def _layer(
+    fc: dict,
+    name: str,
+    style,
+    tooltip_fields: dict[str, str] | None,
+    show: bool = True,
+    marker: folium.CircleMarker | None = None,
+    **options,
+) -> folium.GeoJson:
+    return folium.GeoJson(
+        fc,
+        name=escape(name),
+        style_function=style,
+        show=show,
+        marker=marker,
+        tooltip=_tooltip(tooltip_fields) if tooltip_fields and fc["features"] else None,
+        **options,
+    )
 
 
 class _HtmlControl(MacroElement):

@@ -23,8 +23,10 @@ from geo_response.errors import MapError
 from geo_response.reporting import palette
 
 BASEMAPS = {
-    "carto": ("https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png",
-              "&copy; OpenStreetMap contributors &copy; CARTO"),
+    "carto": (
+        "https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png",
+        "&copy; OpenStreetMap contributors &copy; CARTO",
+    ),
     "osm": ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", "&copy; OpenStreetMap contributors"),
 }
 ROAD_STYLE = {"motorway": (4.0, "#3d3d3d"), "trunk": (3.4, "#4d4d4d"), "primary": (2.4, "#6b6b6b")}
@@ -46,8 +48,7 @@ TITLE_CSS = """<style>
 </style>"""
 
 
-def title_html(title: str, period: str | None, policy_label: str | None, outcomes: str | None,
-               escape) -> str:
+def title_html(title: str, period: str | None, policy_label: str | None, outcomes: str | None, escape) -> str:
     """Inner HTML of the title panel: title, a MODELLED / OBSERVED stamp, period and policy (escaped)."""
     parts = [f"<h3>{escape(title)}</h3>"]
     line = []
@@ -106,15 +107,19 @@ def place_labels(m: folium.Map, places: gpd.GeoDataFrame, name: str = "Place nam
     """A layer of place names (``name``, ``place`` kind, points); small places only when zoomed in."""
     pts = places[places.geometry.notna() & (places.geom_type == "Point")].to_crs(4326)
     kinds = pts["place"].astype(str) if "place" in pts.columns else pd.Series("town", index=pts.index)
-    rows = [[round(float(g.y), 5), round(float(g.x), 5), str(n), k.replace(" ", "-"), PLACE_MIN_ZOOM.get(k, 12)]
-            for g, n, k in zip(pts.geometry, pts["name"], kinds, strict=True) if isinstance(n, str) and n]
+    rows = [
+        [round(float(g.y), 5), round(float(g.x), 5), str(n), k.replace(" ", "-"), PLACE_MIN_ZOOM.get(k, 12)]
+        for g, n, k in zip(pts.geometry, pts["name"], kinds, strict=True)
+        if isinstance(n, str) and n
+    ]
     group = folium.FeatureGroup(name=name, show=True)
     _PlaceLabels(rows).add_to(group)
     group.add_to(m)
 
 
-def road_layer(roads: gpd.GeoDataFrame, escape, simplify_m: float = 20.0,
-               projected_crs: str = "EPSG:27700") -> tuple[dict, callable, dict]:
+def road_layer(
+    roads: gpd.GeoDataFrame, escape, simplify_m: float = 20.0, projected_crs: str = "EPSG:27700"
+) -> tuple[dict, callable, dict]:
     """GeoJSON, style and tooltip fields of main roads (lines; ``highway``/``road_class``, ``ref``, ``name``)."""
     lines = roads[roads.geometry.notna() & ~roads.geometry.is_empty].to_crs(projected_crs)
     lines = lines.set_geometry(lines.geometry.simplify(simplify_m)).to_crs(4326)
@@ -127,8 +132,13 @@ def road_layer(roads: gpd.GeoDataFrame, escape, simplify_m: float = 20.0,
     features = []
     for geom, ref, nm, cls in zip(lines.geometry, col("ref"), col("name"), classes, strict=True):
         coords = geom.__geo_interface__
-        features.append({"type": "Feature", "geometry": _round(coords),
-                         "properties": {"ref": ref, "name": nm, "kind": cls if cls in ROAD_STYLE else "primary"}})
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": _round(coords),
+                "properties": {"ref": ref, "name": nm, "kind": cls if cls in ROAD_STYLE else "primary"},
+            }
+        )
 
     def style(feature: dict) -> dict:
         weight, colour = ROAD_STYLE[feature["properties"]["kind"]]
@@ -144,8 +154,9 @@ def _round(geo: dict, decimals: int = 5) -> dict:
     return {"type": geo["type"], "coordinates": r(geo["coordinates"])}
 
 
-def isochrone_bands(iso: gpd.GeoDataFrame, projected_crs: str = "EPSG:27700",
-                    closing_m: float = ISOCHRONE_CLOSING_M) -> gpd.GeoDataFrame:
+def isochrone_bands(
+    iso: gpd.GeoDataFrame, projected_crs: str = "EPSG:27700", closing_m: float = ISOCHRONE_CLOSING_M
+) -> gpd.GeoDataFrame:
     """Non-overlapping bands (0-5, 5-10, ... minutes) per profile from nested isochrones.
 
     Each isochrone is first *closed* (buffered out by `closing_m` then back in) so the reached-road
@@ -164,8 +175,15 @@ def isochrone_bands(iso: gpd.GeoDataFrame, projected_crs: str = "EPSG:27700",
             outline = shapely.simplify(merged.loc[t, "geometry"], SIMPLIFY_BEFORE_CLOSING_M)
             shape = outline.buffer(closing_m, quad_segs=4).buffer(-closing_m, quad_segs=4)
             band = _polygonal(shape if previous is None else shape.difference(previous))
-            rows.append({"profile": str(profile), "threshold_min": t, "band": f"{lower:g}-{t:g} min",
-                         "colour": colour, "geometry": band})
+            rows.append(
+                {
+                    "profile": str(profile),
+                    "threshold_min": t,
+                    "band": f"{lower:g}-{t:g} min",
+                    "colour": colour,
+                    "geometry": band,
+                }
+            )
             previous = shape if previous is None else previous.union(shape)
             lower = t
     out = gpd.GeoDataFrame(rows, geometry="geometry", crs=projected_crs).to_crs(4326)
@@ -178,8 +196,12 @@ def _polygonal(geom):
 
     if geom.geom_type in ("Polygon", "MultiPolygon"):
         return geom
-    parts = [p for g in shapely.get_parts(geom) for p in
-             (g.geoms if g.geom_type == "MultiPolygon" else [g]) if isinstance(p, Polygon) and not p.is_empty]
+    parts = [
+        p
+        for g in shapely.get_parts(geom)
+        for p in (g.geoms if g.geom_type == "MultiPolygon" else [g])
+        if isinstance(p, Polygon) and not p.is_empty
+    ]
     return MultiPolygon(parts) if parts else Polygon()
 
 
@@ -188,8 +210,10 @@ def band_legend(bands: gpd.GeoDataFrame, escape) -> str:
     if bands.empty:
         return ""
     first = bands[bands["profile"] == bands["profile"].iloc[0]].sort_values("threshold_min")
-    rows = "".join(f'<div><span class="gr-sw" style="background:{c};opacity:0.7"></span>{escape(b)}</div>'
-                   for b, c in zip(first["band"], first["colour"], strict=True))
+    rows = "".join(
+        f'<div><span class="gr-sw" style="background:{c};opacity:0.7"></span>{escape(b)}</div>'
+        for b, c in zip(first["band"], first["colour"], strict=True)
+    )
     return f'<div class="gr-note">Reached within (isochrones, {escape(first["profile"].iloc[0])}):</div>{rows}'
 
 
@@ -219,8 +243,11 @@ def main_roads(net, classes: tuple[str, ...] = ("trunk_motorway", "primary")) ->
     from geo_response.corridor import road_class
 
     edges = net.edges
-    highway = edges["highway"].astype(object).to_numpy() if "highway" in edges.columns else \
-        pd.Series(None, index=edges.index).to_numpy()
+    highway = (
+        edges["highway"].astype(object).to_numpy()
+        if "highway" in edges.columns
+        else pd.Series(None, index=edges.index).to_numpy()
+    )
     klass = {h: road_class(str(h).split(";")) for h in pd.unique(highway)}
     cls = pd.Series(highway).map(klass).to_numpy()
     keep = pd.Series(cls).isin(classes).to_numpy().copy()
@@ -235,9 +262,11 @@ def main_roads(net, classes: tuple[str, ...] = ("trunk_motorway", "primary")) ->
     def text(col: str) -> list[str]:
         return [] if col not in edges.columns else edges[col].astype(object).iloc[rows].fillna("").astype(str).tolist()
 
-    return gpd.GeoDataFrame({"road_class": cls[rows], "ref": text("ref") or [""] * len(rows),
-                             "name": text("name") or [""] * len(rows)},
-                            geometry=net.edge_geometries(rows), crs=4326)
+    return gpd.GeoDataFrame(
+        {"road_class": cls[rows], "ref": text("ref") or [""] * len(rows), "name": text("name") or [""] * len(rows)},
+        geometry=net.edge_geometries(rows),
+        crs=4326,
+    )
 
 
 def pct_colours(n: int) -> tuple[str, ...]:
@@ -245,6 +274,15 @@ def pct_colours(n: int) -> tuple[str, ...]:
     return tuple(palette.sequential_colours(n))
 
 
-__all__ = ["BASEMAPS", "TITLE_CSS", "band_legend", "basemap", "isochrone_bands", "main_roads", "pct_colours",
-           "place_labels",
-           "road_layer", "title_html"]
+__all__ = [
+    "BASEMAPS",
+    "TITLE_CSS",
+    "band_legend",
+    "basemap",
+    "isochrone_bands",
+    "main_roads",
+    "pct_colours",
+    "place_labels",
+    "road_layer",
+    "title_html",
+]

@@ -32,7 +32,8 @@ OTHERWISE) ARISING IN ANY WAY OUT OF THE USE OF THIS SOFTWARE, EVEN IF ADVISED O
 SUCH DAMAGE."""
 
 _EXTERNAL_RESOURCE = re.compile(
-    r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//[^>]*>""", re.IGNORECASE)
+    r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//[^>]*>""", re.IGNORECASE
+)
 
 
 def leaflet_resources() -> tuple[str, str]:
@@ -46,9 +47,11 @@ def leaflet_resources() -> tuple[str, str]:
     try:
         pkg = importlib.import_module("xstatic.pkg.leaflet")
     except ModuleNotFoundError:
-        raise MapError("offline maps inline Leaflet from the PyPI package XStatic-Leaflet, which is not "
-                       "installed: run `pip install xstatic-leaflet`, or save with offline=False "
-                       "(the map then loads Leaflet from a CDN)") from None
+        raise MapError(
+            "offline maps inline Leaflet from the PyPI package XStatic-Leaflet, which is not "
+            "installed: run `pip install xstatic-leaflet`, or save with offline=False "
+            "(the map then loads Leaflet from a CDN)"
+        ) from None
     base = Path(pkg.BASE_DIR)
     js = (base / "leaflet.js").read_text(encoding="utf-8")
     js = re.sub(r"^//# sourceMappingURL=.*$", "", js, flags=re.MULTILINE)
@@ -107,8 +110,10 @@ def save_map(m: folium.Map, path: str | Path, offline: bool = True) -> Path:
     if offline:
         found = external_resources(page)
         if found:
-            raise MapError(f"the offline map still loads {len(found)} resources from the network, e.g. "
-                           f"{found[0][:120]}; remove the layer or plugin that adds them")
+            raise MapError(
+                f"the offline map still loads {len(found)} resources from the network, e.g. "
+                f"{found[0][:120]}; remove the layer or plugin that adds them"
+            )
     from geo_response.outputs import write_text
 
     return write_text(page, path)
@@ -131,9 +136,11 @@ class InlineMap:
         self.height = int(height)
 
     def _repr_html_(self) -> str:
-        return (f'<iframe srcdoc="{html.escape(self.page, quote=True)}" sandbox="allow-scripts" '
-                f'style="width:100%;height:{self.height}px;border:1px solid #ccc" '
-                'title="geo-response map (offline)"></iframe>')
+        return (
+            f'<iframe srcdoc="{html.escape(self.page, quote=True)}" sandbox="allow-scripts" '
+            f'style="width:100%;height:{self.height}px;border:1px solid #ccc" '
+            'title="geo-response map (offline)"></iframe>'
+        )
 
 
 def inline(m: folium.Map, height: int = 620) -> InlineMap:
@@ -144,8 +151,7 @@ def inline(m: folium.Map, height: int = 620) -> InlineMap:
 def map_summary(path: str | Path) -> dict:
     """Size of a saved map and the number of network resources it loads, for provenance."""
     page = Path(path).read_text(encoding="utf-8")
-    return {"path": str(path), "bytes": len(page.encode("utf-8")),
-            "external_resources": len(external_resources(page))}
+    return {"path": str(path), "bytes": len(page.encode("utf-8")), "external_resources": len(external_resources(page))}
 
 
 #: The public name of :func:`inline` (``geo_response.inline_map``).

@@ -79,8 +79,7 @@ COMBINED_BASE_NAMES = {"all", "all bases", "combined", "*", "any"}
 STANDIN_LABEL = "synthetic stand-in network (NOT OpenStreetMap)"
 
 
-def pct_colour(pct_met: float, bins: tuple[float, ...] = PCT_BINS,
-               colours: tuple[str, ...] = PCT_COLOURS) -> str:
+def pct_colour(pct_met: float, bins: tuple[float, ...] = PCT_BINS, colours: tuple[str, ...] = PCT_COLOURS) -> str:
     """Fill colour of a % met value: bins are closed on the left, the top bin includes 100."""
     if pct_met is None or not np.isfinite(pct_met):
         return TOO_FEW_COLOUR
@@ -100,8 +99,10 @@ def target_description(incidents: pd.DataFrame) -> str:
     names = incidents["grade_name"] if "grade_name" in incidents.columns else incidents.get("grade")
     frame = pd.DataFrame({"name": names if names is not None else "", "target": incidents["target_minutes"]})
     frame = frame.dropna(subset=["target"]).drop_duplicates().sort_values(["target", "name"])
-    parts = [f"{n} {_minutes(float(t))}".strip() if isinstance(n, str) else _minutes(float(t))
-             for n, t in zip(frame["name"], frame["target"], strict=True)]
+    parts = [
+        f"{n} {_minutes(float(t))}".strip() if isinstance(n, str) else _minutes(float(t))
+        for n, t in zip(frame["name"], frame["target"], strict=True)
+    ]
     return "; ".join(dict.fromkeys(parts))
 
 
@@ -115,8 +116,16 @@ def _select_category(incidents: gpd.GeoDataFrame, category: str | None) -> tuple
     return chosen, category
 
 
-def _choropleth(m: folium.Map, agg: gpd.GeoDataFrame, cell_label: str, target: str, min_cell_count: int,
-                simplify_m: float, projected_crs: str, draw_small: bool) -> None:
+def _choropleth(
+    m: folium.Map,
+    agg: gpd.GeoDataFrame,
+    cell_label: str,
+    target: str,
+    min_cell_count: int,
+    simplify_m: float,
+    projected_crs: str,
+    draw_small: bool,
+) -> None:
     agg = agg[agg["incidents"] > 0]
     if not draw_small:
         # even a grey outline would say "an incident happened here": small cells are left out altogether
@@ -125,24 +134,33 @@ def _choropleth(m: folium.Map, agg: gpd.GeoDataFrame, cell_label: str, target: s
     enough = geo["attended"] >= min_cell_count
     withheld = f"fewer than {min_cell_count} attended: figures withheld"
     name_col = geo["lsoa_name"] if "lsoa_name" in geo.columns else geo["cell"]
-    props = pd.DataFrame({
-        "cell": [escape(v) for v in name_col],
-        "district": [escape(v) for v in geo["district"]],
-        "setting": [escape(v) for v in geo["urban_rural"]],
-        "attended": np.where(enough, geo["attended"].map(lambda v: f"{int(v):,}"), withheld),
-        "failures": np.where(enough, geo["failures"].map(_num), ""),
-        "pct_met": np.where(enough, geo["pct_met"].map(_pct), ""),
-        "target": escape(target),
-        "fill": [pct_colour(p) if ok else TOO_FEW_COLOUR for p, ok in zip(geo["pct_met"], enough, strict=True)],
-    }, index=geo.index)
+    props = pd.DataFrame(
+        {
+            "cell": [escape(v) for v in name_col],
+            "district": [escape(v) for v in geo["district"]],
+            "setting": [escape(v) for v in geo["urban_rural"]],
+            "attended": np.where(enough, geo["attended"].map(lambda v: f"{int(v):,}"), withheld),
+            "failures": np.where(enough, geo["failures"].map(_num), ""),
+            "pct_met": np.where(enough, geo["pct_met"].map(_pct), ""),
+            "target": escape(target),
+            "fill": [pct_colour(p) if ok else TOO_FEW_COLOUR for p, ok in zip(geo["pct_met"], enough, strict=True)],
+        },
+        index=geo.index,
+    )
     fc = _feature_collection(geo, props)
 
     def style(feature: dict) -> dict:
-        return {"fillColor": feature["properties"]["fill"], "color": "#555555", "weight": 0.4,
-                "fillOpacity": 0.75}
+        return {"fillColor": feature["properties"]["fill"], "color": "#555555", "weight": 0.4, "fillOpacity": 0.75}
 
-    fields = {"cell": cell_label, "district": "District", "setting": "Setting", "attended": "Attended incidents",
-              "failures": "Failures (expected)", "pct_met": "% met", "target": "Target"}
+    fields = {
+        "cell": cell_label,
+        "district": "District",
+        "setting": "Setting",
+        "attended": "Attended incidents",
+        "failures": "Failures (expected)",
+        "pct_met": "% met",
+        "target": "Target",
+    }
     _layer(fc, f"Compliance: % met by {cell_label}", style, fields).add_to(m)
 
 
@@ -150,22 +168,32 @@ def _shading(m: folium.Map, lsoas: gpd.GeoDataFrame, simplify_m: float, projecte
     if "urban_rural" not in lsoas.columns:
         raise MapError("lsoas need an urban_rural column (geography.load_lsoas)")
     pop = lsoas["population"] if "population" in lsoas.columns else pd.Series(0, index=lsoas.index)
-    work = gpd.GeoDataFrame({"urban_rural": lsoas["urban_rural"].astype(str), "population": pop,
-                             "lsoas": 1}, geometry=lsoas.geometry, crs=lsoas.crs)
+    work = gpd.GeoDataFrame(
+        {"urban_rural": lsoas["urban_rural"].astype(str), "population": pop, "lsoas": 1},
+        geometry=lsoas.geometry,
+        crs=lsoas.crs,
+    )
     dissolved = work.dissolve(by="urban_rural", aggfunc="sum").reset_index()
     geo = prepare_geometries(dissolved, simplify_m, projected_crs)
     total = float(geo["population"].sum()) or 1.0
-    props = pd.DataFrame({
-        "setting": [escape(v.capitalize()) for v in geo["urban_rural"]],
-        "lsoas": geo["lsoas"].map(lambda v: f"{int(v):,}"),
-        "population": [f"{int(p):,} ({100 * p / total:.1f}%)" for p in geo["population"]],
-        "kind": [escape(v) for v in geo["urban_rural"]],
-    }, index=geo.index)
+    props = pd.DataFrame(
+        {
+            "setting": [escape(v.capitalize()) for v in geo["urban_rural"]],
+            "lsoas": geo["lsoas"].map(lambda v: f"{int(v):,}"),
+            "population": [f"{int(p):,} ({100 * p / total:.1f}%)" for p in geo["population"]],
+            "kind": [escape(v) for v in geo["urban_rural"]],
+        },
+        index=geo.index,
+    )
     fills = {"urban": "#9e9e9e", "rural": "#a1d99b"}
 
     def style(feature: dict) -> dict:
-        return {"fillColor": fills.get(feature["properties"]["kind"], "#dddddd"), "color": "#999999",
-                "weight": 0, "fillOpacity": 0.35}
+        return {
+            "fillColor": fills.get(feature["properties"]["kind"], "#dddddd"),
+            "color": "#999999",
+            "weight": 0,
+            "fillOpacity": 0.35,
+        }
 
     fields = {"setting": "Setting (ONS RUC 2011)", "lsoas": "LSOAs", "population": "Population (mid-2019)"}
     _layer(_feature_collection(geo, props), "Urban / rural (ONS)", style, fields).add_to(m)
@@ -188,14 +216,17 @@ def _coverage_text(iso: pd.DataFrame) -> dict[float, str]:
         if len(rows) != 1:
             continue
         r = rows.iloc[0]
-        bits = [f"{r['area_km2']:,.0f} km²" if "area_km2" in r and np.isfinite(r["area_km2"]) else "",
-                f"{r['population']:,.0f} people" if "population" in r and np.isfinite(r["population"]) else ""]
+        bits = [
+            f"{r['area_km2']:,.0f} km²" if "area_km2" in r and np.isfinite(r["area_km2"]) else "",
+            f"{r['population']:,.0f} people" if "population" in r and np.isfinite(r["population"]) else "",
+        ]
         out[float(t)] = f"within {t:g} min: " + ", ".join(b for b in bits if b)
     return out
 
 
-def _isochrones(m: folium.Map, isochrones: gpd.GeoDataFrame, simplify_m: float, projected_crs: str,
-                show: bool) -> gpd.GeoDataFrame:
+def _isochrones(
+    m: folium.Map, isochrones: gpd.GeoDataFrame, simplify_m: float, projected_crs: str, show: bool
+) -> gpd.GeoDataFrame:
     """Isochrones as non-overlapping bands (0-5, 5-10, ... min) per profile; returns the bands."""
     needed = [c for c in ("threshold_min", "profile") if c not in isochrones.columns]
     if needed:
@@ -211,9 +242,15 @@ def _isochrones(m: folium.Map, isochrones: gpd.GeoDataFrame, simplify_m: float, 
     geo = prepare_geometries(bands, simplify_m, projected_crs)
     for profile, part in geo.groupby("profile", sort=True):
         covered = _coverage_text(iso[iso["profile"] == profile])
-        props = pd.DataFrame({"band": [escape(b) for b in part["band"]], "profile": escape(profile),
-                              "covered": [escape(covered.get(float(t), "")) for t in part["threshold_min"]],
-                              "colour": list(part["colour"])}, index=part.index)
+        props = pd.DataFrame(
+            {
+                "band": [escape(b) for b in part["band"]],
+                "profile": escape(profile),
+                "covered": [escape(covered.get(float(t), "")) for t in part["threshold_min"]],
+                "colour": list(part["colour"]),
+            },
+            index=part.index,
+        )
 
         def style(feature: dict) -> dict:
             c = feature["properties"]["colour"]
@@ -224,8 +261,14 @@ def _isochrones(m: folium.Map, isochrones: gpd.GeoDataFrame, simplify_m: float, 
     return bands
 
 
-def _corridor(m: folium.Map, corridor: BaseGeometry | gpd.GeoDataFrame, name: str, buffer_m: float | None,
-              summary: pd.DataFrame | None, projected_crs: str) -> None:
+def _corridor(
+    m: folium.Map,
+    corridor: BaseGeometry | gpd.GeoDataFrame,
+    name: str,
+    buffer_m: float | None,
+    summary: pd.DataFrame | None,
+    projected_crs: str,
+) -> None:
     lines = corridor.union_all() if isinstance(corridor, gpd.GeoDataFrame | gpd.GeoSeries) else corridor
     parts = {"road": lines}
     if buffer_m:
@@ -238,15 +281,23 @@ def _corridor(m: folium.Map, corridor: BaseGeometry | gpd.GeoDataFrame, name: st
             row = rows[rows["scope"] == scope]
             if len(row):
                 r = row.iloc[0]
-                figures[key] = (f"{int(r['incidents']):,} incidents, {_pct(r['pct_met'])} met, "
-                                f"{_pct(100 * r['share_of_failures'])} of failures")
-    geo = prepare_geometries(gpd.GeoDataFrame({"part": list(parts)}, geometry=list(parts.values()), crs=4326),
-                             0.0, projected_crs)
-    props = pd.DataFrame({
-        "name": escape(name), "part": ["road (from the network)" if p == "road" else f"{buffer_m:g} m buffer"
-                                       for p in geo["part"]],
-        "emergency": escape(figures["emergency"]), "all": escape(figures["all"]), "kind": list(geo["part"]),
-    }, index=geo.index)
+                figures[key] = (
+                    f"{int(r['incidents']):,} incidents, {_pct(r['pct_met'])} met, "
+                    f"{_pct(100 * r['share_of_failures'])} of failures"
+                )
+    geo = prepare_geometries(
+        gpd.GeoDataFrame({"part": list(parts)}, geometry=list(parts.values()), crs=4326), 0.0, projected_crs
+    )
+    props = pd.DataFrame(
+        {
+            "name": escape(name),
+            "part": ["road (from the network)" if p == "road" else f"{buffer_m:g} m buffer" for p in geo["part"]],
+            "emergency": escape(figures["emergency"]),
+            "all": escape(figures["all"]),
+            "kind": list(geo["part"]),
+        },
+        index=geo.index,
+    )
 
     def style(feature: dict) -> dict:
         if feature["properties"]["kind"] == "road":
@@ -264,32 +315,46 @@ def _hotspots(m: folium.Map, hot: pd.DataFrame) -> None:
         geo = gpd.GeoDataFrame(hot, geometry=gpd.points_from_xy(hot["centre_lon"], hot["centre_lat"]), crs=4326)
     else:
         raise MapError("hotspots need geometry (hotspots.find_hotspots) or centre_lon / centre_lat columns")
-    props = pd.DataFrame({
-        "name": [escape(v) for v in geo["name"]],
-        "rank": [f"{escape(s)} #{int(r)}" for s, r in zip(geo["urban_rural"], geo["rank"], strict=True)],
-        "attended": geo["attended"].map(lambda v: f"{int(v):,}"),
-        "failures": geo["failures"].map(_num),
-        "rate": [f"{_pct(100 * r)} (force {_pct(100 * f)})" for r, f in
-                 zip(geo["failure_rate"], geo["force_failure_rate"], strict=True)],
-        "q": geo["q_value"].map(lambda q: f"{q:.2g}"),
-    }, index=geo.index)
+    props = pd.DataFrame(
+        {
+            "name": [escape(v) for v in geo["name"]],
+            "rank": [f"{escape(s)} #{int(r)}" for s, r in zip(geo["urban_rural"], geo["rank"], strict=True)],
+            "attended": geo["attended"].map(lambda v: f"{int(v):,}"),
+            "failures": geo["failures"].map(_num),
+            "rate": [
+                f"{_pct(100 * r)} (force {_pct(100 * f)})"
+                for r, f in zip(geo["failure_rate"], geo["force_failure_rate"], strict=True)
+            ],
+            "q": geo["q_value"].map(lambda q: f"{q:.2g}"),
+        },
+        index=geo.index,
+    )
 
     def style(feature: dict) -> dict:
         return {"color": "#000000", "weight": 2.5, "fillColor": "#000000", "fillOpacity": 0.05}
 
-    fields = {"name": "Hotspot", "rank": "Rank", "attended": "Attended incidents", "failures": "Failures",
-              "rate": "Failure rate", "q": "q-value (BH)"}
+    fields = {
+        "name": "Hotspot",
+        "rank": "Rank",
+        "attended": "Attended incidents",
+        "failures": "Failures",
+        "rate": "Failure rate",
+        "q": "q-value (BH)",
+    }
     marker = folium.CircleMarker(radius=8, fill=True) if (geo.geom_type == "Point").all() else None
     _layer(_feature_collection(geo, props), "Failure hotspots", style, fields, marker=marker).add_to(m)
 
 
 def _bases(m: folium.Map, bases: gpd.GeoDataFrame) -> None:
     geo = prepare_geometries(bases, 0.0)
-    props = pd.DataFrame({
-        "name": [escape(v) for v in geo["name"]],
-        "type": [escape(v) for v in geo.get("type", pd.Series("", index=geo.index))],
-        "units": [escape(v) for v in geo.get("units", pd.Series("", index=geo.index))],
-    }, index=geo.index)
+    props = pd.DataFrame(
+        {
+            "name": [escape(v) for v in geo["name"]],
+            "type": [escape(v) for v in geo.get("type", pd.Series("", index=geo.index))],
+            "units": [escape(v) for v in geo.get("units", pd.Series("", index=geo.index))],
+        },
+        index=geo.index,
+    )
 
     def style(feature: dict) -> dict:
         return {"color": "#ffffff", "weight": 2, "fillColor": "#0d47a1", "fillOpacity": 1.0, "radius": 6}
@@ -307,37 +372,66 @@ def _points(m: folium.Map, incidents: gpd.GeoDataFrame) -> None:
     def col(name: str) -> list[str]:
         return [escape(v) for v in geo[name]] if name in geo.columns else [""] * len(geo)
 
-    props = pd.DataFrame({"category": col("category"), "grade": col("grade"), "month": col("month"),
-                          "p_met": [f"{v:.2f}" if np.isfinite(v) else "" for v in p], "outcome": outcome},
-                         index=geo.index)
+    props = pd.DataFrame(
+        {
+            "category": col("category"),
+            "grade": col("grade"),
+            "month": col("month"),
+            "p_met": [f"{v:.2f}" if np.isfinite(v) else "" for v in p],
+            "outcome": outcome,
+        },
+        index=geo.index,
+    )
     colours = {"met": PCT_COLOURS[-1], "not met": PCT_COLOURS[0]}
 
     def style(feature: dict) -> dict:
-        return {"color": colours.get(feature["properties"]["outcome"], "#757575"), "weight": 1,
-                "fillOpacity": 0.8, "radius": 3}
+        return {
+            "color": colours.get(feature["properties"]["outcome"], "#757575"),
+            "weight": 1,
+            "fillOpacity": 0.8,
+            "radius": 3,
+        }
 
     fields = {"category": "Category", "grade": "Grade", "month": "Month", "p_met": "P(met)", "outcome": "Outcome"}
-    _layer(_feature_collection(geo, props), "Incidents (points)", style, fields,
-           marker=folium.CircleMarker(radius=3, fill=True)).add_to(m)
+    _layer(
+        _feature_collection(geo, props),
+        "Incidents (points)",
+        style,
+        fields,
+        marker=folium.CircleMarker(radius=3, fill=True),
+    ).add_to(m)
 
 
-def _legend_html(title: str, target: str, policy_label: str | None, network_label: str | None,
-                 layers: Iterable[str], min_cell_count: int, draw_small: bool = True) -> str:
+def _legend_html(
+    title: str,
+    target: str,
+    policy_label: str | None,
+    network_label: str | None,
+    layers: Iterable[str],
+    min_cell_count: int,
+    draw_small: bool = True,
+) -> str:
     rows = []
     for lo, hi, colour in zip(PCT_BINS[:-1], PCT_BINS[1:], PCT_COLOURS, strict=True):
         label = f"{lo:g}–{hi:g}%" if hi < 100 else f"{lo:g}–100%"
         rows.append(f'<div><span class="gr-sw" style="background:{colour}"></span>{label}</div>')
     if draw_small:
-        rows.append(f'<div><span class="gr-sw" style="background:{TOO_FEW_COLOUR}"></span>'
-                    f"fewer than {int(min_cell_count)} attended</div>")
+        rows.append(
+            f'<div><span class="gr-sw" style="background:{TOO_FEW_COLOUR}"></span>'
+            f"fewer than {int(min_cell_count)} attended</div>"
+        )
     else:
-        rows.append(f'<div class="gr-note">Cells with fewer than {int(min_cell_count)} attended incidents '
-                    "are not drawn (privacy).</div>")
-    extra = {"Urban / rural (ONS)": '<div><span class="gr-sw" style="background:#9e9e9e"></span>urban '
-                                    '<span class="gr-sw" style="background:#a1d99b;margin-left:6px"></span>rural</div>',
-             "hotspots": '<div><span class="gr-sw" style="border:2.5px solid #000"></span>failure hotspot</div>',
-             "corridor": '<div><span class="gr-sw" style="background:#ce93d8;border:1.5px dashed #6a1b9a">'
-                         "</span>A12 corridor</div>"}
+        rows.append(
+            f'<div class="gr-note">Cells with fewer than {int(min_cell_count)} attended incidents '
+            "are not drawn (privacy).</div>"
+        )
+    extra = {
+        "Urban / rural (ONS)": '<div><span class="gr-sw" style="background:#9e9e9e"></span>urban '
+        '<span class="gr-sw" style="background:#a1d99b;margin-left:6px"></span>rural</div>',
+        "hotspots": '<div><span class="gr-sw" style="border:2.5px solid #000"></span>failure hotspot</div>',
+        "corridor": '<div><span class="gr-sw" style="background:#ce93d8;border:1.5px dashed #6a1b9a">'
+        "</span>A12 corridor</div>",
+    }
     parts = [f"<h4>{escape(title)}</h4>"]
     if target:
         parts.append(f'<div class="gr-note">Target: {escape(target)}</div>')
@@ -353,27 +447,40 @@ def _legend_html(title: str, target: str, policy_label: str | None, network_labe
 # --------------------------------------------------------------------------------------------------
 # public functions
 # --------------------------------------------------------------------------------------------------
-def compliance_map(incidents: gpd.GeoDataFrame | None = None, *,  # noqa: C901
-                   bases: gpd.GeoDataFrame | None = None,
-                   isochrones: gpd.GeoDataFrame | None = None,
-                   hotspots: pd.DataFrame | None = None,
-                   corridor: BaseGeometry | gpd.GeoDataFrame | None = None,
-                   corridor_name: str = "A12 corridor",
-                   corridor_buffer_m: float | None = None,
-                   corridor_summary: pd.DataFrame | None = None,
-                   lsoas: gpd.GeoDataFrame | None = None,
-                   districts: gpd.GeoDataFrame | None = None,
-                   cells: gpd.GeoDataFrame | None = None,
-                   aggregate: str = "hex", resolution: int = hotspots_mod.DEFAULT_RESOLUTION,
-                   category: str | None = "emergency", min_cell_count: int = 5,
-                   network_label: str | None = None, policy_label: str | None = None,
-                   policy: Policy | None = None, standin: bool | None = None,
-                   attribution: str | None = None, title: str | None = None,
-                   show_points: bool = False, show_isochrones: bool = False,
-                   tiles: str | None = None, simplify_m: float = 30.0,
-                   projected_crs: str = "EPSG:27700", roads: gpd.GeoDataFrame | None = None,
-                   places: gpd.GeoDataFrame | None = None, period: str | None = None,
-                   outcomes: str | None = None, basemap: str | None = None) -> folium.Map:
+def compliance_map(  # noqa: C901
+    incidents: gpd.GeoDataFrame | None = None,
+    *,
+    bases: gpd.GeoDataFrame | None = None,
+    isochrones: gpd.GeoDataFrame | None = None,
+    hotspots: pd.DataFrame | None = None,
+    corridor: BaseGeometry | gpd.GeoDataFrame | None = None,
+    corridor_name: str = "A12 corridor",
+    corridor_buffer_m: float | None = None,
+    corridor_summary: pd.DataFrame | None = None,
+    lsoas: gpd.GeoDataFrame | None = None,
+    districts: gpd.GeoDataFrame | None = None,
+    cells: gpd.GeoDataFrame | None = None,
+    aggregate: str = "hex",
+    resolution: int = hotspots_mod.DEFAULT_RESOLUTION,
+    category: str | None = "emergency",
+    min_cell_count: int = 5,
+    network_label: str | None = None,
+    policy_label: str | None = None,
+    policy: Policy | None = None,
+    standin: bool | None = None,
+    attribution: str | None = None,
+    title: str | None = None,
+    show_points: bool = False,
+    show_isochrones: bool = False,
+    tiles: str | None = None,
+    simplify_m: float = 30.0,
+    projected_crs: str = "EPSG:27700",
+    roads: gpd.GeoDataFrame | None = None,
+    places: gpd.GeoDataFrame | None = None,
+    period: str | None = None,
+    outcomes: str | None = None,
+    basemap: str | None = None,
+) -> folium.Map:
     """A Folium map of attendance-target compliance. Every layer is optional.
 
     Parameters
@@ -447,15 +554,22 @@ def compliance_map(incidents: gpd.GeoDataFrame | None = None, *,  # noqa: C901
     if aggregate not in ("hex", "lsoa"):
         raise MapError(f"aggregate must be 'hex' or 'lsoa', got {aggregate!r}")
     if aggregate == "hex" and int(resolution) > MAX_AGGREGATE_RESOLUTION and not show_points:
-        raise MapError(f"H3 resolution {resolution} makes cells small enough to locate single incidents; use "
-                       f"{MAX_AGGREGATE_RESOLUTION} or coarser (8 suits a county), or ask for points explicitly "
-                       "(show_points=True / --show-points)")
+        raise MapError(
+            f"H3 resolution {resolution} makes cells small enough to locate single incidents; use "
+            f"{MAX_AGGREGATE_RESOLUTION} or coarser (8 suits a county), or ask for points explicitly "
+            "(show_points=True / --show-points)"
+        )
     frames = [f for f in (districts, lsoas, incidents, cells, bases) if f is not None and len(f)]
     if not frames:
         raise MapError("nothing to map: give at least districts, lsoas, incidents or bases")
     west, south, east, north = frames[0].to_crs(4326).total_bounds
-    m = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=9, tiles=tiles,
-                   control_scale=True, attribution_control=True)
+    m = folium.Map(
+        location=[(south + north) / 2, (west + east) / 2],
+        zoom_start=9,
+        tiles=tiles,
+        control_scale=True,
+        attribution_control=True,
+    )
     m.fit_bounds([[float(south), float(west)], [float(north), float(east)]])
     m.get_root().header.add_child(folium.Element(PANEL_CSS + map_layers.TITLE_CSS), name="gr_panel_css")
     if basemap:
@@ -489,8 +603,11 @@ def compliance_map(incidents: gpd.GeoDataFrame | None = None, *,  # noqa: C901
             agg = hotspots_mod.hex_aggregate(chosen, resolution)
             cell_label = "hexagon"
         _choropleth(m, agg, cell_label, target, min_cell_count, simplify_m, projected_crs, show_points)
-        legend_title = (f"% of attended incidents meeting their target, by {cell_label}" if category is None
-                        else f"% of {label} incidents attended within target, by {cell_label}")
+        legend_title = (
+            f"% of attended incidents meeting their target, by {cell_label}"
+            if category is None
+            else f"% of {label} incidents attended within target, by {cell_label}"
+        )
     bands = None
     if isochrones is not None and len(isochrones):
         bands = _isochrones(m, isochrones, simplify_m, projected_crs, show_isochrones)
@@ -510,8 +627,15 @@ def compliance_map(incidents: gpd.GeoDataFrame | None = None, *,  # noqa: C901
     if places is not None and len(places):
         map_layers.place_labels(m, places)
 
-    panel = _legend_html(legend_title or (title or "Attendance"), target, policy_label, network_label, shown,
-                         min_cell_count, draw_small=show_points)
+    panel = _legend_html(
+        legend_title or (title or "Attendance"),
+        target,
+        policy_label,
+        network_label,
+        shown,
+        min_cell_count,
+        draw_small=show_points,
+    )
     if bands is not None:
         panel += map_layers.band_legend(bands, escape)
     _HtmlControl(panel, position="bottomright").add_to(m)

@@ -96,8 +96,11 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
     for i in range(frame.shape[1]):
         series = frame.iloc[:, i]
         dtype = series.dtype
-        if (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype)
-                or getattr(dtype, "name", "") == "geometry"):
+        if (
+            pd.api.types.is_numeric_dtype(dtype)
+            or pd.api.types.is_datetime64_any_dtype(dtype)
+            or getattr(dtype, "name", "") == "geometry"
+        ):
             columns.append(series)
             continue
         text_dtype = pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype)
@@ -124,11 +127,13 @@ def _check_target(target: Path) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise OutputError(f"cannot write {target}: {target.parent} is a file, not a folder; "
-                          "choose another output path") from None
+        raise OutputError(
+            f"cannot write {target}: {target.parent} is a file, not a folder; choose another output path"
+        ) from None
     except OSError as exc:
-        raise OutputError(f"cannot create the folder {target.parent} ({exc.strerror}); "
-                          "choose a folder you can write to") from exc
+        raise OutputError(
+            f"cannot create the folder {target.parent} ({exc.strerror}); choose a folder you can write to"
+        ) from exc
 
 
 @contextmanager
@@ -295,8 +300,10 @@ def check_not_input(out: str | Path, inputs: Iterable[Any], folder: bool) -> Non
         inside = folder and target in inp.parents
         if _same(inp, target) or inside:
             what = "is" if not inside else "contains"
-            raise OutputError(f"--out {out} {what} the input {inp}; writing there would destroy it. "
-                              "Choose another output " + ("folder" if folder else "file"))
+            raise OutputError(
+                f"--out {out} {what} the input {inp}; writing there would destroy it. "
+                "Choose another output " + ("folder" if folder else "file")
+            )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -316,10 +323,16 @@ def read_manifest(folder: str | Path) -> dict[str, dict]:
 
 
 def _write_manifest(folder: Path, files: dict[str, dict]) -> None:
-    write_json({"tool": "geo-response", "note": "files written by geo-response, with their SHA-256; "
-                "geo-response replaces only these (unchanged) unless --overwrite is given",
-                "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "files": dict(sorted(files.items()))}, folder / MANIFEST_NAME)
+    write_json(
+        {
+            "tool": "geo-response",
+            "note": "files written by geo-response, with their SHA-256; "
+            "geo-response replaces only these (unchanged) unless --overwrite is given",
+            "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "files": dict(sorted(files.items())),
+        },
+        folder / MANIFEST_NAME,
+    )
 
 
 def _ours(path: Path, manifest: dict[str, dict], rel: str) -> bool:
@@ -337,9 +350,11 @@ def _entry(path: Path) -> dict:
 def _not_ours_error(paths: list[Path], where: str) -> OutputError:
     shown = ", ".join(str(p) for p in paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
     verbs = ("exists", "was", "it") if len(paths) == 1 else ("exist", "were", "them")
-    return OutputError(f"{shown} already {verbs[0]} and {verbs[1]} not written by geo-response (or changed "
-                       f"since); nothing was written. Pass --overwrite to replace {verbs[2]}, or choose another "
-                       f"{where}")
+    return OutputError(
+        f"{shown} already {verbs[0]} and {verbs[1]} not written by geo-response (or changed "
+        f"since); nothing was written. Pass --overwrite to replace {verbs[2]}, or choose another "
+        f"{where}"
+    )
 
 
 def _umask() -> int:
@@ -393,9 +408,10 @@ class OutputFolder:
     exception gets a note saying so (``exc.__notes__``; also logged as a warning).
     """
 
-    def __init__(self, folder: str | Path, inputs: Iterable[Any] = (), overwrite: bool = False,
-                 expected: Iterable[str] = ()) -> None:
-        self.target = Path(os.path.abspath(folder))   # "--out ." has a real name and parent
+    def __init__(
+        self, folder: str | Path, inputs: Iterable[Any] = (), overwrite: bool = False, expected: Iterable[str] = ()
+    ) -> None:
+        self.target = Path(os.path.abspath(folder))  # "--out ." has a real name and parent
         self.inputs = list(inputs)
         self.overwrite = overwrite
         self.expected = [_relative(n) for n in expected]
@@ -416,8 +432,9 @@ class OutputFolder:
         for rel in names:
             dest = self.target / rel
             if dest.is_dir() and not dest.is_symlink():
-                raise OutputError(f"{dest} is a folder where the output file {rel} goes; remove or rename it "
-                                  "(nothing was written)")
+                raise OutputError(
+                    f"{dest} is a folder where the output file {rel} goes; remove or rename it (nothing was written)"
+                )
             if (dest.exists() or dest.is_symlink()) and not self.overwrite and not _ours(dest, manifest, rel):
                 clash.append(dest)
         if clash:
@@ -438,11 +455,11 @@ class OutputFolder:
                 # a writable folder in a read-only parent: stage the files inside it (still renamed at the end)
                 self.tmp = Path(tempfile.mkdtemp(prefix=".geo-response.tmp-", dir=self.target))
         except FileExistsError:
-            raise OutputError(f"--out {self.target}: {parent} is a file, not a folder; choose another "
-                              "--out") from None
+            raise OutputError(f"--out {self.target}: {parent} is a file, not a folder; choose another --out") from None
         except OSError as exc:
-            raise OutputError(f"cannot write in {parent} ({exc.strerror}); choose an --out folder you can "
-                              "write to") from exc
+            raise OutputError(
+                f"cannot write in {parent} ({exc.strerror}); choose an --out folder you can write to"
+            ) from exc
         return self
 
     # -- during the run --------------------------------------------------------------------------
@@ -460,8 +477,9 @@ class OutputFolder:
         rel = _relative(name)
         dest = self.target / rel
         if dest.is_dir() and not dest.is_symlink():
-            raise OutputError(f"{dest} is a folder where the output file {rel} goes; remove or rename it "
-                              "(nothing was written)")
+            raise OutputError(
+                f"{dest} is a folder where the output file {rel} goes; remove or rename it (nothing was written)"
+            )
         p = self.tmp / rel
         p.parent.mkdir(parents=True, exist_ok=True)
         return p
@@ -477,8 +495,7 @@ class OutputFolder:
     # -- closing ---------------------------------------------------------------------------------
     def _files(self) -> list[str]:
         tmp = self.root
-        return sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*")
-                      if p.is_file() and p.name != MANIFEST_NAME)
+        return sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file() and p.name != MANIFEST_NAME)
 
     def _commit(self) -> None:
         names = self._files()
@@ -491,7 +508,7 @@ class OutputFolder:
             self.written = new
             return
         old = read_manifest(self.target)
-        for rel in old:   # files of the previous run that this run does not write: remove, or runs mix
+        for rel in old:  # files of the previous run that this run does not write: remove, or runs mix
             dest = self.target / rel
             if rel not in new and _ours(dest, old, rel):
                 dest.unlink()
@@ -510,11 +527,13 @@ class OutputFolder:
                 except OSError as err:
                     if isinstance(err, OutputError):
                         raise
-                    raise OutputError(f"cannot move the outputs into {self.target} ({err}); the previous "
-                                      "outputs there are untouched") from err
+                    raise OutputError(
+                        f"cannot move the outputs into {self.target} ({err}); the previous outputs there are untouched"
+                    ) from err
             else:
-                what = ("the previous outputs there are untouched" if self.target.exists()
-                        else "no output folder was made")
+                what = (
+                    "the previous outputs there are untouched" if self.target.exists() else "no output folder was made"
+                )
                 _failure_note(exc, f"the run failed, so nothing was written to {self.target}: {what}")
         finally:
             if self.tmp is not None and self.tmp.exists():
@@ -548,8 +567,9 @@ class OutputFile:
     Nothing is replaced unless the block succeeds (each file is renamed into place at the end).
     """
 
-    def __init__(self, path: str | Path, inputs: Iterable[Any] = (), overwrite: bool = False,
-                 companions: Iterable[str] = ()) -> None:
+    def __init__(
+        self, path: str | Path, inputs: Iterable[Any] = (), overwrite: bool = False, companions: Iterable[str] = ()
+    ) -> None:
         self.target = Path(path)
         self.inputs = list(inputs)
         self.overwrite = overwrite
@@ -565,14 +585,17 @@ class OutputFile:
             _check_target(t)
         folder = self.target.parent
         manifest = read_manifest(folder)
-        clash = [t for t in self._targets() if (t.exists() or t.is_symlink()) and not self.overwrite
-                 and not _ours(t, manifest, t.name)]
+        clash = [
+            t
+            for t in self._targets()
+            if (t.exists() or t.is_symlink()) and not self.overwrite and not _ours(t, manifest, t.name)
+        ]
         if clash:
             raise _not_ours_error(clash, "--out file")
         for t in self._targets():
             self._temps[t] = _temp_name(t)
         try:
-            for tmp in self._temps.values():   # an unwritable folder fails here, before the run
+            for tmp in self._temps.values():  # an unwritable folder fails here, before the run
                 _open_new(tmp).close()
                 tmp.unlink()
         except OSError as exc:
@@ -598,8 +621,11 @@ class OutputFile:
                         manifest[target.name] = _entry(target)
                 _write_manifest(self.target.parent, manifest)
             else:
-                _failure_note(exc, f"the run failed, so {self.target} was not written"
-                              + (" (the previous file is untouched)" if self.target.exists() else ""))
+                _failure_note(
+                    exc,
+                    f"the run failed, so {self.target} was not written"
+                    + (" (the previous file is untouched)" if self.target.exists() else ""),
+                )
         finally:
             for tmp in self._temps.values():
                 if tmp.is_dir():

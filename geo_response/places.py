@@ -47,14 +47,24 @@ def osm_places(osm_path: str | Path, kinds: tuple[str, ...] = PLACE_KINDS) -> gp
 
     _Places().apply_file(str(path))
     frame = pd.DataFrame(rows, columns=["name", "place", "population", "lon", "lat"])
-    return gpd.GeoDataFrame({"name": frame["name"].astype(str), "place": frame["place"],
-                             "population": frame["population"].astype(float), "source": "osm"},
-                            geometry=[Point(x, y) for x, y in zip(frame["lon"], frame["lat"], strict=True)],
-                            crs=4326)
+    return gpd.GeoDataFrame(
+        {
+            "name": frame["name"].astype(str),
+            "place": frame["place"],
+            "population": frame["population"].astype(float),
+            "source": "osm",
+        },
+        geometry=[Point(x, y) for x, y in zip(frame["lon"], frame["lat"], strict=True)],
+        crs=4326,
+    )
 
 
-def named_places(osm_path: str | Path | None = None, profile=None, data_dir: str | Path | None = None,
-                 kinds: tuple[str, ...] = PLACE_KINDS) -> gpd.GeoDataFrame:
+def named_places(
+    osm_path: str | Path | None = None,
+    profile=None,
+    data_dir: str | Path | None = None,
+    kinds: tuple[str, ...] = PLACE_KINDS,
+) -> gpd.GeoDataFrame:
     """Places to name things by: the OSM file's ``place`` nodes when it has any, else built-up areas.
 
     Parameters
@@ -79,6 +89,5 @@ def named_places(osm_path: str | Path | None = None, profile=None, data_dir: str
     from geo_response import config, geography
 
     towns = geography.load_towns(profile or config.load_profile(), data_dir)
-    towns = towns.assign(place="built-up area", source="built-up areas",
-                         population=towns["population"].astype(float))
+    towns = towns.assign(place="built-up area", source="built-up areas", population=towns["population"].astype(float))
     return gpd.GeoDataFrame(towns[PLACE_COLUMNS], geometry="geometry", crs=4326)

@@ -68,8 +68,10 @@ class StudyArea:
         """A grading policy of the force profile (an error with the known names and a "did you mean")."""
         if name not in self.force.policies:
             known = sorted(self.force.policies)
-            raise ConfigError(f"unknown policy {name!r}{_did_you_mean(name, known)}; this force profile defines "
-                              f"{known}. Pass one of those with --policy, or add it to the force profile TOML.")
+            raise ConfigError(
+                f"unknown policy {name!r}{_did_you_mean(name, known)}; this force profile defines "
+                f"{known}. Pass one of those with --policy, or add it to the force profile TOML."
+            )
         return self.force.policies[name]
 
     def speed(self, name: str) -> str:
@@ -88,8 +90,9 @@ class StudyArea:
     @cached_property
     def area(self) -> BaseGeometry:
         """The network area: the boundary plus the profile's buffer (EPSG:4326)."""
-        return geography.buffer_boundary(self.boundary, self.force.geography.boundary_buffer_m,
-                                         self.force.projected_crs)
+        return geography.buffer_boundary(
+            self.boundary, self.force.geography.boundary_buffer_m, self.force.projected_crs
+        )
 
     @cached_property
     def lsoas(self) -> gpd.GeoDataFrame:
@@ -128,8 +131,9 @@ class StudyArea:
     def network(self) -> RoadNetwork:
         """The road network (built or read from the cache on first use)."""
         if self._network is None:
-            self._network = network_module.load_network(self.osm, profile=self.force, data_dir=self.data_dir,
-                                                        use_cache=self.use_cache)
+            self._network = network_module.load_network(
+                self.osm, profile=self.force, data_dir=self.data_dir, use_cache=self.use_cache
+            )
         return self._network
 
     @cached_property
@@ -138,11 +142,18 @@ class StudyArea:
         osm_path = None if self.bases_csv else self.osm_path
         if self.bases_csv is None and osm_path is None:
             raise InputFileError("no bases: the network did not come from an OSM file; give a bases CSV (--bases)")
-        frame, issues = bases_module.load_bases(csv_path=self.bases_csv, osm_path=osm_path, boundary=self.boundary,
-                                                area=self.area, projected_crs=self.force.projected_crs)
+        frame, issues = bases_module.load_bases(
+            csv_path=self.bases_csv,
+            osm_path=osm_path,
+            boundary=self.boundary,
+            area=self.area,
+            projected_crs=self.force.projected_crs,
+        )
         if len(frame) == 0:
-            raise RoutingError("no bases left to route from (none in the file, or all outside the network area); "
-                               "give a bases CSV with --bases")
+            raise RoutingError(
+                "no bases left to route from (none in the file, or all outside the network area); "
+                "give a bases CSV with --bases"
+            )
         return frame, issues
 
     @cached_property
@@ -169,21 +180,33 @@ class StudyArea:
     def network_summary(self) -> dict:
         """The network's provenance (label, stand-in flag, the file read this run and its sha256, sizes)."""
         net = self.network
-        return {"label": net.graph.get("network_label"), "standin": bool(net.graph.get("standin", False)),
-                "source": str(net.graph.get("source")), "source_sha256": net.graph.get("source_sha256"),
-                "nodes": net.number_of_nodes(), "edges": net.number_of_edges(),
-                "cache": (net.graph.get("build") or {}).get("cache_path")}
+        return {
+            "label": net.graph.get("network_label"),
+            "standin": bool(net.graph.get("standin", False)),
+            "source": str(net.graph.get("source")),
+            "source_sha256": net.graph.get("source_sha256"),
+            "nodes": net.number_of_nodes(),
+            "edges": net.number_of_edges(),
+            "cache": (net.graph.get("build") or {}).get("cache_path"),
+        }
 
     def sources(self) -> dict:
         """The files this study area reads (force profile with its sha256, boundary, LSOAs)."""
-        return {"force_profile": f"{self.force.path} (sha256 {self.force.sha256})",
-                "boundary": str(datadir.find_file(self.force.geography.boundary, self.data_dir)),
-                "lsoas": str(datadir.find_file(self.force.geography.lsoa, self.data_dir))}
+        return {
+            "force_profile": f"{self.force.path} (sha256 {self.force.sha256})",
+            "boundary": str(datadir.find_file(self.force.geography.boundary, self.data_dir)),
+            "lsoas": str(datadir.find_file(self.force.geography.lsoa, self.data_dir)),
+        }
 
 
-def load_study_area(osm: str | Path | None = None, *, bases: str | Path | None = None,
-                    force: ForceProfile | str | Path | None = None, data_dir: str | Path | None = None,
-                    use_cache: bool = True) -> StudyArea:
+def load_study_area(
+    osm: str | Path | None = None,
+    *,
+    bases: str | Path | None = None,
+    force: ForceProfile | str | Path | None = None,
+    data_dir: str | Path | None = None,
+    use_cache: bool = True,
+) -> StudyArea:
     """The study area of a force from files: what every command calls first.
 
     Nothing heavy is read here (see :class:`StudyArea`); only the force profile is parsed and the paths
@@ -211,24 +234,32 @@ def load_study_area(osm: str | Path | None = None, *, bases: str | Path | None =
     for label, path in (("OSM file (--osm)", osm), ("bases file (--bases)", bases)):
         if path is not None and not Path(path).is_file():
             raise InputFileError(f"{label} {path} does not exist or is not a file")
-    return StudyArea(force=prof, data_dir=Path(data_dir) if data_dir is not None else None,
-                     osm=Path(osm) if osm is not None else None, bases_csv=Path(bases) if bases is not None else None,
-                     use_cache=use_cache)
+    return StudyArea(
+        force=prof,
+        data_dir=Path(data_dir) if data_dir is not None else None,
+        osm=Path(osm) if osm is not None else None,
+        bases_csv=Path(bases) if bases is not None else None,
+        use_cache=use_cache,
+    )
 
 
-def study_area_from_network(net: RoadNetwork, *, bases: str | Path | gpd.GeoDataFrame | None = None,
-                            force: ForceProfile | str | Path | None = None,
-                            data_dir: str | Path | None = None) -> StudyArea:
+def study_area_from_network(
+    net: RoadNetwork,
+    *,
+    bases: str | Path | gpd.GeoDataFrame | None = None,
+    force: ForceProfile | str | Path | None = None,
+    data_dir: str | Path | None = None,
+) -> StudyArea:
     """The study area around a network already in memory (a notebook, a test, an Overpass download).
 
     ``bases`` may be a CSV path, a bases GeoDataFrame (attached to the network here) or None (the
     ``amenity=police`` features of the file the network was read from).
     """
-    area = load_study_area(None, bases=None if isinstance(bases, gpd.GeoDataFrame) else bases, force=force,
-                           data_dir=data_dir)
+    area = load_study_area(
+        None, bases=None if isinstance(bases, gpd.GeoDataFrame) else bases, force=force, data_dir=data_dir
+    )
     area._network = net
     if isinstance(bases, gpd.GeoDataFrame):
-        frame = bases if "node" in bases.columns else bases_module.attach_nodes(bases, net,
-                                                                                 area.force.projected_crs)
+        frame = bases if "node" in bases.columns else bases_module.attach_nodes(bases, net, area.force.projected_crs)
         area.__dict__["_bases"] = (frame, [])
     return area

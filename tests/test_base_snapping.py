@@ -34,14 +34,25 @@ def network(nodes: dict[int, tuple[float, float]], edges: list[tuple[int, int, f
         G.add_node(n, x=lon, y=lat)
     for u, v, t in edges:
         (x1, y1), (x2, y2) = nodes[u], nodes[v]
-        G.add_edge(u, v, key=0, length=float(np.hypot(x2 - x1, y2 - y1)), highway="primary",
-                   travel_time_blue_light=t, travel_time_normal=2 * t, travel_time_free_flow=t)
+        G.add_edge(
+            u,
+            v,
+            key=0,
+            length=float(np.hypot(x2 - x1, y2 - y1)),
+            highway="primary",
+            travel_time_blue_light=t,
+            travel_time_normal=2 * t,
+            travel_time_free_flow=t,
+        )
     return RoadNetwork.from_networkx(G)
 
 
 def points(*xy: tuple[float, float]) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"base_id": range(len(xy)), "name": [f"P{i}" for i in range(len(xy))]},
-                            geometry=[Point(lonlat(x, y)) for x, y in xy], crs=4326)
+    return gpd.GeoDataFrame(
+        {"base_id": range(len(xy)), "name": [f"P{i}" for i in range(len(xy))]},
+        geometry=[Point(lonlat(x, y)) for x, y in xy],
+        crs=4326,
+    )
 
 
 # A (0) -- 1 km -- B (1 km north) -- 1 km -- C; A->B 100 s, B->A 120 s, B<->C 100 s
@@ -58,11 +69,15 @@ def test_a_base_mid_edge_on_a_two_way_road_reaches_both_ends():
     np.testing.assert_allclose(tt["travel_seconds"], [40.8, 74.8, 174.8], atol=1e-6)
     assert (tt["status"] == "ok").all() and (tt["nearest_base"] == "P0").all()
     # the matrix agrees, and so does the node field
-    np.testing.assert_allclose(routing.travel_matrix(net, points(BASE), points(NODES[1], NODES[2], NODES[3]))[0],
-                               [40.8, 74.8, 174.8], atol=1e-6)
+    np.testing.assert_allclose(
+        routing.travel_matrix(net, points(BASE), points(NODES[1], NODES[2], NODES[3]))[0],
+        [40.8, 74.8, 174.8],
+        atol=1e-6,
+    )
     sources, snapped = snapping.snap_sources(net, points(BASE))
-    assert snapped["edge_fraction"].item() == pytest.approx(0.3) and snapped["snap_distance_m"].item() == \
-        pytest.approx(20.0)
+    assert snapped["edge_fraction"].item() == pytest.approx(0.3) and snapped["snap_distance_m"].item() == pytest.approx(
+        20.0
+    )
     seconds, source = fields.nearest_source_field_from(net.csr(), sources)
     np.testing.assert_allclose(seconds[net.csr().index_of([1, 2, 3])], [40.8, 74.8, 174.8], atol=1e-6)
     assert (source == 0).all()
@@ -76,7 +91,7 @@ def test_a_base_mid_edge_on_a_one_way_road_reaches_downstream_only():
 
 
 def test_points_on_the_base_s_own_edge_are_reached_along_it():
-    down, up = (X0 - 10.0, Y0 + 800.0), (X0, Y0 + 100.0)   # f = 0.8 (10 m west) and f = 0.1 (on the road)
+    down, up = (X0 - 10.0, Y0 + 800.0), (X0, Y0 + 100.0)  # f = 0.8 (10 m west) and f = 0.1 (on the road)
     two = routing.travel_times_to_points(network(NODES, TWO_WAY), points(BASE), points(down, up))
     # downstream: (0.8 - 0.3) x 100 + 4.8 + 2.4 = 57.2 (not via B: 74.8 + 0.2 x 120 + 2.4 = 101.2)
     # upstream on the two-way road: (0.3 - 0.1) x 120 + 4.8 = 28.8 (not via A: 40.8 + 0.1 x 100 = 50.8)
@@ -91,7 +106,7 @@ def test_points_on_the_base_s_own_edge_are_reached_along_it():
 
 def test_the_nearest_of_two_bases_on_the_same_edge_and_repeats_keep_the_first():
     net = network(NODES, TWO_WAY)
-    bases = points(BASE, (X0, Y0 + 900.0), BASE)   # P1 at f = 0.9 on the road; P2 repeats P0
+    bases = points(BASE, (X0, Y0 + 900.0), BASE)  # P1 at f = 0.9 on the road; P2 repeats P0
     tt = routing.travel_times_to_points(net, bases, points(NODES[1], (X0, Y0 + 700.0), NODES[3]))
     # A: P0 40.8 vs P1 0.9 x 120 = 108; f = 0.7: P0 0.4 x 100 + 4.8 = 44.8 vs P1 0.2 x 120 = 24;
     # C: P0 174.8 vs P1 0.1 x 100 + 100 = 110

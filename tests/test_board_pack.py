@@ -17,10 +17,19 @@ def test_board_pack_round_trip(tmp_path, observed):
     long = inputs["long"]
     summary = dict(inputs["summary"], grades_sampled=True)
     hot = inputs["hotspots"].copy()
-    hot.loc[hot.index[0], "name"] = "=HYPERLINK(\"http://x\")"
+    hot.loc[hot.index[0], "name"] = '=HYPERLINK("http://x")'
     paths = board_pack.write_board_pack(tmp_path, long, summary, kpis=KPIS, corridor=make_corridor(), hotspots=hot)
-    assert set(paths) == {"compliance_detail", "compliance_totals", "kpi_scorecard", "kpi_monthly", "urban_rural",
-                          "districts", "corridor", "hotspots", "board_pack"}
+    assert set(paths) == {
+        "compliance_detail",
+        "compliance_totals",
+        "kpi_scorecard",
+        "kpi_monthly",
+        "urban_rural",
+        "districts",
+        "corridor",
+        "hotspots",
+        "board_pack",
+    }
     detail = pd.read_csv(paths["compliance_detail"])
     totals = pd.read_csv(paths["compliance_totals"])
     assert not detail.isin(["all", "Total"]).any().any()
@@ -33,8 +42,17 @@ def test_board_pack_round_trip(tmp_path, observed):
     assert totals["judged"].sum() == pytest.approx(3000, abs=tol)
 
     wb = openpyxl.load_workbook(paths["board_pack"])
-    assert wb.sheetnames == ["README", "compliance_detail", "compliance_totals", "kpi_scorecard", "kpi_monthly",
-                             "urban_rural", "districts", "corridor", "hotspots"]
+    assert wb.sheetnames == [
+        "README",
+        "compliance_detail",
+        "compliance_totals",
+        "kpi_scorecard",
+        "kpi_monthly",
+        "urban_rural",
+        "districts",
+        "corridor",
+        "hotspots",
+    ]
     ws = wb["kpi_scorecard"]
     header = [c.value for c in ws[1]]
     assert header[:2] == ["kpi", "threshold"]
@@ -47,7 +65,7 @@ def test_board_pack_round_trip(tmp_path, observed):
     xl_met = sum(r[0].value for r in sheet.iter_rows(min_row=2, min_col=met_col, max_col=met_col))
     assert xl_met == pytest.approx(detail["met"].sum())
     names = [c.value for c in wb["hotspots"]["C"]] + [c.value for row in wb["hotspots"].iter_rows() for c in row]
-    assert "'=HYPERLINK(\"http://x\")" in names
+    assert '\'=HYPERLINK("http://x")' in names
     assert ("MODELLED" if not observed else "OBSERVED") in wb["README"]["A2"].value
 
 
@@ -57,11 +75,20 @@ def test_write_reports_bundle(tmp_path):
     from geo_response.reporting.bundle import write_reports
 
     inputs = report_inputs(False)
-    paths = write_reports(tmp_path, inputs["long"], inputs["summary"], kpis=KPIS, incidents=inputs["incidents"],
-                          corridor=make_corridor(), hotspots=inputs["hotspots"], gi=inputs["gi"],
-                          roads=inputs["roads"], places=inputs["places"],
-                          gis_layers={"hotspots": inputs["hotspots"], "gi_star": inputs["gi"], "isochrones": None},
-                          appendix=["<h2>Appendix</h2>"])
+    paths = write_reports(
+        tmp_path,
+        inputs["long"],
+        inputs["summary"],
+        kpis=KPIS,
+        incidents=inputs["incidents"],
+        corridor=make_corridor(),
+        hotspots=inputs["hotspots"],
+        gi=inputs["gi"],
+        roads=inputs["roads"],
+        places=inputs["places"],
+        gis_layers={"hotspots": inputs["hotspots"], "gi_star": inputs["gi"], "isochrones": None},
+        appendix=["<h2>Appendix</h2>"],
+    )
     assert paths["report_html"] == tmp_path / "report.html" and paths["board_pack"] == tmp_path / "board_pack.xlsx"
     assert (tmp_path / "board_pack" / "compliance_detail.csv").is_file()
     assert "<h2>Appendix</h2>" in paths["report_html"].read_text()

@@ -75,6 +75,7 @@ def test_a_2021_style_layer_swaps_in(tiny_lsoas):
 
 def test_real_lsoas_urban_rural_split():
     from geo_response import datadir, geography
+
     try:
         datadir.find_file("essex/essex_lsoa11_ruc11.geojson")
     except Exception:  # noqa: BLE001
@@ -82,10 +83,13 @@ def test_real_lsoas_urban_rural_split():
     profile = config.load_profile()
     lsoas = geography.load_lsoas(profile)
     # each LSOA's population-weighted centroid lies in its own polygon (almost always) and takes its class
-    pts = gpd.GeoDataFrame(lsoas[["lsoa_code", "urban_rural", "district"]].rename(columns=lambda c: "exp_" + c),
-                           geometry=gpd.points_from_xy(lsoas["pwc_lon"], lsoas["pwc_lat"]), crs=4326)
+    pts = gpd.GeoDataFrame(
+        lsoas[["lsoa_code", "urban_rural", "district"]].rename(columns=lambda c: "exp_" + c),
+        geometry=gpd.points_from_xy(lsoas["pwc_lon"], lsoas["pwc_lat"]),
+        crs=4326,
+    )
     out = classification.classify(pts, lsoas)
     same = (out["lsoa_code"] == out["exp_lsoa_code"]).mean()
     assert same > 0.98
     assert (out["urban_rural"] == out["exp_urban_rural"]).mean() > 0.98
-    assert (lsoas["urban_rural"] == "rural").sum() == 231                 # SOURCES.md: 231 of 1,077 rural
+    assert (lsoas["urban_rural"] == "rural").sum() == 231  # SOURCES.md: 231 of 1,077 rural

@@ -46,12 +46,24 @@ def _row(table, name):
 def test_hand_computed_tables(tiny_lsoas, policy):
     inc = _observed(FIX / "observed_small.csv", tiny_lsoas, policy)
     # OBS-02: 15 min against 15 -> met (<=); OBS-05: explicit grade 1 in rural Beta, 17 > 15 -> not met
-    assert inc.set_index("incident_id")["p_met"].to_dict() == pytest.approx({
-        "OBS-01": 1, "OBS-02": 1, "OBS-03": 0, "OBS-04": 1, "OBS-05": 0, "OBS-06": 1, "OBS-07": 0,
-        "OBS-08": 1, "OBS-09": 0, "OBS-10": np.nan, "OBS-11": np.nan}, nan_ok=True)
+    assert inc.set_index("incident_id")["p_met"].to_dict() == pytest.approx(
+        {
+            "OBS-01": 1,
+            "OBS-02": 1,
+            "OBS-03": 0,
+            "OBS-04": 1,
+            "OBS-05": 0,
+            "OBS-06": 1,
+            "OBS-07": 0,
+            "OBS-08": 1,
+            "OBS-09": 0,
+            "OBS-10": np.nan,
+            "OBS-11": np.nan,
+        },
+        nan_ok=True,
+    )
     long = compliance.compliance_long(inc)
-    assert list(long.columns) == ["grade", "category", "urban_rural", "district", "month", "met", "not_met",
-                                  "pct_met"]
+    assert list(long.columns) == ["grade", "category", "urban_rural", "district", "month", "met", "not_met", "pct_met"]
     t = compliance.wide_table(long, grade="emergency")
     assert list(t.columns) == ["Apr-21", "May-21", "Total"]
     assert _row(t, "Met") == ["3", "1", "4"]
@@ -59,21 +71,31 @@ def test_hand_computed_tables(tiny_lsoas, policy):
     assert _row(t, "% Met") == ["60.0%", "50.0%", "57.1%"]
     t = compliance.wide_table(long, grade="emergency", urban_rural="urban")
     assert (_row(t, "Met"), _row(t, "Not Met"), _row(t, "% Met")) == (
-        ["2", "1", "3"], ["1", "0", "1"], ["66.7%", "100.0%", "75.0%"])
+        ["2", "1", "3"],
+        ["1", "0", "1"],
+        ["66.7%", "100.0%", "75.0%"],
+    )
     t = compliance.wide_table(long, grade="emergency", urban_rural="rural")
     assert (_row(t, "Met"), _row(t, "Not Met"), _row(t, "% Met")) == (
-        ["1", "0", "1"], ["1", "1", "2"], ["50.0%", "0.0%", "33.3%"])
+        ["1", "0", "1"],
+        ["1", "1", "2"],
+        ["50.0%", "0.0%", "33.3%"],
+    )
     t = compliance.wide_table(long, grade="emergency", district="Beta")
     assert _row(t, "% Met") == ["50.0%", "0.0%", "33.3%"]
     t = compliance.wide_table(long, grade="emergency", category="Burglary")
     assert (_row(t, "Met"), _row(t, "Not Met"), _row(t, "% Met")) == (
-        ["2", "0", "2"], ["1", "1", "2"], ["66.7%", "0.0%", "50.0%"])
+        ["2", "0", "2"],
+        ["1", "1", "2"],
+        ["66.7%", "0.0%", "50.0%"],
+    )
     t = compliance.wide_table(long, grade="priority")
     assert list(t.columns) == ["May-21", "Total"] and _row(t, "% Met") == ["50.0%", "50.0%"]
     # non-attended grades are counted separately, never in the tables
     assert compliance.excluded_counts(inc) == {"appointment": 1, "resolution_without_deployment": 1}
-    top = long[(long[["grade", "category", "urban_rural", "district"]] == "all").all(axis=1)
-               & (long["month"] == "Total")].iloc[0]
+    top = long[
+        (long[["grade", "category", "urban_rural", "district"]] == "all").all(axis=1) & (long["month"] == "Total")
+    ].iloc[0]
     assert (top["met"], top["not_met"]) == (5, 4)
 
 
@@ -83,10 +105,16 @@ def test_long_table_is_consistent(tiny_lsoas, policy):
     parts = long[long["urban_rural"] != "all"].groupby(key)[["met", "not_met"]].sum()
     whole = long[long["urban_rural"] == "all"].set_index(key)[["met", "not_met"]].loc[parts.index]
     pd.testing.assert_frame_equal(parts, whole)
-    months = long[long["month"] != "Total"].groupby(["grade", "category", "urban_rural", "district"])[
-        ["met", "not_met"]].sum()
-    total = long[long["month"] == "Total"].set_index(["grade", "category", "urban_rural", "district"])[
-        ["met", "not_met"]].loc[months.index]
+    months = (
+        long[long["month"] != "Total"]
+        .groupby(["grade", "category", "urban_rural", "district"])[["met", "not_met"]]
+        .sum()
+    )
+    total = (
+        long[long["month"] == "Total"]
+        .set_index(["grade", "category", "urban_rural", "district"])[["met", "not_met"]]
+        .loc[months.index]
+    )
     pd.testing.assert_frame_equal(months, total)
     assert np.allclose(long["pct_met"], np.floor(1000 * long["met"] / (long["met"] + long["not_met"]) + 0.5) / 10)
 
@@ -110,17 +138,30 @@ def test_reproduces_a_published_monthly_row(tmp_path, tiny_lsoas, policy):
 
 def test_percent_rounds_half_up():
     # 1 of 8 = 12.5% exactly -> 12.5; 1 of 16 = 6.25% -> 6.3 (banker's rounding would give 6.2)
-    assert compliance.pct_half_up(np.array([1, 1, 2]), np.array([8, 16, 3]), integer=True).tolist() == [
-        12.5, 6.3, 66.7]
+    assert compliance.pct_half_up(np.array([1, 1, 2]), np.array([8, 16, 3]), integer=True).tolist() == [12.5, 6.3, 66.7]
     assert np.isnan(compliance.pct_half_up(np.array([0]), np.array([0]), integer=True)[0])
 
 
 def test_modelled_probabilities_give_expected_counts():
-    inc = pd.DataFrame({"grade_category": ["emergency"] * 3, "category": "Robbery", "urban_rural": "urban",
-                        "district": "Alpha", "month": "2018-01", "attended": True, "p_met": [0.25, 0.5, 0.333]})
+    inc = pd.DataFrame(
+        {
+            "grade_category": ["emergency"] * 3,
+            "category": "Robbery",
+            "urban_rural": "urban",
+            "district": "Alpha",
+            "month": "2018-01",
+            "attended": True,
+            "p_met": [0.25, 0.5, 0.333],
+        }
+    )
     long = compliance.compliance_long(inc)
-    row = long[(long["month"] == "Total") & (long["grade"] == "all") & (long["category"] == "all")
-               & (long["urban_rural"] == "all") & (long["district"] == "all")].iloc[0]
+    row = long[
+        (long["month"] == "Total")
+        & (long["grade"] == "all")
+        & (long["category"] == "all")
+        & (long["urban_rural"] == "all")
+        & (long["district"] == "all")
+    ].iloc[0]
     assert (row["met"], row["not_met"], row["pct_met"]) == (1.08, 1.92, 36.1)
     t = compliance.wide_table(long, grade="emergency")
     assert _row(t, "Met") == ["1.08", "1.08"]
@@ -128,16 +169,23 @@ def test_modelled_probabilities_give_expected_counts():
 
 def test_missing_observed_times_are_warned_and_counted_not_met(tmp_path, tiny_lsoas, policy):
     f = tmp_path / "m.csv"
-    f.write_text("grade,response_minutes,latitude,longitude,month\nemergency,10,51.75,0.45,2021-04\n"
-                 "emergency,,51.75,0.45,2021-04\n")
+    f.write_text(
+        "grade,response_minutes,latitude,longitude,month\nemergency,10,51.75,0.45,2021-04\n"
+        "emergency,,51.75,0.45,2021-04\n"
+    )
     inc = _observed(f, tiny_lsoas, policy)
     w = compliance.missing_time_warnings(inc)
-    assert w["row_number"].tolist() == [3] and w["reason"].tolist() == ["missing_response_time"]   # file line
+    assert w["row_number"].tolist() == [3] and w["reason"].tolist() == ["missing_response_time"]  # file line
     # one rule everywhere: the incident with no time is in the denominator, as not met, and said apart
     assert inc["no_outcome"].isna().tolist() == [True, False] and inc["no_outcome"].iloc[1] == "no response time"
     long = compliance.compliance_long(inc)
-    total = long[(long["grade"] == "all") & (long["month"] == "Total") & (long["urban_rural"] == "all")
-                 & (long["district"] == "all") & (long["category"] == "all")].iloc[0]
+    total = long[
+        (long["grade"] == "all")
+        & (long["month"] == "Total")
+        & (long["urban_rural"] == "all")
+        & (long["district"] == "all")
+        & (long["category"] == "all")
+    ].iloc[0]
     assert (total["met"], total["not_met"], total["pct_met"]) == (1, 1, 50.0)
 
 
@@ -145,9 +193,13 @@ def test_report_markdown_and_escaped_html(tmp_path, tiny_lsoas, policy):
     inc = _observed(FIX / "observed_small.csv", tiny_lsoas, policy)
     inc["category"] = inc["category"].replace({"Robbery": "<script>alert(1)</script>"})
     long = compliance.compliance_long(inc)
-    summary = {"policy": "essex-2022", "policy_label": "Essex <2022>", "outcomes": "observed",
-               "grades_sampled": False, "ledger": {"input_rows": 11, "accepted": 11, "rejected": 0,
-                                                   "rejected_by_reason": {}, "warnings": {}}}
+    summary = {
+        "policy": "essex-2022",
+        "policy_label": "Essex <2022>",
+        "outcomes": "observed",
+        "grades_sampled": False,
+        "ledger": {"input_rows": 11, "accepted": 11, "rejected": 0, "rejected_by_reason": {}, "warnings": {}},
+    }
     md = report.write_report(long, summary, tmp_path / "report.md").read_text()
     assert "| % Met | 60.0% | 50.0% | 57.1% |" in md
     assert "| Met | 3 | 1 | 4 |" in md
@@ -168,6 +220,7 @@ def _cli_app():
 
 def _bundle_or_skip():
     from geo_response import datadir
+
     try:
         datadir.find_file("essex/essex_lsoa11_ruc11.geojson")
         datadir.find_file("essex/essex_pfa_from_lsoa21_bgc.geojson")
@@ -180,18 +233,27 @@ def test_cli_observed_run_writes_every_output(tmp_path):
     from typer.testing import CliRunner
 
     from geo_response import geography
+
     lsoas = geography.load_lsoas(config.load_profile())
     urban = lsoas[lsoas["urban_rural"] == "urban"].iloc[0]
     rural = lsoas[lsoas["urban_rural"] == "rural"].iloc[0]
     rows = ["incident_id,month,grade,category,response_minutes,latitude,longitude"]
-    for i, (place, grade, minutes) in enumerate([(urban, "emergency", 14), (urban, "emergency", 16),
-                                                 (rural, "emergency", 19), (rural, "1", 16),
-                                                 (rural, "priority", 45), (urban, "5", "")]):
+    for i, (place, grade, minutes) in enumerate(
+        [
+            (urban, "emergency", 14),
+            (urban, "emergency", 16),
+            (rural, "emergency", 19),
+            (rural, "1", 16),
+            (rural, "priority", 45),
+            (urban, "5", ""),
+        ]
+    ):
         rows.append(f"E{i},2021-04,{grade},Burglary,{minutes},{place['pwc_lat']},{place['pwc_lon']}")
-    rows.append("E9,2021-04,emergency,Burglary,5,48.85,2.35")                       # Paris: outside
+    rows.append("E9,2021-04,emergency,Burglary,5,48.85,2.35")  # Paris: outside
     (tmp_path / "in.csv").write_text("\n".join(rows) + "\n")
-    result = CliRunner().invoke(_cli_app(), ["compliance", "--incidents", str(tmp_path / "in.csv"), "--out",
-                                      str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        _cli_app(), ["compliance", "--incidents", str(tmp_path / "in.csv"), "--out", str(tmp_path / "out")]
+    )
     assert result.exit_code == 0, result.output
     out = tmp_path / "out"
     summary = json.loads((out / "summary.json").read_text())
@@ -199,13 +261,17 @@ def test_cli_observed_run_writes_every_output(tmp_path):
     assert summary["rejected_by_reason"] == {"outside_force_area": 1}
     assert summary["warnings"] == {"grade_setting_mismatch": 1}
     assert summary["outcomes"] == "observed" and summary["grades_sampled"] is False
-    assert summary["seeds"] == {"grades": None, "monte_carlo": None}   # nothing random in an observed run
+    assert summary["seeds"] == {"grades": None, "monte_carlo": None}  # nothing random in an observed run
     assert summary["excluded_not_attended"] == {"resolution_without_deployment": 1}
     ledger = pd.read_csv(out / "ledger.csv")
     assert ledger["reason"].tolist() == ["grade_setting_mismatch", "outside_force_area"]
     long = pd.read_csv(out / "compliance_by_month.csv", dtype={"month": str})
-    em = long[(long["grade"] == "emergency") & (long["category"] == "all") & (long["district"] == "all")
-              & (long["month"] == "Total")].set_index("urban_rural")
+    em = long[
+        (long["grade"] == "emergency")
+        & (long["category"] == "all")
+        & (long["district"] == "all")
+        & (long["month"] == "Total")
+    ].set_index("urban_rural")
     # urban: 14 met, 16 not (15 min); rural: 19 met (20 min), explicit grade 1 at 16 min not met (15 min)
     assert em.loc["urban", ["met", "not_met"]].tolist() == [1, 1]
     assert em.loc["rural", ["met", "not_met"]].tolist() == [1, 1]
@@ -216,11 +282,14 @@ def test_cli_observed_run_writes_every_output(tmp_path):
 def test_empty_grade_cells_are_sampled_and_flagged(tmp_path, data_dir):
     """A graded file with an empty grade cell: that row is sampled (and warned), not rejected."""
     from geo_response import geography
+
     urban = geography.load_lsoas(config.load_profile(), data_dir).query("urban_rural == 'urban'").iloc[0]
-    rows = ["incident_id,month,grade,category,response_minutes,latitude,longitude",
-            f"A,2021-04,,Burglary,30,{urban['pwc_lat']},{urban['pwc_lon']}",          # empty grade: sampled
-            f"B,2021-04,emergency,Robbery,14,{urban['pwc_lat']},{urban['pwc_lon']}",  # 14 <= 15: met
-            f"C,2021-04,bogus,Robbery,14,{urban['pwc_lat']},{urban['pwc_lon']}"]      # not a grade: rejected
+    rows = [
+        "incident_id,month,grade,category,response_minutes,latitude,longitude",
+        f"A,2021-04,,Burglary,30,{urban['pwc_lat']},{urban['pwc_lon']}",  # empty grade: sampled
+        f"B,2021-04,emergency,Robbery,14,{urban['pwc_lat']},{urban['pwc_lon']}",  # 14 <= 15: met
+        f"C,2021-04,bogus,Robbery,14,{urban['pwc_lat']},{urban['pwc_lon']}",
+    ]  # not a grade: rejected
     (tmp_path / "in.csv").write_text("\n".join(rows) + "\n")
     run = run_compliance(load_study_area(data_dir=data_dir), tmp_path / "in.csv", tmp_path / "out")
     s = run.summary
@@ -230,7 +299,9 @@ def test_empty_grade_cells_are_sampled_and_flagged(tmp_path, data_dir):
     assert s["warnings"] == {"grade_sampled": 1}
     ledger = pd.read_csv(tmp_path / "out" / "ledger.csv")
     assert ledger[["row_number", "status", "reason"]].values.tolist() == [
-        [2, "warning", "grade_sampled"], [4, "rejected", "unknown_grade"]]     # file lines: header = 1
+        [2, "warning", "grade_sampled"],
+        [4, "rejected", "unknown_grade"],
+    ]  # file lines: header = 1
     per_incident = pd.read_csv(tmp_path / "out" / "incidents.csv", dtype={"grade": str}).set_index("incident_id")
     assert per_incident["grade_sampled"].to_dict() == {"A": True, "B": False}
     assert per_incident.loc["B", ["grade", "target_minutes", "p_met"]].tolist() == ["1", 15.0, 1.0]
@@ -253,7 +324,7 @@ def test_relative_incident_paths_fall_back_to_the_data_folder(tmp_path, data_dir
     assert "is not in the working folder; using" in capsys.readouterr().out
     (tmp_path / "police_uk").mkdir()
     (tmp_path / "police_uk" / "2018-01-x.csv").write_text("a\n")
-    assert resolve_incidents(area, ["police_uk/2018-0[12]-*.csv"]) == ["police_uk/2018-0[12]-*.csv"]   # here first
+    assert resolve_incidents(area, ["police_uk/2018-0[12]-*.csv"]) == ["police_uk/2018-0[12]-*.csv"]  # here first
 
 
 @pytest.mark.parametrize("response_column", [True, False], ids=["observed", "modelled"])
@@ -276,8 +347,9 @@ def test_cli_reports_unreadable_file(tmp_path):
     from typer.testing import CliRunner
 
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
-    result = CliRunner().invoke(_cli_app(), ["compliance", "--incidents", str(tmp_path / "bad.csv"), "--out",
-                                      str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        _cli_app(), ["compliance", "--incidents", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "out")]
+    )
     assert result.exit_code == 2
     assert "no coordinate columns" in result.output
 
@@ -304,7 +376,12 @@ def test_whole_police_uk_bundle_modelled_and_calibrated(tmp_path, essex_graph, e
     assert s["warnings"]["not_routable"] == s["no_outcome"]
     assert s["calibration"]["achieved_rate"] == pytest.approx(0.827, abs=0.002)
     long = pd.read_csv(tmp_path / "compliance_by_month.csv", dtype={"month": str})
-    top = long[(long["grade"] == "emergency") & (long["category"] == "all") & (long["urban_rural"] == "all")
-               & (long["district"] == "all") & (long["month"] == "Total")].iloc[0]
+    top = long[
+        (long["grade"] == "emergency")
+        & (long["category"] == "all")
+        & (long["urban_rural"] == "all")
+        & (long["district"] == "all")
+        & (long["month"] == "Total")
+    ].iloc[0]
     assert top["pct_met"] == pytest.approx(82.7, abs=0.1)
     assert s["seeds"] == {"grades": 20180101, "monte_carlo": 20220401}

@@ -20,12 +20,21 @@ from geo_response.corridor import CorridorError
 from geo_response.roads.roadnet import RoadNetwork
 
 LONS = [0.0, 0.025, 0.05, 0.075, 0.1, 0.15]
-TOY = Corridor(name="A12 corridor (J1 - J2)", ref="A12", from_junction="J1", to_junction="J2",
-               from_lat=51.7, from_lon=0.0, to_lat=51.7, to_lon=0.1, buffer_m=500)
+TOY = Corridor(
+    name="A12 corridor (J1 - J2)",
+    ref="A12",
+    from_junction="J1",
+    to_junction="J2",
+    from_lat=51.7,
+    from_lon=0.0,
+    to_lat=51.7,
+    to_lon=0.1,
+    buffer_m=500,
+)
 
 
 NAMES = [f"{k}{i}" for k in "ns" for i in range(len(LONS))] + ["a", "r0", "r1", "p0", "p1"]
-ID = {name: i + 1 for i, name in enumerate(NAMES)}     # the network object keys nodes by integer ids
+ID = {name: i + 1 for i, name in enumerate(NAMES)}  # the network object keys nodes by integer ids
 
 
 def ids(*edges):
@@ -68,9 +77,17 @@ def test_edge_refs_and_road_class():
 def test_trace_corridor_between_junctions():
     G = toy_graph()
     edges, length = corr.trace_corridor(G, TOY)
-    expected = ids(("n0", "n1", 0), ("n1", "n2", 0), ("n2", "n3", 0), ("n3", "n4", 0),
-                   ("s4", "s3", 0), ("s3", "s2", 0), ("s2", "s1", 0), ("s1", "s0", 0))
-    assert set(edges) == expected      # not the A120, not the A12 beyond junction 2, not the turnaround
+    expected = ids(
+        ("n0", "n1", 0),
+        ("n1", "n2", 0),
+        ("n2", "n3", 0),
+        ("n3", "n4", 0),
+        ("s4", "s3", 0),
+        ("s3", "s2", 0),
+        ("s2", "s1", 0),
+        ("s1", "s0", 0),
+    )
+    assert set(edges) == expected  # not the A120, not the A12 beyond junction 2, not the turnaround
     assert length == pytest.approx(4000.0)
     assert corr.corridor_length_km(G, TOY) == pytest.approx(4.0)
     geom = corr.corridor_geometry(G, TOY)
@@ -104,8 +121,8 @@ def test_trace_corridor_errors():
 INCIDENTS = [
     (0.03, 51.7001, "emergency", 0.0, True, ("n1", "n2", 0)),
     (0.06, 51.7001, "emergency", 0.0, True, ("n2", "n3", 0)),
-    (0.12, 51.7001, "emergency", 1.0, True, ("n4", "n5", 0)),      # on the A12 past junction 2
-    (0.05, 51.7035, "emergency", 0.0, True, ("r0", "r1", 0)),      # 370 m north: in the corridor
+    (0.12, 51.7001, "emergency", 1.0, True, ("n4", "n5", 0)),  # on the A12 past junction 2
+    (0.05, 51.7035, "emergency", 0.0, True, ("r0", "r1", 0)),  # 370 m north: in the corridor
     (0.05, 51.7099, "emergency", 1.0, True, ("r0", "r1", 0)),
     (0.02, 51.7099, "emergency", 1.0, True, ("r0", "r1", 0)),
     (0.08, 51.7099, "emergency", 1.0, True, ("r0", "r1", 0)),
@@ -119,17 +136,25 @@ INCIDENTS = [
 
 def toy_incidents():
     frame = gpd.GeoDataFrame(
-        {"grade_category": [r[2] for r in INCIDENTS], "p_met": [r[3] for r in INCIDENTS],
-         "attended": [r[4] for r in INCIDENTS]},
-        geometry=[Point(r[0], r[1]) for r in INCIDENTS], crs=4326)
-    snapped = pd.DataFrame({
-        "u": [ID[r[5][0]] if r[5] else None for r in INCIDENTS],
-        "v": [ID[r[5][1]] if r[5] else None for r in INCIDENTS],
-        "key": [r[5][2] if r[5] else 0 for r in INCIDENTS],
-        "edge_fraction": 0.5,
-        "snap_distance_m": [10.0 if r[5] else 9000.0 for r in INCIDENTS],
-        "too_far": [r[5] is None for r in INCIDENTS],
-    }, index=frame.index)
+        {
+            "grade_category": [r[2] for r in INCIDENTS],
+            "p_met": [r[3] for r in INCIDENTS],
+            "attended": [r[4] for r in INCIDENTS],
+        },
+        geometry=[Point(r[0], r[1]) for r in INCIDENTS],
+        crs=4326,
+    )
+    snapped = pd.DataFrame(
+        {
+            "u": [ID[r[5][0]] if r[5] else None for r in INCIDENTS],
+            "v": [ID[r[5][1]] if r[5] else None for r in INCIDENTS],
+            "key": [r[5][2] if r[5] else 0 for r in INCIDENTS],
+            "edge_fraction": 0.5,
+            "snap_distance_m": [10.0 if r[5] else 9000.0 for r in INCIDENTS],
+            "too_far": [r[5] is None for r in INCIDENTS],
+        },
+        index=frame.index,
+    )
     return frame, snapped
 
 
@@ -138,10 +163,30 @@ def test_corridor_analysis_hand_computed():
     incidents, snapped = toy_incidents()
     result = corr.corridor_analysis(incidents, G, TOY, snapped=snapped)
     flags = result.incidents
-    assert flags["in_corridor"].tolist() == [True, True, False, True, False, False, False, False, False, False,
-                                             False, False, False, False, False, True]
-    assert flags["road_class"].value_counts().to_dict() == {"residential": 9, "trunk_motorway": 4, "primary": 2,
-                                                            "off_network": 1}
+    assert flags["in_corridor"].tolist() == [
+        True,
+        True,
+        False,
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+        False,
+        False,
+        False,
+        False,
+        False,
+        False,
+        True,
+    ]
+    assert flags["road_class"].value_counts().to_dict() == {
+        "residential": 9,
+        "trunk_motorway": 4,
+        "primary": 2,
+        "off_network": 1,
+    }
     s = result.summary.set_index(["group", "scope"])
     # emergency: failures trunk 2, residential 1, primary 1.5, off network 1 -> total 5.5
     a12 = s.loc[(TOY.name, "emergency")]
@@ -174,8 +219,12 @@ def test_corridor_analysis_hand_computed():
     assert not by.loc[("primary", "emergency"), "largest_group_of_emergency_failures"]
     assert result.parameters["buffer_m"] == 500.0
     table = result.table.set_index("group")
-    assert list(table.index) == [TOY.name, "all trunk and motorway roads", "rest (other roads and off network)",
-                                 "all incidents"]
+    assert list(table.index) == [
+        TOY.name,
+        "all trunk and motorway roads",
+        "rest (other roads and off network)",
+        "all incidents",
+    ]
     assert table.loc["all trunk and motorway roads", "emergency_expected_failures"] == pytest.approx(2.0)
     assert table.loc["all trunk and motorway roads", "all_share_of_failures"] == pytest.approx(2 / 10.5)
     assert table.loc[TOY.name, "all_incidents"] == 4
@@ -185,7 +234,7 @@ def test_corridor_analysis_hand_computed():
 def test_claim_fails_when_residential_failures_dominate():
     G = toy_graph()
     incidents, snapped = toy_incidents()
-    incidents.loc[[4, 5], "p_met"] = 0.0        # residential emergencies: 3 failures now
+    incidents.loc[[4, 5], "p_met"] = 0.0  # residential emergencies: 3 failures now
     result = corr.corridor_analysis(incidents, G, TOY, snapped=snapped)
     assert result.trunk_largest is False
     s = result.summary.set_index(["group", "scope"])
@@ -216,10 +265,10 @@ def test_a12_on_the_standin_network(essex_graph):
     oneway = sum(bool(G.edges[e].get("oneway")) for e in edges)
     assert oneway == len(edges)
     lengths = sum(G.edges[e]["length"] for e in edges)
-    assert lengths == pytest.approx(2 * length, rel=0.02)     # both carriageways
+    assert lengths == pytest.approx(2 * length, rel=0.02)  # both carriageways
     west, south, east, north = corr.corridor_geometry(essex_graph, a12).bounds
     assert west == pytest.approx(a12.from_lon, abs=0.01) and south == pytest.approx(a12.from_lat, abs=0.01)
-    assert east < a12.to_lon + 0.01 and north < a12.to_lat + 0.01     # stops at Marks Tey, not Colchester
+    assert east < a12.to_lon + 0.01 and north < a12.to_lat + 0.01  # stops at Marks Tey, not Colchester
 
 
 @pytest.mark.slow
@@ -232,9 +281,11 @@ def test_a12_snapping_on_the_standin_network(essex_graph):
     G = essex_graph.to_networkx()
     longest = max(edges, key=lambda e: G.edges[e]["length"])
     on_a12 = G.edges[longest]["geometry"].interpolate(0.5, normalized=True)
-    points = gpd.GeoDataFrame({"grade_category": ["emergency", "emergency"], "p_met": [0.0, 1.0],
-                               "attended": [True, True]},
-                              geometry=[on_a12, Point(0.4700, 51.7350)], crs=4326)
+    points = gpd.GeoDataFrame(
+        {"grade_category": ["emergency", "emergency"], "p_met": [0.0, 1.0], "attended": [True, True]},
+        geometry=[on_a12, Point(0.4700, 51.7350)],
+        crs=4326,
+    )
     result = corr.corridor_analysis(points, essex_graph, a12)
     assert result.incidents["in_corridor"].tolist() == [True, False]
     assert result.incidents["road_class"].iloc[0] == "trunk_motorway"

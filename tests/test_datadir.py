@@ -38,8 +38,13 @@ def world(tmp_path, monkeypatch):
     monkeypatch.delenv(datadir.ENV_VAR, raising=False)
     cache = root / "cache"
     monkeypatch.setenv("GEO_RESPONSE_CACHE", str(cache))
-    return {"explicit": root / "explicit", "env": root / "env", "bundle": root / "shared" / "data",
-            "cwd_bundle": root / "elsewhere" / "shared" / "data", "cache": cache / "data"}
+    return {
+        "explicit": root / "explicit",
+        "env": root / "env",
+        "bundle": root / "shared" / "data",
+        "cwd_bundle": root / "elsewhere" / "shared" / "data",
+        "cache": cache / "data",
+    }
 
 
 def test_each_level_of_precedence(world, monkeypatch):
@@ -74,8 +79,12 @@ def test_a_bundle_planted_beside_the_working_directory_is_ignored(world):
 def test_candidate_order_and_reasons(world, monkeypatch):
     monkeypatch.setenv(datadir.ENV_VAR, str(world["env"]))
     got = datadir.candidate_dirs(world["explicit"])
-    assert got == [("--data-dir option", world["explicit"]), ("$GEO_RESPONSE_DATA", world["env"]),
-                   ("../shared/data bundle", world["bundle"]), ("user cache", world["cache"])]
+    assert got == [
+        ("--data-dir option", world["explicit"]),
+        ("$GEO_RESPONSE_DATA", world["env"]),
+        ("../shared/data bundle", world["bundle"]),
+        ("user cache", world["cache"]),
+    ]
 
 
 def test_env_pointing_at_the_bundle_is_listed_once(world, monkeypatch):
@@ -108,8 +117,11 @@ def test_resolve_data_dir_refuses_folders_that_do_not_exist(world, monkeypatch):
 
 def test_a_data_dir_that_does_not_exist_is_an_error_not_a_fallback(world, monkeypatch):
     put(world["bundle"], "bundle")
-    with pytest.raises(DataFileNotFoundError, match=r"data directory .*explicit \(from --data-dir option\) does "
-                                                    r"not exist"):
+    with pytest.raises(
+        DataFileNotFoundError,
+        match=r"data directory .*explicit \(from --data-dir option\) does "
+        r"not exist",
+    ):
         datadir.find_file(REL, data_dir=world["explicit"])
     monkeypatch.setenv(datadir.ENV_VAR, str(world["env"]))
     with pytest.raises(DataFileNotFoundError, match=r"from \$GEO_RESPONSE_DATA\) does not exist"):
@@ -134,8 +146,12 @@ def test_missing_file_error_names_file_folders_and_url(world, monkeypatch):
         datadir.find_file(REL, data_dir=world["explicit"], url=url)
     message = str(info.value)
     assert message.startswith(f"data file {REL} not found. Looked in:")
-    for reason, folder in [("--data-dir option", world["explicit"]), ("$GEO_RESPONSE_DATA", world["env"]),
-                           ("../shared/data bundle", world["bundle"]), ("user cache", world["cache"])]:
+    for reason, folder in [
+        ("--data-dir option", world["explicit"]),
+        ("$GEO_RESPONSE_DATA", world["env"]),
+        ("../shared/data bundle", world["bundle"]),
+        ("user cache", world["cache"]),
+    ]:
         assert f"  {folder / REL}  ({reason})" in message
     assert f"Download it from {url}" in message and "geo-response fetch" in message
     # the same error is a GeoResponseError (CLI) and a FileNotFoundError (plain Python callers)

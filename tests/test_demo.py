@@ -12,20 +12,47 @@ from typer.testing import CliRunner
 from geo_response.cli import get_app
 from geo_response.workflows import demo as pipeline
 
-OUTPUTS = {"essex_compliance.html", "isochrones.gpkg", "compliance_by_month.csv", "hotspots.csv", "ledger.csv",
-           "summary.json", "report.md", "report.html", "board_pack.xlsx", "board_pack", "geo_response.gpkg"}
+OUTPUTS = {
+    "essex_compliance.html",
+    "isochrones.gpkg",
+    "compliance_by_month.csv",
+    "hotspots.csv",
+    "ledger.csv",
+    "summary.json",
+    "report.md",
+    "report.html",
+    "board_pack.xlsx",
+    "board_pack",
+    "geo_response.gpkg",
+}
 
 
 def test_corridor_readable_formats_hand_figures():
-    table = pd.DataFrame({"group": ["A12 corridor", "all incidents"], "emergency_incidents": [421, 28848],
-                          "emergency_pct_met": [83.9813, 82.7], "emergency_expected_failures": [67.43875, 4983.438],
-                          "emergency_share_of_failures": [67.43875 / 4983.438, 1.0]})
+    table = pd.DataFrame(
+        {
+            "group": ["A12 corridor", "all incidents"],
+            "emergency_incidents": [421, 28848],
+            "emergency_pct_met": [83.9813, 82.7],
+            "emergency_expected_failures": [67.43875, 4983.438],
+            "emergency_share_of_failures": [67.43875 / 4983.438, 1.0],
+        }
+    )
     out = pipeline.corridor_readable(table)
     assert out.to_dict(orient="records") == [
-        {"group": "A12 corridor", "emergency incidents": "421", "% met": "84.0%", "expected failures": "67.4",
-         "share of all failures": "1.4%"},
-        {"group": "all incidents", "emergency incidents": "28,848", "% met": "82.7%",
-         "expected failures": "4,983.4", "share of all failures": "100.0%"},
+        {
+            "group": "A12 corridor",
+            "emergency incidents": "421",
+            "% met": "84.0%",
+            "expected failures": "67.4",
+            "share of all failures": "1.4%",
+        },
+        {
+            "group": "all incidents",
+            "emergency incidents": "28,848",
+            "% met": "82.7%",
+            "expected failures": "4,983.4",
+            "share of all failures": "100.0%",
+        },
     ]
 
 
@@ -87,9 +114,9 @@ def test_demo_isochrones_hotspots_corridor_and_map(demo_out):
     assert corridor["group"].str.startswith("A12 corridor").any()
     page = (out / "essex_compliance.html").read_text(encoding="utf-8")
     assert (out / "essex_compliance.html").stat().st_size < 20e6
-    assert "Incidents (points)" not in page            # aggregates only by default
+    assert "Incidents (points)" not in page  # aggregates only by default
     assert "synthetic stand-in" in page
-    assert "unpkg.com" not in page and "cdn.jsdelivr" not in page   # offline
+    assert "unpkg.com" not in page and "cdn.jsdelivr" not in page  # offline
     # time of day: normal traffic at the weekday morning peak and at night, as two layers
     assert "normal at 08:00 weekday" in page and "normal at 03:00 weekday" in page
     report = (out / "report.md").read_text(encoding="utf-8")
@@ -111,11 +138,19 @@ def test_demo_outputs_agree_with_each_other(demo_out):
     incidents = pd.read_csv(out / "incidents.csv", low_memory=False)
     emergency = incidents[(incidents["grade_category"] == "emergency") & incidents["attended"]]
     long = pd.read_csv(out / "compliance_by_month.csv", dtype={"month": str})
-    total = long[(long["grade"] == "emergency") & (long["category"] == "all") & (long["urban_rural"] == "all")
-                 & (long["district"] == "all") & (long["month"] == "Total")].iloc[0]
+    total = long[
+        (long["grade"] == "emergency")
+        & (long["category"] == "all")
+        & (long["urban_rural"] == "all")
+        & (long["district"] == "all")
+        & (long["month"] == "Total")
+    ].iloc[0]
     # one denominator everywhere: every attended emergency, those with no route counted as not met
-    assert round(total["met"] + total["not_met"]) == len(emergency) == summary["policies"]["essex-2022"][
-        "emergency"]["incidents"]
+    assert (
+        round(total["met"] + total["not_met"])
+        == len(emergency)
+        == summary["policies"]["essex-2022"]["emergency"]["incidents"]
+    )
     assert emergency["p_met"].notna().all()
     assert total["met"] == pytest.approx(emergency["p_met"].sum(), abs=0.01)
     # the board pack's totals equal the sum of its detail rows

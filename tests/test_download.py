@@ -27,13 +27,18 @@ from geo_response.download import DownloadError
 from geo_response.errors import ConfigError, GeoResponseError
 
 # Small, hand-written police.uk-style street file (original police.uk header).
-STREET_HEADER = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
-                 "Crime type,Last outcome category,Context\n")
+STREET_HEADER = (
+    "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
+    "Crime type,Last outcome category,Context\n"
+)
 
 
 def street_csv(month: str, force: str, rows: int) -> str:
-    lines = [f"id{force}{month}{i},{month},{force} Police,{force} Police,0.47{i},51.73{i},On or near X,"
-             f"E01021{i:03d},Chelmsford 0{i}A,Burglary,Under investigation,\n" for i in range(rows)]
+    lines = [
+        f"id{force}{month}{i},{month},{force} Police,{force} Police,0.47{i},51.73{i},On or near X,"
+        f"E01021{i:03d},Chelmsford 0{i}A,Burglary,Under investigation,\n"
+        for i in range(rows)
+    ]
     return STREET_HEADER + "".join(lines)
 
 
@@ -130,14 +135,14 @@ def test_trust_on_first_use_is_visible_and_the_cache_is_reverified_by_hash(serve
     second = download.fetch_source("ruc", profile, progress=False)
     assert not second.downloaded and "matches the sha256 recorded at its download" in second.status
     assert "trust on first use" in second.status
-    tampered = PAYLOAD[::-1]                                   # same size, other bytes
+    tampered = PAYLOAD[::-1]  # same size, other bytes
     first.path.write_bytes(tampered)
     with pytest.raises(DownloadError, match="does not match the sha256 recorded when it was downloaded") as info:
         download.fetch_source("ruc", profile, progress=False)
     assert not first.path.exists()
     moved = [p for p in first.path.parent.iterdir() if p.name.startswith("ruc.csv.bad-")]
     assert len(moved) == 1 and moved[0].read_bytes() == tampered and str(moved[0]) in str(info.value)
-    third = download.fetch_source("ruc", profile, progress=False)   # fetching again downloads a fresh copy
+    third = download.fetch_source("ruc", profile, progress=False)  # fetching again downloads a fresh copy
     assert third.downloaded and third.path.read_bytes() == PAYLOAD
     assert server.requests == ["/tofu.csv", "/tofu.csv"]
 
@@ -241,8 +246,9 @@ def test_failed_mirror_download_quotes_the_publisher_url_for_getting_it_by_hand(
         download.fetch("geofabrik_essex", base_url=f"{server.url}/nothere", progress=False)
     message = str(info.value)
     assert f"download of {server.url}/nothere/essex-latest.osm.pbf failed" in message
-    assert ("download https://download.geofabrik.de/europe/united-kingdom/england/essex-latest.osm.pbf "
-            "in a browser") in message
+    assert (
+        "download https://download.geofabrik.de/europe/united-kingdom/england/essex-latest.osm.pbf in a browser"
+    ) in message
 
 
 def test_refused_connection_is_reported(cache):
@@ -294,7 +300,8 @@ def test_source_kinds_and_urls_of_the_essex_profile():
     assert download.source_kind(sources["srn_links"]) == "page"  # a DOI
     assert download.source_kind(sources["police_uk_archive"]) == "archive"
     assert download.source_url(sources["geofabrik_essex"], "http://127.0.0.1:1/m/") == (
-        "http://127.0.0.1:1/m/essex-latest.osm.pbf")
+        "http://127.0.0.1:1/m/essex-latest.osm.pbf"
+    )
     assert download.source_url(sources["geofabrik_essex"]) == sources["geofabrik_essex"].url
     assert download.source_url(sources["police_uk_archive"], "http://127.0.0.1:1/a") == "http://127.0.0.1:1/a/"
 
@@ -342,7 +349,9 @@ def test_plan_police_uk_archives():
     assert download.plan_police_uk_archives(["2018-07", "2018-06"]) == {"2018-07": ["2018-06", "2018-07"]}
     # 2015-08 is 35 months before 2018-07 (inside one archive); 2015-07 is 36 months before (not)
     assert download.plan_police_uk_archives(["2018-07", "2015-08", "2015-07"]) == {
-        "2018-07": ["2015-08", "2018-07"], "2015-07": ["2015-07"]}
+        "2018-07": ["2015-08", "2018-07"],
+        "2015-07": ["2015-07"],
+    }
     with pytest.raises(DownloadError, match="YYYY-MM"):
         download.plan_police_uk_archives(["2018-13"])
     with pytest.raises(DownloadError, match="no months"):

@@ -13,7 +13,7 @@ from shapely.geometry import Point, Polygon, box
 from geo_response import hotspots, places
 from geo_response.errors import HotspotError, InputFileError
 
-CENTRE = h3.latlng_to_cell(51.73, 0.48, 8)            # Chelmsford
+CENTRE = h3.latlng_to_cell(51.73, 0.48, 8)  # Chelmsford
 COLD = h3.cell_to_center_child(h3.cell_to_parent(CENTRE, 6), 8)
 
 
@@ -33,8 +33,18 @@ def grid() -> gpd.GeoDataFrame:
         else:
             rate.append(0.3 + rng.uniform(-0.03, 0.03))
     polys = [Polygon([(lon, lat) for lat, lon in h3.cell_to_boundary(c)]) for c in cells]
-    agg = gpd.GeoDataFrame({"cell": cells, "attended": 50, "failures": 50 * np.array(rate), "failure_rate": rate,
-                            "urban_rural": "urban", "district": "Chelmsford"}, geometry=polys, crs=4326)
+    agg = gpd.GeoDataFrame(
+        {
+            "cell": cells,
+            "attended": 50,
+            "failures": 50 * np.array(rate),
+            "failure_rate": rate,
+            "urban_rural": "urban",
+            "district": "Chelmsford",
+        },
+        geometry=polys,
+        crs=4326,
+    )
     agg.attrs.update(cell_type="h3", resolution=8)
     return agg, cold_centre
 
@@ -52,21 +62,23 @@ def hand_gi_star(agg: gpd.GeoDataFrame, cell: str) -> float:
 
 def test_gi_star_hot_and_cold_cells():
     agg, cold_centre = grid()
-    towns = gpd.GeoDataFrame({"name": ["Chelmsford", "Faraway"]},
-                             geometry=[Point(0.48, 51.73), Point(1.5, 52.5)], crs=4326)
+    towns = gpd.GeoDataFrame(
+        {"name": ["Chelmsford", "Faraway"]}, geometry=[Point(0.48, 51.73), Point(1.5, 52.5)], crs=4326
+    )
     spots = hotspots.gi_star_spots(agg, towns=towns)
     row = spots.set_index("cell").loc[CENTRE]
     assert row["gi_z"] == pytest.approx(hand_gi_star(agg, CENTRE), rel=1e-9)
     assert row["gi_z"] > 5 and row["gi_bin"] == 3 and row["gi_class"] == "hot"
     assert row["gi_neighbours"] == 6
     assert row["name"].startswith("Chelmsford: near Chelmsford (")
-    assert spots.iloc[0]["cell"] == CENTRE                   # the hottest first
+    assert spots.iloc[0]["cell"] == CENTRE  # the hottest first
     cold = spots.set_index("cell").loc[cold_centre]
     assert cold["gi_z"] == pytest.approx(hand_gi_star(agg, cold_centre), rel=1e-9)
     assert cold["gi_class"] == "cold" and cold["gi_bin"] <= -2
     assert (spots["gi_class"] == "hot").sum() >= 1 and spots.attrs["cold"] >= 1
-    far_cell = next(c for c in agg["cell"] if h3.grid_distance(CENTRE, c) == 6
-                    and h3.grid_distance(cold_centre, c) >= 4)
+    far_cell = next(
+        c for c in agg["cell"] if h3.grid_distance(CENTRE, c) == 6 and h3.grid_distance(cold_centre, c) >= 4
+    )
     assert spots.set_index("cell").loc[far_cell, "gi_class"] == "not significant"
 
 
@@ -82,16 +94,22 @@ def test_gi_star_leaves_out_small_cells_and_checks_input():
 
 
 def test_gi_star_on_lsoa_contiguity():
-    boxes = [box(570000 + 1000 * i, 200000 + 1000 * j, 571000 + 1000 * i, 201000 + 1000 * j)
-             for i in range(6) for j in range(6)]
+    boxes = [
+        box(570000 + 1000 * i, 200000 + 1000 * j, 571000 + 1000 * i, 201000 + 1000 * j)
+        for i in range(6)
+        for j in range(6)
+    ]
     rate = [0.9 if (i < 2 and j < 2) else 0.3 + 0.01 * ((i * 7 + j * 3) % 5) for i in range(6) for j in range(6)]
-    agg = gpd.GeoDataFrame({"cell": [f"L{k}" for k in range(36)], "attended": 40, "failure_rate": rate,
-                            "district": "X"}, geometry=boxes, crs=27700)
+    agg = gpd.GeoDataFrame(
+        {"cell": [f"L{k}" for k in range(36)], "attended": 40, "failure_rate": rate, "district": "X"},
+        geometry=boxes,
+        crs=27700,
+    )
     agg.attrs["cell_type"] = "lsoa"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         spots = hotspots.gi_star_spots(agg)
-    assert spots.set_index("cell").loc["L0", "gi_neighbours"] == 3       # a corner square: queen contiguity
+    assert spots.set_index("cell").loc["L0", "gi_neighbours"] == 3  # a corner square: queen contiguity
     assert spots.iloc[0]["cell"] in {"L0", "L1", "L6", "L7"} and spots.iloc[0]["gi_class"] == "hot"
 
 

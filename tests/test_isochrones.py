@@ -17,7 +17,7 @@ from geo_response.roads import fields, isochrones, network
 from geo_response.roads.roadnet import RoadNetwork
 from tests.conftest import FIXTURES
 
-E0, N0 = 575_000.0, 205_000.0   # near Chelmsford, EPSG:27700
+E0, N0 = 575_000.0, 205_000.0  # near Chelmsford, EPSG:27700
 TO_LONLAT = Transformer.from_crs(27700, 4326, always_xy=True)
 
 
@@ -37,8 +37,11 @@ def _graph(nodes: dict[int, tuple[float, float]], roads: list[tuple[int, int, fl
 
 def _bases(G, nodes, names=None):
     names = names or [f"base {n}" for n in nodes]
-    return gpd.GeoDataFrame({"base_id": range(len(nodes)), "name": names, "node": nodes},
-                            geometry=gpd.points_from_xy(*G.node_xy(nodes).T), crs=4326)
+    return gpd.GeoDataFrame(
+        {"base_id": range(len(nodes)), "name": names, "node": nodes},
+        geometry=gpd.points_from_xy(*G.node_xy(nodes).T),
+        crs=4326,
+    )
 
 
 def _fine(buffer_m=100.0, cell_m=10.0):
@@ -59,12 +62,12 @@ def test_half_a_road_is_a_stadium():
     fine = _fine()
     iso = isochrones.isochrones(G, _bases(G, [1]), [50 / 60, 100 / 60], per_base=False, **fine)
     half, full = _projected(iso)
-    stadium = 500 * 200 + np.pi * 100**2       # reached road buffered by 100 m
+    stadium = 500 * 200 + np.pi * 100**2  # reached road buffered by 100 m
     assert half.area == pytest.approx(stadium, rel=0.03)
     assert full.area == pytest.approx(1000 * 200 + np.pi * 100**2, rel=0.03)
     assert iso.area_km2.iloc[0] == pytest.approx(half.area / 1e6, rel=0.01)
     assert half.covers(_pt(450, 0)) and half.covers(_pt(0, 90)) and not half.covers(_pt(650, 0))
-    assert full.covers(half.buffer(-1))        # thresholds nest
+    assert full.covers(half.buffer(-1))  # thresholds nest
     assert list(iso.base) == ["all bases"] * 2 and list(iso.base_id) == [-1, -1]
     assert list(iso.threshold_min) == pytest.approx([50 / 60, 100 / 60])
 
@@ -83,8 +86,10 @@ def test_no_hull_between_roads():
 
 def test_one_way_and_disjoint_reach_is_a_multipolygon():
     # 1 -> 2 -> 3 along a line, one-way 2 -> 3 only; bases at 1 and 3; 4-5 is a separate part nobody reaches
-    G = _graph({1: (0, 0), 2: (3000, 0), 3: (6000, 0), 4: (0, 3000), 5: (500, 3000)},
-               [(1, 2, 300.0, True), (2, 3, 300.0, False), (4, 5, 30.0, True)])
+    G = _graph(
+        {1: (0, 0), 2: (3000, 0), 3: (6000, 0), 4: (0, 3000), 5: (500, 3000)},
+        [(1, 2, 300.0, True), (2, 3, 300.0, False), (4, 5, 30.0, True)],
+    )
     fine = _fine(cell_m=20)
     iso = isochrones.isochrones(G, _bases(G, [1, 3], ["West", "East"]), [1], **fine)
     combined, west, east = _projected(iso)
@@ -93,7 +98,7 @@ def test_one_way_and_disjoint_reach_is_a_multipolygon():
     assert combined.covers(_pt(500, 0)) and combined.covers(_pt(680, 0)) and not combined.covers(_pt(730, 0))
     # from 3 nothing leads back (2 -> 3 is one-way): East covers only the disc around its node
     assert east.area == pytest.approx(np.pi * 100**2, rel=0.06) and not east.covers(_pt(5850, 0))
-    assert not combined.covers(_pt(250, 3000))                                  # the unreached part
+    assert not combined.covers(_pt(250, 3000))  # the unreached part
     assert west.geom_type == "Polygon"
     assert list(iso.base) == ["all bases", "West", "East"] and list(iso.base_id) == [-1, 0, 1]
 
@@ -108,9 +113,9 @@ def test_partial_edge_is_cut_at_the_threshold(profile):
     node = gpd.GeoSeries(gpd.points_from_xy(*tiny.node_xy([1, 3, 4, 5]).T), crs=4326).to_crs(27700)
     n1, n3, n4, n5 = node.values
     assert poly.covers(n1) and poly.covers(n3)
-    assert not poly.covers(n4) and not poly.covers(n5)            # 22.8 s and 29.7 s away
+    assert not poly.covers(n4) and not poly.covers(n5)  # 22.8 s and 29.7 s away
     lane = shapely.LineString([n3, n4])
-    north = shapely.intersection(poly, lane).length                 # reached lane + 20 m band
+    north = shapely.intersection(poly, lane).length  # reached lane + 20 m band
     assert north == pytest.approx(0.2238 * 222.39 + 20, abs=5)
 
 
@@ -119,12 +124,13 @@ def test_population_by_weighted_centroid():
     fine = _fine()
     pts = [(500, 50), (500, 400), (2000, 0)]
     lonlat = [TO_LONLAT.transform(E0 + dx, N0 + dy) for dx, dy in pts]
-    lsoas = pd.DataFrame({"pwc_lon": [p[0] for p in lonlat], "pwc_lat": [p[1] for p in lonlat],
-                          "population": [1500, 1700, 1900]})
+    lsoas = pd.DataFrame(
+        {"pwc_lon": [p[0] for p in lonlat], "pwc_lat": [p[1] for p in lonlat], "population": [1500, 1700, 1900]}
+    )
     iso = isochrones.isochrones(G, _bases(G, [1]), [2], per_base=False, lsoas=lsoas, **fine)
-    assert iso.population.iloc[0] == 1500                          # only the centroid 50 m from the road
+    assert iso.population.iloc[0] == 1500  # only the centroid 50 m from the road
     no_pop = isochrones.isochrones(G, _bases(G, [1]), [2], per_base=False, **fine)
-    assert np.isnan(no_pop.population.iloc[0])                     # unknown, never 0
+    assert np.isnan(no_pop.population.iloc[0])  # unknown, never 0
 
 
 def test_nothing_reached_is_empty_not_an_error():
@@ -163,8 +169,8 @@ def test_essex_isochrone_sanity(essex_graph, essex_bases, lsoas):
         inside = shapely.covers(poly, proj.values)
         limit = minutes * 60
         reached = seconds <= limit
-        assert inside[reached].all()                               # every reached node is inside
-        beyond = seconds > limit + 120                             # 2 minutes of margin
+        assert inside[reached].all()  # every reached node is inside
+        beyond = seconds > limit + 120  # 2 minutes of margin
         assert beyond.sum() > 1000
         road = cKDTree(samples.xy[sample_t <= limit]).query(node_xy[beyond])[0]
         # a far node is inside only within the band around a reached road (e.g. beside a bypass it cannot join)
@@ -172,7 +178,7 @@ def test_essex_isochrone_sanity(essex_graph, essex_bases, lsoas):
         assert not (inside[beyond] & (road > band)).any()
         assert inside[beyond].mean() < 0.02
     assert iso.population.iloc[1] > iso.population.iloc[0] > 0
-    assert iso.population.iloc[0] >= iso.population.iloc[2::2].max()    # combined covers each base's 10 min
+    assert iso.population.iloc[0] >= iso.population.iloc[2::2].max()  # combined covers each base's 10 min
     # a threshold's polygon does not depend on the other thresholds asked for in the same call
     alone = isochrones.isochrones(G, first, [10], "blue_light", per_base=False)
     assert alone.area_km2.iloc[0] == iso.area_km2.iloc[0]
@@ -190,22 +196,37 @@ def test_isochrones_command(tmp_path, data_dir, monkeypatch):
 
     monkeypatch.setenv("GEO_RESPONSE_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "iso.gpkg"
-    args = ["isochrones", "--osm", str(FIXTURES / "osm" / "tiny_town.osm"), "--thresholds", "0.25,0.5",
-            "--speed", "blue_light", "--speed", "normal", "--out", str(out), "--data-dir", str(data_dir)]
+    args = [
+        "isochrones",
+        "--osm",
+        str(FIXTURES / "osm" / "tiny_town.osm"),
+        "--thresholds",
+        "0.25,0.5",
+        "--speed",
+        "blue_light",
+        "--speed",
+        "normal",
+        "--out",
+        str(out),
+        "--data-dir",
+        str(data_dir),
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     iso = gpd.read_file(out, layer="isochrones")
     assert list(iso.columns) == [*isochrones.COLUMNS[:-1], "network", "geometry"]
-    assert len(iso) == 2 * 2 * 2          # (all bases + 1 station) x 2 thresholds x 2 profiles
+    assert len(iso) == 2 * 2 * 2  # (all bases + 1 station) x 2 thresholds x 2 profiles
     assert set(iso.profile) == {"blue_light", "normal"} and set(iso.threshold_min) == {0.25, 0.5}
     small = iso[(iso.base_id == -1) & (iso.threshold_min == 0.25)].set_index("profile").area_km2
-    assert small["blue_light"] > small["normal"] > 0     # faster profile, larger area
+    assert small["blue_light"] > small["normal"] > 0  # faster profile, larger area
     meta = json.loads((tmp_path / "iso.gpkg.json").read_text())
     assert meta["parameters"]["buffer_m"] == isochrones.BUFFER_M and meta["polygons"] == 8
     bad = CliRunner().invoke(app, [*args[:-4], "--out", str(tmp_path / "iso.shp"), "--data-dir", str(data_dir)])
     assert bad.exit_code == 2 and ".gpkg or .geojson" in bad.output
-    for extra, message in ((["--no-per-base", "--no-combined"], "nothing to draw"),
-                           (["--thresholds", "nan"], "must be positive minutes"),
-                           (["--thresholds", "5,-1"], "must be positive minutes")):
+    for extra, message in (
+        (["--no-per-base", "--no-combined"], "nothing to draw"),
+        (["--thresholds", "nan"], "must be positive minutes"),
+        (["--thresholds", "5,-1"], "must be positive minutes"),
+    ):
         bad = CliRunner().invoke(app, [*args, *extra])
         assert bad.exit_code == 2 and message in bad.output, bad.output

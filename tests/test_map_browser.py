@@ -24,9 +24,11 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-                       reason="headless Chromium (/usr/bin/chromium) or chromedriver (/usr/bin/chromedriver) "
-                              "is not installed: apt-get install chromium chromium-driver"),
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+        reason="headless Chromium (/usr/bin/chromium) or chromedriver (/usr/bin/chromedriver) "
+        "is not installed: apt-get install chromium chromium-driver",
+    ),
 ]
 
 
@@ -38,16 +40,30 @@ def browser():
     profile_dir = tempfile.mkdtemp(prefix="gr-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 f"--user-data-dir={profile_dir}", "--window-size=1200,900"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile_dir}",
+        "--window-size=1200,900",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     # collect uncaught errors from the very start of every page
-    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
-        "window.__errors = []; window.__xss = 0;"
-        "window.addEventListener('error', function (e) { window.__errors.push(String(e.message)); });")})
+    driver.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument",
+        {
+            "source": (
+                "window.__errors = []; window.__xss = 0;"
+                "window.addEventListener('error', function (e) { window.__errors.push(String(e.message)); });"
+            )
+        },
+    )
     yield driver
     driver.quit()
     shutil.rmtree(profile_dir, ignore_errors=True)
@@ -61,17 +77,44 @@ def build_offline_map(path: Path) -> dict:
     bases.loc[0, "name"] = "<img src=y onerror=window.__xss=2>"
     agg = hotspots.hex_aggregate(inc[inc["attended"]])
     hot = hotspots.find_hotspots(agg, min_count=1, alpha=0.9)
-    iso = gpd.GeoDataFrame({"base": ["all", "all"], "threshold_min": [10, 20], "profile": ["blue_light"] * 2,
-                            "area_km2": [100.0, 400.0], "population": [1000, 5000]},
-                           geometry=[box(0.4, 51.7, 0.5, 51.78), box(0.35, 51.66, 0.6, 51.81)], crs=4326)
-    m = maps.compliance_map(inc, bases=bases, isochrones=iso, hotspots=hot, lsoas=make_lsoas(),
-                            districts=make_districts(), corridor=LineString([(0.36, 51.66), (0.85, 51.80)]),
-                            corridor_name="A12 corridor", corridor_buffer_m=500, show_points=True,
-                            network_label=maps.STANDIN_LABEL, policy_label="Essex Police attendance policy (2022)",
-                            attribution="Contains OS data © Crown copyright; data.police.uk", min_cell_count=1)
+    iso = gpd.GeoDataFrame(
+        {
+            "base": ["all", "all"],
+            "threshold_min": [10, 20],
+            "profile": ["blue_light"] * 2,
+            "area_km2": [100.0, 400.0],
+            "population": [1000, 5000],
+        },
+        geometry=[box(0.4, 51.7, 0.5, 51.78), box(0.35, 51.66, 0.6, 51.81)],
+        crs=4326,
+    )
+    m = maps.compliance_map(
+        inc,
+        bases=bases,
+        isochrones=iso,
+        hotspots=hot,
+        lsoas=make_lsoas(),
+        districts=make_districts(),
+        corridor=LineString([(0.36, 51.66), (0.85, 51.80)]),
+        corridor_name="A12 corridor",
+        corridor_buffer_m=500,
+        show_points=True,
+        network_label=maps.STANDIN_LABEL,
+        policy_label="Essex Police attendance policy (2022)",
+        attribution="Contains OS data © Crown copyright; data.police.uk",
+        min_cell_count=1,
+    )
     maps.save_map(m, path, offline=True)
-    return {"shading": 2, "districts": 2, "choropleth": len(agg), "corridor": 2, "hotspots": len(hot),
-            "bases": 2, "points": len(inc), "isochrones": 2}
+    return {
+        "shading": 2,
+        "districts": 2,
+        "choropleth": len(agg),
+        "corridor": 2,
+        "hotspots": len(hot),
+        "bases": 2,
+        "points": len(inc),
+        "isochrones": 2,
+    }
 
 
 def test_offline_map_in_chromium(browser, tmp_path):
@@ -91,11 +134,19 @@ def test_offline_map_in_chromium(browser, tmp_path):
 
     labels = browser.find_elements(By.CSS_SELECTOR, ".leaflet-control-layers-overlays label")
     overlays = [e.text.strip() for e in labels]
-    assert overlays == ["Urban / rural (ONS)", "District boundaries", "Compliance: % met by hexagon",
-                        "Isochrones: blue_light", "A12 corridor", "Failure hotspots", "Bases", "Incidents (points)"]
+    assert overlays == [
+        "Urban / rural (ONS)",
+        "District boundaries",
+        "Compliance: % met by hexagon",
+        "Isochrones: blue_light",
+        "A12 corridor",
+        "Failure hotspots",
+        "Bases",
+        "Incidents (points)",
+    ]
     features = browser.find_elements(By.CSS_SELECTOR, "svg path.leaflet-interactive")
     visible = sum(v for k, v in counts.items() if k != "isochrones")
-    assert len(features) == visible             # isochrones start hidden
+    assert len(features) == visible  # isochrones start hidden
 
     assert browser.find_element(By.CSS_SELECTOR, ".leaflet-control-scale-line").text.strip() != ""
     attribution = browser.find_element(By.CSS_SELECTOR, ".leaflet-control-attribution").text
@@ -109,10 +160,11 @@ def test_offline_map_in_chromium(browser, tmp_path):
     from selenium.webdriver.support.ui import WebDriverWait
 
     tooltip = WebDriverWait(browser, 10).until(
-        lambda b: next((e for e in b.find_elements(By.CSS_SELECTOR, ".leaflet-tooltip") if e.text.strip()), None))
+        lambda b: next((e for e in b.find_elements(By.CSS_SELECTOR, ".leaflet-tooltip") if e.text.strip()), None)
+    )
     assert "<img src=x onerror=window.__xss=1>" in tooltip.text
     assert tooltip.find_elements(By.TAG_NAME, "img") == []
-    base_marker = features[-1 - counts["points"]]       # the last base drawn before the points
+    base_marker = features[-1 - counts["points"]]  # the last base drawn before the points
     ActionChains(browser).move_to_element(base_marker).perform()
     assert browser.execute_script("return window.__xss") == 0
     assert browser.execute_script("return window.__errors") == []

@@ -26,15 +26,28 @@ def make_incidents() -> gpd.GeoDataFrame:
     """10 urban emergencies in one hexagon (7 met), 3 rural ones in another (all failed), 2 unattended."""
     rows = []
     for i in range(10):
-        rows.append(("emergency", "Emergency (urban)", 15.0, 1.0 if i < 7 else 0.0, True, "urban", "Chelmsford",
-                     CHELMSFORD))
+        rows.append(
+            ("emergency", "Emergency (urban)", 15.0, 1.0 if i < 7 else 0.0, True, "urban", "Chelmsford", CHELMSFORD)
+        )
     for _ in range(3):
         rows.append(("emergency", "Emergency (rural)", 20.0, 0.0, True, "rural", "Maldon", MALDON))
     for _ in range(2):
-        rows.append(("resolution_without_deployment", "Resolution", np.nan, np.nan, False, "urban", "Chelmsford",
-                     CHELMSFORD))
-    frame = pd.DataFrame(rows, columns=["grade_category", "grade_name", "target_minutes", "p_met", "attended",
-                                        "urban_rural", "district", "latlon"])
+        rows.append(
+            ("resolution_without_deployment", "Resolution", np.nan, np.nan, False, "urban", "Chelmsford", CHELMSFORD)
+        )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "grade_category",
+            "grade_name",
+            "target_minutes",
+            "p_met",
+            "attended",
+            "urban_rural",
+            "district",
+            "latlon",
+        ],
+    )
     geometry = [Point(lon + 0.0000123 * i, lat) for i, (lat, lon) in enumerate(frame.pop("latlon"))]
     frame["lsoa_code"] = np.where(frame["district"] == "Maldon", "L3", "L1")
     frame["category"] = XSS
@@ -44,23 +57,38 @@ def make_incidents() -> gpd.GeoDataFrame:
 
 
 def make_bases() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"base_id": [0, 1], "name": ["Chelmsford <b>HQ</b>", "Maldon `${alert(2)}`"],
-                             "type": ["station", "station"], "units": [4, 1]},
-                            geometry=[Point(0.47, 51.73), Point(0.67, 51.73)], crs=4326)
+    return gpd.GeoDataFrame(
+        {
+            "base_id": [0, 1],
+            "name": ["Chelmsford <b>HQ</b>", "Maldon `${alert(2)}`"],
+            "type": ["station", "station"],
+            "units": [4, 1],
+        },
+        geometry=[Point(0.47, 51.73), Point(0.67, 51.73)],
+        crs=4326,
+    )
 
 
 def make_districts() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"district_code": ["E1", "E2"], "district": ["Chelmsford", "Maldon <i>"]},
-                            geometry=[box(0.35, 51.65, 0.60, 51.82), box(0.60, 51.65, 0.90, 51.82)], crs=4326)
+    return gpd.GeoDataFrame(
+        {"district_code": ["E1", "E2"], "district": ["Chelmsford", "Maldon <i>"]},
+        geometry=[box(0.35, 51.65, 0.60, 51.82), box(0.60, 51.65, 0.90, 51.82)],
+        crs=4326,
+    )
 
 
 def make_lsoas() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"lsoa_code": ["L1", "L2", "L3"], "lsoa_name": ["Chelmsford 001A", "Chelmsford 001B",
-                                                                           "Maldon 001A"],
-                             "district": ["Chelmsford", "Chelmsford", "Maldon"],
-                             "urban_rural": ["urban", "urban", "rural"], "population": [1500, 1600, 1400]},
-                            geometry=[box(0.35, 51.65, 0.50, 51.82), box(0.50, 51.65, 0.60, 51.82),
-                                      box(0.60, 51.65, 0.90, 51.82)], crs=4326)
+    return gpd.GeoDataFrame(
+        {
+            "lsoa_code": ["L1", "L2", "L3"],
+            "lsoa_name": ["Chelmsford 001A", "Chelmsford 001B", "Maldon 001A"],
+            "district": ["Chelmsford", "Chelmsford", "Maldon"],
+            "urban_rural": ["urban", "urban", "rural"],
+            "population": [1500, 1600, 1400],
+        },
+        geometry=[box(0.35, 51.65, 0.50, 51.82), box(0.50, 51.65, 0.60, 51.82), box(0.60, 51.65, 0.90, 51.82)],
+        crs=4326,
+    )
 
 
 def geojson_layers(page: str) -> list[dict]:
@@ -70,8 +98,13 @@ def geojson_layers(page: str) -> list[dict]:
 
 def layer_with(page: str, field: str, only: bool = False) -> dict:
     """The one layer whose features have property `field` (and no other property when `only`)."""
-    found = [fc for fc in geojson_layers(page) if fc["features"] and field in fc["features"][0]["properties"]
-             and (not only or len(fc["features"][0]["properties"]) == 1)]
+    found = [
+        fc
+        for fc in geojson_layers(page)
+        if fc["features"]
+        and field in fc["features"][0]["properties"]
+        and (not only or len(fc["features"][0]["properties"]) == 1)
+    ]
     assert len(found) == 1, f"expected one layer with property {field!r}"
     return found[0]
 
@@ -85,7 +118,7 @@ def test_pct_colour_bins():
     assert maps.pct_colour(50) == maps.PCT_COLOURS[1]
     assert maps.pct_colour(70) == maps.PCT_COLOURS[2]
     assert maps.pct_colour(89.99) == maps.PCT_COLOURS[3]
-    assert maps.pct_colour(90) == maps.PCT_COLOURS[4]       # the KPI threshold starts a bin
+    assert maps.pct_colour(90) == maps.PCT_COLOURS[4]  # the KPI threshold starts a bin
     assert maps.pct_colour(100) == maps.PCT_COLOURS[5]
     assert maps.pct_colour(float("nan")) == maps.TOO_FEW_COLOUR
 
@@ -99,20 +132,23 @@ def test_target_description():
 
 
 def test_prepare_geometries_rounds_and_simplifies():
-    wiggly = Polygon([(0.1 + 0.001 * i, 51.7 + 0.00001 * (i % 2)) for i in range(100)]
-                     + [(0.2, 51.8), (0.1, 51.8)])
+    wiggly = Polygon([(0.1 + 0.001 * i, 51.7 + 0.00001 * (i % 2)) for i in range(100)] + [(0.2, 51.8), (0.1, 51.8)])
     gdf = gpd.GeoDataFrame({"a": [1]}, geometry=[wiggly], crs=4326)
     out = maps.prepare_geometries(gdf, simplify_m=30)
     coords = np.asarray(out.geometry.iloc[0].exterior.coords)
-    assert len(coords) < 10                    # 1 m wiggles gone at 30 m tolerance
+    assert len(coords) < 10  # 1 m wiggles gone at 30 m tolerance
     assert np.allclose(coords, np.round(coords, 5))
     with pytest.raises(MapError, match="CRS"):
         maps.prepare_geometries(gpd.GeoDataFrame({"a": [1]}, geometry=[wiggly]))
 
 
 def test_choropleth_figures_and_withheld_cells(tmp_path):
-    m = maps.compliance_map(make_incidents(), districts=make_districts(), min_cell_count=5,
-                            policy_label="Essex Police attendance policy (2022)")
+    m = maps.compliance_map(
+        make_incidents(),
+        districts=make_districts(),
+        min_cell_count=5,
+        policy_label="Essex Police attendance policy (2022)",
+    )
     page = maps.save_map(m, tmp_path / "m.html").read_text()
     fc = layer_with(page, "pct_met")
     cells = {f["properties"]["district"]: f["properties"] for f in fc["features"]}
@@ -152,7 +188,7 @@ def test_lsoa_choropleth(tmp_path):
     page = maps.save_map(m, tmp_path / "m.html").read_text()
     fc = layer_with(page, "pct_met")
     cells = {f["properties"]["cell"]: f["properties"] for f in fc["features"]}
-    assert set(cells) == {"Chelmsford 001A", "Maldon 001A"}        # only LSOAs with incidents
+    assert set(cells) == {"Chelmsford 001A", "Maldon 001A"}  # only LSOAs with incidents
     assert cells["Maldon 001A"]["pct_met"] == "0.0%"
     shading = layer_with(page, "lsoas")
     by_setting = {f["properties"]["setting"]: f["properties"] for f in shading["features"]}
@@ -165,8 +201,16 @@ def test_every_data_string_is_escaped(tmp_path):
     agg = hotspots.hex_aggregate(inc[inc["attended"]])
     hot = hotspots.find_hotspots(agg, min_count=1, alpha=0.9)
     hot["name"] = "<script>alert(3)</script>"
-    m = maps.compliance_map(inc, bases=make_bases(), districts=make_districts(), hotspots=hot, show_points=True,
-                            attribution="Data <b>ONS</b>", network_label="roads & <lanes>", title="<t>")
+    m = maps.compliance_map(
+        inc,
+        bases=make_bases(),
+        districts=make_districts(),
+        hotspots=hot,
+        show_points=True,
+        attribution="Data <b>ONS</b>",
+        network_label="roads & <lanes>",
+        title="<t>",
+    )
     page = maps.save_map(m, tmp_path / "m.html").read_text()
     assert "<img src=x" not in page
     assert "<script>alert" not in page and "<b>ONS" not in page and "<b>HQ" not in page
@@ -188,8 +232,7 @@ def test_points_only_when_asked(tmp_path):
     page = maps.save_map(maps.compliance_map(inc), tmp_path / "a.html").read_text()
     assert "Incidents (points)" not in page
     # no point geometry at all: incidents appear only as hexagon aggregates
-    assert not any(fc["features"] and fc["features"][0]["geometry"]["type"] == "Point"
-                   for fc in geojson_layers(page))
+    assert not any(fc["features"] and fc["features"][0]["geometry"]["type"] == "Point" for fc in geojson_layers(page))
     shown = maps.save_map(maps.compliance_map(inc, show_points=True), tmp_path / "b.html").read_text()
     points = layer_with(shown, "outcome")
     assert len(points["features"]) == 15
@@ -205,7 +248,7 @@ def test_offline_file_is_self_contained(tmp_path):
     for cdn in ("jquery", "bootstrap", "awesome-markers", "fontawesome", "cdn.jsdelivr"):
         assert cdn not in page.lower()
     assert "Leaflet 1.9.3" in page and "BSD 2-Clause" in page
-    assert "url(data:image/png;base64," in page        # layer-control icons inlined
+    assert "url(data:image/png;base64," in page  # layer-control icons inlined
     online = maps.save_map(maps.compliance_map(make_incidents()), tmp_path / "on.html", offline=False).read_text()
     assert any("leaflet" in tag for tag in maps.external_resources(online))
 
@@ -221,16 +264,35 @@ def test_offline_refuses_cdn_plugins(tmp_path):
 
 def test_corridor_isochrones_and_hotspot_layers(tmp_path):
     inc = make_incidents()
-    iso = gpd.GeoDataFrame({"base": ["all", "all", "Chelmsford"], "threshold_min": [10, 20, 10],
-                            "profile": ["blue_light"] * 3, "area_km2": [120.4, 480.0, 50.0],
-                            "population": [250000, 600000, 100000]},
-                           geometry=[box(0.4, 51.7, 0.5, 51.78), box(0.35, 51.65, 0.6, 51.82),
-                                     box(0.45, 51.72, 0.5, 51.75)], crs=4326)
-    summary = pd.DataFrame({"group": ["A12 corridor", "A12 corridor"], "scope": ["emergency", "all grades"],
-                            "incidents": [40, 90], "pct_met": [75.0, 80.0], "share_of_failures": [0.25, 0.2]})
+    iso = gpd.GeoDataFrame(
+        {
+            "base": ["all", "all", "Chelmsford"],
+            "threshold_min": [10, 20, 10],
+            "profile": ["blue_light"] * 3,
+            "area_km2": [120.4, 480.0, 50.0],
+            "population": [250000, 600000, 100000],
+        },
+        geometry=[box(0.4, 51.7, 0.5, 51.78), box(0.35, 51.65, 0.6, 51.82), box(0.45, 51.72, 0.5, 51.75)],
+        crs=4326,
+    )
+    summary = pd.DataFrame(
+        {
+            "group": ["A12 corridor", "A12 corridor"],
+            "scope": ["emergency", "all grades"],
+            "incidents": [40, 90],
+            "pct_met": [75.0, 80.0],
+            "share_of_failures": [0.25, 0.2],
+        }
+    )
     line = LineString([(0.30, 51.61), (0.48, 51.70), (0.78, 51.88)])
-    m = maps.compliance_map(inc, isochrones=iso, corridor=line, corridor_name="A12 corridor",
-                            corridor_buffer_m=500, corridor_summary=summary)
+    m = maps.compliance_map(
+        inc,
+        isochrones=iso,
+        corridor=line,
+        corridor_name="A12 corridor",
+        corridor_buffer_m=500,
+        corridor_summary=summary,
+    )
     page = maps.save_map(m, tmp_path / "m.html").read_text()
     iso_layer = layer_with(page, "band")
     # only the combined ('all') rows, as non-overlapping bands, the outer band first
@@ -246,10 +308,11 @@ def test_corridor_isochrones_and_hotspot_layers(tmp_path):
     props = {f["properties"]["kind"]: f["properties"] for f in corridor_layer["features"]}
     assert set(props) == {"road", "buffer"}
     assert props["road"]["emergency"] == "40 incidents, 75.0% met, 25.0% of failures"
-    buffer = Polygon(next(f for f in corridor_layer["features"]
-                          if f["properties"]["kind"] == "buffer")["geometry"]["coordinates"][0])
-    assert buffer.contains(Point(0.48, 51.703))           # ~330 m off the road
-    assert not buffer.contains(Point(0.48, 51.715))       # ~1.7 km off
+    buffer = Polygon(
+        next(f for f in corridor_layer["features"] if f["properties"]["kind"] == "buffer")["geometry"]["coordinates"][0]
+    )
+    assert buffer.contains(Point(0.48, 51.703))  # ~330 m off the road
+    assert not buffer.contains(Point(0.48, 51.715))  # ~1.7 km off
     assert '"Isochrones: blue_light"' in page and '"A12 corridor"' in page
 
 
@@ -272,10 +335,15 @@ def test_county_map_size(tmp_path, data_dir, profile):
     districts = geography.load_districts(profile, data_dir)
     rng = np.random.default_rng(7)
     points = lsoas.sample_points(107, rng=rng).explode(index_parts=False)
-    inc = gpd.GeoDataFrame({"urban_rural": lsoas.loc[points.index, "urban_rural"].to_numpy(),
-                            "district": lsoas.loc[points.index, "district"].to_numpy(),
-                            "lsoa_code": lsoas.loc[points.index, "lsoa_code"].to_numpy()},
-                           geometry=points.to_numpy(), crs=4326)
+    inc = gpd.GeoDataFrame(
+        {
+            "urban_rural": lsoas.loc[points.index, "urban_rural"].to_numpy(),
+            "district": lsoas.loc[points.index, "district"].to_numpy(),
+            "lsoa_code": lsoas.loc[points.index, "lsoa_code"].to_numpy(),
+        },
+        geometry=points.to_numpy(),
+        crs=4326,
+    )
     inc["grade_category"] = "emergency"
     inc["attended"] = True
     inc["p_met"] = rng.uniform(size=len(inc))
@@ -285,9 +353,17 @@ def test_county_map_size(tmp_path, data_dir, profile):
     size = path.stat().st_size
     assert size < 20e6
     fc = layer_with(path.read_text(), "pct_met")
-    assert sum(int(h3.is_valid_cell(h3.latlng_to_cell(f["geometry"]["coordinates"][0][0][1],
-                                                      f["geometry"]["coordinates"][0][0][0], 8)))
-               for f in fc["features"][:10]) == 10
+    assert (
+        sum(
+            int(
+                h3.is_valid_cell(
+                    h3.latlng_to_cell(f["geometry"]["coordinates"][0][0][1], f["geometry"]["coordinates"][0][0][0], 8)
+                )
+            )
+            for f in fc["features"][:10]
+        )
+        == 10
+    )
 
 
 def test_ready_cells_policy_and_standin(tmp_path, profile):
@@ -313,13 +389,29 @@ def test_map_command_offline(tmp_path, data_dir):
 
     rows = pd.read_csv(data_dir / "police_uk" / "2018-01-essex-street.csv", nrows=300)
     rows.loc[0, "crime_type"] = XSS
-    rows.loc[1, ["longitude", "latitude"]] = [-1.0, 53.0]           # outside the force: rejected, and ledgered
+    rows.loc[1, ["longitude", "latitude"]] = [-1.0, 53.0]  # outside the force: rejected, and ledgered
     source = tmp_path / "incidents.csv"
     rows.to_csv(source, index=False)
     out = tmp_path / "map.html"
-    result = CliRunner().invoke(app, ["map", "--incidents", str(source), "--offline", "--out", str(out),
-                                      "--category", "all", "--min-count", "5", "--draws", "500",
-                                      "--hotspots-csv", str(tmp_path / "hotspots.csv")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "map",
+            "--incidents",
+            str(source),
+            "--offline",
+            "--out",
+            str(out),
+            "--category",
+            "all",
+            "--min-count",
+            "5",
+            "--draws",
+            "500",
+            "--hotspots-csv",
+            str(tmp_path / "hotspots.csv"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     page = out.read_text()
     assert maps.external_resources(page) == []
@@ -339,10 +431,13 @@ def test_map_command_offline(tmp_path, data_dir):
     assert len(rejected) == 2 and [2, "outside_force_area"] in rejected[["row_number", "reason"]].values.tolist()
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--aggregate", "square"], "'hex' or 'lsoa'"),
-    (["--policy", "nope"], "unknown policy 'nope'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--aggregate", "square"], "'hex' or 'lsoa'"),
+        (["--policy", "nope"], "unknown policy 'nope'"),
+    ],
+)
 def test_map_command_rejects_bad_options(tmp_path, args, message):
     from typer.testing import CliRunner
 

@@ -48,7 +48,7 @@ def test_cache_roundtrip(tmp_path, profile):
     second = network.load_network(src, profile=profile, clip=False, cache_dir=tmp_path / "cache")
     assert second.graph["build"]["from_cache"] is True
     assert second.graph["build"]["cache_path"] == first.graph["build"]["cache_path"]
-    pd.testing.assert_frame_equal(first.edges, second.edges)       # every column, exactly
+    pd.testing.assert_frame_equal(first.edges, second.edges)  # every column, exactly
     pd.testing.assert_frame_equal(first.nodes, second.nodes)
     assert np.array_equal(first.coords, second.coords) and np.array_equal(first.offsets, second.offsets)
     a, b = first.to_networkx(), second.to_networkx()
@@ -57,8 +57,13 @@ def test_cache_roundtrip(tmp_path, profile):
         assert b.edges[u, v, k]["geometry"].equals(d["geometry"])
     # the cache is data, not code: Parquet, .npy and a meta.json with every file's sha256
     cache = Path(second.graph["build"]["cache_path"])
-    assert sorted(p.name for p in cache.iterdir()) == ["coords.npy", "edges.parquet", "meta.json", "nodes.parquet",
-                                                       "offsets.npy"]
+    assert sorted(p.name for p in cache.iterdir()) == [
+        "coords.npy",
+        "edges.parquet",
+        "meta.json",
+        "nodes.parquet",
+        "offsets.npy",
+    ]
     # a changed file gets a new cache entry
     src.write_text(src.read_text().replace('v="30 mph"', 'v="40 mph"'))
     third = network.load_network(src, profile=profile, clip=False, cache_dir=tmp_path / "cache")
@@ -89,11 +94,11 @@ def test_an_altered_cache_file_is_moved_aside_and_rebuilt(tmp_path, profile, cap
     G = network.load_network(TINY, profile=profile, clip=False, cache_dir=tmp_path)
     cache = Path(G.graph["build"]["cache_path"])
     edges = cache / "edges.parquet"
-    edges.write_bytes(edges.read_bytes()[:100])                 # truncated, as by a full disk
+    edges.write_bytes(edges.read_bytes()[:100])  # truncated, as by a full disk
     again = network.load_network(TINY, profile=profile, clip=False, cache_dir=tmp_path)
     assert again.graph["build"]["from_cache"] is False and sorted(again.node_ids) == sorted(G.node_ids)
     moved = [p for p in tmp_path.iterdir() if ".bad-" in p.name]
-    assert len(moved) == 1 and (moved[0] / "edges.parquet").stat().st_size == 100   # kept for inspection
+    assert len(moved) == 1 and (moved[0] / "edges.parquet").stat().st_size == 100  # kept for inspection
     assert "does not match its recorded SHA-256" in caplog.text and "moved it to" in caplog.text
     assert network.load_network(TINY, profile=profile, clip=False, cache_dir=tmp_path).graph["build"]["from_cache"]
 
@@ -131,7 +136,7 @@ def test_essex_standin_integration(essex_graph):
     classes = {d["road_class"] for _, _, d in G.edges(data=True)}
     assert {"motorway", "trunk", "primary", "residential", "unclassified"} <= classes
     a12 = [d for _, _, d in G.edges(data=True) if "A12" in str(d.get("ref", "")).split(";")]
-    assert sum(d["length"] for d in a12) > 100_000    # both carriageways, ~50 km from J28 to Marks Tey alone
+    assert sum(d["length"] for d in a12) > 100_000  # both carriageways, ~50 km from J28 to Marks Tey alone
 
 
 NOT_FOR_CARS = FIXTURES / "osm" / "not_for_cars.osm"
@@ -143,7 +148,7 @@ def test_only_ways_open_to_cars_become_edges_in_xml_and_pbf(tmp_path, profile):
     import osmium
 
     pbf = tmp_path / "not_for_cars.osm.pbf"
-    with osmium.SimpleWriter(str(pbf)) as writer:      # the same data as PBF, for the pyrosm path
+    with osmium.SimpleWriter(str(pbf)) as writer:  # the same data as PBF, for the pyrosm path
         for obj in osmium.FileProcessor(str(NOT_FOR_CARS)):
             writer.add_node(obj) if obj.is_node() else writer.add_way(obj)
     lengths = []

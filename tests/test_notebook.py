@@ -22,9 +22,23 @@ import pytest
 from geo_response.maps import external_resources
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "deployment_planning.ipynb"
-RESULT_CELLS = ("setup", "bases", "isochrones", "compliance", "compliance-districts", "hotspots", "map",
-                "scenario-kelvedon", "gaps", "scenario-thorpe", "scenario-table", "optimise", "siting-report",
-                "closures", "reading")
+RESULT_CELLS = (
+    "setup",
+    "bases",
+    "isochrones",
+    "compliance",
+    "compliance-districts",
+    "hotspots",
+    "map",
+    "scenario-kelvedon",
+    "gaps",
+    "scenario-thorpe",
+    "scenario-table",
+    "optimise",
+    "siting-report",
+    "closures",
+    "reading",
+)
 
 
 class _TableParser(HTMLParser):
@@ -96,8 +110,11 @@ def venv_kernel(tmp_path, monkeypatch) -> str:
     """A ``python3`` kernelspec that runs this interpreter, found first through ``$JUPYTER_PATH``."""
     spec_dir = tmp_path / "jupyter" / "kernels" / "python3"
     spec_dir.mkdir(parents=True)
-    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": "Python 3 (geo-response tests)", "language": "python"}
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (geo-response tests)",
+        "language": "python",
+    }
     (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     return "python3"
@@ -114,8 +131,9 @@ def executed(data_dir, venv_kernel, tmp_path, monkeypatch):
     nb = nbformat.read(NOTEBOOK, as_version=4)
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    nbclient.NotebookClient(nb, timeout=600, kernel_name=venv_kernel,
-                            resources={"metadata": {"path": str(run_dir)}}).execute()
+    nbclient.NotebookClient(
+        nb, timeout=600, kernel_name=venv_kernel, resources={"metadata": {"path": str(run_dir)}}
+    ).execute()
     assert list(run_dir.iterdir()) == [], "the notebook should not write files"
     return {tag: cell for cell in nb.cells if cell.cell_type == "code" for tag in cell.metadata.get("tags", [])}
 
@@ -161,8 +179,10 @@ def test_notebook_runs_on_the_bundle_and_reports_real_results(executed, profile)
     count = int(re.search(r"(\d+) significant hotspot", _stdout(executed["hotspots"]))[1])
     spots = html_table(_data(executed["hotspots"], "text/html"))
     assert len(spots) == count
-    assert all(r["urban_rural"] in ("urban", "rural") and number(r["failure_rate"]) > number(r["force_failure_rate"])
-               for r in spots)
+    assert all(
+        r["urban_rural"] in ("urban", "rural") and number(r["failure_rate"]) > number(r["force_failure_rate"])
+        for r in spots
+    )
 
     # map: the whole offline page in a sandboxed frame (Leaflet inlined: renders with no CDN, untrusted notebook)
     html = _data(executed["map"], "text/html")

@@ -55,10 +55,16 @@ def fitted(fixture_csv, data_dir, tmp_path_factory):
 
 def _compliance_totals(out) -> dict:
     long = pd.read_csv(out / "compliance_by_month.csv", dtype={"month": str})
-    total = long[(long["month"] == "Total") & (long["category"] == "all") & (long["district"] == "all")
-                 & (long["urban_rural"] == "all")].set_index("grade")
-    return {g: (round(float(total.loc[g, "pct_met"]), 1), round(float(total.loc[g, "met"] + total.loc[g, "not_met"])))
-            for g in ("emergency", "priority")}
+    total = long[
+        (long["month"] == "Total")
+        & (long["category"] == "all")
+        & (long["district"] == "all")
+        & (long["urban_rural"] == "all")
+    ].set_index("grade")
+    return {
+        g: (round(float(total.loc[g, "pct_met"]), 1), round(float(total.loc[g, "met"] + total.loc[g, "not_met"])))
+        for g in ("emergency", "priority")
+    }
 
 
 def _printed(output: str) -> dict:
@@ -77,10 +83,11 @@ def test_the_same_number_from_every_command(fixture_csv, fitted, data_dir, tmp_p
 
     # compliance --calibration: no refit, the record's scale, the same figures
     out = tmp_path / "compliance"
-    res = _cli("compliance", "--incidents", fixture_csv, "--out", out, "--calibration", record_path,
-               "--data-dir", data_dir)
+    res = _cli(
+        "compliance", "--incidents", fixture_csv, "--out", out, "--calibration", record_path, "--data-dir", data_dir
+    )
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["calibration"] is None                         # not refitted
+    assert summary["calibration"] is None  # not refitted
     assert summary["calibration_used"]["hash"] == record["hash"]
     assert summary["response_model"]["delay_scale"] == pytest.approx(record["delay_scale"])
     assert record["hash"][:12] in (out / "report.md").read_text()
@@ -93,8 +100,19 @@ def test_the_same_number_from_every_command(fixture_csv, fitted, data_dir, tmp_p
 
     # map --calibration: the judged incidents behind the map give the same figures, and say which calibration
     html = tmp_path / "map.html"
-    res = _cli("map", "--incidents", fixture_csv, "--out", html, "--calibration", record_path, "--offline",
-               "--no-isochrones", "--data-dir", data_dir)
+    res = _cli(
+        "map",
+        "--incidents",
+        fixture_csv,
+        "--out",
+        html,
+        "--calibration",
+        record_path,
+        "--offline",
+        "--no-isochrones",
+        "--data-dir",
+        data_dir,
+    )
     assert _printed(res.output) == {g: v[0] for g, v in compliance.items()}
     assert record["hash"][:12] in res.output and record["hash"][:12] in html.read_text()
     assert "30 accepted" in res.output
@@ -103,16 +121,30 @@ def test_the_same_number_from_every_command(fixture_csv, fitted, data_dir, tmp_p
     scenario = tmp_path / "same.csv"
     scenario.write_text("action,name,latitude,longitude,units\nset_units,Witham Police Station,,,1\n", encoding="utf-8")
     plan = tmp_path / "plan"
-    res = _cli("plan", "compare", "--scenario", scenario, "--incidents", fixture_csv, "--out", plan,
-               "--calibration", record_path, "--data-dir", data_dir)
+    res = _cli(
+        "plan",
+        "compare",
+        "--scenario",
+        scenario,
+        "--incidents",
+        fixture_csv,
+        "--out",
+        plan,
+        "--calibration",
+        record_path,
+        "--data-dir",
+        data_dir,
+    )
     ps = json.loads((plan / "summary.json").read_text())
     assert ps["calibration_used"]["hash"] == record["hash"]
     assert ps["parameters"]["delay_scale"] == pytest.approx(record["delay_scale"])
     assert (plan / "ledger.csv").is_file() and "ledger.csv" in res.output
     assert record["hash"][:12] in (plan / "report.md").read_text() and record["hash"][:12] in res.output
     ov = ps["overall"]
-    planned = {g: (round(ov[f"pct_{g}_met_all"]["current"], 1), round(ov[f"{g}_incidents_all"]["current"]))
-               for g in ("emergency", "priority")}
+    planned = {
+        g: (round(ov[f"pct_{g}_met_all"]["current"], 1), round(ov[f"{g}_incidents_all"]["current"]))
+        for g in ("emergency", "priority")
+    }
     assert planned == compliance
     print("one number:", {"fit": fit, "compliance": compliance, "plan_current": planned})
 
@@ -124,9 +156,20 @@ def test_a_tampered_record_is_refused(fixture_csv, fitted, data_dir, tmp_path):
     bad.write_text(json.dumps(record), encoding="utf-8")
     from geo_response.cli import create_app
 
-    res = CliRunner().invoke(create_app(), ["compliance", "--incidents", str(fixture_csv), "--out",
-                                            str(tmp_path / "o"), "--calibration", str(bad),
-                                            "--data-dir", str(data_dir)])
+    res = CliRunner().invoke(
+        create_app(),
+        [
+            "compliance",
+            "--incidents",
+            str(fixture_csv),
+            "--out",
+            str(tmp_path / "o"),
+            "--calibration",
+            str(bad),
+            "--data-dir",
+            str(data_dir),
+        ],
+    )
     assert res.exit_code == 2, res.output
     assert "changed after fitting" in res.output and "Traceback" not in res.output
     assert not (tmp_path / "o").exists()
@@ -136,8 +179,17 @@ def test_a_record_for_another_policy_is_refused_unless_forced(fixture_csv, fitte
     from geo_response.cli import create_app
 
     other = [p for p in config.load_profile().policies if p != "essex-2022"][0]
-    args = ["compliance", "--incidents", str(fixture_csv), "--calibration", str(fitted / "calibration.json"),
-            "--policy", other, "--data-dir", str(data_dir)]
+    args = [
+        "compliance",
+        "--incidents",
+        str(fixture_csv),
+        "--calibration",
+        str(fitted / "calibration.json"),
+        "--policy",
+        other,
+        "--data-dir",
+        str(data_dir),
+    ]
     res = CliRunner().invoke(create_app(), [*args, "--out", str(tmp_path / "a")])
     assert res.exit_code == 2 and "fitted under policy 'essex-2022'" in res.output, res.output
     assert "--force-calibration" in res.output
@@ -149,8 +201,20 @@ def test_a_record_for_another_policy_is_refused_unless_forced(fixture_csv, fitte
 def test_optimise_scales_its_fixed_delay_and_writes_a_ledger(fixture_csv, fitted, data_dir, tmp_path):
     record = json.loads((fitted / "calibration.json").read_text())
     out = tmp_path / "opt"
-    res = _cli("plan", "optimise", "--add", "1", "--incidents", fixture_csv, "--out", out,
-               "--calibration", fitted / "calibration.json", "--data-dir", data_dir)
+    res = _cli(
+        "plan",
+        "optimise",
+        "--add",
+        "1",
+        "--incidents",
+        fixture_csv,
+        "--out",
+        out,
+        "--calibration",
+        fitted / "calibration.json",
+        "--data-dir",
+        data_dir,
+    )
     s = json.loads((out / "summary.json").read_text())
     assert s["calibration_used"]["hash"] == record["hash"]
     assert f"scaled x{record['delay_scale']:.4f}" in s["calibration_stamp"] and "scaled" in res.output

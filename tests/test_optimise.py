@@ -100,7 +100,8 @@ def test_mclp_matches_exhaustive_search_on_random_instances(seed):
             assert best.covered_after == pytest.approx(exhaustive.covered_after)
             # the reported coverage is recomputed from the chosen sites, not taken from the solver
             assert best.covered_after == pytest.approx(
-                opt.covered_weight(np.vstack([exist_cover, cand_cover[best.sites]]), w))
+                opt.covered_weight(np.vstack([exist_cover, cand_cover[best.sites]]), w)
+            )
         greedy = opt.greedy_sites(cand_cover, w, k, exist_cover)
         assert greedy.covered_after <= exhaustive.covered_after + 1e-9
 
@@ -150,8 +151,7 @@ def test_closure_losses_rank_least_loss_first():
 def test_equal_closure_losses_are_ranked_by_the_added_response_time():
     # both bases cover both points (no loss either way); costs in s, weights 1 and 3, cap 600 s
     cover = np.array([[True, True], [True, True]])
-    cost = np.array([[100.0, 400.0],
-                     [300.0, 200.0]])
+    cost = np.array([[100.0, 400.0], [300.0, 200.0]])
     table = opt.closure_losses(cover, np.array([1.0, 3.0]), ["a", "b"], existing_cost=cost, cost_cap=600.0)
     # closing a: point 0 goes 100 -> 300 (+200 x 1); b is nearest to point 1, unaffected -> 200 / 4 = 50 s
     # closing b: point 1 goes 200 -> 400 (+200 x 3) -> 600 / 4 = 150 s

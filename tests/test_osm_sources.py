@@ -32,7 +32,7 @@ from tests.conftest import FIXTURES
 from tests.test_overpass import overpass_json, serve
 
 MPH = 1.609344
-R = 6_371_009.0                      # OSMnx's mean earth radius (m)
+R = 6_371_009.0  # OSMnx's mean earth radius (m)
 VILLAGE = FIXTURES / "osm" / "village_road.osm"
 REAL = ("bristol_sausage_links", "bristol_contraflow_cycleway", "borough_sausage_links", "kingsway_junction")
 PROFILES = ("free_flow", "blue_light", "normal")
@@ -99,8 +99,11 @@ NOT_FOR_CARS = FIXTURES / "osm" / "not_for_cars.osm"
 def files_of(src: Path, folder: Path) -> dict[str, Path]:
     """The same OSM data as .osm, .osm.bz2 and .osm.pbf."""
     stem = src.name.removesuffix(".osm")
-    return {"osm": src, "osm.bz2": write_bz2(src, folder / f"{stem}.osm.bz2"),
-            "osm.pbf": write_pbf(src, folder / f"{stem}.osm.pbf")}
+    return {
+        "osm": src,
+        "osm.bz2": write_bz2(src, folder / f"{stem}.osm.bz2"),
+        "osm.pbf": write_pbf(src, folder / f"{stem}.osm.pbf"),
+    }
 
 
 def data_box(path: Path) -> BaseGeometry:
@@ -126,7 +129,7 @@ def test_village_road_is_split_where_the_limit_direction_or_class_changes(profil
     assert oneway["oneway"] is True and oneway["limit_kph"] == pytest.approx(60 * MPH)  # national, single
     lane = G.edges[7, 1, 0]
     assert lane["highway"] == "residential" and lane["limit_imputed"] and lane["road_class"] == "residential"
-    for _, _, d in G.edges(data=True):   # homogeneous: one highway and limit, time = length / speed
+    for _, _, d in G.edges(data=True):  # homogeneous: one highway and limit, time = length / speed
         assert not isinstance(d["highway"], list) and not isinstance(d.get("maxspeed"), list)
         assert d["travel_time_free_flow"] == pytest.approx(d["length"] / (d["limit_kph"] / 3.6), rel=1e-12)
     assert village["travel_time_free_flow"] == pytest.approx(2 * L / (30 * MPH / 3.6), abs=1e-9)
@@ -156,27 +159,38 @@ def test_every_oneway_value_gets_the_same_directions_from_xml_and_pbf(tmp_path):
     """OSMnx's one-way spellings ('reverse', 'T' against the drawing, 'F' along it) are given to pyrosm too."""
     src = FIXTURES / "osm" / "oneway_values.osm"
     pbf = write_pbf(src, tmp_path / "oneway_values.osm.pbf")
-    xml_edges, pbf_edges = ({(u, v, d["osmid"], d["oneway"]) for u, v, d in osm.normalise(read(path)).edges(data=True)}
-                            for read, path in ((osm.read_xml, src), (osm.read_pbf, pbf)))
+    xml_edges, pbf_edges = (
+        {(u, v, d["osmid"], d["oneway"]) for u, v, d in osm.normalise(read(path)).edges(data=True)}
+        for read, path in ((osm.read_xml, src), (osm.read_pbf, pbf))
+    )
     assert xml_edges == pbf_edges
     directions = {w: sorted((u, v) for u, v, way, _ in xml_edges if way == w) for w in (505, 506, 509, 510, 502)}
-    assert directions == {505: [(1011, 1010)], 506: [(1013, 1012)], 509: [(1019, 1018)], 510: [(1020, 1021)],
-                          502: [(1004, 1005), (1005, 1004)]}   # -1, reverse, T, F, no
+    assert directions == {
+        505: [(1011, 1010)],
+        506: [(1013, 1012)],
+        509: [(1019, 1018)],
+        510: [(1020, 1021)],
+        502: [(1004, 1005), (1005, 1004)],
+    }  # -1, reverse, T, F, no
 
 
 def test_a_point_two_thirds_along_the_30_to_60_road(profile):
     """Two thirds of the way 1 -> 5 (4 steps L): 2 L at 30 mph, then 2/3 L at 60 mph, on edge 3 -> 5 at 1/3."""
     G = load(VILLAGE, profile)
     L = step_m()
-    hand = 2 * L / (30 * MPH / 3.6) + (2 * L / 3) / (60 * MPH / 3.6)     # 29.940 + 4.988 s
+    hand = 2 * L / (30 * MPH / 3.6) + (2 * L / 3) / (60 * MPH / 3.6)  # 29.940 + 4.988 s
     assert hand == pytest.approx(34.9284, abs=1e-4)
-    averaged = (8 * L / 3) / (45 * MPH / 3.6)                            # one merged 45 mph edge: 26.61 s
+    averaged = (8 * L / 3) / (45 * MPH / 3.6)  # one merged 45 mph edge: 26.61 s
     assert hand - averaged > 8
     t = nx.single_source_dijkstra_path_length(G, 1, weight="travel_time_free_flow")
     e = G.edges[3, 5, 0]
-    via_u, _ = snapping.seconds_along_edges(np.array([t[3]]), np.array([t[5]]),
-                                            np.array([e["travel_time_free_flow"]]),
-                                            np.array([G.edges[5, 3, 0]["travel_time_free_flow"]]), np.array([1 / 3]))
+    via_u, _ = snapping.seconds_along_edges(
+        np.array([t[3]]),
+        np.array([t[5]]),
+        np.array([e["travel_time_free_flow"]]),
+        np.array([G.edges[5, 3, 0]["travel_time_free_flow"]]),
+        np.array([1 / 3]),
+    )
     assert via_u[0] == pytest.approx(hand, abs=1e-6)
     # the same through snapping a point at -1.492 E (two thirds of 0.012 deg from node 1)
     point = gpd.GeoSeries.from_xy([-1.492], [53.0], crs=4326)
@@ -192,30 +206,35 @@ def test_a_point_two_thirds_along_the_30_to_60_road(profile):
 def village_places() -> gpd.GeoDataFrame:
     """An urban LSOA over the village (west of -1.4930) and a rural one east of it (to -1.4860); the last
     one-way piece 6 -> 7 lies outside both."""
-    return gpd.GeoDataFrame({"urban_rural": ["urban", "rural"]},
-                            geometry=[box(-1.502, 52.99, -1.4930, 53.01), box(-1.4930, 52.99, -1.4860, 53.01)],
-                            crs=4326)
+    return gpd.GeoDataFrame(
+        {"urban_rural": ["urban", "rural"]},
+        geometry=[box(-1.502, 52.99, -1.4930, 53.01), box(-1.4930, 52.99, -1.4860, 53.01)],
+        crs=4326,
+    )
 
 
 @pytest.mark.parametrize("kind", ["osm", "osm.pbf"])
 def test_setting_from_the_lsoa_with_the_limit_as_fallback(kind, village_files, profile):
-    G = osm.graph_from_xml(VILLAGE, speeds=profile.speeds, places=village_places()) if kind == "osm" else \
-        osm.graph_from_pbf(village_files[kind], speeds=profile.speeds, places=village_places())
+    G = (
+        osm.graph_from_xml(VILLAGE, speeds=profile.speeds, places=village_places())
+        if kind == "osm"
+        else osm.graph_from_pbf(village_files[kind], speeds=profile.speeds, places=village_places())
+    )
     speeds.add_travel_times(G, profile.speeds)
     # node 8 stays (the lane leaves the rural LSOA for the urban one), node 6 too (rural by LSOA, then by limit)
     assert sorted(G.nodes) == [1, 3, 5, 6, 7, 8]
     got = {(u, v): (d["setting"], d["setting_source"]) for u, v, d in G.edges(data=True)}
     assert got[(1, 3)] == ("urban", "lsoa")
-    assert got[(3, 5)] == ("rural", "lsoa")      # its first piece's midpoint (-1.4925) is east of the border
+    assert got[(3, 5)] == ("rural", "lsoa")  # its first piece's midpoint (-1.4925) is east of the border
     assert got[(5, 6)] == ("rural", "lsoa")
-    assert got[(6, 7)] == ("rural", "limit")     # outside the layer: national 60 mph -> rural
-    assert got[(7, 8)] == ("rural", "lsoa")      # unsigned lane (30 mph imputed) in a rural LSOA: rural
+    assert got[(6, 7)] == ("rural", "limit")  # outside the layer: national 60 mph -> rural
+    assert got[(7, 8)] == ("rural", "lsoa")  # unsigned lane (30 mph imputed) in a rural LSOA: rural
     assert got[(8, 1)] == ("urban", "lsoa")
-    lane = G.edges[7, 8, 0]                      # rural residential: blue light x1.00, not the urban x1.20
+    lane = G.edges[7, 8, 0]  # rural residential: blue light x1.00, not the urban x1.20
     assert lane["speed_kph_blue_light"] == pytest.approx(30 * MPH * 1.00)
     assert G.edges[8, 1, 0]["speed_kph_blue_light"] == pytest.approx(30 * MPH * 1.20)
     without = osm.graph_from_xml(VILLAGE, speeds=profile.speeds)
-    assert without.edges[7, 1, 0]["setting"] == "urban"   # by its limit alone the lane would be urban
+    assert without.edges[7, 1, 0]["setting"] == "urban"  # by its limit alone the lane would be urban
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,9 +243,13 @@ def test_setting_from_the_lsoa_with_the_limit_as_fallback(kind, village_files, p
 @pytest.fixture(scope="module")
 def real_files(data_dir, tmp_path_factory) -> dict[str, tuple[Path, Path]]:
     folder = tmp_path_factory.mktemp("real")
-    return {name: (data_dir / "osm_real" / f"{name}.osm",
-                   write_pbf(data_dir / "osm_real" / f"{name}.osm", folder / f"{name}.osm.pbf"))
-            for name in REAL}
+    return {
+        name: (
+            data_dir / "osm_real" / f"{name}.osm",
+            write_pbf(data_dir / "osm_real" / f"{name}.osm", folder / f"{name}.osm.pbf"),
+        )
+        for name in REAL
+    }
 
 
 @pytest.mark.parametrize("name", REAL)
@@ -256,17 +279,20 @@ def oracle_graph(path: Path, speeds_cfg) -> nx.DiGraph:
     for tags, refs in ways:
         if not osm.is_drivable(tags):
             continue
-        oneway = tags.get("oneway", "no") in ("yes", "true", "1", "-1", "reverse") or tags.get("junction") == \
-            "roundabout"
+        oneway = (
+            tags.get("oneway", "no") in ("yes", "true", "1", "-1", "reverse") or tags.get("junction") == "roundabout"
+        )
         if tags.get("oneway") in ("-1", "reverse"):
             refs = refs[::-1]
         limit, _ = speeds.edge_limit(tags.get("maxspeed"), tags["highway"], oneway, speeds_cfg)
         for a, b in zip(refs[:-1], refs[1:], strict=True):
-            if a not in coords or b not in coords:   # a way cut by the extract's edge
+            if a not in coords or b not in coords:  # a way cut by the extract's edge
                 continue
             (x1, y1), (x2, y2) = coords[a], coords[b]
-            h = (math.sin(math.radians(y2 - y1) / 2) ** 2 + math.cos(math.radians(y1)) * math.cos(math.radians(y2))
-                 * math.sin(math.radians(x2 - x1) / 2) ** 2)
+            h = (
+                math.sin(math.radians(y2 - y1) / 2) ** 2
+                + math.cos(math.radians(y1)) * math.cos(math.radians(y2)) * math.sin(math.radians(x2 - x1) / 2) ** 2
+            )
             seconds = 2 * R * math.asin(math.sqrt(min(1.0, h))) / (limit / 3.6)
             for u, v in ((a, b),) if oneway else ((a, b), (b, a)):
                 if not D.has_edge(u, v) or D.edges[u, v]["s"] > seconds:
@@ -281,7 +307,7 @@ def oracle_comparison(path: Path, profile, pairs: int = 200, seed: int = 12) -> 
     speeds.add_travel_times(G, profile.speeds, profiles=["free_flow"])
     D = oracle_graph(path, profile.speeds)
     rng = random.Random(seed)
-    nodes = sorted(max(nx.strongly_connected_components(G), key=len))   # the part the application keeps
+    nodes = sorted(max(nx.strongly_connected_components(G), key=len))  # the part the application keeps
     sample = [tuple(rng.sample(nodes, 2)) for _ in range(pairs)]
     worst, worst_rel, mismatched = 0.0, 0.0, 0
     for source in sorted({s for s, _ in sample}):
@@ -293,9 +319,16 @@ def oracle_comparison(path: Path, profile, pairs: int = 200, seed: int = 12) -> 
             err = abs(simple[target] - raw[target])
             worst = max(worst, err)
             worst_rel = max(worst_rel, err / raw[target])
-    return {"nodes": len(G), "edges": G.number_of_edges(), "raw_segments": D.number_of_edges(),
-            "scc_nodes": len(nodes), "pairs": pairs, "mismatched": mismatched, "worst_s": worst,
-            "worst_rel": worst_rel}
+    return {
+        "nodes": len(G),
+        "edges": G.number_of_edges(),
+        "raw_segments": D.number_of_edges(),
+        "scc_nodes": len(nodes),
+        "pairs": pairs,
+        "mismatched": mismatched,
+        "worst_s": worst,
+        "worst_rel": worst_rel,
+    }
 
 
 @pytest.mark.parametrize("name", REAL)
@@ -335,8 +368,10 @@ if __name__ == "__main__":  # the table of docs/VALIDATION.md
     root = bundle_dir()
     if root is None:
         raise SystemExit("the data bundle (../shared/data or $GEO_RESPONSE_DATA) is not on this machine")
-    print("| extract | nodes | edges | raw segments | nodes in largest SCC | pairs | reachability mismatches "
-          "| worst error (s) | worst relative |")
+    print(
+        "| extract | nodes | edges | raw segments | nodes in largest SCC | pairs | reachability mismatches "
+        "| worst error (s) | worst relative |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     import pyrosm
 
@@ -345,5 +380,7 @@ if __name__ == "__main__":  # the table of docs/VALIDATION.md
     sources["village_road (hand-made fixture)"] = VILLAGE
     for extract, source in sources.items():
         r = oracle_comparison(source, load_profile())
-        print(f"| {extract} | {r['nodes']} | {r['edges']} | {r['raw_segments']} | {r['scc_nodes']} "
-              f"| {r['pairs']} | {r['mismatched']} | {r['worst_s']:.2e} | {r['worst_rel']:.2e} |")
+        print(
+            f"| {extract} | {r['nodes']} | {r['edges']} | {r['raw_segments']} | {r['scc_nodes']} "
+            f"| {r['pairs']} | {r['mismatched']} | {r['worst_s']:.2e} | {r['worst_rel']:.2e} |"
+        )

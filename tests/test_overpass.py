@@ -30,13 +30,17 @@ from geo_response.roads import network, speeds
 FIXTURES = Path(__file__).parent / "fixtures" / "overpass"
 PLACE_BOX = box(0.465, 51.722, 0.490, 51.738)  # the polygon Nominatim returns for "Testham"
 # Overpass /status: line 5 starting with a number = slots free, no pause
-STATUS = ("Connected as: 2130706433\nCurrent time: 2024-01-01T00:00:00Z\nAnnounced endpoint: none\n"
-          "Rate limit: 2\n2 slots available now.\nCurrently running queries (pid, space limit, time limit, "
-          "start time):\n")
+STATUS = (
+    "Connected as: 2130706433\nCurrent time: 2024-01-01T00:00:00Z\nAnnounced endpoint: none\n"
+    "Rate limit: 2\n2 slots available now.\nCurrently running queries (pid, space limit, time limit, "
+    "start time):\n"
+)
 
-COORDS = {node["id"]: (node["lon"], node["lat"])
-          for node in json.loads((FIXTURES / "interpreter.json").read_text())["elements"]
-          if node["type"] == "node"}
+COORDS = {
+    node["id"]: (node["lon"], node["lat"])
+    for node in json.loads((FIXTURES / "interpreter.json").read_text())["elements"]
+    if node["type"] == "node"
+}
 OSMNX_NODES = {1, 2, 3, 4, 6, 7, 8}
 OSMNX_EDGES = {(1, 2), (2, 1), (2, 3), (3, 2), (3, 7), (7, 3), (3, 4), (4, 3), (2, 6), (6, 2), (2, 4), (3, 8)}
 
@@ -124,8 +128,15 @@ def overpass_json(path: Path) -> bytes:
     for obj in osmium.FileProcessor(str(path)):
         tags = {t.k: t.v for t in obj.tags}
         if obj.is_node():
-            elements.append({"type": "node", "id": obj.id, "lat": obj.location.lat, "lon": obj.location.lon,
-                             **({"tags": tags} if tags else {})})
+            elements.append(
+                {
+                    "type": "node",
+                    "id": obj.id,
+                    "lat": obj.location.lat,
+                    "lon": obj.location.lon,
+                    **({"tags": tags} if tags else {}),
+                }
+            )
         elif obj.is_way():
             elements.append({"type": "way", "id": obj.id, "nodes": [n.ref for n in obj.nodes], "tags": tags})
     return json.dumps({"version": 0.6, "generator": "geo-response test", "elements": elements}).encode()
@@ -172,11 +183,10 @@ def check_osmnx_graph(G) -> None:
 
 
 def test_graph_from_polygon_via_overpass(api):
-    G = ox.graph_from_polygon(PLACE_BOX, network_type="drive", simplify=True, retain_all=True,
-                              truncate_by_edge=True)
+    G = ox.graph_from_polygon(PLACE_BOX, network_type="drive", simplify=True, retain_all=True, truncate_by_edge=True)
     check_osmnx_graph(G)
     (query,) = overpass_queries(api.log)
-    assert query.startswith("[out:json][timeout:20];(way[\"highway\"][\"area\"!~\"yes\"]")
+    assert query.startswith('[out:json][timeout:20];(way["highway"]["area"!~"yes"]')
     assert re.search(r'\["highway"!~"[^"]*\bfootway\b[^"]*\bservice\b', query)  # drive filter
     assert query.endswith(";>;);out;")
     sent = query_polygon(query)  # OSMnx asks for the polygon plus a 500 m buffer
@@ -187,11 +197,15 @@ def test_graph_from_polygon_via_overpass(api):
 
 def test_graph_from_place_geocodes_with_nominatim_then_queries_overpass(api, monkeypatch):
     monkeypatch.setattr(ox.settings, "overpass_rate_limit", True)  # also exercise the /status check
-    G = ox.graph_from_place("Testham, Essex", network_type="drive", simplify=True, retain_all=True,
-                            truncate_by_edge=True)
+    G = ox.graph_from_place(
+        "Testham, Essex", network_type="drive", simplify=True, retain_all=True, truncate_by_edge=True
+    )
     check_osmnx_graph(G)
-    assert [(m, p) for m, p, _ in api.log] == [("GET", "/nominatim/search"), ("GET", "/api/status"),
-                                               ("POST", "/api/interpreter")]
+    assert [(m, p) for m, p, _ in api.log] == [
+        ("GET", "/nominatim/search"),
+        ("GET", "/api/status"),
+        ("POST", "/api/interpreter"),
+    ]
     params = api.log[0][2]
     assert params["q"] == ["Testham, Essex"] and params["format"] == ["json"]
     assert params["polygon_geojson"] == ["1"]
@@ -215,7 +229,10 @@ def test_geo_response_graph_from_place_finishes_the_graph(api):
         field = speeds.travel_time_field(name)
         for u, v, data in G.edges(data=True):
             assert data[field] == pytest.approx(data["length"] / (data[f"speed_kph_{name}"] / 3.6), rel=1e-9), (
-                u, v, name)
+                u,
+                v,
+                name,
+            )
 
 
 def test_geo_response_graph_from_polygon(api):
@@ -261,12 +278,12 @@ def test_overpass_answers_are_cached_in_the_project_cache(api):
     (stored,) = folder.glob("*.json")
     assert {e["id"] for e in json.loads(stored.read_text())["elements"] if e["type"] == "way"} >= {10, 11, 12}
     second = osm.overpass_graph_from_polygon(PLACE_BOX)
-    assert len(overpass_queries(api.log)) == 1                      # from the cache: no request
+    assert len(overpass_queries(api.log)) == 1  # from the cache: no request
     assert edge_set(second) == edge_set(first)
     third = osm.overpass_graph_from_polygon(PLACE_BOX, refresh=True)
-    assert len(overpass_queries(api.log)) == 2                      # refresh: one request
+    assert len(overpass_queries(api.log)) == 2  # refresh: one request
     assert edge_set(third) == edge_set(first) and list(folder.glob("*.json")) == [stored]
-    assert ox.settings.use_cache is False                           # the test's setting, restored
+    assert ox.settings.use_cache is False  # the test's setting, restored
     assert osm.overpass_cache_dir(day="2020-01-01") == user_cache_dir() / "overpass" / "2020-01-01"
 
 

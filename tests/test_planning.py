@@ -70,11 +70,19 @@ def tiny_lsoas(settings: list[str] | None = None, populations: list[int] | None 
     settings = settings or ["urban"] * n
     populations = populations or [1000 + 100 * i for i in range(n)]
     half = 0.004
-    return gpd.GeoDataFrame({
-        "lsoa_code": [f"L{i + 1}" for i in range(n)], "lsoa_name": [f"Tiny {i + 1}" for i in range(n)],
-        "district": ["North" if i >= 5 else "South" for i in range(n)], "urban_rural": settings,
-        "population": populations, "pwc_lon": [LON] * n, "pwc_lat": LATS,
-    }, geometry=[box(LON - half, lat - half, LON + half, lat + half) for lat in LATS], crs=4326)
+    return gpd.GeoDataFrame(
+        {
+            "lsoa_code": [f"L{i + 1}" for i in range(n)],
+            "lsoa_name": [f"Tiny {i + 1}" for i in range(n)],
+            "district": ["North" if i >= 5 else "South" for i in range(n)],
+            "urban_rural": settings,
+            "population": populations,
+            "pwc_lon": [LON] * n,
+            "pwc_lat": LATS,
+        },
+        geometry=[box(LON - half, lat - half, LON + half, lat + half) for lat in LATS],
+        crs=4326,
+    )
 
 
 def test_demand_points_weights_from_population_or_incidents():
@@ -92,8 +100,9 @@ def test_demand_points_weights_from_population_or_incidents():
 
 
 def test_lsoa_coverage_and_population_measures_by_hand(policy):
-    lsoas = tiny_lsoas(settings=["urban", "urban", "rural", "rural"][:4] + ["urban"] * 6,
-                       populations=[100, 200, 300, 400] + [0] * 6).iloc[:4]
+    lsoas = tiny_lsoas(
+        settings=["urban", "urban", "rural", "rural"][:4] + ["urban"] * 6, populations=[100, 200, 300, 400] + [0] * 6
+    ).iloc[:4]
     travel = np.array([600.0, 700.0, 924.0, np.inf])  # seconds
     cov = planning.lsoa_coverage(lsoas, travel, policy, delay_seconds=276.0)
     assert cov["within_target"].tolist() == [True, False, True, False]  # 876 <= 900; 976 > 900; 1200 <= 1200
@@ -111,11 +120,14 @@ def test_lsoa_coverage_and_population_measures_by_hand(policy):
 
 
 def test_incident_measures_by_hand():
-    inc = pd.DataFrame({
-        "grade_category": ["emergency", "emergency", "emergency", "priority", "priority", "routine"],
-        "urban_rural": ["urban", "urban", "rural", "rural", "urban", "urban"],
-        "attended": [True] * 6, "p_met": [1.0, 0.5, 0.25, np.nan, 0.8, 1.0],
-    })
+    inc = pd.DataFrame(
+        {
+            "grade_category": ["emergency", "emergency", "emergency", "priority", "priority", "routine"],
+            "urban_rural": ["urban", "urban", "rural", "rural", "urban", "urban"],
+            "attended": [True] * 6,
+            "p_met": [1.0, 0.5, 0.25, np.nan, 0.8, 1.0],
+        }
+    )
     m = planning.incident_measures(inc)
     assert m["pct_emergency_met_urban"] == 75.0 and m["emergency_incidents_urban"] == 2
     assert m["pct_emergency_met_rural"] == 25.0
@@ -159,22 +171,33 @@ def test_read_candidates_csv(tmp_path):
 # the tiny network (needs geo_response.routing and geo_response.snapping)
 # --------------------------------------------------------------------------------------------------
 def line_graph() -> RoadNetwork:
-    G = nx.MultiDiGraph(crs="epsg:4326", network_label="hand-written test line", standin=False,
-                        source="test", source_sha256="")
+    G = nx.MultiDiGraph(
+        crs="epsg:4326", network_label="hand-written test line", standin=False, source="test", source_sha256=""
+    )
     for i, lat in enumerate(LATS, start=1):
         G.add_node(i, x=LON, y=lat)
     for i in range(1, len(LATS)):
         for u, v in ((i, i + 1), (i + 1, i)):
-            G.add_edge(u, v, key=0, length=1112.0, highway="primary", travel_time_blue_light=EDGE_S,
-                       travel_time_normal=2 * EDGE_S, travel_time_free_flow=EDGE_S)
+            G.add_edge(
+                u,
+                v,
+                key=0,
+                length=1112.0,
+                highway="primary",
+                travel_time_blue_light=EDGE_S,
+                travel_time_normal=2 * EDGE_S,
+                travel_time_free_flow=EDGE_S,
+            )
     return RoadNetwork.from_networkx(G)
 
 
 def bases_at(nodes: list[int], names: list[str] | None = None) -> gpd.GeoDataFrame:
     names = names or [f"Base {n}" for n in nodes]
-    return gpd.GeoDataFrame({"base_id": range(len(nodes)), "name": names, "type": "police", "units": 1,
-                             "outside_area": False},
-                            geometry=[Point(LON, LATS[n - 1]) for n in nodes], crs=4326)
+    return gpd.GeoDataFrame(
+        {"base_id": range(len(nodes)), "name": names, "type": "police", "units": 1, "outside_area": False},
+        geometry=[Point(LON, LATS[n - 1]) for n in nodes],
+        crs=4326,
+    )
 
 
 def test_travel_matrix_is_edges_times_200_s(prof):
@@ -190,16 +213,16 @@ def test_travel_matrix_is_edges_times_200_s(prof):
     np.testing.assert_allclose(near["travel_seconds"].to_numpy(), expected.min(axis=0), atol=1e-6)
 
 
-def test_adding_a_base_at_a_node_covers_it_and_removing_the_only_nearby_base_uncovers(prof,
-                                                                                      policy):
+def test_adding_a_base_at_a_node_covers_it_and_removing_the_only_nearby_base_uncovers(prof, policy):
     from geo_response.planning.scenarios import apply_scenario, scenario_table
 
     G = line_graph()
     lsoas = tiny_lsoas()
     current = bases_at([1], ["South"])
     # base at node 1: urban LSOAs 1-4 within target (0..600 s travel + 276 s <= 900 s), 5-10 not
-    added = apply_scenario(current, scenario_table([{"action": "add", "name": "Top", "latitude": LATS[9],
-                                                     "longitude": LON}]))
+    added = apply_scenario(
+        current, scenario_table([{"action": "add", "name": "Top", "latitude": LATS[9], "longitude": LON}])
+    )
     cmp = planning.compare(G, current, added, lsoas, prof, policy)
     change = dict(zip(cmp.lsoas["lsoa_code"], cmp.lsoas["coverage_change"], strict=True))
     assert [change[f"L{k}"] for k in range(1, 11)] == ["kept"] * 4 + ["never"] * 2 + ["gained"] * 4
@@ -236,8 +259,11 @@ def test_rural_lsoas_get_the_20_minute_target(prof, policy):
 def test_optimise_on_the_line_picks_the_far_end_and_ranks_closures(prof, policy):
     G = line_graph()
     lsoas = tiny_lsoas(populations=[100] * 10)
-    cands = gpd.GeoDataFrame({"name": [f"node {n}" for n in (2, 6, 9, 10)]},
-                             geometry=[Point(LON, LATS[n - 1]) for n in (2, 6, 9, 10)], crs=4326)
+    cands = gpd.GeoDataFrame(
+        {"name": [f"node {n}" for n in (2, 6, 9, 10)]},
+        geometry=[Point(LON, LATS[n - 1]) for n in (2, 6, 9, 10)],
+        crs=4326,
+    )
     run = siting.optimise(G, bases_at([1, 2], ["One", "Two"]), lsoas, prof, policy, 1, candidates=cands)
     # bases at 1, 2 cover LSOAs 1-5 (3 edges either side). Node 2 adds nothing, node 6 (3-9) adds 6-9,
     # node 9 (6-10) adds 6-10 = 500 people, node 10 (7-10) adds 7-10
@@ -259,8 +285,12 @@ def test_compare_outputs_are_written_and_escaped(prof, policy, tmp_path):
     lsoas = tiny_lsoas()
     lsoas.loc[9, "lsoa_name"] = "<script>alert(1)</script>"
     current = bases_at([1], ["South <b>HQ</b>"])
-    scn = apply_scenario(current, scenario_table([{"action": "add", "name": "Top <img src=x onerror=alert(2)>",
-                                                   "latitude": LATS[9], "longitude": LON}]))
+    scn = apply_scenario(
+        current,
+        scenario_table(
+            [{"action": "add", "name": "Top <img src=x onerror=alert(2)>", "latitude": LATS[9], "longitude": LON}]
+        ),
+    )
     cmp = planning.compare(G, current, scn, lsoas, prof, policy)
     paths = planning_report.write_comparison(cmp, tmp_path, attribution="Contains OS data", offline=False)
     page = paths["map"].read_text(encoding="utf-8")
@@ -293,31 +323,69 @@ def run_cli(args: list[str]):
 
 def test_cli_compare_and_its_errors(data_dir, tmp_path):
     scenario = tmp_path / "s.csv"
-    scenario.write_text("action,name,latitude,longitude,units\nadd,North End,51.735,0.470,2\n"
-                        "set_units,Tiny Town Police Station,,,3\n", encoding="utf-8")
+    scenario.write_text(
+        "action,name,latitude,longitude,units\nadd,North End,51.735,0.470,2\nset_units,Tiny Town Police Station,,,3\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "out"
     incidents = tmp_path / "incidents.csv"
-    incidents.write_text("grade,category,latitude,longitude\nemergency,Burglary,51.735,0.470\n"
-                         "priority,Burglary,51.735,0.470\n", encoding="utf-8")
-    r = run_cli(["plan", "compare", "--osm", str(TINY_TOWN), "--scenario", str(scenario), "--out", str(out),
-                 "--data-dir", str(data_dir), "--online", "--incidents", str(incidents)])
+    incidents.write_text(
+        "grade,category,latitude,longitude\nemergency,Burglary,51.735,0.470\npriority,Burglary,51.735,0.470\n",
+        encoding="utf-8",
+    )
+    r = run_cli(
+        [
+            "plan",
+            "compare",
+            "--osm",
+            str(TINY_TOWN),
+            "--scenario",
+            str(scenario),
+            "--out",
+            str(out),
+            "--data-dir",
+            str(data_dir),
+            "--online",
+            "--incidents",
+            str(incidents),
+        ]
+    )
     assert r.exit_code == 0, r.output
     assert "bases: 1 now -> 2 in the scenario (added 1, removed 0, moved 0)" in r.output
     assert "% emergency met, all (modelled)" in r.output and "% priority met, all (modelled)" in r.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["incidents"]["count"] == 2 and summary["incidents"]["categories"] == ["emergency", "priority"]
     # both incidents sit at the new North End base: its travel is ~0, so both are modelled as very likely met
-    assert summary["overall"]["pct_emergency_met_all"]["scenario"] >= summary["overall"][
-        "pct_emergency_met_all"]["current"]
+    assert (
+        summary["overall"]["pct_emergency_met_all"]["scenario"]
+        >= summary["overall"]["pct_emergency_met_all"]["current"]
+    )
     assert summary["bases"]["added"] == ["North End"]
     assert summary["bases"]["units_changed"] == ["Tiny Town Police Station"]
     assert summary["sources"]["scenario"] == str(scenario)
-    assert {p.name for p in out.iterdir()} >= {"comparison.csv", "summary.json", "report.md",
-                                                "coverage_change.html", "lsoa_coverage.csv"}
+    assert {p.name for p in out.iterdir()} >= {
+        "comparison.csv",
+        "summary.json",
+        "report.md",
+        "coverage_change.html",
+        "lsoa_coverage.csv",
+    }
 
     scenario.write_text("action,name\nremove,Tiny Town Police Statoin\n", encoding="utf-8")
-    r = run_cli(["plan", "compare", "--osm", str(TINY_TOWN), "--scenario", str(scenario), "--out", str(out),
-                 "--data-dir", str(data_dir)])
+    r = run_cli(
+        [
+            "plan",
+            "compare",
+            "--osm",
+            str(TINY_TOWN),
+            "--scenario",
+            str(scenario),
+            "--out",
+            str(out),
+            "--data-dir",
+            str(data_dir),
+        ]
+    )
     assert r.exit_code == 2
     assert "change 1 (remove 'Tiny Town Police Statoin')" in r.output
     assert "did you mean ['Tiny Town Police Station']" in r.output
@@ -327,22 +395,49 @@ def test_cli_optimise_with_candidates(data_dir, tmp_path):
     cands = tmp_path / "c.csv"
     cands.write_text("name,latitude,longitude\nNorth,51.735,0.470\nEast,51.734,0.472\n", encoding="utf-8")
     out = tmp_path / "opt"
-    r = run_cli(["plan", "optimise", "--osm", str(TINY_TOWN), "--add", "1", "--candidates", str(cands),
-                 "--out", str(out), "--data-dir", str(data_dir)])
+    r = run_cli(
+        [
+            "plan",
+            "optimise",
+            "--osm",
+            str(TINY_TOWN),
+            "--add",
+            "1",
+            "--candidates",
+            str(cands),
+            "--out",
+            str(out),
+            "--data-dir",
+            str(data_dir),
+        ]
+    )
     assert r.exit_code == 0, r.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["candidates"] == 2 and summary["k"] == 1
     assert summary["mclp"]["gain"] >= summary["greedy"]["gain"]
     closures = pd.read_csv(out / "closures.csv")
     assert closures["name"].tolist() == ["Tiny Town Police Station"]
-    r = run_cli(["plan", "optimise", "--osm", str(TINY_TOWN), "--add", "3", "--candidates", str(cands),
-                 "--out", str(out), "--data-dir", str(data_dir)])
+    r = run_cli(
+        [
+            "plan",
+            "optimise",
+            "--osm",
+            str(TINY_TOWN),
+            "--add",
+            "3",
+            "--candidates",
+            str(cands),
+            "--out",
+            str(out),
+            "--data-dir",
+            str(data_dir),
+        ]
+    )
     assert r.exit_code == 2 and "cannot choose 3 sites from 2 candidates" in r.output
 
 
 @pytest.mark.slow
-def test_optimise_on_the_essex_network_beats_or_equals_greedy(essex_graph, essex_bases, lsoas,
-                                                              prof, policy):
+def test_optimise_on_the_essex_network_beats_or_equals_greedy(essex_graph, essex_bases, lsoas, prof, policy):
     from geo_response.planning import optimise as opt
 
     rng = np.random.default_rng(5)
@@ -350,8 +445,7 @@ def test_optimise_on_the_essex_network_beats_or_equals_greedy(essex_graph, essex
     cands = planning.lsoa_candidates(lsoas.iloc[pick])
     run = siting.optimise(essex_graph, essex_bases, lsoas, prof, policy, 2, candidates=cands)
     assert run.mclp.gain >= run.greedy.gain
-    assert run.mclp.covered_before == pytest.approx(
-        float(run.demand.loc[run.demand["covered_before"], "weight"].sum()))
+    assert run.mclp.covered_before == pytest.approx(float(run.demand.loc[run.demand["covered_before"], "weight"].sum()))
     # the closure ranking is by loss: the first base loses least
     assert run.closures["loss"].is_monotonic_increasing
     assert len(run.closures) == len(essex_bases)
@@ -360,6 +454,10 @@ def test_optimise_on_the_essex_network_beats_or_equals_greedy(essex_graph, essex
     demand = run.demand
     cost = routing.travel_matrix(essex_graph, cands, demand, limit_s=924) + 276
     exist = routing.travel_matrix(essex_graph, essex_bases, demand, limit_s=924) + 276
-    ex = opt.exhaustive_sites(opt.coverage_matrix(cost, demand["target_s"]), demand["weight"].to_numpy(), 2,
-                              opt.coverage_matrix(exist, demand["target_s"]))
+    ex = opt.exhaustive_sites(
+        opt.coverage_matrix(cost, demand["target_s"]),
+        demand["weight"].to_numpy(),
+        2,
+        opt.coverage_matrix(exist, demand["target_s"]),
+    )
     assert run.mclp.covered_after == pytest.approx(ex.covered_after)

@@ -13,16 +13,16 @@ from geo_response.reporting import html_report
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-                       reason="headless Chromium or chromedriver is not installed"),
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and CHROMEDRIVER.exists()), reason="headless Chromium or chromedriver is not installed"
+    ),
 ]
 
 
 @pytest.mark.parametrize("observed", [True, False])
 def test_report_in_chromium(browser, tmp_path, observed):  # noqa: F811
     inputs = report_inputs(observed)
-    path = html_report.write_report_html(tmp_path / "report.html", inputs.pop("long"), inputs.pop("summary"),
-                                         **inputs)
+    path = html_report.write_report_html(tmp_path / "report.html", inputs.pop("long"), inputs.pop("summary"), **inputs)
     browser.get(path.resolve().as_uri())
     assert browser.execute_script("return window.__errors") == []
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
@@ -30,7 +30,8 @@ def test_report_in_chromium(browser, tmp_path, observed):  # noqa: F811
     charts = browser.execute_script(
         "return Array.from(document.querySelectorAll('figure.chart')).map(f => {"
         "  const s = f.querySelector(':scope > svg'); if (!s) return [f.dataset.chart, 0, 0];"
-        "  const r = s.getBoundingClientRect(); return [f.dataset.chart, r.width, r.height]; })")
+        "  const r = s.getBoundingClientRect(); return [f.dataset.chart, r.width, r.height]; })"
+    )
     assert len(charts) >= 8
     assert all(w > 50 and h > 50 for _, w, h in charts), charts
     assert browser.execute_script("return window.__xss") == 0

@@ -24,19 +24,24 @@ def prof():
 def test_lognormal_from_median_and_p90():
     mu, sigma = response_model.lognormal_params(6, 10)
     assert mu == pytest.approx(np.log(6))
-    assert sigma == pytest.approx(np.log(10 / 6) / 1.2815515655446004)       # 0.39859
+    assert sigma == pytest.approx(np.log(10 / 6) / 1.2815515655446004)  # 0.39859
     with pytest.raises(ModelError):
         response_model.lognormal_params(10, 6)
 
 
 def test_delay_draws_match_the_documented_999_answer_times(prof):
     # only the answer stage matters when the other two are (almost) zero
-    rm = dataclasses.replace(prof.response_model, call_handling_median_s=1e-6, call_handling_p90_s=1e-6,
-                             dispatch_median_s=1e-6, dispatch_p90_s=1e-6)
+    rm = dataclasses.replace(
+        prof.response_model,
+        call_handling_median_s=1e-6,
+        call_handling_p90_s=1e-6,
+        dispatch_median_s=1e-6,
+        dispatch_p90_s=1e-6,
+    )
     d = response_model.draw_delay_minutes(rm, draws=40000, seed=3) * 60
     assert np.all(np.diff(d) >= 0)
-    assert np.median(d) == pytest.approx(6.0, rel=0.02)           # median answer 6 s
-    assert np.mean(d <= 10.0) == pytest.approx(0.90, abs=0.01)    # 90% within 10 s
+    assert np.median(d) == pytest.approx(6.0, rel=0.02)  # median answer 6 s
+    assert np.mean(d <= 10.0) == pytest.approx(0.90, abs=0.01)  # 90% within 10 s
 
 
 def test_delay_draws_are_seeded(prof):
@@ -56,15 +61,19 @@ def test_p_met_by_hand():
     p = response_model.p_met_from_travel(travel, target, delays)
     np.testing.assert_array_equal(p, [0.5, 0.5, np.nan, 1.0, 0.0])
     # delays doubled: slack 2.5 -> {1} (2 x 1 <= 2.5 < 2 x 2)
-    np.testing.assert_array_equal(response_model.p_met_from_travel(travel, target, delays, 2.0),
-                                  [0.25, 0.25, np.nan, 1.0, 0.0])
+    np.testing.assert_array_equal(
+        response_model.p_met_from_travel(travel, target, delays, 2.0), [0.25, 0.25, np.nan, 1.0, 0.0]
+    )
     with pytest.raises(ModelError):
         response_model.p_met_from_travel(travel, target, delays, 0)
 
 
 def _modelled_frame(travel, categories, urban_rural, districts, policy):
-    inc = gpd.GeoDataFrame({"grade": categories, "urban_rural": urban_rural, "district": districts},
-                           geometry=gpd.points_from_xy([0.45] * len(travel), [51.75] * len(travel)), crs=4326)
+    inc = gpd.GeoDataFrame(
+        {"grade": categories, "urban_rural": urban_rural, "district": districts},
+        geometry=gpd.points_from_xy([0.45] * len(travel), [51.75] * len(travel)),
+        crs=4326,
+    )
     inc = grading.assign_targets(inc, policy)
     inc["travel_minutes"] = travel
     inc["nearest_base"] = "Base"
@@ -76,16 +85,26 @@ def _modelled_frame(travel, categories, urban_rural, districts, policy):
 def test_model_response_with_given_travel(prof):
     pol = prof.policy("essex-2022")
     travel_in = np.array([5.0, 12.0, 16.0, 30.0, np.nan])
-    inc = _modelled_frame(travel_in, ["emergency", "emergency", "emergency", "priority", "appointment"],
-                          ["urban", "rural", "rural", "urban", "urban"], ["A", "B", "B", "A", "A"], pol)
+    inc = _modelled_frame(
+        travel_in,
+        ["emergency", "emergency", "emergency", "priority", "appointment"],
+        ["urban", "rural", "rural", "urban", "urban"],
+        ["A", "B", "B", "A", "A"],
+        pol,
+    )
     travel = inc[["travel_minutes", "nearest_base", "snap_distance_m", "travel_status"]]
-    out = response_model.model_response(inc.drop(columns=travel.columns), None, None, prof, pol, seed=5,
-                                        draws=5000, travel=travel)
+    out = response_model.model_response(
+        inc.drop(columns=travel.columns), None, None, prof, pol, seed=5, draws=5000, travel=travel
+    )
     delays = response_model.draw_delay_minutes(prof.response_model, 5000, 5)
-    expected = [np.mean(delays <= 15 - 5), np.mean(delays <= 20 - 12), np.mean(delays <= 20 - 16),
-                np.mean(delays <= 60 - 30)]
+    expected = [
+        np.mean(delays <= 15 - 5),
+        np.mean(delays <= 20 - 12),
+        np.mean(delays <= 20 - 16),
+        np.mean(delays <= 60 - 30),
+    ]
     np.testing.assert_allclose(out["p_met"].to_numpy()[:4], expected)
-    assert np.isnan(out["p_met"].iloc[4])                            # appointment: not attended
+    assert np.isnan(out["p_met"].iloc[4])  # appointment: not attended
     assert (out["outcome_source"] == "modelled").all()
     assert out.attrs["response_model"]["seed"] == 5 and out.attrs["response_model"]["draws"] == 5000
 
@@ -96,8 +115,9 @@ def test_calibration_hits_the_rate_and_splits(prof):
     n = 400
     urban = np.arange(n) < 300
     travel = np.where(urban, rng.uniform(2, 14, n), rng.uniform(5, 19, n))
-    inc = _modelled_frame(travel, ["emergency"] * n, np.where(urban, "urban", "rural"),
-                          np.where(urban, "Alpha", "Beta"), pol)
+    inc = _modelled_frame(
+        travel, ["emergency"] * n, np.where(urban, "urban", "rural"), np.where(urban, "Alpha", "Beta"), pol
+    )
     res = response_model.calibrate(inc, prof, 0.827, seed=11, draws=4000)
     assert res.achieved_rate == pytest.approx(0.827, abs=0.002)
     assert res.incidents["p_met"].mean() == pytest.approx(res.achieved_rate)
@@ -135,22 +155,26 @@ def test_travel_to_incidents_routes_each_point_once(monkeypatch, prof):
 
     monkeypatch.setattr(routing, "travel_times_to_points", spy)
     net = RoadNetwork.from_networkx(_line_graph())
-    bases = gpd.GeoDataFrame({"base_id": [0], "name": ["North"]}, geometry=gpd.points_from_xy([0.45], [51.70]),
-                             crs=4326)
+    bases = gpd.GeoDataFrame(
+        {"base_id": [0], "name": ["North"]}, geometry=gpd.points_from_xy([0.45], [51.70]), crs=4326
+    )
     pol = prof.policy("essex-2022")
     lats = [51.71, 51.71, 51.72, 51.71, 51.71, 51.72]
-    lons = [0.45, 0.45, 0.45, 0.45, 0.60, 0.45]                       # the fifth is 10 km east of every road
-    inc = gpd.GeoDataFrame({"grade": ["emergency", "emergency", "priority", "priority", "emergency", "5"],
-                            "urban_rural": "urban"}, geometry=gpd.points_from_xy(lons, lats), crs=4326)
+    lons = [0.45, 0.45, 0.45, 0.45, 0.60, 0.45]  # the fifth is 10 km east of every road
+    inc = gpd.GeoDataFrame(
+        {"grade": ["emergency", "emergency", "priority", "priority", "emergency", "5"], "urban_rural": "urban"},
+        geometry=gpd.points_from_xy(lons, lats),
+        crs=4326,
+    )
     inc = grading.assign_targets(inc, pol)
     t = response_model.travel_to_incidents(inc, net, bases, prof.response_model)
-    assert sorted(calls) == [("blue_light", 2), ("normal", 2)]        # duplicates routed once per profile
+    assert sorted(calls) == [("blue_light", 2), ("normal", 2)]  # duplicates routed once per profile
     # blue light: 1 min to node 2; normal: 2 min per edge -> 4 min to node 3, 2 min to node 2
     np.testing.assert_allclose(t["travel_minutes"].to_numpy()[:4], [1.0, 1.0, 4.0, 2.0], atol=0.01)
     assert t["travel_status"].tolist() == ["ok", "ok", "ok", "ok", "too_far", "not_attended"]
-    assert np.isnan(t["travel_minutes"].iloc[4])                     # too far from a road: no time
+    assert np.isnan(t["travel_minutes"].iloc[4])  # too far from a road: no time
     w = response_model.unroutable_warnings(inc.assign(travel_status=t["travel_status"], row_number=range(1, 7)))
-    assert w["row_number"].tolist() == [5]                           # row 6 is not attended
+    assert w["row_number"].tolist() == [5]  # row 6 is not attended
 
 
 def _line_graph():
@@ -160,18 +184,32 @@ def _line_graph():
         G.add_node(i + 1, x=0.45, y=51.70 + 0.01 * i)
     for u, v in ((1, 2), (2, 3)):
         for a, b in ((u, v), (v, u)):
-            G.add_edge(a, b, key=0, length=1112.0, highway="primary", travel_time_blue_light=60.0,
-                       travel_time_normal=120.0, travel_time_free_flow=80.0)
+            G.add_edge(
+                a,
+                b,
+                key=0,
+                length=1112.0,
+                highway="primary",
+                travel_time_blue_light=60.0,
+                travel_time_normal=120.0,
+                travel_time_free_flow=80.0,
+            )
     return G
 
 
 def test_model_response_on_a_hand_made_graph(prof):
     G = RoadNetwork.from_networkx(_line_graph())
-    bases = gpd.GeoDataFrame({"base_id": [0], "name": ["North"], "type": ["police"], "units": [1]},
-                             geometry=gpd.points_from_xy([0.45], [51.70]), crs=4326)
+    bases = gpd.GeoDataFrame(
+        {"base_id": [0], "name": ["North"], "type": ["police"], "units": [1]},
+        geometry=gpd.points_from_xy([0.45], [51.70]),
+        crs=4326,
+    )
     pol = prof.policy("essex-2022")
-    inc = gpd.GeoDataFrame({"grade": ["emergency", "priority"], "urban_rural": ["urban", "urban"],
-                            "district": "A"}, geometry=gpd.points_from_xy([0.45, 0.45], [51.72, 51.71]), crs=4326)
+    inc = gpd.GeoDataFrame(
+        {"grade": ["emergency", "priority"], "urban_rural": ["urban", "urban"], "district": "A"},
+        geometry=gpd.points_from_xy([0.45, 0.45], [51.72, 51.71]),
+        crs=4326,
+    )
     out = response_model.model_response(inc, G, bases, prof, pol, seed=9, draws=2000)
     # incident 1 sits on node 3: two blue-light edges = 2 min; incident 2 on node 2: one normal edge = 2 min
     np.testing.assert_allclose(out["travel_minutes"], [2.0, 2.0], atol=0.01)

@@ -12,10 +12,10 @@ from geo_response.roads.roadnet import RoadNetwork
 from tests.conftest import FIXTURES
 
 # blue-light edge times on tiny_town.osm (hand-computed in test_speeds.py)
-T13 = 12.7557   # primary 1<->3
-T34 = 10.0076   # unclassified 3->4, one-way
+T13 = 12.7557  # primary 1<->3
+T34 = 10.0076  # unclassified 3->4, one-way
 TRUNK = 27.5735  # trunk 4<->3 (the only way back south)
-T45 = 6.9093    # residential 4<->5
+T45 = 6.9093  # residential 4<->5
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def tiny(profile):
 def test_csr_keeps_fastest_parallel_edge(tiny):
     rg = tiny.csr("blue_light")
     i3, i4 = rg.index_of([3, 4])
-    assert rg.csr[i3, i4] == pytest.approx(T34, abs=1e-4)     # not the trunk's 27.57
+    assert rg.csr[i3, i4] == pytest.approx(T34, abs=1e-4)  # not the trunk's 27.57
     assert rg.csr[i4, i3] == pytest.approx(TRUNK, abs=1e-4)
 
 
@@ -36,18 +36,18 @@ def test_single_source_one_way(tiny):
     got = dict(zip(rg.node_ids.tolist(), seconds, strict=True))
     assert got[5] == 0
     assert got[4] == pytest.approx(T45, abs=1e-3)
-    assert got[3] == pytest.approx(T45 + TRUNK, abs=1e-3)          # 3->4 is one-way: back via the trunk
+    assert got[3] == pytest.approx(T45 + TRUNK, abs=1e-3)  # 3->4 is one-way: back via the trunk
     assert got[1] == pytest.approx(T45 + TRUNK + T13, abs=1e-3)
     assert set(source) == {0}
 
 
 def test_multi_source_nearest(tiny):
     rg = tiny.csr("blue_light")
-    seconds, source = fields.nearest_source_field(rg, [1, 5, 1])   # a repeated base node keeps the first
+    seconds, source = fields.nearest_source_field(rg, [1, 5, 1])  # a repeated base node keeps the first
     got = {n: (s, b) for n, s, b in zip(rg.node_ids.tolist(), seconds, source, strict=True)}
     assert got[1] == (0, 0) and got[5] == (0, 1)
     assert got[3][0] == pytest.approx(T13, abs=1e-3) and got[3][1] == 0
-    assert got[4][0] == pytest.approx(T45, abs=1e-3) and got[4][1] == 1   # 6.9 s from 5 beats 22.8 s from 1
+    assert got[4][0] == pytest.approx(T45, abs=1e-3) and got[4][1] == 1  # 6.9 s from 5 beats 22.8 s from 1
     per = fields.per_source_fields(rg, [1, 5])
     assert per.shape == (2, 4)
     assert np.allclose(per.min(axis=0), seconds)
@@ -57,13 +57,13 @@ def test_unreachable_nodes_are_reported():
     G = nx.MultiDiGraph(crs="epsg:4326")
     G.add_edge("a", "b", travel_time_normal=5.0)
     G.add_edge("b", "a", travel_time_normal=5.0)
-    G.add_edge("c", "d", travel_time_normal=1.0)       # another part, and d -> c is missing
+    G.add_edge("c", "d", travel_time_normal=1.0)  # another part, and d -> c is missing
     G = RoadNetwork.from_networkx(nx.relabel_nodes(G, {"a": 1, "b": 2, "c": 3, "d": 4}))
     rg = G.csr("normal")
     seconds, source = fields.nearest_source_field(rg, [1])
     assert fields.unreachable_count(seconds) == 2
     assert list(source) == [0, 0, -1, -1]
-    seconds, _ = fields.nearest_source_field(rg, [1], limit=4.0)   # beyond the limit: unreachable too
+    seconds, _ = fields.nearest_source_field(rg, [1], limit=4.0)  # beyond the limit: unreachable too
     assert fields.unreachable_count(seconds) == 3
 
 

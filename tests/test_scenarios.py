@@ -22,9 +22,16 @@ AREA = box(0.0, 51.5, 1.3, 52.1)  # lon/lat box standing in for the force area
 @pytest.fixture
 def bases() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
-        {"base_id": [0, 1, 2], "name": ["Chelmsford", "Colchester", "Harlow"], "type": ["police"] * 3,
-         "units": [3, 2, 1], "outside_area": [False] * 3},
-        geometry=[Point(0.47, 51.73), Point(0.90, 51.89), Point(0.11, 51.77)], crs=4326)
+        {
+            "base_id": [0, 1, 2],
+            "name": ["Chelmsford", "Colchester", "Harlow"],
+            "type": ["police"] * 3,
+            "units": [3, 2, 1],
+            "outside_area": [False] * 3,
+        },
+        geometry=[Point(0.47, 51.73), Point(0.90, 51.89), Point(0.11, 51.77)],
+        crs=4326,
+    )
 
 
 CSV = """action,name,latitude,longitude,units,type
@@ -88,7 +95,9 @@ def test_csv_scenario_adds_removes_moves_and_sets_units(tmp_path, bases):
     assert out["current_base_id"].tolist() == [0, 1, -1]
     assert moved_from(bases, out)["name"].tolist() == ["Colchester"]
     assert (moved_from(bases, out).geometry.iloc[0].x, moved_from(bases, out).geometry.iloc[0].y) == (
-        bases.geometry.iloc[1].x, bases.geometry.iloc[1].y)
+        bases.geometry.iloc[1].x,
+        bases.geometry.iloc[1].y,
+    )
     assert [c["action"] for c in out.attrs["scenario"]] == ["add", "remove", "move", "set_units"]
     # the input is not modified
     assert bases["name"].tolist() == ["Chelmsford", "Colchester", "Harlow"]
@@ -100,10 +109,12 @@ def test_toml_scenario_gives_the_same_bases(tmp_path, bases):
 
 
 def test_easting_northing_and_later_changes_to_an_added_base(bases):
-    table = scenario_table([
-        {"action": "add", "name": "Witham", "easting": 582000, "northing": 214500},
-        {"action": "set_units", "name": "Witham", "units": 4},
-    ])
+    table = scenario_table(
+        [
+            {"action": "add", "name": "Witham", "easting": 582000, "northing": 214500},
+            {"action": "set_units", "name": "Witham", "units": 4},
+        ]
+    )
     out = apply_scenario(bases, table, area=AREA)
     witham = out[out["name"] == "Witham"].iloc[0]
     back = gpd.GeoSeries([witham.geometry], crs=4326).to_crs(27700).iloc[0]
@@ -113,29 +124,41 @@ def test_easting_northing_and_later_changes_to_an_added_base(bases):
 
 def test_boundary_flags_added_bases_outside_the_force_but_inside_the_area(bases):
     boundary = box(0.0, 51.5, 0.5, 52.1)
-    out = apply_scenario(bases, scenario_table([{"action": "add", "name": "East", "latitude": 51.8,
-                                                 "longitude": 0.9}]), area=AREA, boundary=boundary)
+    out = apply_scenario(
+        bases,
+        scenario_table([{"action": "add", "name": "East", "latitude": 51.8, "longitude": 0.9}]),
+        area=AREA,
+        boundary=boundary,
+    )
     assert out.loc[out["name"] == "East", "outside_area"].item() is True
 
 
-@pytest.mark.parametrize("rows, match", [
-    ([{"action": "remove", "name": "Colchster"}], r"change 1 \(remove 'Colchster'\).*did you mean \['Colchester'\]"),
-    ([{"action": "move", "name": "Nowhere", "latitude": 51.8, "longitude": 0.5}], "no base named 'Nowhere'"),
-    ([{"action": "add", "name": "Harlow", "latitude": 51.8, "longitude": 0.5}], "already exists"),
-    ([{"action": "add", "name": "Sea", "latitude": 51.8, "longitude": 2.5}], r"change 1 .*outside the force area"),
-    ([{"action": "add", "name": "Swapped", "latitude": 0.5, "longitude": 51.8}], "outside the force area"),
-    ([{"action": "add", "name": "Bad", "latitude": 95, "longitude": 0.5}], "impossible"),
-    ([{"action": "add", "name": "NoPlace"}], "give latitude and longitude"),
-    ([{"action": "add", "name": "X", "latitude": "abc", "longitude": 0.5}], "'abc' is not a number"),
-    ([{"action": "close", "name": "Harlow"}], "action must be one of"),
-    ([{"action": "set_units", "name": "Harlow"}], "give 'units'"),
-    ([{"action": "set_units", "name": "Harlow", "units": 0}], "whole number >= 1"),
-    ([{"action": "set_units", "name": "Harlow", "units": 1.5}], "whole number >= 1"),
-    ([{"action": "remove", "name": ""}], "needs the base's 'name'"),
-    ([{"action": "remove", "name": n} for n in ("Harlow", "Chelmsford", "Colchester")], "removes every base"),
-    ([{"action": "remove", "name": "Harlow"}, {"action": "remove", "name": "Harlow"}],
-     r"change 2 \(remove 'Harlow'\): there is no base named 'Harlow'"),
-])
+@pytest.mark.parametrize(
+    "rows, match",
+    [
+        (
+            [{"action": "remove", "name": "Colchster"}],
+            r"change 1 \(remove 'Colchster'\).*did you mean \['Colchester'\]",
+        ),
+        ([{"action": "move", "name": "Nowhere", "latitude": 51.8, "longitude": 0.5}], "no base named 'Nowhere'"),
+        ([{"action": "add", "name": "Harlow", "latitude": 51.8, "longitude": 0.5}], "already exists"),
+        ([{"action": "add", "name": "Sea", "latitude": 51.8, "longitude": 2.5}], r"change 1 .*outside the force area"),
+        ([{"action": "add", "name": "Swapped", "latitude": 0.5, "longitude": 51.8}], "outside the force area"),
+        ([{"action": "add", "name": "Bad", "latitude": 95, "longitude": 0.5}], "impossible"),
+        ([{"action": "add", "name": "NoPlace"}], "give latitude and longitude"),
+        ([{"action": "add", "name": "X", "latitude": "abc", "longitude": 0.5}], "'abc' is not a number"),
+        ([{"action": "close", "name": "Harlow"}], "action must be one of"),
+        ([{"action": "set_units", "name": "Harlow"}], "give 'units'"),
+        ([{"action": "set_units", "name": "Harlow", "units": 0}], "whole number >= 1"),
+        ([{"action": "set_units", "name": "Harlow", "units": 1.5}], "whole number >= 1"),
+        ([{"action": "remove", "name": ""}], "needs the base's 'name'"),
+        ([{"action": "remove", "name": n} for n in ("Harlow", "Chelmsford", "Colchester")], "removes every base"),
+        (
+            [{"action": "remove", "name": "Harlow"}, {"action": "remove", "name": "Harlow"}],
+            r"change 2 \(remove 'Harlow'\): there is no base named 'Harlow'",
+        ),
+    ],
+)
 def test_bad_changes_raise_naming_the_change(bases, rows, match):
     with pytest.raises(ScenarioError, match=match):
         apply_scenario(bases, scenario_table(rows), area=AREA)
@@ -164,9 +187,16 @@ def test_csv_column_names_are_case_insensitive(tmp_path, bases):
 
 
 def test_removing_a_base_and_adding_another_under_its_name_is_still_a_removal(bases):
-    out = apply_scenario(bases, scenario_table([{"action": "remove", "name": "Harlow"},
-                                                {"action": "add", "name": "Harlow", "latitude": 51.872,
-                                                 "longitude": 0.365}]), area=AREA)
+    out = apply_scenario(
+        bases,
+        scenario_table(
+            [
+                {"action": "remove", "name": "Harlow"},
+                {"action": "add", "name": "Harlow", "latitude": 51.872, "longitude": 0.365},
+            ]
+        ),
+        area=AREA,
+    )
     assert out["name"].tolist() == ["Chelmsford", "Colchester", "Harlow"]
     assert out["change"].tolist() == ["", "", "added"]
     assert removed_bases(bases, out)["name"].tolist() == ["Harlow"]

@@ -22,16 +22,24 @@ TINY = FIXTURES / "osm" / "tiny_town.osm"
 BASE = "Tiny Town Police Station"
 POINTS = [(51.7315, 0.4705), (51.735, 0.470), (51.734, 0.472), (51.7305, 0.4702), (51.733, 0.4701)]
 GRADES = ("emergency", "priority", "routine")
-OUTPUTS = {"incidents.csv", "compliance_by_month.csv", "compliance_by_hour.csv", "utilisation.csv", "causes.csv",
-           "summary.json", "report.md"}
+OUTPUTS = {
+    "incidents.csv",
+    "compliance_by_month.csv",
+    "compliance_by_hour.csv",
+    "utilisation.csv",
+    "causes.csv",
+    "summary.json",
+    "report.md",
+}
 
 
 def _incidents(path, extra: str = "") -> None:
     rows = ["incident_id,occurred_at,grade,latitude,longitude"]
     for i in range(20):
         lat, lon = POINTS[i % 5]
-        rows.append(f"I{i:02d},2022-03-0{1 + i // 4}T{(i % 4) * 5:02d}:{(i * 7) % 60:02d}:00,{GRADES[i % 3]},"
-                    f"{lat},{lon}")
+        rows.append(
+            f"I{i:02d},2022-03-0{1 + i // 4}T{(i % 4) * 5:02d}:{(i * 7) % 60:02d}:00,{GRADES[i % 3]},{lat},{lon}"
+        )
     path.write_text("\n".join(rows) + "\n" + extra, encoding="utf-8")
 
 
@@ -39,8 +47,10 @@ def _incidents(path, extra: str = "") -> None:
 def case(tmp_path_factory, data_dir):
     d = tmp_path_factory.mktemp("sim")
     # two extra rows: one earlier than the row before it (out of order, kept), one after the 7 days (ledgered)
-    _incidents(d / "incidents.csv", "L1,2022-03-01T01:00:00,emergency,51.7315,0.4705\n"
-                                    "L2,2022-03-20T10:00:00,priority,51.7315,0.4705\n")
+    _incidents(
+        d / "incidents.csv",
+        "L1,2022-03-01T01:00:00,emergency,51.7315,0.4705\nL2,2022-03-20T10:00:00,priority,51.7315,0.4705\n",
+    )
     (d / "roster.csv").write_text(f"base,units,start,end\n{BASE},1,07:00,19:00\n{BASE},1,19:00,07:00\n")
     (d / "zero.csv").write_text(f"base,units,start,end\n{BASE},0,00:00,24:00\n")
     (d / "bad.csv").write_text("base,units,start,end\nTiny Twn Police Statoin,1,07:00,19:00\n")
@@ -55,8 +65,17 @@ def area(data_dir):
 
 @pytest.fixture(scope="module")
 def run(area, case):
-    return run_simulation(area, case / "incidents.csv", case / "out", roster=case / "roster.csv", replications=2,
-                          days=7, seed=3, workers=0, progress=False)
+    return run_simulation(
+        area,
+        case / "incidents.csv",
+        case / "out",
+        roster=case / "roster.csv",
+        replications=2,
+        days=7,
+        seed=3,
+        workers=0,
+        progress=False,
+    )
 
 
 def test_outputs_counts_and_causes(run, case):
@@ -69,18 +88,31 @@ def test_outputs_counts_and_causes(run, case):
     assert list(outside["incident_id"]) == ["L2"]
     assert list(ledger.loc[ledger["reason"] == "out_of_order", "incident_id"]) == ["L1"]
     assert s["ledger"]["accepted"] == 22 and len(inc) == 21 == s["ledger"]["accepted"] - len(outside)
-    assert list(inc.columns) == ["row_number", "incident_id", "grade", "urban_rural", "district", "lsoa_code",
-                                 "delay_minutes", "queue_minutes", "travel_minutes", "response_minutes", "unit_id",
-                                 "met", "cause"]
+    assert list(inc.columns) == [
+        "row_number",
+        "incident_id",
+        "grade",
+        "urban_rural",
+        "district",
+        "lsoa_code",
+        "delay_minutes",
+        "queue_minutes",
+        "travel_minutes",
+        "response_minutes",
+        "unit_id",
+        "met",
+        "cause",
+    ]
     assert not {"latitude", "longitude", "geometry"} & set(inc.columns)
     assert set(inc["cause"].dropna()) <= set(CAUSES[1:])
-    assert np.allclose(inc["response_minutes"], inc[["delay_minutes", "queue_minutes", "travel_minutes"]].sum(axis=1),
-                       atol=2e-3)
+    assert np.allclose(
+        inc["response_minutes"], inc[["delay_minutes", "queue_minutes", "travel_minutes"]].sum(axis=1), atol=2e-3
+    )
     assert inc["unit_id"].between(0, 1).all() and (inc["travel_minutes"] > 0).all()
     # the published layout: the grade totals count every judged incident once per replication (means)
     month = pd.read_csv(out / "compliance_by_month.csv")
     tot = month[(month["urban_rural"] == "all") & (month["district"] == "all") & (month["month"] == "Total")]
-    assert (tot["met"] + tot["not_met"]).sum() == pytest.approx(2 * len(inc))       # grade rows + the 'all' row
+    assert (tot["met"] + tot["not_met"]).sum() == pytest.approx(2 * len(inc))  # grade rows + the 'all' row
     assert {"pct_met_low", "pct_met_high", "replications"} <= set(month.columns)
     hour = pd.read_csv(out / "compliance_by_hour.csv", dtype={"hour": str})
     assert set(hour["hour"]) - {"Total"} <= {f"{h:02d}" for h in range(24)}
@@ -94,8 +126,9 @@ def test_outputs_counts_and_causes(run, case):
 
 
 def test_zero_units_every_incident_queues(area, case):
-    r = run_simulation(area, case / "incidents.csv", None, roster=case / "zero.csv", replications=1, days=7,
-                       workers=0, progress=False)
+    r = run_simulation(
+        area, case / "incidents.csv", None, roster=case / "zero.csv", replications=1, days=7, workers=0, progress=False
+    )
     inc = r.tables["incidents"]
     assert len(inc) == 21 and (inc["cause"] == "queue").all() and inc["unit_id"].isna().all()
     assert not inc["met"].astype(bool).any()
@@ -103,27 +136,57 @@ def test_zero_units_every_incident_queues(area, case):
 
 
 def test_uncovered_hours_and_overload_are_warned(area, case):
-    r = run_simulation(area, case / "incidents.csv", None, roster=case / "days.csv", replications=1, days=7,
-                       workers=0, progress=False, scale=40.0)
+    r = run_simulation(
+        area,
+        case / "incidents.csv",
+        None,
+        roster=case / "days.csv",
+        replications=1,
+        days=7,
+        workers=0,
+        progress=False,
+        scale=40.0,
+    )
     notes = " ".join(r.summary["warnings"])
     assert "no unit on duty in Mon 00:00-07:00, Mon 19:00-07:00" in notes
     assert "utilisation" in notes and "backlog" in notes
-    assert r.summary["scale"] == {"factor": 40.0, "source": "given (--scale)", "incidents_in_period": 21,
-                                  "data_days": 7}
+    assert r.summary["scale"] == {
+        "factor": 40.0,
+        "source": "given (--scale)",
+        "incidents_in_period": 21,
+        "data_days": 7,
+    }
 
 
 def test_patrol_posts_move_where_units_wait(area, case, run):
     (case / "posts.csv").write_text(f"base,latitude,longitude\n{BASE},51.735,0.470\n")
-    r = run_simulation(area, case / "incidents.csv", None, roster=case / "roster.csv", posts=case / "posts.csv",
-                       replications=2, days=7, seed=3, workers=0, progress=False)
+    r = run_simulation(
+        area,
+        case / "incidents.csv",
+        None,
+        roster=case / "roster.csv",
+        posts=case / "posts.csv",
+        replications=2,
+        days=7,
+        seed=3,
+        workers=0,
+        progress=False,
+    )
     at_post = (r.built.incidents["lsoa_code"] == run.built.incidents["lsoa_code"].iloc[1]).to_numpy()
     near, far = r.tables["incidents"]["travel_minutes"], run.tables["incidents"]["travel_minutes"]
     assert near[at_post].mean() < far[at_post].mean()
     assert r.summary["posts"] == [BASE, f"{BASE} post 1"] and r.summary["inputs"]["posts"]["sha256"]
     (case / "badposts.csv").write_text("base,latitude,longitude\nNowhere Station,51.735,0.470\n")
     with pytest.raises(SimulationError, match="posts file line 2 names unknown base 'Nowhere Station'"):
-        run_simulation(area, case / "incidents.csv", None, roster=case / "roster.csv", posts=case / "badposts.csv",
-                       days=7, workers=0)
+        run_simulation(
+            area,
+            case / "incidents.csv",
+            None,
+            roster=case / "roster.csv",
+            posts=case / "badposts.csv",
+            days=7,
+            workers=0,
+        )
 
 
 def test_unknown_base_fails_before_the_network_loads(data_dir, case):
@@ -143,15 +206,31 @@ def _cli(args):
 
 def test_cli_simulate_with_dask_matches_in_process(run, case, data_dir):
     out = case / "cli"
-    args = ["simulate", "--osm", str(TINY), "--incidents", str(case / "incidents.csv"), "--roster",
-            str(case / "roster.csv"), "--replications", "2", "--days", "7", "--seed", "3", "--out", str(out),
-            "--data-dir", str(data_dir)]
-    r = _cli(args)                                        # default: a 2-worker Dask LocalCluster
+    args = [
+        "simulate",
+        "--osm",
+        str(TINY),
+        "--incidents",
+        str(case / "incidents.csv"),
+        "--roster",
+        str(case / "roster.csv"),
+        "--replications",
+        "2",
+        "--days",
+        "7",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+        "--data-dir",
+        str(data_dir),
+    ]
+    r = _cli(args)  # default: a 2-worker Dask LocalCluster
     assert r.exit_code == 0, r.output
     assert "emergency:" in r.output and "% met (95% CI" in r.output
     a = pd.read_csv(out / "incidents.csv")
     b = pd.read_csv(case / "out" / "incidents.csv")
-    pd.testing.assert_frame_equal(a, b)                   # same seed, same results whatever the workers
+    pd.testing.assert_frame_equal(a, b)  # same seed, same results whatever the workers
     bad = _cli([*args[:6], str(case / "bad.csv"), "--out", str(case / "cli_bad"), "--data-dir", str(data_dir)])
     assert bad.exit_code == 2, bad.output
     assert "unknown base 'Tiny Twn Police Statoin'; did you mean 'Tiny Town Police Station'?" in bad.output
@@ -160,9 +239,30 @@ def test_cli_simulate_with_dask_matches_in_process(run, case, data_dir):
 
 def test_cli_plan_staff(case, data_dir):
     out = case / "staff"
-    r = _cli(["plan", "staff", "--add-units", "1", "--osm", str(TINY), "--incidents", str(case / "incidents.csv"),
-              "--roster", str(case / "roster.csv"), "--replications", "2", "--days", "7", "--workers", "0",
-              "--out", str(out), "--data-dir", str(data_dir)])
+    r = _cli(
+        [
+            "plan",
+            "staff",
+            "--add-units",
+            "1",
+            "--osm",
+            str(TINY),
+            "--incidents",
+            str(case / "incidents.csv"),
+            "--roster",
+            str(case / "roster.csv"),
+            "--replications",
+            "2",
+            "--days",
+            "7",
+            "--workers",
+            "0",
+            "--out",
+            str(out),
+            "--data-dir",
+            str(data_dir),
+        ]
+    )
     assert r.exit_code == 0, r.output
     assert {p.name for p in out.iterdir()} >= {"staff.csv", "summary.json", "report.md"}
     staff = pd.read_csv(out / "staff.csv")
@@ -171,7 +271,24 @@ def test_cli_plan_staff(case, data_dir):
     s = json.loads((out / "summary.json").read_text())
     assert s["common_random_numbers"] and set(s["simulation_check"]) >= {"emergency", "priority"}
     assert s["simulation_check"]["emergency"]["plan"] >= s["simulation_check"]["emergency"]["baseline"]
-    bad = _cli(["plan", "staff", "--add-units", "1", "--shift", "01:00-02:00", "--osm", str(TINY), "--incidents",
-                str(case / "incidents.csv"), "--roster", str(case / "roster.csv"), "--out", str(case / "s2"),
-                "--data-dir", str(data_dir)])
+    bad = _cli(
+        [
+            "plan",
+            "staff",
+            "--add-units",
+            "1",
+            "--shift",
+            "01:00-02:00",
+            "--osm",
+            str(TINY),
+            "--incidents",
+            str(case / "incidents.csv"),
+            "--roster",
+            str(case / "roster.csv"),
+            "--out",
+            str(case / "s2"),
+            "--data-dir",
+            str(data_dir),
+        ]
+    )
     assert bad.exit_code == 2 and "is not a shift of the roster" in bad.output

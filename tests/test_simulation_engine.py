@@ -12,8 +12,8 @@ from geo_response.simulation.engine import SimInputs, simulate
 from geo_response.simulation.replications import confidence_intervals
 from geo_response.simulation.simpy_model import simulate_simpy
 
-BLUE = np.array([[100.0, 500.0], [400.0, 200.0]])          # posts x atoms
-TRAVEL = np.stack([BLUE, BLUE * 2])                         # normal traffic is twice as slow
+BLUE = np.array([[100.0, 500.0], [400.0, 200.0]])  # posts x atoms
+TRAVEL = np.stack([BLUE, BLUE * 2])  # normal traffic is twice as slow
 
 
 def _hand_case(**over):
@@ -27,8 +27,14 @@ def _hand_case(**over):
         "target_s": [900, 300, 3600, 600, 900, 100, 1000, 900],
     }
     kw = {k: np.asarray(v, float if k.endswith("_s") else int) for k, v in inc.items()}
-    kw.update(unit_post=np.array([0, 1]), shift_unit=np.array([0, 1]), shift_start_s=np.array([0.0, 0.0]),
-              shift_end_s=np.array([10000.0, 9000.0]), travel_s=TRAVEL, horizon_s=10000.0)
+    kw.update(
+        unit_post=np.array([0, 1]),
+        shift_unit=np.array([0, 1]),
+        shift_start_s=np.array([0.0, 0.0]),
+        shift_end_s=np.array([10000.0, 9000.0]),
+        travel_s=TRAVEL,
+        horizon_s=10000.0,
+    )
     kw.update(over)
     return SimInputs(**kw)
 
@@ -65,17 +71,28 @@ def _random_case(seed, n, units, lam=None, mu=1 / 1800, travel=None, warmup=0.0)
     arr = np.cumsum(rng.exponential(1 / lam, n))
     travel = travel if travel is not None else rng.uniform(30, 900, (2, 3, 4))
     n_atoms = travel.shape[2]
-    return SimInputs(arrival_s=arr, atom=rng.integers(0, n_atoms, n), priority=rng.integers(0, 3, n),
-                     delay_s=rng.uniform(0, 120, n), job_s=rng.exponential(1 / mu, n),
-                     target_s=np.full(n, 900.0), speed=rng.integers(0, 2, n),
-                     unit_post=rng.integers(0, travel.shape[1], units), shift_unit=np.arange(units),
-                     shift_start_s=np.zeros(units), shift_end_s=np.full(units, arr[-1] + 1),
-                     travel_s=travel, horizon_s=float(arr[-1] + 1), warmup_s=warmup)
+    return SimInputs(
+        arrival_s=arr,
+        atom=rng.integers(0, n_atoms, n),
+        priority=rng.integers(0, 3, n),
+        delay_s=rng.uniform(0, 120, n),
+        job_s=rng.exponential(1 / mu, n),
+        target_s=np.full(n, 900.0),
+        speed=rng.integers(0, 2, n),
+        unit_post=rng.integers(0, travel.shape[1], units),
+        shift_unit=np.arange(units),
+        shift_start_s=np.zeros(units),
+        shift_end_s=np.full(units, arr[-1] + 1),
+        travel_s=travel,
+        horizon_s=float(arr[-1] + 1),
+        warmup_s=warmup,
+    )
 
 
 def test_zero_units_means_every_incident_queues():
-    case = _hand_case(unit_post=np.array([], int), shift_unit=np.array([], int),
-                      shift_start_s=np.array([]), shift_end_s=np.array([]))
+    case = _hand_case(
+        unit_post=np.array([], int), shift_unit=np.array([], int), shift_start_s=np.array([]), shift_end_s=np.array([])
+    )
     with pytest.warns(UserWarning, match="no unit is on duty"):
         res = simulate(case)
     assert (res.cause[res.reported] == 1).all() and not res.met.any()
@@ -91,24 +108,37 @@ def test_overload_warns_with_backlog_and_stops_at_horizon():
 
 def test_unit_finishes_job_after_shift_then_goes_off_duty():
     travel = np.zeros((2, 1, 1))
-    case = SimInputs(arrival_s=np.array([900.0, 1600.0]), atom=np.zeros(2, int), priority=np.zeros(2, int),
-                     delay_s=np.zeros(2), job_s=np.array([600.0, 10.0]), target_s=np.full(2, 60.0),
-                     speed=np.zeros(2, int), unit_post=np.array([0]), shift_unit=np.array([0]),
-                     shift_start_s=np.array([0.0]), shift_end_s=np.array([1000.0]), travel_s=travel,
-                     horizon_s=3000.0)
+    case = SimInputs(
+        arrival_s=np.array([900.0, 1600.0]),
+        atom=np.zeros(2, int),
+        priority=np.zeros(2, int),
+        delay_s=np.zeros(2),
+        job_s=np.array([600.0, 10.0]),
+        target_s=np.full(2, 60.0),
+        speed=np.zeros(2, int),
+        unit_post=np.array([0]),
+        shift_unit=np.array([0]),
+        shift_start_s=np.array([0.0]),
+        shift_end_s=np.array([1000.0]),
+        travel_s=travel,
+        horizon_s=3000.0,
+    )
     res = simulate(case)
     assert res.unit_id.tolist() == [0, -1]
-    assert res.unit_on_duty_s[0] == pytest.approx(1500.0)          # 1000 rostered + 500 overrun
+    assert res.unit_on_duty_s[0] == pytest.approx(1500.0)  # 1000 rostered + 500 overrun
     assert res.unit_busy_s[0] == pytest.approx(600.0)
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"atom": np.array([0, 0, 1, 1, 0, 1, 1, 5])}, "atom must be in 0..1"),
-    ({"travel_s": np.where(TRAVEL > 450, np.inf, TRAVEL)}, "infinite or negative"),
-    ({"delay_s": np.full(3, 1.0)}, "delay_s has 3 values for 8 incidents"),
-    ({"shift_end_s": np.array([-1.0, 9000.0])}, "ends before it starts"),
-    ({"warmup_s": 20000.0}, "warmup_s < horizon_s"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"atom": np.array([0, 0, 1, 1, 0, 1, 1, 5])}, "atom must be in 0..1"),
+        ({"travel_s": np.where(TRAVEL > 450, np.inf, TRAVEL)}, "infinite or negative"),
+        ({"delay_s": np.full(3, 1.0)}, "delay_s has 3 values for 8 incidents"),
+        ({"shift_end_s": np.array([-1.0, 9000.0])}, "ends before it starts"),
+        ({"warmup_s": 20000.0}, "warmup_s < horizon_s"),
+    ],
+)
 def test_bad_inputs(change, message):
     with pytest.raises(SimulationError, match=message):
         simulate(_hand_case(**change))
@@ -127,15 +157,30 @@ def test_agrees_with_erlang_c_single_base():
         rng = np.random.default_rng(seed)
         n = 12000
         arr = np.cumsum(rng.exponential(1 / lam, n))
-        return SimInputs(arrival_s=arr, atom=np.zeros(n, int), priority=np.zeros(n, int), delay_s=np.zeros(n),
-                         job_s=rng.exponential(1 / mu, n), target_s=np.full(n, np.inf), speed=np.zeros(n, int),
-                         unit_post=np.zeros(c, int), shift_unit=np.arange(c), shift_start_s=np.zeros(c),
-                         shift_end_s=np.full(c, arr[-1] + 1), travel_s=zero, horizon_s=float(arr[-1] + 1),
-                         warmup_s=20 * 1800.0)
+        return SimInputs(
+            arrival_s=arr,
+            atom=np.zeros(n, int),
+            priority=np.zeros(n, int),
+            delay_s=np.zeros(n),
+            job_s=rng.exponential(1 / mu, n),
+            target_s=np.full(n, np.inf),
+            speed=np.zeros(n, int),
+            unit_post=np.zeros(c, int),
+            shift_unit=np.arange(c),
+            shift_start_s=np.zeros(c),
+            shift_end_s=np.full(c, arr[-1] + 1),
+            travel_s=zero,
+            horizon_s=float(arr[-1] + 1),
+            warmup_s=20 * 1800.0,
+        )
 
     runs = _replicate(make)
-    reps = pd.DataFrame({"p_wait": [(r.queue_s[r.reported] > 0).mean() for r in runs],
-                         "w_q": [r.queue_s[r.reported].mean() for r in runs]})
+    reps = pd.DataFrame(
+        {
+            "p_wait": [(r.queue_s[r.reported] > 0).mean() for r in runs],
+            "w_q": [r.queue_s[r.reported].mean() for r in runs],
+        }
+    )
     ci = confidence_intervals(reps, level=0.99, columns=["p_wait", "w_q"]).set_index("measure")
     assert ci.loc["p_wait", "low"] <= queueing.erlang_c(lam, mu, c) <= ci.loc["p_wait", "high"]
     assert ci.loc["w_q", "low"] <= queueing.erlang_c_mean_wait(lam, mu, c) <= ci.loc["w_q", "high"]
@@ -153,11 +198,22 @@ def test_agrees_with_exact_hypercube_three_units():
         rng = np.random.default_rng(100 + seed)
         n = 15000
         arr = np.cumsum(rng.exponential(1 / lam, n))
-        return SimInputs(arrival_s=arr, atom=rng.choice(4, n, p=weights), priority=np.zeros(n, int),
-                         delay_s=np.zeros(n), job_s=rng.exponential(1 / mu, n), target_s=np.full(n, np.inf),
-                         speed=np.zeros(n, int), unit_post=np.arange(3), shift_unit=np.arange(3),
-                         shift_start_s=np.zeros(3), shift_end_s=np.full(3, arr[-1] + 1), travel_s=travel,
-                         horizon_s=float(arr[-1] + 1), warmup_s=20 * 1800.0)
+        return SimInputs(
+            arrival_s=arr,
+            atom=rng.choice(4, n, p=weights),
+            priority=np.zeros(n, int),
+            delay_s=np.zeros(n),
+            job_s=rng.exponential(1 / mu, n),
+            target_s=np.full(n, np.inf),
+            speed=np.zeros(n, int),
+            unit_post=np.arange(3),
+            shift_unit=np.arange(3),
+            shift_start_s=np.zeros(3),
+            shift_end_s=np.full(3, arr[-1] + 1),
+            travel_s=travel,
+            horizon_s=float(arr[-1] + 1),
+            warmup_s=20 * 1800.0,
+        )
 
     exact = queueing.hypercube_exact(weights * lam, blue, mu)
     runs = _replicate(make)

@@ -19,13 +19,16 @@ BASES = ["Colchester", "Chelmsford", "Southend", "Clacton"]
 
 def test_roster_csv_overnight_all_day_and_days(tmp_path):
     p = tmp_path / "roster.csv"
-    p.write_text("base,units,start,end,days\n"
-                 "Colchester,2,22:00,07:00,\n"
-                 "Chelmsford,1,00:00,24:00,Mon-Fri\n"
-                 "Southend,1,7:00,15:00,Sat\n"
-                 "Clacton,x,07:00,15:00,\n"
-                 "Clacton,1,25:00,15:00,\n"
-                 "Clacton,1,07:00,15:00,Funday\n", encoding="utf-8")
+    p.write_text(
+        "base,units,start,end,days\n"
+        "Colchester,2,22:00,07:00,\n"
+        "Chelmsford,1,00:00,24:00,Mon-Fri\n"
+        "Southend,1,7:00,15:00,Sat\n"
+        "Clacton,x,07:00,15:00,\n"
+        "Clacton,1,25:00,15:00,\n"
+        "Clacton,1,07:00,15:00,Funday\n",
+        encoding="utf-8",
+    )
     with pytest.warns(UserWarning, match="line 5 skipped: units 'x'"):
         lines, issues = roster.read_roster(p)
     assert [i["line"] for i in issues] == [5, 6, 7]
@@ -39,7 +42,7 @@ def test_roster_csv_overnight_all_day_and_days(tmp_path):
     # the night shift from the Sunday before day 0 covers 00:00-07:00 of day 0
     assert r.shift_start_s[u0][0] == 0 and r.shift_end_s[u0][0] == 7 * 3600
     assert r.shift_start_s[u0][1] == 22 * 3600 and r.shift_end_s[u0][1] == 31 * 3600
-    assert (r.shift_unit == 2).sum() == 5                   # Chelmsford all day, Mon-Fri
+    assert (r.shift_unit == 2).sum() == 5  # Chelmsford all day, Mon-Fri
     assert r.shift_start_s[r.shift_unit == 3].tolist() == [5 * 86400 + 7 * 3600]
 
 
@@ -51,8 +54,11 @@ def test_roster_unknown_base_names_nearest():
 
 def test_roster_toml_star_and_full_cover(tmp_path):
     p = tmp_path / "roster.toml"
-    p.write_text('[[roster]]\nbase = "*"\nunits = 1\nstart = "06:00"\nend = "18:00"\n'
-                 '[[roster]]\nbase = "*"\nunits = 1\nstart = "18:00"\nend = "06:00"\n', encoding="utf-8")
+    p.write_text(
+        '[[roster]]\nbase = "*"\nunits = 1\nstart = "06:00"\nend = "18:00"\n'
+        '[[roster]]\nbase = "*"\nunits = 1\nstart = "18:00"\nend = "06:00"\n',
+        encoding="utf-8",
+    )
     lines, issues = roster.read_roster(p)
     assert not issues and roster.uncovered_hours(lines) == []
     r = roster.build_units(lines, BASES, horizon_days=2)
@@ -103,8 +109,15 @@ def _small_scenario(profile, days=20.0):
     r = roster.build_units(lines, BASES, horizon_days=days)
     rng = np.random.default_rng(0)
     blue = rng.uniform(120, 1500, (4, 30))
-    return demand.scenario_from_profile(profile, np.stack([blue, blue * 1.4]), rng.uniform(1, 3, 30), r,
-                                        rng.random(30) < 0.7, days=days, attended_per_year=22000)
+    return demand.scenario_from_profile(
+        profile,
+        np.stack([blue, blue * 1.4]),
+        rng.uniform(1, 3, 30),
+        r,
+        rng.random(30) < 0.7,
+        days=days,
+        attended_per_year=22000,
+    )
 
 
 def test_replications_same_with_dask_or_serial(profile):
@@ -142,6 +155,7 @@ def test_incident_times_ledger():
 def test_utilisation_by_base_and_shift(profile):
     sc = _small_scenario(profile, days=5.0)
     from geo_response.simulation.engine import simulate
+
     res = simulate(sc.draw(np.random.default_rng(2)))
     table = res.utilisation_by({"base": sc.roster.unit_base, "shift": sc.roster.unit_shift})
     assert len(table) == 4 * 3 and table["utilisation"].between(0, 1).all()
@@ -151,12 +165,12 @@ def test_utilisation_by_base_and_shift(profile):
 def test_scenario_from_profile_targets_and_draw(profile):
     sc = _small_scenario(profile, days=3.0)
     urban = sc.atom_urban
-    assert set(np.asarray(sc.emergency_target_s)[urban]) == {900.0}          # essex-2022 grade 1: 15 min
-    assert set(np.asarray(sc.emergency_target_s)[~urban]) == {1200.0}        # grade 2: 20 min
+    assert set(np.asarray(sc.emergency_target_s)[urban]) == {900.0}  # essex-2022 grade 1: 15 min
+    assert set(np.asarray(sc.emergency_target_s)[~urban]) == {1200.0}  # grade 2: 20 min
     assert sc.priority_target_s == 3600.0 and sc.routine_target_s == 2880 * 60.0
     a, b = sc.draw(np.random.default_rng(9)), sc.draw(np.random.default_rng(9))
     assert np.array_equal(a.job_s, b.job_s) and np.array_equal(a.atom, b.atom)
-    assert (a.speed == (a.priority > 0)).all()                                # blue lights for emergencies only
+    assert (a.speed == (a.priority > 0)).all()  # blue lights for emergencies only
     c = sc.with_(job_scale=2.0).draw(np.random.default_rng(9))
-    np.testing.assert_allclose(c.job_s, 2 * a.job_s)                          # common random numbers
+    np.testing.assert_allclose(c.job_s, 2 * a.job_s)  # common random numbers
     assert np.array_equal(c.arrival_s, a.arrival_s) and np.array_equal(c.delay_s, a.delay_s)

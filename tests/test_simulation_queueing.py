@@ -42,8 +42,8 @@ def test_hypercube_exact_two_units_one_atom_by_hand():
     # 4 : 3 : 1 : 2 (bit 0 = unit 0 busy); the queue tail adds p11 rho / (1 - rho) = p11: total 12.
     res = q.hypercube_exact(np.array([1.0]), np.array([[10.0], [20.0]]), 1.0)
     assert res.busy == pytest.approx([7 / 12, 5 / 12])
-    assert res.p_wait == pytest.approx(1 / 3)                         # Erlang C(2, 1)
-    assert res.unit_share == pytest.approx([7 / 12, 5 / 12])          # free-unit dispatches + queued / 2
+    assert res.p_wait == pytest.approx(1 / 3)  # Erlang C(2, 1)
+    assert res.unit_share == pytest.approx([7 / 12, 5 / 12])  # free-unit dispatches + queued / 2
     assert res.state_probabilities == pytest.approx(np.array([4, 3, 1, 4]) / 12)
     # mean travel: unit 0 sent without queue 5/12, unit 1 3/12, queued calls (1/3) split evenly
     assert res.mean_travel_s == pytest.approx(5 / 12 * 10 + 3 / 12 * 20 + 1 / 3 * 15)
@@ -57,7 +57,7 @@ def test_hypercube_approx_close_to_exact():
     ex, ap = q.hypercube_exact(rates, travel, 1.0), q.hypercube_approx(rates, travel, 1.0)
     assert ex.busy.sum() == pytest.approx(4.8)
     assert ex.p_wait == pytest.approx(q.erlang_c(rates.sum(), 1.0, 8))
-    assert np.abs(ap.busy - ex.busy).max() < 0.01                     # Larson: within 1-2%
+    assert np.abs(ap.busy - ex.busy).max() < 0.01  # Larson: within 1-2%
     assert np.abs(ap.unit_share - ex.unit_share).max() < 0.01
     assert ap.dispatch_share.sum() == pytest.approx(1.0)
     assert ap.mean_travel_s == pytest.approx(ex.mean_travel_s, rel=0.01)

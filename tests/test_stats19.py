@@ -24,7 +24,7 @@ def test_bundle_sample_older_style(data_dir):
     inc = result.incidents
     assert list(inc.columns[: len(INCIDENT_COLUMNS) - 1]) == INCIDENT_COLUMNS[:-1]
     assert (inc["category"] == "road collision").all() and (inc["police_force"] == 42).all()
-    assert inc["incident_id"].str[4:6].eq("42").all()         # Essex's code inside the Accident_Index
+    assert inc["incident_id"].str[4:6].eq("42").all()  # Essex's code inside the Accident_Index
     assert set(inc["severity"]) <= {"fatal", "serious", "slight"}
     assert inc.crs.to_epsg() == 4326 and inc.geometry.x.between(-0.1, 1.4).all()
     assert inc["month"].str.fullmatch(r"20(0[5-9]|1[0-4])-\d\d").all()
@@ -37,16 +37,24 @@ def test_current_style_codes_dates_and_ledger():
     result = stats19.load_stats19(CURRENT, police_force=42)
     s = result.summary
     assert (s["input_rows"], s["accepted"], s["rejected"]) == (7, 3, 4)
-    assert s["rejected_by_reason"] == {"missing_coordinates": 1, "unparseable_time": 1, "other_police_force": 1,
-                                       "duplicate_incident_id": 1}
+    assert s["rejected_by_reason"] == {
+        "missing_coordinates": 1,
+        "unparseable_time": 1,
+        "other_police_force": 1,
+        "duplicate_incident_id": 1,
+    }
     reasons = dict(zip(result.ledger["row_number"], result.ledger["reason"], strict=True))
-    assert reasons == {3: "missing_coordinates", 4: "unparseable_time", 5: "other_police_force",
-                       6: "duplicate_incident_id"}
+    assert reasons == {
+        3: "missing_coordinates",
+        4: "unparseable_time",
+        5: "other_police_force",
+        6: "duplicate_incident_id",
+    }
     inc = result.incidents.set_index("incident_id")
     first = inc.loc["2023420000001"]
-    assert first["occurred_at"] == pd.Timestamp("2023-06-14 17:20") and first["month"] == "2023-06"   # day-first
+    assert first["occurred_at"] == pd.Timestamp("2023-06-14 17:20") and first["month"] == "2023-06"  # day-first
     assert (first["severity"], first["road"], first["police_attended"]) == ("fatal", "A12", True)
-    second = inc.loc["2023420000002"]                        # no lon/lat: located from easting/northing
+    second = inc.loc["2023420000002"]  # no lon/lat: located from easting/northing
     lon, lat = Transformer.from_crs(27700, 4326, always_xy=True).transform(571000, 207000)
     assert second["road"] == "M25" and (second.geometry.x, second.geometry.y) == pytest.approx((lon, lat))
     assert "easting/northing" in s["coordinates"][0]
@@ -59,8 +67,8 @@ def test_force_labels_boundary_and_errors(tmp_path):
     with pytest.raises(InputFileError, match="unknown police force"):
         stats19.force_code("Atlantis")
     everyone = stats19.load_stats19(CURRENT, police_force=None)
-    assert everyone.summary["accepted"] == 4                  # Sussex too
-    inside = stats19.load_stats19(CURRENT, boundary=box(0.4, 51.6, 0.8, 51.9))   # row 7 (lon 0.26) is out
+    assert everyone.summary["accepted"] == 4  # Sussex too
+    inside = stats19.load_stats19(CURRENT, boundary=box(0.4, 51.6, 0.8, 51.9))  # row 7 (lon 0.26) is out
     assert inside.summary["rejected_by_reason"]["outside_force_area"] == 1
     bad = tmp_path / "not_stats19.csv"
     bad.write_text("a,b\n1,2\n")

@@ -36,17 +36,48 @@ def test_plan_compare_and_optimise_pass_when_to_the_routing(data_dir, tmp_path, 
     monkeypatch.setattr(routing, "travel_matrix", spy_matrix)
     scenario = tmp_path / "s.csv"
     scenario.write_text("action,name,latitude,longitude\nadd,North End,51.735,0.470\n", encoding="utf-8")
-    r = run_cli(["plan", "compare", "--osm", str(TINY_TOWN), "--scenario", str(scenario), "--out",
-                 str(tmp_path / "cmp"), "--data-dir", str(data_dir), "--online", "--no-incidents",
-                 "--when", "08:00 weekday"])
+    r = run_cli(
+        [
+            "plan",
+            "compare",
+            "--osm",
+            str(TINY_TOWN),
+            "--scenario",
+            str(scenario),
+            "--out",
+            str(tmp_path / "cmp"),
+            "--data-dir",
+            str(data_dir),
+            "--online",
+            "--no-incidents",
+            "--when",
+            "08:00 weekday",
+        ]
+    )
     assert r.exit_code == 0, r.output
     assert seen and all(w == "08:00 weekday" for kind, w in seen if kind == "points")
     assert json.loads((tmp_path / "cmp" / "summary.json").read_text())["when"] == "08:00 weekday"
     seen.clear()
     cands = tmp_path / "c.csv"
     cands.write_text("name,latitude,longitude\nNorth,51.735,0.470\nEast,51.734,0.472\n", encoding="utf-8")
-    r = run_cli(["plan", "optimise", "--osm", str(TINY_TOWN), "--add", "1", "--candidates", str(cands),
-                 "--out", str(tmp_path / "opt"), "--data-dir", str(data_dir), "--when", "Sat 03:00"])
+    r = run_cli(
+        [
+            "plan",
+            "optimise",
+            "--osm",
+            str(TINY_TOWN),
+            "--add",
+            "1",
+            "--candidates",
+            str(cands),
+            "--out",
+            str(tmp_path / "opt"),
+            "--data-dir",
+            str(data_dir),
+            "--when",
+            "Sat 03:00",
+        ]
+    )
     assert r.exit_code == 0, r.output
     assert [w for kind, w in seen if kind == "matrix"] == ["Sat 03:00", "Sat 03:00"]
     assert json.loads((tmp_path / "opt" / "summary.json").read_text())["when"] == "Sat 03:00"

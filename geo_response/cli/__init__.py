@@ -18,12 +18,17 @@ COMMAND_MODULES = (network, routing, compliance, maps, plan, demo, fetch, simula
 
 def create_app() -> typer.Typer:
     """A new ``geo-response`` app with every command registered."""
-    app = typer.Typer(help="geo-response: police response times, target compliance and deployment planning.",
-                      no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+    app = typer.Typer(
+        help="geo-response: police response times, target compliance and deployment planning.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
 
     @app.callback()
-    def _root(debug: common.DebugOption = False, quiet: common.QuietOption = False,
-              verbose: common.VerboseOption = False) -> None:
+    def _root(
+        debug: common.DebugOption = False, quiet: common.QuietOption = False, verbose: common.VerboseOption = False
+    ) -> None:
         """geo-response: police response times, target compliance and deployment planning."""
         common.STATE["debug"] = debug
         common.configure_output(quiet=quiet, verbose=verbose)

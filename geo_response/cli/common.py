@@ -79,6 +79,8 @@ def info(message: str) -> None:
     """Print an info line unless ``--quiet``."""
     if not STATE["quiet"]:
         typer.echo(message)
+
+
 DataDirOption = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Data folder (default: $GEO_RESPONSE_DATA, ../shared/data, user cache)."),
@@ -90,21 +92,32 @@ OsmOption = Annotated[
     Path | None, typer.Option("--osm", help="OSM file (.osm, .osm.bz2, .osm.pbf). Default: the bundle's stand-in.")
 ]
 BasesOption = Annotated[
-    Path | None, typer.Option("--bases", help="Bases CSV (name, latitude/longitude or easting/northing). "
-                                              "Default: amenity=police in the OSM file.")
+    Path | None,
+    typer.Option(
+        "--bases",
+        help="Bases CSV (name, latitude/longitude or easting/northing). Default: amenity=police in the OSM file.",
+    ),
 ]
 OverwriteOption = Annotated[
     bool, typer.Option("--overwrite", help="Replace files in --out that geo-response did not write (default: refuse).")
 ]
-WhenOption = Annotated[str | None, typer.Option(
-    "--when", help="Time of the week for time-of-day speeds: '08:00', '08:00 weekend', 'Sat 03:00' or an ISO "
-                   "datetime (default: each incident's own time when the file has one, else none).")]
+WhenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--when",
+        help="Time of the week for time-of-day speeds: '08:00', '08:00 weekend', 'Sat 03:00' or an ISO "
+        "datetime (default: each incident's own time when the file has one, else none).",
+    ),
+]
 PolicyOption = Annotated[str, typer.Option("--policy", help="Grading policy: essex-2022 or ncmg.")]
 SeedOption = Annotated[int | None, typer.Option("--seed", min=0, help="Seed for sampled grades and the Monte Carlo.")]
 IncidentsOption = Annotated[
     list[str] | None,
-    typer.Option("--incidents", help="Incident file (CSV, GeoPackage, Parquet), a folder of them or a glob such as "
-                                     "'police_uk/*.csv'. Repeatable."),
+    typer.Option(
+        "--incidents",
+        help="Incident file (CSV, GeoPackage, Parquet), a folder of them or a glob such as "
+        "'police_uk/*.csv'. Repeatable.",
+    ),
 ]
 
 
@@ -143,15 +156,16 @@ def resolve_incidents(area, incidents: list[str]) -> list[str]:
             info(f"incidents: {given} is not in the working folder; using {candidate} from the data folder")
             out.append(str(candidate))
         else:
-            out.append(given)      # the loader says it does not exist, naming the path
+            out.append(given)  # the loader says it does not exist, naming the path
     return out
 
 
 def speed_option(speed: str | None, profile: str | None, default: str = "blue_light") -> str:
     """The speed profile from ``--speed``, or from the deprecated ``--profile`` (with a warning)."""
     if profile is not None:
-        typer.secho("warning: --profile is deprecated for the speed profile; use --speed", err=True,
-                    fg=typer.colors.YELLOW)
+        typer.secho(
+            "warning: --profile is deprecated for the speed profile; use --speed", err=True, fg=typer.colors.YELLOW
+        )
         if speed is None:
             return profile
     return speed or default
@@ -166,8 +180,7 @@ def echo_base_issues(issues: list[dict]) -> None:
 def standin_warning(label: str | None, standin: bool) -> None:
     """Say so when results come from the synthetic stand-in network."""
     if standin:
-        typer.secho(f"network: {label}: results exercise the method only, not real Essex roads",
-                    fg=typer.colors.YELLOW)
+        typer.secho(f"network: {label}: results exercise the method only, not real Essex roads", fg=typer.colors.YELLOW)
 
 
 @contextmanager
@@ -179,8 +192,7 @@ def errors() -> Iterator[None]:
         if STATE["debug"]:
             traceback.print_exc()
         text = str(exc) if isinstance(exc, GeoResponseError) else f"{type(exc).__name__}: {exc}"
-        typer.secho(f"error: {text.splitlines()[0] if text else type(exc).__name__}", err=True,
-                    fg=typer.colors.RED)
+        typer.secho(f"error: {text.splitlines()[0] if text else type(exc).__name__}", err=True, fg=typer.colors.RED)
         rest = text.splitlines()[1:] + list(getattr(exc, "__notes__", []))
         for line in rest:
             typer.echo(f"  {line}", err=True)

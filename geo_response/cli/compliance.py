@@ -30,21 +30,30 @@ def compliance_command(
     policy: PolicyOption = "essex-2022",
     osm: OsmOption = None,
     bases: BasesOption = None,
-    calibrate_to: Annotated[float | None, typer.Option(
-        "--calibrate-to", help="Fit the delay scale so modelled emergency compliance equals this rate, e.g. 0.827.")
+    calibrate_to: Annotated[
+        float | None,
+        typer.Option(
+            "--calibrate-to", help="Fit the delay scale so modelled emergency compliance equals this rate, e.g. 0.827."
+        ),
     ] = None,
-    delay_scale: Annotated[float | None, typer.Option(
-        "--delay-scale", min=0.0, help="Scale on the modelled delays without fitting (default 1).")] = None,
-    calibration: Annotated[Path | None, typer.Option(
-        "--calibration", help="A calibration.json from --calibrate-to: use its delay scale (no refit).")] = None,
-    force_calibration: Annotated[bool, typer.Option(
-        "--force-calibration", help="Use --calibration even if fitted on another network or policy.")] = False,
+    delay_scale: Annotated[
+        float | None,
+        typer.Option("--delay-scale", min=0.0, help="Scale on the modelled delays without fitting (default 1)."),
+    ] = None,
+    calibration: Annotated[
+        Path | None,
+        typer.Option("--calibration", help="A calibration.json from --calibrate-to: use its delay scale (no refit)."),
+    ] = None,
+    force_calibration: Annotated[
+        bool, typer.Option("--force-calibration", help="Use --calibration even if fitted on another network or policy.")
+    ] = False,
     when: WhenOption = None,
     seed: SeedOption = None,
     draws: Annotated[int | None, typer.Option("--draws", min=1, help="Monte Carlo draws (default: profile).")] = None,
     report_format: Annotated[str, typer.Option("--format", help="Report format: md or html.")] = "md",
-    show_points: Annotated[bool, typer.Option(
-        "--show-points", help="Let the ledger name a rejected row's 1 km grid square (sensitive).")] = False,
+    show_points: Annotated[
+        bool, typer.Option("--show-points", help="Let the ledger name a rejected row's 1 km grid square (sensitive).")
+    ] = False,
     overwrite: OverwriteOption = False,
     force_profile: ForceOption = None,
     data_dir: DataDirOption = None,
@@ -54,13 +63,27 @@ def compliance_command(
         area = load_study_area(osm, bases=bases, force=force_profile, data_dir=data_dir)
         area.policy(policy)
         source = default_incidents(area, incidents)
-        run = run_compliance(area, source, out, policy=policy, calibrate_to=calibrate_to, delay_scale=delay_scale,
-                             seed=seed, draws=draws, report_format=report_format, overwrite=overwrite, when=when,
-                             show_points=show_points, calibration=calibration,
-                             force_calibration=force_calibration)
+        run = run_compliance(
+            area,
+            source,
+            out,
+            policy=policy,
+            calibrate_to=calibrate_to,
+            delay_scale=delay_scale,
+            seed=seed,
+            draws=draws,
+            report_format=report_format,
+            overwrite=overwrite,
+            when=when,
+            show_points=show_points,
+            calibration=calibration,
+            force_calibration=force_calibration,
+        )
     s = run.summary
-    typer.echo(f"input {s['input']:,} rows = accepted {s['accepted']:,} + rejected {s['rejected']:,} "
-               f"({', '.join(f'{k} {v:,}' for k, v in s['rejected_by_reason'].items()) or 'none'})")
+    typer.echo(
+        f"input {s['input']:,} rows = accepted {s['accepted']:,} + rejected {s['rejected']:,} "
+        f"({', '.join(f'{k} {v:,}' for k, v in s['rejected_by_reason'].items()) or 'none'})"
+    )
     n_sampled, n_accepted = s.get("grades_sampled_rows", 0), s["accepted"]
     grades = "given" if not n_sampled else "SAMPLED" if n_sampled == n_accepted else f"given; {n_sampled:,} SAMPLED"
     typer.echo(f"policy {s['policy']}; times {s['outcomes']}; grades {grades}")

@@ -21,15 +21,21 @@ def demo_command(
     incidents: Annotated[Path | None, typer.Option(help="Incidents file or folder (default: police.uk).")] = None,
     no_calibrate: Annotated[bool, typer.Option("--no-calibrate", help="Keep the default delays.")] = False,
     online: Annotated[bool, typer.Option("--online", help="Load Leaflet from its CDN, not inlined.")] = False,
-    show_points: Annotated[bool, typer.Option(
-        "--show-points", help="Draw individual incidents (sensitive).")] = False,
+    show_points: Annotated[bool, typer.Option("--show-points", help="Draw individual incidents (sensitive).")] = False,
     overwrite: OverwriteOption = False,
 ) -> None:
     """Network, bases, isochrones, modelled compliance (essex-2022 and ncmg), hotspots, A12 corridor, map."""
     with errors():
         area = load_study_area(osm, force=force_profile, data_dir=data_dir)
-        summary = run_demo(out, area=area, incidents_path=incidents, calibrate=not no_calibrate, offline=not online,
-                           show_points=show_points, overwrite=overwrite)
+        summary = run_demo(
+            out,
+            area=area,
+            incidents_path=incidents,
+            calibrate=not no_calibrate,
+            offline=not online,
+            show_points=show_points,
+            overwrite=overwrite,
+        )
     common.info(f"network: {summary['network']['label']}")
     for name, p in summary["policies"].items():
         e = p["emergency"]

@@ -27,11 +27,15 @@ def network_command(
     typer.echo(f"nodes:      {b['nodes']:,}")
     typer.echo(f"edges:      {b['edges']:,}")
     typer.echo(f"clipped:    {b['nodes_clipped']:,} nodes outside the boundary + buffer")
-    typer.echo(f"components: {b['components']:,} strongly connected; {b['components_dropped']:,} dropped "
-               f"({b['nodes_dropped_scc']:,} nodes)")
+    typer.echo(
+        f"components: {b['components']:,} strongly connected; {b['components_dropped']:,} dropped "
+        f"({b['nodes_dropped_scc']:,} nodes)"
+    )
     typer.echo(f"profiles:   {', '.join(net.speed_profiles)}")
-    typer.echo(f"memory:     {net.memory_bytes() / 1e6:,.1f} MB ({net.memory_bytes() / max(len(net.edges), 1):,.0f} "
-               "bytes per edge)")
+    typer.echo(
+        f"memory:     {net.memory_bytes() / 1e6:,.1f} MB ({net.memory_bytes() / max(len(net.edges), 1):,.0f} "
+        "bytes per edge)"
+    )
     if b["from_cache"]:
         typer.echo(f"cache:      used {b['cache_path']} ({b['seconds']:.2f} s)")
     else:
@@ -51,8 +55,10 @@ def bases_command(
     typer.echo(f"bases from {area.bases_source}: {len(frame)}")
     typer.echo("base_id,name,latitude,longitude,units,type,outside_area")
     for row in frame.itertuples():
-        typer.echo(f"{row.base_id},{row.name},{row.geometry.y:.6f},{row.geometry.x:.6f},{row.units},{row.type},"
-                   f"{row.outside_area}")
+        typer.echo(
+            f"{row.base_id},{row.name},{row.geometry.y:.6f},{row.geometry.x:.6f},{row.units},{row.type},"
+            f"{row.outside_area}"
+        )
     for issue in issues:
         typer.secho(f"base row {issue['row']} ({issue['name']}): {issue['issue']}", fg=typer.colors.YELLOW)
 

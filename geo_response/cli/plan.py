@@ -32,23 +32,32 @@ DelayOption = Annotated[
 
 
 def compare_command(
-    scenario: Annotated[Path, typer.Option("--scenario", help="Scenario file (.csv or .toml): add/remove/move "
-                                                              "bases, set units.")],
+    scenario: Annotated[
+        Path, typer.Option("--scenario", help="Scenario file (.csv or .toml): add/remove/move bases, set units.")
+    ],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
     osm: OsmOption = None,
     bases: BasesOption = None,
     incidents: IncidentsOption = None,
-    no_incidents: Annotated[bool, typer.Option(
-        "--no-incidents", help="Skip incident compliance (default: the data folder's police_uk/ incidents).")] = False,
+    no_incidents: Annotated[
+        bool,
+        typer.Option(
+            "--no-incidents", help="Skip incident compliance (default: the data folder's police_uk/ incidents)."
+        ),
+    ] = False,
     policy: PolicyOption = "essex-2022",
     seed: SeedOption = None,
-    delay_scale: Annotated[float, typer.Option("--delay-scale", min=0.0,
-                                               help="Scale on modelled delays (calibrated).")] = 1.0,
+    delay_scale: Annotated[
+        float, typer.Option("--delay-scale", min=0.0, help="Scale on modelled delays (calibrated).")
+    ] = 1.0,
     delay: DelayOption = "median",
-    calibration: Annotated[Path | None, typer.Option(
-        "--calibration", help="A calibration.json from compliance --calibrate-to: use its delay scale.")] = None,
-    force_calibration: Annotated[bool, typer.Option(
-        "--force-calibration", help="Use --calibration even if fitted on another network or policy.")] = False,
+    calibration: Annotated[
+        Path | None,
+        typer.Option("--calibration", help="A calibration.json from compliance --calibrate-to: use its delay scale."),
+    ] = None,
+    force_calibration: Annotated[
+        bool, typer.Option("--force-calibration", help="Use --calibration even if fitted on another network or policy.")
+    ] = False,
     online: Annotated[bool, typer.Option("--online", help="Load Leaflet from its CDN instead of inlining it.")] = False,
     overwrite: OverwriteOption = False,
     force_profile: ForceOption = None,
@@ -60,24 +69,41 @@ def compare_command(
         area = load_study_area(osm, bases=bases, force=force_profile, data_dir=data_dir)
         area.policy(policy)
         source = None if no_incidents else default_incidents(area, incidents)
-        result, paths = run_compare(area, scenario, out, policy=policy, incidents_path=source, seed=seed,
-                                    delay_scale=delay_scale, delay=delay, offline=not online,
-                                    overwrite=overwrite, calibration=calibration,
-                                    force_calibration=force_calibration, when=when)
+        result, paths = run_compare(
+            area,
+            scenario,
+            out,
+            policy=policy,
+            incidents_path=source,
+            seed=seed,
+            delay_scale=delay_scale,
+            delay=delay,
+            offline=not online,
+            overwrite=overwrite,
+            calibration=calibration,
+            force_calibration=force_calibration,
+            when=when,
+        )
     s = result.summary
     standin_warning(s["network"].get("label"), s["network"].get("standin"))
-    typer.echo(f"bases: {s['bases']['current']} now -> {s['bases']['scenario']} in the scenario "
-               f"(added {len(s['bases']['added'])}, removed {len(s['bases']['removed'])}, "
-               f"moved {len(s['bases']['moved'])})")
-    typer.echo(f"LSOAs within emergency target: {s['lsoas']['gained']} gained "
-               f"({s['lsoas']['population_gained']:,.0f} people), {s['lsoas']['lost']} lost "
-               f"({s['lsoas']['population_lost']:,.0f} people)")
+    typer.echo(
+        f"bases: {s['bases']['current']} now -> {s['bases']['scenario']} in the scenario "
+        f"(added {len(s['bases']['added'])}, removed {len(s['bases']['removed'])}, "
+        f"moved {len(s['bases']['moved'])})"
+    )
+    typer.echo(
+        f"LSOAs within emergency target: {s['lsoas']['gained']} gained "
+        f"({s['lsoas']['population_gained']:,.0f} people), {s['lsoas']['lost']} lost "
+        f"({s['lsoas']['population_lost']:,.0f} people)"
+    )
     for key in planning_report.headline_measures(s["overall"]):
         row = s["overall"].get(key)
         if row:
-            typer.echo(f"  {planning_report.measure_label(key)}: {planning_report.fmt(row['current'], row['unit'])}"
-                       f" -> {planning_report.fmt(row['scenario'], row['unit'])} "
-                       f"({planning_report.fmt(row['change'], row['unit'], signed=True)})")
+            typer.echo(
+                f"  {planning_report.measure_label(key)}: {planning_report.fmt(row['current'], row['unit'])}"
+                f" -> {planning_report.fmt(row['scenario'], row['unit'])} "
+                f"({planning_report.fmt(row['change'], row['unit'], signed=True)})"
+            )
     typer.echo(s["calibration_stamp"])
     typer.echo(f"outputs in {out}/: {', '.join(p.name for p in paths.values())}")
 
@@ -86,18 +112,26 @@ def optimise_command(
     add: Annotated[int, typer.Option("--add", help="Number of new sites to choose.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
     osm: OsmOption = None,
-    candidates: Annotated[Path | None, typer.Option(
-        "--candidates", help="Candidate sites CSV (latitude/longitude or easting/northing, optional name). "
-                             "Default: LSOA population-weighted centroids.")] = None,
+    candidates: Annotated[
+        Path | None,
+        typer.Option(
+            "--candidates",
+            help="Candidate sites CSV (latitude/longitude or easting/northing, optional name). "
+            "Default: LSOA population-weighted centroids.",
+        ),
+    ] = None,
     incidents: IncidentsOption = None,
     bases: BasesOption = None,
     policy: PolicyOption = "essex-2022",
     delay: DelayOption = "median",
     time_limit: Annotated[float | None, typer.Option("--time-limit", help="CBC time limit (s).")] = None,
-    calibration: Annotated[Path | None, typer.Option(
-        "--calibration", help="A calibration.json from compliance --calibrate-to: use its delay scale.")] = None,
-    force_calibration: Annotated[bool, typer.Option(
-        "--force-calibration", help="Use --calibration even if fitted on another network or policy.")] = False,
+    calibration: Annotated[
+        Path | None,
+        typer.Option("--calibration", help="A calibration.json from compliance --calibrate-to: use its delay scale."),
+    ] = None,
+    force_calibration: Annotated[
+        bool, typer.Option("--force-calibration", help="Use --calibration even if fitted on another network or policy.")
+    ] = False,
     seed: SeedOption = None,
     overwrite: OverwriteOption = False,
     force_profile: ForceOption = None,
@@ -111,17 +145,29 @@ def optimise_command(
     with errors():
         area = load_study_area(osm, bases=bases, force=force_profile, data_dir=data_dir)
         area.policy(policy)
-        run, paths = run_optimise(area, add, out, policy=policy, candidates=candidates,
-                                  incidents_path=incident_source(incidents), seed=seed, delay=delay,
-                                  time_limit=time_limit, overwrite=overwrite, calibration=calibration,
-                                  force_calibration=force_calibration, when=when)
+        run, paths = run_optimise(
+            area,
+            add,
+            out,
+            policy=policy,
+            candidates=candidates,
+            incidents_path=incident_source(incidents),
+            seed=seed,
+            delay=delay,
+            time_limit=time_limit,
+            overwrite=overwrite,
+            calibration=calibration,
+            force_calibration=force_calibration,
+            when=when,
+        )
     s = run.summary
     standin_warning(s["network"].get("label"), s["network"].get("standin"))
     m, g = run.mclp, run.greedy
     w = s["weight"]
     typer.echo(f"covered now: {m.covered_before:,.0f} of {m.total_weight:,.0f} {w}")
-    typer.echo(f"optimal (MCLP): +{m.gain:,.0f} {w} with {len(m.sites)} sites in {m.seconds:.1f} s; "
-               f"greedy: +{g.gain:,.0f}")
+    typer.echo(
+        f"optimal (MCLP): +{m.gain:,.0f} {w} with {len(m.sites)} sites in {m.seconds:.1f} s; greedy: +{g.gain:,.0f}"
+    )
     if m.details.get("note"):
         typer.echo(f"note: {m.details['note']}")
     for r in run.sites.itertuples():
@@ -156,24 +202,42 @@ def staff_command(
     with errors():
         area = load_study_area(osm, force=force_profile, data_dir=data_dir)
         area.policy(policy)
-        run = run_staff(area, default_incidents(area, incidents), out, add_units=add_units, shift=shift,
-                        policy=policy, roster=roster, posts=posts, replications=replications, days=days, seed=seed,
-                        scheduler=scheduler, workers=workers, overwrite=overwrite)
+        run = run_staff(
+            area,
+            default_incidents(area, incidents),
+            out,
+            add_units=add_units,
+            shift=shift,
+            policy=policy,
+            roster=roster,
+            posts=posts,
+            replications=replications,
+            days=days,
+            seed=seed,
+            scheduler=scheduler,
+            workers=workers,
+            overwrite=overwrite,
+        )
     s = run.summary
     standin_warning(s["network"].get("label"), s["network"].get("standin"))
     for r in run.staff.itertuples():
-        typer.echo(f"  {r.order}. {r.base}, {r.shift}: screen emergency {r.screen_emergency_before:.1f}% -> "
-                   f"{r.screen_emergency_after:.1f}%")
+        typer.echo(
+            f"  {r.order}. {r.base}, {r.shift}: screen emergency {r.screen_emergency_before:.1f}% -> "
+            f"{r.screen_emergency_after:.1f}%"
+        )
     for grade, c in s["simulation_check"].items():
-        typer.echo(f"simulated {grade}: {c['baseline']:.1f}% -> {c['plan']:.1f}% ({c['change']:+.1f}, 95% CI "
-                   f"{c['change_low']:+.1f} to {c['change_high']:+.1f})")
+        typer.echo(
+            f"simulated {grade}: {c['baseline']:.1f}% -> {c['plan']:.1f}% ({c['change']:+.1f}, 95% CI "
+            f"{c['change_low']:+.1f} to {c['change_high']:+.1f})"
+        )
     typer.echo(f"outputs in {out}/: {', '.join(s['outputs'])}")
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``plan`` group (``compare``, ``optimise``) to the app."""
-    plan_app = typer.Typer(help="Deployment planning: compare a scenario, choose new sites, rank closures.",
-                           no_args_is_help=True)
+    plan_app = typer.Typer(
+        help="Deployment planning: compare a scenario, choose new sites, rank closures.", no_args_is_help=True
+    )
     plan_app.command("compare")(compare_command)
     plan_app.command("optimise")(optimise_command)
     plan_app.command("staff")(staff_command)

@@ -31,18 +31,26 @@ OldProfileOption = Annotated[str | None, typer.Option("--profile", hidden=True, 
 
 
 def travel_times_command(
-    points: Annotated[Path, typer.Option("--points", help="CSV with latitude/longitude or easting/northing "
-                                                          "columns (all columns are copied to the output).")],
+    points: Annotated[
+        Path,
+        typer.Option(
+            "--points",
+            help="CSV with latitude/longitude or easting/northing columns (all columns are copied to the output).",
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Output CSV (a JSON summary is written beside it).")],
     osm: OsmOption = None,
     bases: BasesOption = None,
     speed: SpeedOption = None,
     profile: OldProfileOption = None,
     when: WhenOption = None,
-    access_speed: Annotated[float | None, typer.Option(
-        "--access-speed", help="Off-network leg speed, km/h (default: force profile).")] = None,
-    snap_limit: Annotated[float | None, typer.Option(
-        "--snap-limit", help="Flag points farther than this from a road, m (default: force profile).")] = None,
+    access_speed: Annotated[
+        float | None, typer.Option("--access-speed", help="Off-network leg speed, km/h (default: force profile).")
+    ] = None,
+    snap_limit: Annotated[
+        float | None,
+        typer.Option("--snap-limit", help="Flag points farther than this from a road, m (default: force profile)."),
+    ] = None,
     overwrite: OverwriteOption = False,
     force_profile: ForceOption = None,
     data_dir: DataDirOption = None,
@@ -50,16 +58,28 @@ def travel_times_command(
     """Travel time from the nearest base to each point: nearest_base, travel_minutes, snap_distance_m, status."""
     with errors():
         area = load_study_area(osm, bases=bases, force=force_profile, data_dir=data_dir)
-        summary = workflow.run_travel_times(area, points, out, speed=speed_option(speed, profile), when=when,
-                                            access_speed_kph=access_speed, limit_m=snap_limit, overwrite=overwrite)
-    typer.echo(f"network: {summary['network']['network_label']} ({summary['graph']['nodes']:,} nodes); "
-               f"bases {summary['bases']['count']}; speed {summary['parameters']['profile']}")
+        summary = workflow.run_travel_times(
+            area,
+            points,
+            out,
+            speed=speed_option(speed, profile),
+            when=when,
+            access_speed_kph=access_speed,
+            limit_m=snap_limit,
+            overwrite=overwrite,
+        )
+    typer.echo(
+        f"network: {summary['network']['network_label']} ({summary['graph']['nodes']:,} nodes); "
+        f"bases {summary['bases']['count']}; speed {summary['parameters']['profile']}"
+    )
     echo_base_issues(summary["bases"]["issues"])
     typer.echo("points: " + ", ".join(f"{k} {v:,}" for k, v in summary["counts"].items()))
     if summary["travel_minutes"]:
         m = summary["travel_minutes"]
-        typer.echo(f"travel minutes ({m['points']:,} points within the snap limit): median {m['median']}, "
-                   f"90th percentile {m['p90']}, max {m['max']}")
+        typer.echo(
+            f"travel minutes ({m['points']:,} points within the snap limit): median {m['median']}, "
+            f"90th percentile {m['p90']}, max {m['max']}"
+        )
     typer.echo(f"wrote {out}")
 
 
@@ -68,8 +88,9 @@ def isochrones_command(
     osm: OsmOption = None,
     bases: BasesOption = None,
     thresholds: Annotated[str, typer.Option("--thresholds", help="Minutes, comma separated.")] = "5,10,15,20",
-    speed: Annotated[list[str] | None, typer.Option(
-        "--speed", help="Speed profile (repeatable; default blue_light).")] = None,
+    speed: Annotated[
+        list[str] | None, typer.Option("--speed", help="Speed profile (repeatable; default blue_light).")
+    ] = None,
     profile: Annotated[list[str] | None, typer.Option("--profile", hidden=True, help="Deprecated: --speed.")] = None,
     when: WhenOption = None,
     per_base: Annotated[bool, typer.Option("--per-base/--no-per-base", help="One polygon per base.")] = True,
@@ -88,10 +109,17 @@ def isochrones_command(
         if profile:
             speed_option(None, profile[0])
         area = load_study_area(osm, bases=bases, force=force_profile, data_dir=data_dir)
-        summary = workflow.run_isochrones(area, out, thresholds=minutes,
-                                          speeds=tuple(speed or profile or ("blue_light",)), when=when,
-                                          per_base=per_base, combined=combined, buffer_m=buffer_m,
-                                          overwrite=overwrite)
+        summary = workflow.run_isochrones(
+            area,
+            out,
+            thresholds=minutes,
+            speeds=tuple(speed or profile or ("blue_light",)),
+            when=when,
+            per_base=per_base,
+            combined=combined,
+            buffer_m=buffer_m,
+            overwrite=overwrite,
+        )
     typer.echo(f"network: {summary['network']['network_label']}; bases {summary['bases']['count']}")
     echo_base_issues(summary["bases"]["issues"])
     for row in summary["combined"]:

@@ -21,17 +21,28 @@ from geo_response.cli.common import (
 from geo_response.study_area import load_study_area
 from geo_response.workflows.simulate import run_simulation
 
-RosterOption = Annotated[Path | None, typer.Option(
-    "--roster", help="Roster CSV or TOML (base,units,start,end[,days]). Default: the force profile's (ASSUMPTION).")]
-PostsOption = Annotated[Path | None, typer.Option(
-    "--posts", help="Patrol posts CSV (base,latitude,longitude): that base's units wait there. Default: the base.")]
+RosterOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--roster", help="Roster CSV or TOML (base,units,start,end[,days]). Default: the force profile's (ASSUMPTION)."
+    ),
+]
+PostsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--posts", help="Patrol posts CSV (base,latitude,longitude): that base's units wait there. Default: the base."
+    ),
+]
 ReplicationsOption = Annotated[int, typer.Option("--replications", min=1, help="Independent replications.")]
 DaysOption = Annotated[float, typer.Option("--days", min=0.01, help="Days simulated from the first month.")]
 SimSeedOption = Annotated[int | None, typer.Option("--seed", min=0, help="Root seed (default: the profile's).")]
-SchedulerOption = Annotated[str | None, typer.Option(
-    "--scheduler", help="Address of a running Dask scheduler (default: a local cluster).")]
-WorkersOption = Annotated[int, typer.Option(
-    "--workers", min=0, help="Workers of the local Dask cluster (0: run in this process without Dask).")]
+SchedulerOption = Annotated[
+    str | None, typer.Option("--scheduler", help="Address of a running Dask scheduler (default: a local cluster).")
+]
+WorkersOption = Annotated[
+    int,
+    typer.Option("--workers", min=0, help="Workers of the local Dask cluster (0: run in this process without Dask)."),
+]
 
 
 def simulate_command(
@@ -55,12 +66,26 @@ def simulate_command(
         area = load_study_area(osm, bases=None, force=force_profile, data_dir=data_dir)
         area.policy(policy)
         source = default_incidents(area, incidents)
-        run = run_simulation(area, source, out, policy=policy, roster=roster, posts=posts, replications=replications,
-                             days=days, seed=seed, scheduler=scheduler, workers=workers, overwrite=overwrite)
+        run = run_simulation(
+            area,
+            source,
+            out,
+            policy=policy,
+            roster=roster,
+            posts=posts,
+            replications=replications,
+            days=days,
+            seed=seed,
+            scheduler=scheduler,
+            workers=workers,
+            overwrite=overwrite,
+        )
     s = run.summary
     standin_warning(s["network"].get("label"), s["network"].get("standin"))
-    typer.echo(f"simulated {s['simulated_incidents']:,} incidents, {s['period']['start']} + {s['period']['days']:g} "
-               f"days; scale x{s['scale']['factor']:.3f} ({s['scale']['source']})")
+    typer.echo(
+        f"simulated {s['simulated_incidents']:,} incidents, {s['period']['start']} + {s['period']['days']:g} "
+        f"days; scale x{s['scale']['factor']:.3f} ({s['scale']['source']})"
+    )
     typer.echo(f"roster: {s['roster']['units']} units ({s['roster']['source']}); {s['replications']} replications")
     for grade, h in s["headline"].items():
         typer.echo(f"  {grade}: {h['pct_met']:.1f}% met (95% CI {h['low']:.1f}-{h['high']:.1f})")

@@ -46,7 +46,6 @@ TRAVEL_MODEL = (
 )
 
 
-
 def lognormal_params(median_s: float, p90_s: float) -> tuple[float, float]:
     """``(mu, sigma)`` of a lognormal with this median and 90th percentile (seconds)."""
     if median_s <= 0 or p90_s < median_s:
@@ -158,27 +157,46 @@ def travel_to_incidents(
         the status is ``ok``) and ``travel_status``: the routing status
         (:data:`geo_response.roads.routing.STATUSES`), or ``not_attended``.
     """
-    out = pd.DataFrame({"travel_minutes": np.nan, "nearest_base": None, "snap_distance_m": np.nan,
-                        "travel_status": "not_attended"}, index=incidents.index)
+    out = pd.DataFrame(
+        {"travel_minutes": np.nan, "nearest_base": None, "snap_distance_m": np.nan, "travel_status": "not_attended"},
+        index=incidents.index,
+    )
     attended = incidents["attended"].to_numpy(dtype=bool)
     located = incidents.geometry.notna().to_numpy() & ~incidents.geometry.is_empty.to_numpy()
     out.loc[attended & ~located, "travel_status"] = "no_coordinates"
     chosen = attended & located
-    xy = pd.DataFrame({"x": incidents.geometry.x.where(chosen), "y": incidents.geometry.y.where(chosen),
-                       "speed": incidents[speed_column], "when": incident_whens(incidents, when)},
-                      index=incidents.index)
+    xy = pd.DataFrame(
+        {
+            "x": incidents.geometry.x.where(chosen),
+            "y": incidents.geometry.y.where(chosen),
+            "speed": incidents[speed_column],
+            "when": incident_whens(incidents, when),
+        },
+        index=incidents.index,
+    )
     for (speed, at), group in xy[chosen].groupby(["speed", "when"], sort=True, dropna=False):
         keys = group[["x", "y"]].drop_duplicates()
         points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(keys["x"], keys["y"]), crs=4326)
-        tt = routing.travel_times_to_points(net, bases, points, str(speed), when=at if isinstance(at, str) else None,
-                                            access_speed_kph=response_model.access_speed_kph,
-                                            limit_m=response_model.snap_limit_m).reset_index(drop=True)
+        tt = routing.travel_times_to_points(
+            net,
+            bases,
+            points,
+            str(speed),
+            when=at if isinstance(at, str) else None,
+            access_speed_kph=response_model.access_speed_kph,
+            limit_m=response_model.snap_limit_m,
+        ).reset_index(drop=True)
         ok = (tt["status"] == "ok").to_numpy()
-        table = pd.DataFrame({"x": keys["x"].to_numpy(), "y": keys["y"].to_numpy(),
-                              "travel_minutes": np.where(ok, tt["travel_minutes"].to_numpy(float), np.nan),
-                              "nearest_base": tt["nearest_base"].where(ok).to_numpy(),
-                              "snap_distance_m": tt["snap_distance_m"].astype(float).to_numpy(),
-                              "travel_status": tt["status"].to_numpy()})
+        table = pd.DataFrame(
+            {
+                "x": keys["x"].to_numpy(),
+                "y": keys["y"].to_numpy(),
+                "travel_minutes": np.where(ok, tt["travel_minutes"].to_numpy(float), np.nan),
+                "nearest_base": tt["nearest_base"].where(ok).to_numpy(),
+                "snap_distance_m": tt["snap_distance_m"].astype(float).to_numpy(),
+                "travel_status": tt["status"].to_numpy(),
+            }
+        )
         merged = group[["x", "y"]].reset_index().merge(table, on=["x", "y"], how="left")
         merged = merged.set_index(group.index.name or "index")
         for col in ("travel_minutes", "nearest_base", "snap_distance_m", "travel_status"):
@@ -275,8 +293,9 @@ def model_response(
     missing = out["attended"].to_numpy(dtype=bool) & (out["travel_status"] != "ok").to_numpy()
     out["p_met"] = np.where(missing, 0.0, p_met)
     out["no_outcome"] = np.where(missing, "no route: " + out["travel_status"].astype(str), None)
-    out["delay_median_minutes"] = np.where(out["attended"].to_numpy(dtype=bool),
-                                           float(np.median(delays)) * delay_scale, np.nan)
+    out["delay_median_minutes"] = np.where(
+        out["attended"].to_numpy(dtype=bool), float(np.median(delays)) * delay_scale, np.nan
+    )
     out["outcome_source"] = "modelled"
     out.attrs["response_model"] = {
         "formula": "(call answer + call handling + dispatch) x delay_scale + travel",

@@ -20,7 +20,7 @@ from geo_response.outputs import jsonable, write_csv, write_json, write_text
 Block = tuple  # ("h1"|"h2"|"h3", text) | ("p", text) | ("table", caption, DataFrame)
 
 
-_jsonable = jsonable   # the one JSON conversion lives in geo_response.outputs
+_jsonable = jsonable  # the one JSON conversion lives in geo_response.outputs
 
 
 def write_summary(summary: dict, path: str | Path) -> Path:
@@ -39,10 +39,30 @@ def write_long(long: pd.DataFrame, path: str | Path) -> Path:
 
 
 INCIDENT_COLUMNS = (
-    "source_file", "row_number", "incident_id", "month", "category", "grade", "grade_name", "grade_category",
-    "grade_sampled", "urban_rural", "district", "lsoa_code", "target_minutes", "attended", "response_minutes",
-    "nearest_base", "travel_minutes", "snap_distance_m", "travel_status", "speed_when", "delay_median_minutes",
-    "p_met", "no_outcome", "outcome_source",
+    "source_file",
+    "row_number",
+    "incident_id",
+    "month",
+    "category",
+    "grade",
+    "grade_name",
+    "grade_category",
+    "grade_sampled",
+    "urban_rural",
+    "district",
+    "lsoa_code",
+    "target_minutes",
+    "attended",
+    "response_minutes",
+    "nearest_base",
+    "travel_minutes",
+    "snap_distance_m",
+    "travel_status",
+    "speed_when",
+    "delay_median_minutes",
+    "p_met",
+    "no_outcome",
+    "outcome_source",
 )
 
 
@@ -77,10 +97,12 @@ def report_blocks(long: pd.DataFrame, summary: dict, max_categories: int = 20) -
             (
                 "p",
                 "GRADES WERE SAMPLED: "
-                + (f"{summary['grades_sampled_rows']:,} of {summary['accepted']:,} accepted incidents had no call "
-                   "grade, so their grade was drawn "
-                   if summary.get("grades_sampled_rows", summary.get("accepted")) != summary.get("accepted")
-                   else "the input has no call grades, so each incident's grade was drawn ")
+                + (
+                    f"{summary['grades_sampled_rows']:,} of {summary['accepted']:,} accepted incidents had no call "
+                    "grade, so their grade was drawn "
+                    if summary.get("grades_sampled_rows", summary.get("accepted")) != summary.get("accepted")
+                    else "the input has no call grades, so each incident's grade was drawn "
+                )
                 + f"per crime type from the force profile's published mix (seed {summary.get('grade_seed')}). "
                 "Tables show what compliance would look like under that mix, not recorded grades.",
             )
@@ -288,8 +310,9 @@ def kpi_blocks(long: pd.DataFrame, summary: dict) -> list[Block]:
     from geo_response.reporting import stats as rstats
 
     targets = rstats.kpis_for(summary.get("policy"), summary_kpis(summary))
-    groups = [(k.name, k.categories, k.threshold) for k in targets
-              if any(c in set(long["grade"]) for c in k.categories)]
+    groups = [
+        (k.name, k.categories, k.threshold) for k in targets if any(c in set(long["grade"]) for c in k.categories)
+    ]
     if not groups:
         return []
     card = html_report.scorecard(long, groups)
@@ -300,17 +323,25 @@ def kpi_blocks(long: pd.DataFrame, summary: dict) -> list[Block]:
     def delta(a: Any, b: Any) -> str:
         return "no data" if a is None or b is None or pd.isna(a) or pd.isna(b) else f"{100 * (a - b):+.1f} pts"
 
-    table = pd.DataFrame({
-        "KPI": card["kpi"], "target": card["threshold"].map(pct), "whole period": card["period_rate"].map(pct),
-        "RAG": [rstats.rag_status(r, t).upper() for r, t in zip(card["period_rate"], card["threshold"], strict=True)],
-        "latest month": [f"{m}: {pct(r)}" for m, r in zip(card["month"], card["month_rate"], strict=True)],
-        "vs last month": [delta(a, b) for a, b in zip(card["month_rate"], card["last_month_rate"], strict=True)],
-        "vs same month last year": [delta(a, b) for a, b in zip(card["month_rate"], card["last_year_rate"],
-                                                                 strict=True)],
-        "rolling 12 months": card["rolling12_rate"].map(pct),
-    })
-    note = (f"RAG: GREEN at or above the KPI, AMBER within {100 * rstats.AMBER_MARGIN:.0f} points below, RED "
-            "further below.")
+    table = pd.DataFrame(
+        {
+            "KPI": card["kpi"],
+            "target": card["threshold"].map(pct),
+            "whole period": card["period_rate"].map(pct),
+            "RAG": [
+                rstats.rag_status(r, t).upper() for r, t in zip(card["period_rate"], card["threshold"], strict=True)
+            ],
+            "latest month": [f"{m}: {pct(r)}" for m, r in zip(card["month"], card["month_rate"], strict=True)],
+            "vs last month": [delta(a, b) for a, b in zip(card["month_rate"], card["last_month_rate"], strict=True)],
+            "vs same month last year": [
+                delta(a, b) for a, b in zip(card["month_rate"], card["last_year_rate"], strict=True)
+            ],
+            "rolling 12 months": card["rolling12_rate"].map(pct),
+        }
+    )
+    note = (
+        f"RAG: GREEN at or above the KPI, AMBER within {100 * rstats.AMBER_MARGIN:.0f} points below, RED further below."
+    )
     if summary.get("outcomes") == "modelled":
         note += " Modelled rates have no time signal: month-to-month changes reflect only where incidents were."
     return [("h2", "KPIs"), ("table", "KPI scorecard", table), ("p", note)]

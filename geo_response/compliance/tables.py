@@ -37,7 +37,6 @@ TOTAL = "Total"
 UNKNOWN = "unknown"
 
 
-
 def observed_outcomes(incidents: pd.DataFrame) -> pd.DataFrame:
     """Set ``p_met`` (1.0 met, 0.0 not met) from observed response times; ``outcome_source = 'observed'``.
 

@@ -24,7 +24,6 @@ from geo_response.ledger import ledger_rows
 CLASS_COLUMNS = ["lsoa_code", "ruc", "urban_rural", "district"]
 
 
-
 def classify(
     incidents: gpd.GeoDataFrame,
     lsoas: gpd.GeoDataFrame,

@@ -75,7 +75,6 @@ MIX_FAMILIES = ("emergency", "priority", "routine")
 _CODE = re.compile(r"^(?:grade|g|p)?\s*(\d+)(?:\.0+)?$")
 
 
-
 def _label(text: str) -> str:
     return " ".join(text.strip().lower().replace("_", " ").replace("-", " ").split())
 
@@ -335,8 +334,19 @@ def assign_targets(incidents: pd.DataFrame, policy: Policy) -> pd.DataFrame:
                 "grade_flag_detail": detail,
             }
         )
-    table = pd.DataFrame(rows, columns=["grade", "grade_name", "grade_category", "target_minutes", "attended",
-                                       "speed_profile", "grade_flag", "grade_flag_detail"])
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "grade",
+            "grade_name",
+            "grade_category",
+            "target_minutes",
+            "attended",
+            "speed_profile",
+            "grade_flag",
+            "grade_flag_detail",
+        ],
+    )
     pos = pd.MultiIndex.from_frame(uniq.fillna({"setting": "<none>"})).get_indexer(
         pd.MultiIndex.from_frame(pairs.fillna({"setting": "<none>"}))
     )

@@ -353,7 +353,7 @@ def grid_references(lon: np.ndarray, lat: np.ndarray) -> list[str]:
         e100, n100 = int(x // 100_000), int(y // 100_000)
         first = (19 - n100) - (19 - n100) % 5 + (e100 + 10) // 5
         second = (19 - n100) * 5 % 25 + e100 % 5
-        letters = "".join(chr(65 + v + (v > 7)) for v in (first, second))   # the grid skips the letter I
+        letters = "".join(chr(65 + v + (v > 7)) for v in (first, second))  # the grid skips the letter I
         out.append(f"{letters} {int(x % 100_000) // 1000:02d} {int(y % 100_000) // 1000:02d}")
     return out
 
@@ -365,12 +365,14 @@ def _parse_times(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """
     try:
         parsed = pd.to_datetime(s, format="ISO8601", errors="coerce", utc=True)
-    except (ValueError, OverflowError):   # a value the vectorised parser chokes on: parse one by one
+    except (ValueError, OverflowError):  # a value the vectorised parser chokes on: parse one by one
+
         def one(v: object) -> pd.Timestamp:
             try:
                 return pd.to_datetime(v, format="ISO8601", errors="coerce", utc=True)
             except (ValueError, OverflowError):
                 return pd.NaT
+
         parsed = pd.to_datetime(pd.Series([one(v) for v in s], index=s.index, dtype=object), utc=True)
     out_of_range = parsed.notna() & ((parsed < EARLIEST_TIME) | (parsed >= LATEST_TIME))
     parsed = parsed.where(~out_of_range)
@@ -387,8 +389,11 @@ def _times(raw: pd.DataFrame, cols: dict[str, str], reject) -> tuple[pd.Series, 
         s = _clean(raw[name])
         occurred, out_of_range = _parse_times(s)
         reject(s.notna() & occurred.isna() & ~out_of_range, "unparseable_time", name + "=" + s.astype(str))
-        reject(out_of_range, "time_out_of_range",
-               name + "=" + s.astype(str) + f" is not between {EARLIEST_TIME.year} and {LATEST_TIME.year}")
+        reject(
+            out_of_range,
+            "time_out_of_range",
+            name + "=" + s.astype(str) + f" is not between {EARLIEST_TIME.year} and {LATEST_TIME.year}",
+        )
         # the month as written (local wall clock), not the UTC one: 2021-05-01T00:30+01:00 is May
         written = s.str[:7]
         month = written.where(occurred.notna() & written.str.fullmatch(MONTH_PATTERN).fillna(False), pd.NA)
@@ -402,8 +407,7 @@ def _times(raw: pd.DataFrame, cols: dict[str, str], reject) -> tuple[pd.Series, 
     return occurred, month
 
 
-def _response(raw: pd.DataFrame, cols: dict[str, str], occurred: pd.Series, reject,
-              max_minutes: float) -> pd.Series:
+def _response(raw: pd.DataFrame, cols: dict[str, str], occurred: pd.Series, reject, max_minutes: float) -> pd.Series:
     """Response minutes from ``response_minutes`` or ``arrived_at - occurred_at``, rejecting bad ones."""
     response = pd.Series(np.nan, index=raw.index, dtype=float)
     if "response_minutes" in cols:
@@ -418,21 +422,32 @@ def _response(raw: pd.DataFrame, cols: dict[str, str], occurred: pd.Series, reje
         s = _clean(raw[name])
         arrived, out_of_range = _parse_times(s)
         reject(s.notna() & arrived.isna() & ~out_of_range, "unparseable_response_time", name + "=" + s.astype(str))
-        reject(out_of_range, "time_out_of_range",
-               name + "=" + s.astype(str) + f" is not between {EARLIEST_TIME.year} and {LATEST_TIME.year}")
+        reject(
+            out_of_range,
+            "time_out_of_range",
+            name + "=" + s.astype(str) + f" is not between {EARLIEST_TIME.year} and {LATEST_TIME.year}",
+        )
         if "occurred_at" not in cols:
             reject(s.notna(), "unparseable_response_time", "arrived_at given but no occurred_at to measure from")
         else:
             response = ((arrived - occurred).dt.total_seconds() / 60.0).astype(float)
             reject(response < 0, "negative_response_time", "arrived_at " + s.astype(str) + " is before occurred_at")
-    reject(response > max_minutes, "implausible_response_time",
-           response.map(lambda m: f"{m:,.1f} minutes is longer than the plausible {max_minutes:,.0f} "
-                        "(force profile response_model.max_response_minutes)"))
+    reject(
+        response > max_minutes,
+        "implausible_response_time",
+        response.map(
+            lambda m: (
+                f"{m:,.1f} minutes is longer than the plausible {max_minutes:,.0f} "
+                "(force profile response_model.max_response_minutes)"
+            )
+        ),
+    )
     return response
 
 
-def _coordinate_text(coord_reason: pd.Series, cols: dict[str, str], system: str,
-                     lsoa_in: pd.Series | None) -> pd.Series:
+def _coordinate_text(
+    coord_reason: pd.Series, cols: dict[str, str], system: str, lsoa_in: pd.Series | None
+) -> pd.Series:
     """Ledger detail of rows with missing or unparseable coordinates; never the values themselves (a
     near-miss such as ``51.7503x`` is still a location).
     """
@@ -452,8 +467,9 @@ def _coordinate_text(coord_reason: pd.Series, cols: dict[str, str], system: str,
     return text
 
 
-def _outside(boundary: BaseGeometry, lon: np.ndarray, lat: np.ndarray, ok: np.ndarray,
-             show_points: bool) -> tuple[np.ndarray, np.ndarray]:
+def _outside(
+    boundary: BaseGeometry, lon: np.ndarray, lat: np.ndarray, ok: np.ndarray, show_points: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """Rows (among ``ok``) outside the force area, and their ledger detail: a 1 km OS grid square at most,
     and only with ``show_points``.
     """
@@ -468,8 +484,12 @@ def _outside(boundary: BaseGeometry, lon: np.ndarray, lat: np.ndarray, ok: np.nd
 
 
 def _load_one(
-    path: Path, boundary: BaseGeometry | None, policy: Policy | None, lsoas: gpd.GeoDataFrame | None,
-    max_response_minutes: float = DEFAULT_MAX_RESPONSE_MINUTES, show_points: bool = False,
+    path: Path,
+    boundary: BaseGeometry | None,
+    policy: Policy | None,
+    lsoas: gpd.GeoDataFrame | None,
+    max_response_minutes: float = DEFAULT_MAX_RESPONSE_MINUTES,
+    show_points: bool = False,
 ) -> tuple[pd.DataFrame, dict]:
     raw, rows, extra_detail, counts = read_source(path)
     cols = _find_columns(raw, path)
@@ -523,9 +543,9 @@ def _load_one(
             resolved = s.map(lambda v: uniq.get(v) if isinstance(v, str) else None)
             # an empty cell is a missing grade (sampled later, like files without grades), not an unknown one
             unknown = s.notna() & resolved.isna()
-            text = pd.Series(f"not a grade of policy {policy.name}: ", index=idx, dtype="object") + s.fillna(
-                ""
-            ).astype(str)
+            text = pd.Series(f"not a grade of policy {policy.name}: ", index=idx, dtype="object") + s.fillna("").astype(
+                str
+            )
             reject(unknown, "unknown_grade", text)
 
     response = _response(raw, cols, occurred, reject, max_response_minutes)
@@ -630,9 +650,12 @@ def load_incidents(
     rejected = allrows["_reason"].notna()
     warned = allrows["_warn"].notna() & ~rejected
     ledger = pd.concat(
-        [ledger_rows(allrows[rejected], allrows.loc[rejected, "_reason"], allrows.loc[rejected, "_detail"],
-                     status="rejected"),
-         ledger_rows(allrows[warned], allrows.loc[warned, "_warn"], allrows.loc[warned, "_warn_detail"])],
+        [
+            ledger_rows(
+                allrows[rejected], allrows.loc[rejected, "_reason"], allrows.loc[rejected, "_detail"], status="rejected"
+            ),
+            ledger_rows(allrows[warned], allrows.loc[warned, "_warn"], allrows.loc[warned, "_warn_detail"]),
+        ],
         ignore_index=True,
     )
     ledger = ledger.reindex(columns=LEDGER_COLUMNS).sort_values(["file", "row_number"], kind="stable")
@@ -648,8 +671,9 @@ def load_incidents(
         "rejected": int((ledger["status"] == "rejected").sum()),
         "rejected_by_reason": {str(k): int(v) for k, v in by_reason.items()},
         "warnings": {str(k): int(v) for k, v in warnings.items()},
-        "files": [{k: i[k] for k in ("file", "rows", "lines_read", "blank_lines", "coordinates") if k in i}
-                  for i in infos],
+        "files": [
+            {k: i[k] for k in ("file", "rows", "lines_read", "blank_lines", "coordinates") if k in i} for i in infos
+        ],
         "columns": infos[0]["columns"] if infos else {},
         "coordinates": sorted({i["coordinates"] for i in infos}),
         "has_grades": any(i["has_grades"] for i in infos),

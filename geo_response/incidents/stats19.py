@@ -39,16 +39,57 @@ from geo_response.ledger import LEDGER_COLUMNS, ledger_rows
 CATEGORY = "road collision"
 #: DfT STATS19 ``police_force`` codes and labels (checked against the Accident_Index of the bundle sample).
 POLICE_FORCES = {
-    1: "Metropolitan Police", 3: "Cumbria", 4: "Lancashire", 5: "Merseyside", 6: "Greater Manchester",
-    7: "Cheshire", 10: "Northumbria", 11: "Durham", 12: "North Yorkshire", 13: "West Yorkshire",
-    14: "South Yorkshire", 16: "Humberside", 17: "Cleveland", 20: "West Midlands", 21: "Staffordshire",
-    22: "West Mercia", 23: "Warwickshire", 30: "Derbyshire", 31: "Nottinghamshire", 32: "Lincolnshire",
-    33: "Leicestershire", 34: "Northamptonshire", 35: "Cambridgeshire", 36: "Norfolk", 37: "Suffolk",
-    40: "Bedfordshire", 41: "Hertfordshire", 42: "Essex", 43: "Thames Valley", 44: "Hampshire", 45: "Surrey",
-    46: "Kent", 47: "Sussex", 48: "City of London", 50: "Devon and Cornwall", 52: "Avon and Somerset",
-    53: "Gloucestershire", 54: "Wiltshire", 55: "Dorset", 60: "North Wales", 61: "Gwent", 62: "South Wales",
-    63: "Dyfed-Powys", 91: "Northern", 92: "Grampian", 93: "Tayside", 94: "Fife", 95: "Lothian and Borders",
-    96: "Central", 97: "Strathclyde", 98: "Dumfries and Galloway",
+    1: "Metropolitan Police",
+    3: "Cumbria",
+    4: "Lancashire",
+    5: "Merseyside",
+    6: "Greater Manchester",
+    7: "Cheshire",
+    10: "Northumbria",
+    11: "Durham",
+    12: "North Yorkshire",
+    13: "West Yorkshire",
+    14: "South Yorkshire",
+    16: "Humberside",
+    17: "Cleveland",
+    20: "West Midlands",
+    21: "Staffordshire",
+    22: "West Mercia",
+    23: "Warwickshire",
+    30: "Derbyshire",
+    31: "Nottinghamshire",
+    32: "Lincolnshire",
+    33: "Leicestershire",
+    34: "Northamptonshire",
+    35: "Cambridgeshire",
+    36: "Norfolk",
+    37: "Suffolk",
+    40: "Bedfordshire",
+    41: "Hertfordshire",
+    42: "Essex",
+    43: "Thames Valley",
+    44: "Hampshire",
+    45: "Surrey",
+    46: "Kent",
+    47: "Sussex",
+    48: "City of London",
+    50: "Devon and Cornwall",
+    52: "Avon and Somerset",
+    53: "Gloucestershire",
+    54: "Wiltshire",
+    55: "Dorset",
+    60: "North Wales",
+    61: "Gwent",
+    62: "South Wales",
+    63: "Dyfed-Powys",
+    91: "Northern",
+    92: "Grampian",
+    93: "Tayside",
+    94: "Fife",
+    95: "Lothian and Borders",
+    96: "Central",
+    97: "Strathclyde",
+    98: "Dumfries and Galloway",
 }
 SEVERITY = {"1": "fatal", "2": "serious", "3": "slight"}
 ROAD_CLASS = {"1": "Motorway", "2": "A(M)", "3": "A", "4": "B", "5": "C", "6": "Unclassified"}
@@ -68,8 +109,7 @@ COLUMNS = {
     "road_number": ("first_road_number",),
     "speed_limit": ("speed_limit",),
     "urban_rural": ("urban_or_rural_area",),
-    "police_attended": ("did_police_officer_attend_scene_of_accident",
-                        "did_police_officer_attend_scene_of_collision"),
+    "police_attended": ("did_police_officer_attend_scene_of_accident", "did_police_officer_attend_scene_of_collision"),
     "lsoa_code": ("lsoa_of_accident_location", "lsoa_of_collision_location"),
 }
 REQUIRED = ("incident_id", "police_force", "date")
@@ -92,8 +132,10 @@ def force_code(force: int | str) -> int:
     for code, label in POLICE_FORCES.items():
         if label.lower() == text.lower():
             return code
-    raise InputFileError(f"unknown police force {force!r}; give the DfT code (Essex = 42) or one of "
-                         f"{sorted(POLICE_FORCES.values())[:6]}...")
+    raise InputFileError(
+        f"unknown police force {force!r}; give the DfT code (Essex = 42) or one of "
+        f"{sorted(POLICE_FORCES.values())[:6]}..."
+    )
 
 
 def _columns(raw: pd.DataFrame, path: Path) -> dict[str, str]:
@@ -101,8 +143,10 @@ def _columns(raw: pd.DataFrame, path: Path) -> dict[str, str]:
     cols = {std: by_norm[n] for std, names in COLUMNS.items() for n in names if n in by_norm}
     missing = [c for c in REQUIRED if c not in cols]
     if missing:
-        raise InputFileError(f"{path.name} is not a STATS19 collision table: no {missing} column "
-                             "(expected Accident_Index / accident_index, Police_Force, Date)")
+        raise InputFileError(
+            f"{path.name} is not a STATS19 collision table: no {missing} column "
+            "(expected Accident_Index / accident_index, Police_Force, Date)"
+        )
     if not ({"longitude", "latitude"} <= set(cols) or {"easting", "northing"} <= set(cols)):
         raise InputFileError(f"{path.name} has neither Longitude/Latitude nor Location_Easting/Northing_OSGR")
     return cols
@@ -146,8 +190,9 @@ def _coordinates(raw: pd.DataFrame, cols: dict[str, str]) -> tuple[np.ndarray, n
     return lon, lat, system
 
 
-def load_stats19(path: str | Path, police_force: int | str | None = "Essex",
-                 boundary: BaseGeometry | None = None) -> LoadResult:
+def load_stats19(
+    path: str | Path, police_force: int | str | None = "Essex", boundary: BaseGeometry | None = None
+) -> LoadResult:
     """Load a STATS19 collision CSV (either DfT header style) as road-collision incidents.
 
     Parameters
@@ -181,8 +226,11 @@ def load_stats19(path: str | Path, police_force: int | str | None = "Essex",
         detail[m] = text[m] if isinstance(text, pd.Series) else text
 
     force_raw = raw[cols["police_force"]].astype(str).str.strip()
-    codes = force_raw.map(lambda v: int(v) if v.isdigit() else
-                          next((c for c, lab in POLICE_FORCES.items() if lab.lower() == v.lower()), -1))
+    codes = force_raw.map(
+        lambda v: (
+            int(v) if v.isdigit() else next((c for c, lab in POLICE_FORCES.items() if lab.lower() == v.lower()), -1)
+        )
+    )
     if police_force is not None:
         reject(codes != force_code(police_force), "other_police_force", "police_force=" + force_raw)
     lon, lat, system = _coordinates(raw, cols)
@@ -196,8 +244,11 @@ def load_stats19(path: str | Path, police_force: int | str | None = "Essex",
     reject(occurred.isna(), "unparseable_time", cols["date"] + "=" + raw[cols["date"]].astype(str))
     ids = raw[cols["incident_id"]].astype(str).str.strip()
     ok = reason.isna() & ids.ne("")
-    reject(ok & ids.where(ok).duplicated(keep="first"), "duplicate_incident_id",
-           "repeats an earlier accepted row's " + cols["incident_id"])
+    reject(
+        ok & ids.where(ok).duplicated(keep="first"),
+        "duplicate_incident_id",
+        "repeats an earlier accepted row's " + cols["incident_id"],
+    )
     return _result(p, raw, cols, ids, lon, lat, occurred, codes, reason, detail, system)
 
 
@@ -216,8 +267,19 @@ def road_ref(road_class: object, number: float) -> str | None:
     return f"{prefix}{int(number)}{'(M)' if road_class == 'A(M)' else ''}"
 
 
-def _result(p: Path, raw: pd.DataFrame, cols: dict[str, str], ids: pd.Series, lon: np.ndarray, lat: np.ndarray,
-            occurred: pd.Series, codes: pd.Series, reason: pd.Series, detail: pd.Series, system: str) -> LoadResult:
+def _result(
+    p: Path,
+    raw: pd.DataFrame,
+    cols: dict[str, str],
+    ids: pd.Series,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    occurred: pd.Series,
+    codes: pd.Series,
+    reason: pd.Series,
+    detail: pd.Series,
+    system: str,
+) -> LoadResult:
     def col(name: str, codes_: dict[str, str] | None = None) -> pd.Series:
         if name not in cols:
             return pd.Series(pd.NA, index=raw.index, dtype="object")
@@ -226,30 +288,54 @@ def _result(p: Path, raw: pd.DataFrame, cols: dict[str, str], ids: pd.Series, lo
     road_class, road_number = col("road_class", ROAD_CLASS), pd.to_numeric(col("road_number"), errors="coerce")
     road = [road_ref(c, n) for c, n in zip(road_class, road_number.fillna(0), strict=True)]
     attended = col("police_attended", {"1": "yes", "2": "no", "3": "no"}).map(
-        lambda v: {"yes": True, "no": False}.get(str(v).lower(), pd.NA))
-    frame = pd.DataFrame({
-        "source_file": str(p), "row_number": np.arange(1, len(raw) + 1, dtype=np.int64),
-        "incident_id": ids.where(ids.ne(""), None).astype("object"),
-        "month": occurred.dt.strftime("%Y-%m").astype("object"), "occurred_at": occurred, "category": CATEGORY,
-        "grade": None, "response_minutes": np.nan, "location_source": "coordinates",
-        "lsoa_code_input": col("lsoa_code"),
-        "severity": col("severity", SEVERITY).map(lambda v: str(v).lower() if isinstance(v, str) else v),
-        "road_class": road_class, "road_number": road_number, "road": road,
-        "speed_limit": pd.to_numeric(col("speed_limit"), errors="coerce"), "police_attended": attended,
-        "dft_urban_rural": col("urban_rural", URBAN_RURAL), "police_force": codes,
-    }, index=raw.index)
+        lambda v: {"yes": True, "no": False}.get(str(v).lower(), pd.NA)
+    )
+    frame = pd.DataFrame(
+        {
+            "source_file": str(p),
+            "row_number": np.arange(1, len(raw) + 1, dtype=np.int64),
+            "incident_id": ids.where(ids.ne(""), None).astype("object"),
+            "month": occurred.dt.strftime("%Y-%m").astype("object"),
+            "occurred_at": occurred,
+            "category": CATEGORY,
+            "grade": None,
+            "response_minutes": np.nan,
+            "location_source": "coordinates",
+            "lsoa_code_input": col("lsoa_code"),
+            "severity": col("severity", SEVERITY).map(lambda v: str(v).lower() if isinstance(v, str) else v),
+            "road_class": road_class,
+            "road_number": road_number,
+            "road": road,
+            "speed_limit": pd.to_numeric(col("speed_limit"), errors="coerce"),
+            "police_attended": attended,
+            "dft_urban_rural": col("urban_rural", URBAN_RURAL),
+            "police_force": codes,
+        },
+        index=raw.index,
+    )
     accepted = reason.isna().to_numpy()
-    incidents = gpd.GeoDataFrame(frame[accepted].reset_index(drop=True),
-                                 geometry=gpd.points_from_xy(lon[accepted], lat[accepted]), crs=4326)
-    incidents = incidents[INCIDENT_COLUMNS[:-1] + [c for c in frame.columns if c not in INCIDENT_COLUMNS]
-                          + ["geometry"]]
+    incidents = gpd.GeoDataFrame(
+        frame[accepted].reset_index(drop=True), geometry=gpd.points_from_xy(lon[accepted], lat[accepted]), crs=4326
+    )
+    incidents = incidents[
+        INCIDENT_COLUMNS[:-1] + [c for c in frame.columns if c not in INCIDENT_COLUMNS] + ["geometry"]
+    ]
     ledger = ledger_rows(frame[~accepted], reason[~accepted], detail[~accepted], status="rejected")
     ledger = ledger.reindex(columns=LEDGER_COLUMNS)
     by_reason = reason.dropna().value_counts()
-    summary = {"input_rows": int(len(raw)), "accepted": int(accepted.sum()), "rejected": int((~accepted).sum()),
-               "rejected_by_reason": {str(k): int(v) for k, v in by_reason.items()}, "warnings": {},
-               "files": [{"file": str(p), "rows": int(len(raw)), "coordinates": system}],
-               "columns": dict(cols), "coordinates": [system], "has_grades": False, "has_response_times": False,
-               "has_months": bool(incidents["month"].notna().any()), "source": "STATS19",
-               "categories": [CATEGORY]}
+    summary = {
+        "input_rows": int(len(raw)),
+        "accepted": int(accepted.sum()),
+        "rejected": int((~accepted).sum()),
+        "rejected_by_reason": {str(k): int(v) for k, v in by_reason.items()},
+        "warnings": {},
+        "files": [{"file": str(p), "rows": int(len(raw)), "coordinates": system}],
+        "columns": dict(cols),
+        "coordinates": [system],
+        "has_grades": False,
+        "has_response_times": False,
+        "has_months": bool(incidents["month"].notna().any()),
+        "source": "STATS19",
+        "categories": [CATEGORY],
+    }
     return LoadResult(incidents, ledger, summary)

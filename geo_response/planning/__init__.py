@@ -29,6 +29,20 @@ from geo_response.planning.demand import (
 from geo_response.planning.siting import SitingRun
 
 # ``optimise`` names the covering-model module; the network-level siting run is ``siting.optimise``
-__all__ = ["Comparison", "SitingRun", "category_targets", "compare", "demand_points", "district_of",
-           "emergency_targets", "incident_measures", "lsoa_candidates", "lsoa_coverage", "measured_categories",
-           "nearest_travel", "planning_delay_seconds", "population_measures", "read_candidates_csv"]
+__all__ = [
+    "Comparison",
+    "SitingRun",
+    "category_targets",
+    "compare",
+    "demand_points",
+    "district_of",
+    "emergency_targets",
+    "incident_measures",
+    "lsoa_candidates",
+    "lsoa_coverage",
+    "measured_categories",
+    "nearest_travel",
+    "planning_delay_seconds",
+    "population_measures",
+    "read_candidates_csv",
+]

@@ -47,9 +47,15 @@ from geo_response.roads.speeds import When
 # --------------------------------------------------------------------------------------------------
 # travel times
 # --------------------------------------------------------------------------------------------------
-def nearest_travel(net: RoadNetwork, bases: gpd.GeoDataFrame, points: gpd.GeoDataFrame,
-                   response_model: ResponseModel, speed: str = DEFAULT_PROFILE, *,
-                   when: When | str | None = None) -> pd.DataFrame:
+def nearest_travel(
+    net: RoadNetwork,
+    bases: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame,
+    response_model: ResponseModel,
+    speed: str = DEFAULT_PROFILE,
+    *,
+    when: When | str | None = None,
+) -> pd.DataFrame:
     """Travel from the nearest base to each point (:func:`geo_response.roads.routing.travel_times_to_points`).
 
     ``when`` is the time of the week for time-of-day speeds (``"08:00 weekday"``; None: none).
@@ -60,20 +66,32 @@ def nearest_travel(net: RoadNetwork, bases: gpd.GeoDataFrame, points: gpd.GeoDat
         Index aligned with ``points``: ``travel_seconds`` (``inf`` unless the status is ``ok``, never 0),
         ``nearest_base`` and ``status``.
     """
-    tt = routing.travel_times_to_points(net, bases, points, speed, when=when,
-                                        access_speed_kph=response_model.access_speed_kph,
-                                        limit_m=response_model.snap_limit_m)
+    tt = routing.travel_times_to_points(
+        net,
+        bases,
+        points,
+        speed,
+        when=when,
+        access_speed_kph=response_model.access_speed_kph,
+        limit_m=response_model.snap_limit_m,
+    )
     ok = tt["status"] == "ok"
-    return pd.DataFrame({"travel_seconds": tt["travel_seconds"].astype(float).where(ok, np.inf).to_numpy(),
-                         "nearest_base": tt["nearest_base"].where(ok).to_numpy(),
-                         "status": tt["status"].to_numpy()}, index=points.index)
+    return pd.DataFrame(
+        {
+            "travel_seconds": tt["travel_seconds"].astype(float).where(ok, np.inf).to_numpy(),
+            "nearest_base": tt["nearest_base"].where(ok).to_numpy(),
+            "status": tt["status"].to_numpy(),
+        },
+        index=points.index,
+    )
 
 
 # --------------------------------------------------------------------------------------------------
 # compare a scenario with the current bases
 # --------------------------------------------------------------------------------------------------
-def lsoa_coverage(lsoas: gpd.GeoDataFrame, travel_seconds: np.ndarray, policy: Policy,
-                  delay_seconds: float) -> pd.DataFrame:
+def lsoa_coverage(
+    lsoas: gpd.GeoDataFrame, travel_seconds: np.ndarray, policy: Policy, delay_seconds: float
+) -> pd.DataFrame:
     """Per LSOA: travel minutes, within 15 / 20 minutes' drive, and within the emergency target.
 
     Parameters
@@ -143,8 +161,11 @@ def measured_categories(policy: Policy, profile: ForceProfile | None = None) -> 
         cats = [c for k in profile.kpis if k.policy == policy.name for c in k.categories]
         if cats:
             return tuple(dict.fromkeys(cats))
-    return tuple(dict.fromkeys(g.category for g in policy.grades
-                               if g.attended and g.target_minutes is not None and g.target_minutes <= 60))
+    return tuple(
+        dict.fromkeys(
+            g.category for g in policy.grades if g.attended and g.target_minutes is not None and g.target_minutes <= 60
+        )
+    )
 
 
 def incident_measures(incidents: pd.DataFrame, categories: tuple[str, ...] = ("emergency", "priority")) -> dict:
@@ -170,10 +191,16 @@ def incident_measures(incidents: pd.DataFrame, categories: tuple[str, ...] = ("e
 
 
 MEASURE_UNITS = {
-    "population": "people", "population_within_15_min": "people", "population_within_20_min": "people",
-    "population_within_target": "people", "unreachable_population": "people",
-    "pct_population_within_15_min": "%", "pct_population_within_20_min": "%", "pct_population_within_target": "%",
-    "mean_travel_min": "min", "p90_travel_min": "min",
+    "population": "people",
+    "population_within_15_min": "people",
+    "population_within_20_min": "people",
+    "population_within_target": "people",
+    "unreachable_population": "people",
+    "pct_population_within_15_min": "%",
+    "pct_population_within_20_min": "%",
+    "pct_population_within_target": "%",
+    "mean_travel_min": "min",
+    "p90_travel_min": "min",
 }
 
 
@@ -182,8 +209,16 @@ def _measure_rows(group_key: str, current: dict, scenario: dict) -> list[dict]:
     for key in current:
         c, s = current[key], scenario[key]
         unit = MEASURE_UNITS.get(key, "%" if key.startswith("pct_") else "incidents")
-        rows.append({"district": group_key, "measure": key, "unit": unit, "current": c, "scenario": s,
-                     "change": s - c if np.isfinite(c) and np.isfinite(s) else float("nan")})
+        rows.append(
+            {
+                "district": group_key,
+                "measure": key,
+                "unit": unit,
+                "current": c,
+                "scenario": s,
+                "change": s - c if np.isfinite(c) and np.isfinite(s) else float("nan"),
+            }
+        )
     return rows
 
 
@@ -220,10 +255,21 @@ class Comparison:
     incidents: pd.DataFrame | None = None
 
 
-def compare(net: RoadNetwork, current: gpd.GeoDataFrame, scenario_bases: gpd.GeoDataFrame,
-            lsoas: gpd.GeoDataFrame, profile: ForceProfile, policy: Policy, *,
-            incidents: pd.DataFrame | None = None, seed: int | None = None, delay_scale: float = 1.0,
-            delay: str = "median", draws: int | None = None, when: When | str | None = None) -> Comparison:
+def compare(
+    net: RoadNetwork,
+    current: gpd.GeoDataFrame,
+    scenario_bases: gpd.GeoDataFrame,
+    lsoas: gpd.GeoDataFrame,
+    profile: ForceProfile,
+    policy: Policy,
+    *,
+    incidents: pd.DataFrame | None = None,
+    seed: int | None = None,
+    delay_scale: float = 1.0,
+    delay: str = "median",
+    draws: int | None = None,
+    when: When | str | None = None,
+) -> Comparison:
     """Compare a scenario's bases with the current ones: coverage and modelled compliance, per district.
 
     Parameters
@@ -263,8 +309,9 @@ def compare(net: RoadNetwork, current: gpd.GeoDataFrame, scenario_bases: gpd.Geo
         cov["nearest_base"] = tt["nearest_base"].to_numpy()
         frames[label] = cov
     cur, scn = frames["current"], frames["scenario"]
-    base_cols = lsoas.reset_index(drop=True)[["lsoa_code", "lsoa_name", "district", "urban_rural", "population",
-                                              "geometry"]]
+    base_cols = lsoas.reset_index(drop=True)[
+        ["lsoa_code", "lsoa_name", "district", "urban_rural", "population", "geometry"]
+    ]
     per_lsoa = gpd.GeoDataFrame(base_cols.copy(), geometry="geometry", crs=lsoas.crs)
     for label, frame in frames.items():
         for col in ("travel_min", "within_15_min", "within_20_min", "within_target", "nearest_base"):
@@ -275,7 +322,8 @@ def compare(net: RoadNetwork, current: gpd.GeoDataFrame, scenario_bases: gpd.Geo
 
     rows = []
     groups = [(ALL, np.ones(len(per_lsoa), bool))] + [
-        (d, (per_lsoa["district"] == d).to_numpy()) for d in sorted(per_lsoa["district"].unique())]
+        (d, (per_lsoa["district"] == d).to_numpy()) for d in sorted(per_lsoa["district"].unique())
+    ]
     pop = per_lsoa[["population"]]
     for name, mask in groups:
         c = population_measures(pd.concat([pop, cur], axis=1)[mask])
@@ -289,16 +337,23 @@ def compare(net: RoadNetwork, current: gpd.GeoDataFrame, scenario_bases: gpd.Geo
         categories = measured_categories(policy, profile)
         runs = {}
         for label, bases in (("current", current), ("scenario", scenario_bases)):
-            runs[label] = model_response(incidents, net, bases, profile, policy, seed=seed, delay_scale=delay_scale,
-                                         draws=draws, when=when)
+            runs[label] = model_response(
+                incidents, net, bases, profile, policy, seed=seed, delay_scale=delay_scale, draws=draws, when=when
+            )
         modelled = runs["current"].copy()
-        modelled = modelled.rename(columns={"p_met": "p_met_current", "travel_minutes": "travel_minutes_current",
-                                            "nearest_base": "nearest_base_current"})
+        modelled = modelled.rename(
+            columns={
+                "p_met": "p_met_current",
+                "travel_minutes": "travel_minutes_current",
+                "nearest_base": "nearest_base_current",
+            }
+        )
         modelled["p_met_scenario"] = runs["scenario"]["p_met"].to_numpy()
         modelled["travel_minutes_scenario"] = runs["scenario"]["travel_minutes"].to_numpy()
         modelled["nearest_base_scenario"] = runs["scenario"]["nearest_base"].to_numpy()
         inc_groups = [(ALL, np.ones(len(modelled), bool))] + [
-            (d, (modelled["district"] == d).to_numpy()) for d in sorted(modelled["district"].dropna().unique())]
+            (d, (modelled["district"] == d).to_numpy()) for d in sorted(modelled["district"].dropna().unique())
+        ]
         for name, mask in inc_groups:
             c = incident_measures(runs["current"][mask], categories)
             s = incident_measures(runs["scenario"][mask], categories)
@@ -315,13 +370,15 @@ def compare(net: RoadNetwork, current: gpd.GeoDataFrame, scenario_bases: gpd.Geo
     counts = per_lsoa["coverage_change"].value_counts()
     summary = {
         "command": "plan compare",
-        "parameters": {"policy": policy.name, "delay": delay, "seed": seed, "delay_scale": delay_scale,
-                       "draws": draws},
+        "parameters": {"policy": policy.name, "delay": delay, "seed": seed, "delay_scale": delay_scale, "draws": draws},
         "policy": policy.name,
         "targets_min": category_targets(policy, "emergency"),
         "speed_profile": DEFAULT_PROFILE,
-        "delay": {"statistic": delay, "seconds": delay_s,
-                  "stages": "call answer + call handling + dispatch (force profile [response_model])"},
+        "delay": {
+            "statistic": delay,
+            "seconds": delay_s,
+            "stages": "call answer + call handling + dispatch (force profile [response_model])",
+        },
         "assumptions": [
             "demand at LSOA population-weighted centroids (ONS), weighted by mid-2019 population",
             f"travel: {DEFAULT_PROFILE} speed profile from the nearest base over the road network, plus an access "
@@ -332,34 +389,53 @@ def compare(net: RoadNetwork, current: gpd.GeoDataFrame, scenario_bases: gpd.Geo
             "mean and 90th percentile travel: population-weighted over LSOAs a base can reach",
         ],
         "bases": {
-            "current": int(len(current)), "scenario": int(len(scenario_bases)),
-            "added": _changed(scenario_bases, "added"), "moved": _changed(scenario_bases, "moved"),
+            "current": int(len(current)),
+            "scenario": int(len(scenario_bases)),
+            "added": _changed(scenario_bases, "added"),
+            "moved": _changed(scenario_bases, "moved"),
             "units_changed": _changed(scenario_bases, "units"),
             "removed": [str(n) for n in removed_bases(current, scenario_bases)["name"]],
             "note": "travel is from the nearest base; units per base are recorded but do not change travel "
-                    "times (every unit is assumed at its base and free)",
+            "times (every unit is assumed at its base and free)",
         },
         "scenario_changes": scenario_bases.attrs.get("scenario", []),
-        "lsoas": {"gained": int(counts.get("gained", 0)), "lost": int(counts.get("lost", 0)),
-                  "kept": int(counts.get("kept", 0)), "never": int(counts.get("never", 0)),
-                  "population_gained": float(per_lsoa.loc[per_lsoa.coverage_change == "gained", "population"].sum()),
-                  "population_lost": float(per_lsoa.loc[per_lsoa.coverage_change == "lost", "population"].sum())},
-        "overall": {m: {"current": r["current"], "scenario": r["scenario"], "change": r["change"], "unit": r["unit"]}
-                    for m, r in overall.iterrows()},
-        "incidents": None if modelled is None else {
+        "lsoas": {
+            "gained": int(counts.get("gained", 0)),
+            "lost": int(counts.get("lost", 0)),
+            "kept": int(counts.get("kept", 0)),
+            "never": int(counts.get("never", 0)),
+            "population_gained": float(per_lsoa.loc[per_lsoa.coverage_change == "gained", "population"].sum()),
+            "population_lost": float(per_lsoa.loc[per_lsoa.coverage_change == "lost", "population"].sum()),
+        },
+        "overall": {
+            m: {"current": r["current"], "scenario": r["scenario"], "change": r["change"], "unit": r["unit"]}
+            for m, r in overall.iterrows()
+        },
+        "incidents": None
+        if modelled is None
+        else {
             "count": int(len(modelled)),
             "incident_compliance": "expected share meeting target = mean Monte Carlo p_met of attended "
-                                   "incidents, unroutable ones counted as not met (response_model.model_response, "
-                                   "same seed for both runs)",
+            "incidents, unroutable ones counted as not met (response_model.model_response, "
+            "same seed for both runs)",
             "categories": list(categories),
             "response_model": model_info,
         },
-        "network": {"label": net.graph.get("network_label"), "standin": bool(net.graph.get("standin", False)),
-                    "source": str(net.graph.get("source")), "source_sha256": net.graph.get("source_sha256"),
-                    "nodes": net.number_of_nodes(), "edges": net.number_of_edges()},
+        "network": {
+            "label": net.graph.get("network_label"),
+            "standin": bool(net.graph.get("standin", False)),
+            "source": str(net.graph.get("source")),
+            "source_sha256": net.graph.get("source_sha256"),
+            "nodes": net.number_of_nodes(),
+            "edges": net.number_of_edges(),
+        },
         "seconds": round(time.perf_counter() - t0, 2),
     }
-    return Comparison(table=table, lsoas=per_lsoa, current_bases=current, scenario_bases=scenario_bases,
-                      summary=summary, incidents=modelled)
-
-
+    return Comparison(
+        table=table,
+        lsoas=per_lsoa,
+        current_bases=current,
+        scenario_bases=scenario_bases,
+        summary=summary,
+        incidents=modelled,
+    )

@@ -22,7 +22,6 @@ DRIVE_MINUTES = (15, 20)
 ALL = "all"
 
 
-
 # --------------------------------------------------------------------------------------------------
 # assumptions: delay and targets
 # --------------------------------------------------------------------------------------------------
@@ -117,9 +116,13 @@ def demand_points(lsoas: gpd.GeoDataFrame, incidents: pd.DataFrame | None = None
     if missing:
         raise PlanningError(f"LSOAs lack {sorted(missing)}; load them with geography.load_lsoas")
     out = gpd.GeoDataFrame(
-        {c: lsoas[c].to_numpy() for c in ("lsoa_code", "lsoa_name", "district", "urban_rural", "population")
-         if c in lsoas.columns},
-        geometry=gpd.points_from_xy(lsoas["pwc_lon"], lsoas["pwc_lat"]), crs=4326,
+        {
+            c: lsoas[c].to_numpy()
+            for c in ("lsoa_code", "lsoa_name", "district", "urban_rural", "population")
+            if c in lsoas.columns
+        },
+        geometry=gpd.points_from_xy(lsoas["pwc_lon"], lsoas["pwc_lat"]),
+        crs=4326,
     ).reset_index(drop=True)
     out["incidents"] = 0
     weight = "population"
@@ -137,14 +140,18 @@ def demand_points(lsoas: gpd.GeoDataFrame, incidents: pd.DataFrame | None = None
 def lsoa_candidates(lsoas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Default candidate sites: every LSOA's population-weighted centroid (``name`` = LSOA name and code)."""
     names = [f"{n} ({c})" for n, c in zip(lsoas.get("lsoa_name", lsoas["lsoa_code"]), lsoas["lsoa_code"], strict=True)]
-    return gpd.GeoDataFrame({"name": names, "district": lsoas["district"].to_numpy()},
-                            geometry=gpd.points_from_xy(lsoas["pwc_lon"], lsoas["pwc_lat"]), crs=4326)
+    return gpd.GeoDataFrame(
+        {"name": names, "district": lsoas["district"].to_numpy()},
+        geometry=gpd.points_from_xy(lsoas["pwc_lon"], lsoas["pwc_lat"]),
+        crs=4326,
+    )
 
 
 def district_of(points: gpd.GeoDataFrame, lsoas: gpd.GeoDataFrame) -> np.ndarray:
     """District of the LSOA each point falls in ('' outside every LSOA polygon)."""
-    joined = gpd.sjoin(points[["geometry"]].to_crs(lsoas.crs), lsoas[["district", "geometry"]], how="left",
-                       predicate="within")
+    joined = gpd.sjoin(
+        points[["geometry"]].to_crs(lsoas.crs), lsoas[["district", "geometry"]], how="left", predicate="within"
+    )
     joined = joined[~joined.index.duplicated(keep="first")]
     return joined["district"].reindex(points.index).fillna("").astype(str).to_numpy()
 
@@ -163,21 +170,24 @@ def read_candidates_csv(path: str | Path, area=None, projected_crs: str = "EPSG:
         raise InputFileError(f"candidates file {path} has no rows")
     lines = np.asarray(df.attrs["lines"])
     if df.attrs["extra_fields"]:
-        raise InputFileError(f"candidates file {path}: lines {sorted(df.attrs['extra_fields'])} have more fields "
-                             "than the header; fix or remove them")
+        raise InputFileError(
+            f"candidates file {path}: lines {sorted(df.attrs['extra_fields'])} have more fields "
+            "than the header; fix or remove them"
+        )
     geometry, bad = table_points(df, f"candidates file {path}", projected_crs)
     if bad.any():
-        raise InputFileError(f"candidates file {path}: lines {lines[bad.to_numpy()].tolist()} have "
-                             "missing or impossible coordinates; fix or remove them")
+        raise InputFileError(
+            f"candidates file {path}: lines {lines[bad.to_numpy()].tolist()} have "
+            "missing or impossible coordinates; fix or remove them"
+        )
     cols = {str(c).strip().lower(): c for c in df.columns}
     if area is not None:
         outside = ~shapely.contains_xy(area, geometry.x.to_numpy(), geometry.y.to_numpy())
         if outside.any():
-            raise InputFileError(f"candidates file {path}: lines {lines[outside].tolist()} "
-                                 "are outside the force area; check the coordinates or remove them")
-    names = (df[cols["name"]].fillna("").astype(str).str.strip() if "name" in cols
-             else pd.Series("", index=df.index))
+            raise InputFileError(
+                f"candidates file {path}: lines {lines[outside].tolist()} "
+                "are outside the force area; check the coordinates or remove them"
+            )
+    names = df[cols["name"]].fillna("").astype(str).str.strip() if "name" in cols else pd.Series("", index=df.index)
     names = [n if n else f"candidate {i + 2}" for i, n in enumerate(names)]
     return gpd.GeoDataFrame({"name": names}, geometry=geometry.values, crs=4326)
-
-

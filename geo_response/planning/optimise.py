@@ -43,7 +43,6 @@ from geo_response.errors import OptimisationError
 EXHAUSTIVE_LIMIT = 2_000_000
 
 
-
 @dataclass
 class SitingResult:
     """Sites chosen by one method and the demand they cover.
@@ -183,8 +182,9 @@ class ReducedProblem:
     sizes: dict
 
 
-def reduce_problem(candidate_cover: np.ndarray, weights: np.ndarray,
-                   existing_cover: np.ndarray | None = None) -> ReducedProblem:
+def reduce_problem(
+    candidate_cover: np.ndarray, weights: np.ndarray, existing_cover: np.ndarray | None = None
+) -> ReducedProblem:
     """Shrink a maximal covering problem with fixed existing sites, keeping its optimal covered weight.
 
     Steps: drop demand that is already covered, has zero weight or that no candidate covers; drop
@@ -230,7 +230,8 @@ def reduce_problem(candidate_cover: np.ndarray, weights: np.ndarray,
     inverse = np.asarray(inverse).ravel()
     group_weights = np.bincount(inverse, weights=w[demand_idx], minlength=len(first))
     sizes = {
-        "candidates": int(n_cand), "demand_points": int(n_dem),
+        "candidates": int(n_cand),
+        "demand_points": int(n_dem),
         "demand_already_covered": int(already.sum()),
         "demand_zero_weight": int(((w <= 0) & ~already).sum()),
         "demand_not_coverable": int((~already & (w > 0) & ~cand.any(axis=0)).sum()),
@@ -239,12 +240,18 @@ def reduce_problem(candidate_cover: np.ndarray, weights: np.ndarray,
         "reduced_candidates": int(len(kept_candidates)),
         "reduced_demand_groups": int(len(first)),
     }
-    return ReducedProblem(cover=cols.T.copy(), weights=group_weights, candidates=kept_candidates,
-                          representative=demand_idx[first], sizes=sizes)
+    return ReducedProblem(
+        cover=cols.T.copy(),
+        weights=group_weights,
+        candidates=kept_candidates,
+        representative=demand_idx[first],
+        sizes=sizes,
+    )
 
 
-def _site_table(sites: np.ndarray, candidate_cover: np.ndarray, weights: np.ndarray,
-                base_covered: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
+def _site_table(
+    sites: np.ndarray, candidate_cover: np.ndarray, weights: np.ndarray, base_covered: np.ndarray
+) -> tuple[np.ndarray, pd.DataFrame]:
     """Order chosen sites greedily (largest gain first) and give each site's gain and gain alone."""
     remaining = list(int(s) for s in sites)
     covered = base_covered.copy()
@@ -264,22 +271,31 @@ def _result(method: str, sites, candidate_cover, weights, existing, seconds, det
     base_covered = existing.any(axis=0)
     ordered, table = _site_table(np.asarray(sites, dtype=int), candidate_cover, weights, base_covered)
     after = base_covered | (candidate_cover[ordered].any(axis=0) if len(ordered) else False)
-    return SitingResult(method=method, sites=ordered, total_weight=float(weights.sum()),
-                        covered_before=float(weights[base_covered].sum()), covered_after=float(weights[after].sum()),
-                        site_table=table, seconds=seconds, details=details)
+    return SitingResult(
+        method=method,
+        sites=ordered,
+        total_weight=float(weights.sum()),
+        covered_before=float(weights[base_covered].sum()),
+        covered_after=float(weights[after].sum()),
+        site_table=table,
+        seconds=seconds,
+        details=details,
+    )
 
 
 def _check_k(k: int, n_candidates: int) -> int:
     if int(k) != k or k < 1:
         raise OptimisationError(f"k (sites to add) must be a whole number >= 1, got {k}")
     if k > n_candidates:
-        raise OptimisationError(f"cannot choose {k} sites from {n_candidates} candidates; give more candidates "
-                                "or a smaller --add")
+        raise OptimisationError(
+            f"cannot choose {k} sites from {n_candidates} candidates; give more candidates or a smaller --add"
+        )
     return int(k)
 
 
-def greedy_sites(candidate_cover: np.ndarray, weights: np.ndarray, k: int,
-                 existing_cover: np.ndarray | None = None) -> SitingResult:
+def greedy_sites(
+    candidate_cover: np.ndarray, weights: np.ndarray, k: int, existing_cover: np.ndarray | None = None
+) -> SitingResult:
     """Greedy baseline: add the candidate with the largest marginal covered weight, ``k`` times.
 
     Ties go to the lowest candidate position. Stops early when no candidate adds any weight (the
@@ -307,8 +323,13 @@ def greedy_sites(candidate_cover: np.ndarray, weights: np.ndarray, k: int,
     return _result("greedy", chosen, cand, w, existing, time.perf_counter() - t0, details)
 
 
-def exhaustive_sites(candidate_cover: np.ndarray, weights: np.ndarray, k: int,
-                     existing_cover: np.ndarray | None = None, limit: int = EXHAUSTIVE_LIMIT) -> SitingResult:
+def exhaustive_sites(
+    candidate_cover: np.ndarray,
+    weights: np.ndarray,
+    k: int,
+    existing_cover: np.ndarray | None = None,
+    limit: int = EXHAUSTIVE_LIMIT,
+) -> SitingResult:
     """Try every combination of ``k`` candidates (for checking the solver on small instances).
 
     Raises
@@ -323,8 +344,9 @@ def exhaustive_sites(candidate_cover: np.ndarray, weights: np.ndarray, k: int,
     existing = _as_cover(existing_cover, cand.shape[1], "existing")
     n_combos = math.comb(cand.shape[0], k)
     if n_combos > limit:
-        raise OptimisationError(f"{n_combos:,} combinations is too many for exhaustive search (limit {limit:,}); "
-                                "use mclp_sites")
+        raise OptimisationError(
+            f"{n_combos:,} combinations is too many for exhaustive search (limit {limit:,}); use mclp_sites"
+        )
     uncovered = ~existing.any(axis=0)
     best, best_value = None, -1.0
     for combo in itertools.combinations(range(cand.shape[0]), k):
@@ -335,9 +357,16 @@ def exhaustive_sites(candidate_cover: np.ndarray, weights: np.ndarray, k: int,
     return _result("exhaustive", list(best), cand, w, existing, time.perf_counter() - t0, details)
 
 
-def mclp_sites(cost: np.ndarray, target: float | np.ndarray, weights: np.ndarray, k: int,
-               existing_cost: np.ndarray | None = None, *, reduce: bool = True,
-               time_limit: float | None = None) -> SitingResult:
+def mclp_sites(
+    cost: np.ndarray,
+    target: float | np.ndarray,
+    weights: np.ndarray,
+    k: int,
+    existing_cost: np.ndarray | None = None,
+    *,
+    reduce: bool = True,
+    time_limit: float | None = None,
+) -> SitingResult:
     """Choose ``k`` new sites that maximise the demand weight covered within target, existing bases fixed.
 
     Solved as a Maximal Covering Location Problem with :meth:`spopt.locate.MCLP.from_cost_matrix` and
@@ -381,17 +410,19 @@ def mclp_sites(cost: np.ndarray, target: float | np.ndarray, weights: np.ndarray
     n_cand, n_dem = c.shape
     k = _check_k(k, n_cand)
     w = _check_weights(weights, n_dem)
-    existing_c = (np.zeros((0, n_dem)) if existing_cost is None else np.asarray(existing_cost, dtype=float))
+    existing_c = np.zeros((0, n_dem)) if existing_cost is None else np.asarray(existing_cost, dtype=float)
     if existing_c.ndim != 2 or existing_c.shape[1] != n_dem:
         raise OptimisationError(f"existing_cost must be (bases x {n_dem} demand points), got {existing_c.shape}")
     cand_cover = coverage_matrix(c, target)
     existing = coverage_matrix(existing_c, target) if len(existing_c) else np.zeros((0, n_dem), dtype=bool)
     norm = normalised_cost(c, target)
     solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit)
-    details: dict = {"solver": f"spopt {_spopt_version()} MCLP + PuLP CBC", "k_requested": k,
-                     "reduced": bool(reduce),
-                     "radius_transform": "spopt cost = travel seconds / target seconds of the demand point; "
-                                         "service_radius = 1"}
+    details: dict = {
+        "solver": f"spopt {_spopt_version()} MCLP + PuLP CBC",
+        "k_requested": k,
+        "reduced": bool(reduce),
+        "radius_transform": "spopt cost = travel seconds / target seconds of the demand point; service_radius = 1",
+    }
     if reduce:
         red = reduce_problem(cand_cover, w, existing)
         details["reduction"] = red.sizes
@@ -400,13 +431,16 @@ def mclp_sites(cost: np.ndarray, target: float | np.ndarray, weights: np.ndarray
             details["note"] = "no candidate covers any demand point the existing bases do not already cover"
             return _result("mclp", [], cand_cover, w, existing, time.perf_counter() - t0, details)
         if n_kept <= k:
-            details["note"] = (f"only {n_kept} candidate(s) add coverage after reduction; all are chosen and "
-                               "further sites would add nothing")
+            details["note"] = (
+                f"only {n_kept} candidate(s) add coverage after reduction; all are chosen and "
+                "further sites would add nothing"
+            )
             return _result("mclp", red.candidates, cand_cover, w, existing, time.perf_counter() - t0, details)
         # demand x facility matrix of the merged groups; representative columns of the normalised cost
         model_cost = norm[np.ix_(red.candidates, red.representative)].T
-        model = MCLP.from_cost_matrix(model_cost, red.weights, service_radius=1.0, p_facilities=k,
-                                      name="geo_response_mclp")
+        model = MCLP.from_cost_matrix(
+            model_cost, red.weights, service_radius=1.0, p_facilities=k, name="geo_response_mclp"
+        )
         status = _solve(model, solver)
         chosen_rows = np.array([j for j, v in enumerate(model.fac_vars) if (v.value() or 0) > 0.5], dtype=int)
         sites = red.candidates[chosen_rows]
@@ -414,8 +448,14 @@ def mclp_sites(cost: np.ndarray, target: float | np.ndarray, weights: np.ndarray
         n_exist = existing_c.shape[0]
         model_cost = np.vstack([normalised_cost(existing_c, target), norm]).T if n_exist else norm.T
         predefined = np.r_[np.ones(n_exist, dtype=int), np.zeros(n_cand, dtype=int)] if n_exist else None
-        model = MCLP.from_cost_matrix(model_cost, w, service_radius=1.0, p_facilities=n_exist + k,
-                                      predefined_facilities_arr=predefined, name="geo_response_mclp")
+        model = MCLP.from_cost_matrix(
+            model_cost,
+            w,
+            service_radius=1.0,
+            p_facilities=n_exist + k,
+            predefined_facilities_arr=predefined,
+            name="geo_response_mclp",
+        )
         status = _solve(model, solver)
         chosen = np.array([j for j, v in enumerate(model.fac_vars) if (v.value() or 0) > 0.5], dtype=int)
         sites = chosen[chosen >= n_exist] - n_exist
@@ -435,10 +475,15 @@ def _solve(model, solver) -> dict:
     model.problem.solve(solver)
     status = pulp.LpStatus[model.problem.status]
     if model.problem.status != pulp.LpStatusOptimal:
-        raise OptimisationError(f"CBC did not solve the covering model (status {status!r}); raise the time limit "
-                                "or reduce the number of candidates")
-    return {"status": status, "solution_status": pulp.LpSolution[model.problem.sol_status],
-            "objective": float(pulp.value(model.problem.objective) or 0.0)}
+        raise OptimisationError(
+            f"CBC did not solve the covering model (status {status!r}); raise the time limit "
+            "or reduce the number of candidates"
+        )
+    return {
+        "status": status,
+        "solution_status": pulp.LpSolution[model.problem.sol_status],
+        "objective": float(pulp.value(model.problem.objective) or 0.0),
+    }
 
 
 def _closure_added_seconds(cost: np.ndarray, w: np.ndarray, cap: float | None) -> np.ndarray:
@@ -459,8 +504,13 @@ def _closure_added_seconds(cost: np.ndarray, w: np.ndarray, cap: float | None) -
     return np.bincount(nearest, weights=rise, minlength=n) / total if total > 0 else np.zeros(n)
 
 
-def closure_losses(existing_cover: np.ndarray, weights: np.ndarray, names: list[str] | None = None,
-                   existing_cost: np.ndarray | None = None, cost_cap: float | None = None) -> pd.DataFrame:
+def closure_losses(
+    existing_cover: np.ndarray,
+    weights: np.ndarray,
+    names: list[str] | None = None,
+    existing_cost: np.ndarray | None = None,
+    cost_cap: float | None = None,
+) -> pd.DataFrame:
     """Demand weight lost if each existing base closed alone (all others open), least loss first.
 
     A demand point is lost when the closing base is the only one covering it.
@@ -494,14 +544,16 @@ def closure_losses(existing_cover: np.ndarray, weights: np.ndarray, names: list[
     total = float(w.sum())
     covered = float(w[count > 0].sum())
     loss = only.astype(float) @ w
-    table = pd.DataFrame({
-        "base": np.arange(cover.shape[0]),
-        "name": list(names) if names is not None else [str(i) for i in range(cover.shape[0])],
-        "covers": cover.astype(float) @ w,
-        "loss": loss,
-        "loss_share": loss / total if total > 0 else np.nan,
-        "covered_after": covered - loss,
-    })
+    table = pd.DataFrame(
+        {
+            "base": np.arange(cover.shape[0]),
+            "name": list(names) if names is not None else [str(i) for i in range(cover.shape[0])],
+            "covers": cover.astype(float) @ w,
+            "loss": loss,
+            "loss_share": loss / total if total > 0 else np.nan,
+            "covered_after": covered - loss,
+        }
+    )
     order = ["loss", "covers", "base"]
     if existing_cost is not None:
         table["added_seconds"] = _closure_added_seconds(np.asarray(existing_cost, dtype=float), w, cost_cap)

@@ -54,8 +54,13 @@ def measure_label(measure: str) -> str | None:
 
 def headline_measures(measures) -> list[str]:
     """The measures shown per district and on the console: coverage, travel, and % met of each category."""
-    base = ["pct_population_within_target", "pct_population_within_15_min", "pct_population_within_20_min",
-            "mean_travel_min", "p90_travel_min"]
+    base = [
+        "pct_population_within_target",
+        "pct_population_within_15_min",
+        "pct_population_within_20_min",
+        "mean_travel_min",
+        "p90_travel_min",
+    ]
     return base + [m for m in dict.fromkeys(measures) if (x := _MET.fullmatch(m)) and x["setting"] == "all"]
 
 
@@ -94,23 +99,42 @@ def comparison_markdown(comparison: Comparison) -> str:
     t = comparison.table
     parts = ["# Deployment scenario: change against the current bases", ""]
     if s["network"].get("standin"):
-        parts += [f"> **Road network: {md_escape(s['network']['label'])}.** Travel times are computed on a synthetic "
-                  "stand-in, not real Essex roads; use them to exercise the method, not to decide.", ""]
+        parts += [
+            f"> **Road network: {md_escape(s['network']['label'])}.** Travel times are computed on a synthetic "
+            "stand-in, not real Essex roads; use them to exercise the method, not to decide.",
+            "",
+        ]
     b = s["bases"]
-    parts += ["## Scenario", "",
-              f"Bases: {b['current']} now, {b['scenario']} in the scenario. "
-              f"Added: {_names(b['added'])}. Removed: {_names(b['removed'])}. "
-              f"Moved: {_names(b['moved'])}. Units changed: {_names(b['units_changed'])}.",
-              "", f"Note: {b['note']}.", ""]
+    parts += [
+        "## Scenario",
+        "",
+        f"Bases: {b['current']} now, {b['scenario']} in the scenario. "
+        f"Added: {_names(b['added'])}. Removed: {_names(b['removed'])}. "
+        f"Moved: {_names(b['moved'])}. Units changed: {_names(b['units_changed'])}.",
+        "",
+        f"Note: {b['note']}.",
+        "",
+    ]
     lsoa = s["lsoas"]
-    parts += ["## Coverage of LSOAs (emergency target)", "",
-              f"{lsoa['gained']} LSOAs ({lsoa['population_gained']:,.0f} people) newly within target; "
-              f"{lsoa['lost']} LSOAs ({lsoa['population_lost']:,.0f} people) no longer within target. "
-              "Map: `coverage_change.html`.", ""]
+    parts += [
+        "## Coverage of LSOAs (emergency target)",
+        "",
+        f"{lsoa['gained']} LSOAs ({lsoa['population_gained']:,.0f} people) newly within target; "
+        f"{lsoa['lost']} LSOAs ({lsoa['population_lost']:,.0f} people) no longer within target. "
+        "Map: `coverage_change.html`.",
+        "",
+    ]
     overall = t[t["district"] == ALL]
-    rows = [{"measure": measure_label(r.measure), "current": fmt(r.current, r.unit),
-             "scenario": fmt(r.scenario, r.unit), "change": fmt(r.change, r.unit, signed=True)}
-            for r in overall.itertuples() if measure_label(r.measure)]
+    rows = [
+        {
+            "measure": measure_label(r.measure),
+            "current": fmt(r.current, r.unit),
+            "scenario": fmt(r.scenario, r.unit),
+            "change": fmt(r.change, r.unit, signed=True),
+        }
+        for r in overall.itertuples()
+        if measure_label(r.measure)
+    ]
     parts += ["## Force-wide", "", _md_table(pd.DataFrame(rows)), ""]
     keys = headline_measures(t["measure"])
     per = t[(t["district"] != ALL) & t["measure"].isin(keys)]
@@ -121,19 +145,30 @@ def comparison_markdown(comparison: Comparison) -> str:
         for k in wide.columns:
             unit = MEASURE_UNITS.get(k, "%")
             shown[measure_label(k) + " (change)"] = [fmt(v, unit, signed=True) for v in wide[k]]
-        parts += ["## Change by district", "", _md_table(shown), "",
-                  "Full figures (current, scenario, change for every measure and district): `comparison.csv`.", ""]
+        parts += [
+            "## Change by district",
+            "",
+            _md_table(shown),
+            "",
+            "Full figures (current, scenario, change for every measure and district): `comparison.csv`.",
+            "",
+        ]
     if s.get("incidents") is None:
         parts += ["Incident compliance was not computed (`--no-incidents`, or `compare(..., incidents=None)`).", ""]
     parts += ["## Assumptions", ""] + [f"- {a}" for a in s["assumptions"]] + [""]
     if s.get("incidents"):
         parts += [f"- incidents: {s['incidents']['incident_compliance']}", ""]
-    parts += [f"Policy {md_escape(s['policy'])}; targets {s['targets_min']}; "
-              f"network {md_escape(s['network']['label'])} "
-              f"(sha256 {s['network']['source_sha256']}).", ""]
+    parts += [
+        f"Policy {md_escape(s['policy'])}; targets {s['targets_min']}; "
+        f"network {md_escape(s['network']['label'])} "
+        f"(sha256 {s['network']['source_sha256']}).",
+        "",
+    ]
     if s.get("calibration_stamp"):
-        parts += [f"Delay scale {s['parameters'].get('delay_scale', 1.0):.4g}; "
-                  f"{md_escape(s['calibration_stamp'])}.", ""]
+        parts += [
+            f"Delay scale {s['parameters'].get('delay_scale', 1.0):.4g}; {md_escape(s['calibration_stamp'])}.",
+            "",
+        ]
     return "\n".join(parts)
 
 
@@ -148,24 +183,37 @@ def coverage_change_map(comparison: Comparison, simplify_m: float = 25.0, attrib
 
     lsoas = comparison.lsoas
     bounds = lsoas.total_bounds
-    m = folium.Map(location=[(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2], zoom_start=9,
-                   tiles=None, control_scale=True)
+    m = folium.Map(
+        location=[(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2],
+        zoom_start=9,
+        tiles=None,
+        control_scale=True,
+    )
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     # context: districts (dissolved LSOAs) and LSOAs outside target both now and in the scenario
     districts = prepare_geometries(lsoas[["district", "geometry"]].dissolve("district").reset_index(), 200.0)
     folium.GeoJson(
-        {"type": "FeatureCollection", "features": [
-            {"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {"district": escape(d)}}
-            for g, d in zip(districts.geometry, districts["district"], strict=True)]},
-        name="Districts", style_function=lambda f: {"color": "#555555", "weight": 1, "fill": False},
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {"district": escape(d)}}
+                for g, d in zip(districts.geometry, districts["district"], strict=True)
+            ],
+        },
+        name="Districts",
+        style_function=lambda f: {"color": "#555555", "weight": 1, "fill": False},
         tooltip=folium.GeoJsonTooltip(fields=["district"], aliases=["District"], sticky=True),
     ).add_to(m)
     never = lsoas[lsoas["coverage_change"] == "never"]
     if len(never):
         geo = prepare_geometries(never[["geometry"]], simplify_m)
         folium.GeoJson(
-            {"type": "FeatureCollection", "features": [
-                {"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {}} for g in geo.geometry]},
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {}} for g in geo.geometry
+                ],
+            },
             name=escape(f"outside target now and in the scenario ({len(never)} LSOAs)"),
             style_function=lambda f: {"color": "#9e9e9e", "weight": 0, "fillColor": "#9e9e9e", "fillOpacity": 0.35},
         ).add_to(m)
@@ -176,39 +224,74 @@ def coverage_change_map(comparison: Comparison, simplify_m: float = 25.0, attrib
         geo = prepare_geometries(part, simplify_m)
         features = []
         for _, r in geo.iterrows():
-            features.append({"type": "Feature", "geometry": shapely.geometry.mapping(r.geometry), "properties": {
-                "lsoa": escape(f"{r['lsoa_name']} ({r['lsoa_code']})"), "district": escape(r["district"]),
-                "setting": escape(r["urban_rural"]), "population": f"{int(r['population']):,}",
-                "now": escape(fmt(r["travel_min_current"], "min") + " min from " + str(r["nearest_base_current"])),
-                "then": escape(fmt(r["travel_min_scenario"], "min") + " min from "
-                               + str(r["nearest_base_scenario"])),
-            }})
-        fields = {"lsoa": "LSOA", "district": "District", "setting": "Setting", "population": "Population",
-                  "now": "Travel now", "then": "Travel in scenario"}
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": shapely.geometry.mapping(r.geometry),
+                    "properties": {
+                        "lsoa": escape(f"{r['lsoa_name']} ({r['lsoa_code']})"),
+                        "district": escape(r["district"]),
+                        "setting": escape(r["urban_rural"]),
+                        "population": f"{int(r['population']):,}",
+                        "now": escape(
+                            fmt(r["travel_min_current"], "min") + " min from " + str(r["nearest_base_current"])
+                        ),
+                        "then": escape(
+                            fmt(r["travel_min_scenario"], "min") + " min from " + str(r["nearest_base_scenario"])
+                        ),
+                    },
+                }
+            )
+        fields = {
+            "lsoa": "LSOA",
+            "district": "District",
+            "setting": "Setting",
+            "population": "Population",
+            "now": "Travel now",
+            "then": "Travel in scenario",
+        }
         folium.GeoJson(
-            {"type": "FeatureCollection", "features": features}, name=escape(f"{change} ({len(part)} LSOAs)"),
+            {"type": "FeatureCollection", "features": features},
+            name=escape(f"{change} ({len(part)} LSOAs)"),
             style_function=lambda f, c=colour: {"color": c, "weight": 1, "fillColor": c, "fillOpacity": 0.55},
-            tooltip=folium.GeoJsonTooltip(fields=list(fields), aliases=[escape(a) for a in fields.values()],
-                                          sticky=True),
+            tooltip=folium.GeoJsonTooltip(
+                fields=list(fields), aliases=[escape(a) for a in fields.values()], sticky=True
+            ),
         ).add_to(m)
     scn = comparison.scenario_bases
     removed = removed_bases(comparison.current_bases, scn)
     old = moved_from(comparison.current_bases, scn)
-    layers = [("Scenario bases", scn, "#0d47a1", None), ("Removed bases", removed, "#757575", "removed"),
-              ("Moved bases: old positions", old, "#90caf9", "moved away")]
+    layers = [
+        ("Scenario bases", scn, "#0d47a1", None),
+        ("Removed bases", removed, "#757575", "removed"),
+        ("Moved bases: old positions", old, "#90caf9", "moved away"),
+    ]
     for name, frame, colour, what in layers:
         if len(frame) == 0:
             continue
-        features = [{"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {
-            "name": escape(n), "units": escape(u), "change": escape(c or "unchanged")}}
-            for g, n, u, c in zip(frame.geometry, frame["name"], frame["units"],
-                                  frame["change"] if what is None else [what] * len(frame), strict=True)]
-        folium.GeoJson({"type": "FeatureCollection", "features": features}, name=escape(name),
-                       marker=folium.CircleMarker(radius=6, fill=True),
-                       style_function=lambda f, c=colour: {"color": "#ffffff", "weight": 2, "fillColor": c,
-                                                           "fillOpacity": 1.0},
-                       tooltip=folium.GeoJsonTooltip(fields=["name", "units", "change"],
-                                                     aliases=["Base", "Units", "Change"], sticky=True)).add_to(m)
+        features = [
+            {
+                "type": "Feature",
+                "geometry": shapely.geometry.mapping(g),
+                "properties": {"name": escape(n), "units": escape(u), "change": escape(c or "unchanged")},
+            }
+            for g, n, u, c in zip(
+                frame.geometry,
+                frame["name"],
+                frame["units"],
+                frame["change"] if what is None else [what] * len(frame),
+                strict=True,
+            )
+        ]
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features},
+            name=escape(name),
+            marker=folium.CircleMarker(radius=6, fill=True),
+            style_function=lambda f, c=colour: {"color": "#ffffff", "weight": 2, "fillColor": c, "fillOpacity": 1.0},
+            tooltip=folium.GeoJsonTooltip(
+                fields=["name", "units", "change"], aliases=["Base", "Units", "Change"], sticky=True
+            ),
+        ).add_to(m)
     label = comparison.summary["network"].get("label") or ""
     legend = (
         "<div style='position: fixed; bottom: 24px; left: 12px; z-index: 9999; background: white; "
@@ -221,15 +304,19 @@ def coverage_change_map(comparison: Comparison, simplify_m: float = 25.0, attrib
     )
     m.get_root().html.add_child(folium.Element(legend))
     if attribution:
-        m.get_root().html.add_child(folium.Element(
-            f"<div style='position: fixed; bottom: 2px; right: 6px; z-index: 9999; font: 10px Arial; "
-            f"background: rgba(255,255,255,0.8)'>{escape(attribution)}</div>"))
+        m.get_root().html.add_child(
+            folium.Element(
+                f"<div style='position: fixed; bottom: 2px; right: 6px; z-index: 9999; font: 10px Arial; "
+                f"background: rgba(255,255,255,0.8)'>{escape(attribution)}</div>"
+            )
+        )
     folium.LayerControl(collapsed=False).add_to(m)
     return m
 
 
-def write_comparison(comparison: Comparison, out_dir: str | Path, attribution: str = "",
-                     offline: bool = True) -> dict[str, Path]:
+def write_comparison(
+    comparison: Comparison, out_dir: str | Path, attribution: str = "", offline: bool = True
+) -> dict[str, Path]:
     """Write ``comparison.csv``, ``lsoa_coverage.csv``, ``summary.json``, ``report.md`` and
     ``coverage_change.html`` into ``out_dir``.
     """
@@ -238,8 +325,13 @@ def write_comparison(comparison: Comparison, out_dir: str | Path, attribution: s
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"comparison": out / "comparison.csv", "lsoas": out / "lsoa_coverage.csv",
-             "summary": out / "summary.json", "report": out / "report.md", "map": out / "coverage_change.html"}
+    paths = {
+        "comparison": out / "comparison.csv",
+        "lsoas": out / "lsoa_coverage.csv",
+        "summary": out / "summary.json",
+        "report": out / "report.md",
+        "map": out / "coverage_change.html",
+    }
     write_csv(comparison.table, paths["comparison"])
     write_csv(pd.DataFrame(comparison.lsoas.drop(columns="geometry")), paths["lsoas"])
     write_text(comparison_markdown(comparison), paths["report"])
@@ -255,25 +347,38 @@ def siting_markdown(run: SitingRun) -> str:
     w = s["weight"]
     parts = [f"# New sites: {s['k']} added to the existing bases", ""]
     if s["network"].get("standin"):
-        parts += [f"> **Road network: {md_escape(s['network']['label'])}.** Results on a synthetic stand-in are a "
-                  "test of "
-                  "the method, not advice.", ""]
+        parts += [
+            f"> **Road network: {md_escape(s['network']['label'])}.** Results on a synthetic stand-in are a "
+            "test of "
+            "the method, not advice.",
+            "",
+        ]
     m, g = s["mclp"], s["greedy"]
-    parts += [f"Demand: {s['demand_points']} LSOA population-weighted centroids weighted by {w}; "
-              f"{s['candidates']} candidate sites ({md_escape(s['candidate_source'])}). {s['coverage_rule']} "
-              f"(fixed delay {s['delay']['seconds'] / 60:.1f} min, {s['delay']['statistic']} of the stages).", "",
-              f"Covered now: {m['covered_before']:,.0f} of {m['total_weight']:,.0f} "
-              f"({100 * (m['share_before'] or 0):.1f}%). "
-              f"With the optimal sites: {m['covered_after']:,.0f} ({100 * (m['share_after'] or 0):.1f}%), "
-              f"gain {m['gain']:,.0f}. Greedy baseline gain: {g['gain']:,.0f} "
-              f"(optimal minus greedy: {s['mclp_minus_greedy']:,.0f}).", ""]
-    for title, frame, result in (("Optimal sites (spopt MCLP, CBC)", run.sites, m),
-                                 ("Greedy baseline", run.greedy_sites, g)):
-        shown = pd.DataFrame({
-            "order": frame["order"], "site": frame["name"], "district": frame["district"],
-            f"gain ({w})": [f"{v:,.0f}" for v in frame["gain"]],
-            f"gain if added alone ({w})": [f"{v:,.0f}" for v in frame["gain_alone"]],
-        })
+    parts += [
+        f"Demand: {s['demand_points']} LSOA population-weighted centroids weighted by {w}; "
+        f"{s['candidates']} candidate sites ({md_escape(s['candidate_source'])}). {s['coverage_rule']} "
+        f"(fixed delay {s['delay']['seconds'] / 60:.1f} min, {s['delay']['statistic']} of the stages).",
+        "",
+        f"Covered now: {m['covered_before']:,.0f} of {m['total_weight']:,.0f} "
+        f"({100 * (m['share_before'] or 0):.1f}%). "
+        f"With the optimal sites: {m['covered_after']:,.0f} ({100 * (m['share_after'] or 0):.1f}%), "
+        f"gain {m['gain']:,.0f}. Greedy baseline gain: {g['gain']:,.0f} "
+        f"(optimal minus greedy: {s['mclp_minus_greedy']:,.0f}).",
+        "",
+    ]
+    for title, frame, result in (
+        ("Optimal sites (spopt MCLP, CBC)", run.sites, m),
+        ("Greedy baseline", run.greedy_sites, g),
+    ):
+        shown = pd.DataFrame(
+            {
+                "order": frame["order"],
+                "site": frame["name"],
+                "district": frame["district"],
+                f"gain ({w})": [f"{v:,.0f}" for v in frame["gain"]],
+                f"gain if added alone ({w})": [f"{v:,.0f}" for v in frame["gain_alone"]],
+            }
+        )
         if w != "population":
             shown["population gained"] = [f"{v:,.0f}" for v in frame["gain_population"]]
         shown["lat, lon"] = [f"{a:.5f}, {b:.5f}" for a, b in zip(frame["latitude"], frame["longitude"], strict=True)]
@@ -281,20 +386,37 @@ def siting_markdown(run: SitingRun) -> str:
         if result.get("note"):
             parts += [f"Note: {result['note']}.", ""]
     c = run.closures
-    shown = pd.DataFrame({"rank": c["rank"], "base": c["name"], f"{w} lost": [f"{v:,.0f}" for v in c["loss"]],
-                          "population lost": [f"{v:,.0f}" for v in c["population_lost"]],
-                          f"{w} it covers": [f"{v:,.0f}" for v in c["covers"]]})
+    shown = pd.DataFrame(
+        {
+            "rank": c["rank"],
+            "base": c["name"],
+            f"{w} lost": [f"{v:,.0f}" for v in c["loss"]],
+            "population lost": [f"{v:,.0f}" for v in c["population_lost"]],
+            f"{w} it covers": [f"{v:,.0f}" for v in c["covers"]],
+        }
+    )
     if "added_seconds" in c.columns:
         shown["added response (s, mean over demand)"] = [f"{v:,.1f}" for v in c["added_seconds"]]
-    parts += ["## Closures: loss if one base closed (others open), least loss first", "",
-              "Loss = demand that only this base covers within target; equal losses are ranked by the mean "
-              "rise in response time over all demand (capped at the target).", "", _md_table(shown), ""]
+    parts += [
+        "## Closures: loss if one base closed (others open), least loss first",
+        "",
+        "Loss = demand that only this base covers within target; equal losses are ranked by the mean "
+        "rise in response time over all demand (capped at the target).",
+        "",
+        _md_table(shown),
+        "",
+    ]
     red = m.get("reduction")
     if red:
-        parts += ["## Solver", "", f"{m['solver']}, status {m.get('status', 'n/a')}, {m['seconds']:.2f} s. "
-                  f"Problem reduced before solving: {red['reduced_candidates']} of {red['candidates']} candidates, "
-                  f"{red['reduced_demand_groups']} demand groups from {red['demand_points']} points "
-                  f"({red['demand_already_covered']} already covered).", ""]
+        parts += [
+            "## Solver",
+            "",
+            f"{m['solver']}, status {m.get('status', 'n/a')}, {m['seconds']:.2f} s. "
+            f"Problem reduced before solving: {red['reduced_candidates']} of {red['candidates']} candidates, "
+            f"{red['reduced_demand_groups']} demand groups from {red['demand_points']} points "
+            f"({red['demand_already_covered']} already covered).",
+            "",
+        ]
     if run.summary.get("calibration_stamp"):
         parts += [f"{md_escape(run.summary['calibration_stamp'])}.", ""]
     return "\n".join(parts)
@@ -306,8 +428,13 @@ def write_siting(run: SitingRun, out_dir: str | Path) -> dict[str, Path]:
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"sites": out / "sites.csv", "greedy_sites": out / "greedy_sites.csv", "closures": out / "closures.csv",
-             "summary": out / "summary.json", "report": out / "report.md"}
+    paths = {
+        "sites": out / "sites.csv",
+        "greedy_sites": out / "greedy_sites.csv",
+        "closures": out / "closures.csv",
+        "summary": out / "summary.json",
+        "report": out / "report.md",
+    }
     write_csv(pd.DataFrame(run.sites.drop(columns="geometry")), paths["sites"])
     write_csv(pd.DataFrame(run.greedy_sites.drop(columns="geometry")), paths["greedy_sites"])
     write_csv(run.closures, paths["closures"])

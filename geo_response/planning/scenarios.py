@@ -50,10 +50,12 @@ ACTIONS = ("add", "remove", "move", "set_units")
 SCENARIO_COLUMNS = ["change", "action", "name", "latitude", "longitude", "easting", "northing", "units", "type"]
 
 
-
 def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or (isinstance(value, str)
-                                                                             and not value.strip())
+    return (
+        value is None
+        or (isinstance(value, float) and np.isnan(value))
+        or (isinstance(value, str) and not value.strip())
+    )
 
 
 def scenario_table(rows: list[dict], where: str = "scenario") -> pd.DataFrame:
@@ -68,8 +70,9 @@ def scenario_table(rows: list[dict], where: str = "scenario") -> pd.DataFrame:
         row = {str(k).strip().lower(): v for k, v in raw.items()}
         unknown = set(row) - set(SCENARIO_COLUMNS[1:])
         if unknown:
-            raise ScenarioError(f"{where}: change {i} has unknown field(s) {sorted(unknown)}; "
-                                f"use {SCENARIO_COLUMNS[1:]}")
+            raise ScenarioError(
+                f"{where}: change {i} has unknown field(s) {sorted(unknown)}; use {SCENARIO_COLUMNS[1:]}"
+            )
         out.append({"change": i, **{c: row.get(c) for c in SCENARIO_COLUMNS[1:]}})
     table = pd.DataFrame(out, columns=SCENARIO_COLUMNS)
     table["action"] = [None if _blank(a) else str(a).strip().lower() for a in table["action"]]
@@ -105,8 +108,9 @@ def read_scenario(path: str | Path) -> pd.DataFrame:
             raise ScenarioError(f"scenario file {p}: write each change as a [[change]] table")
         unknown = set(raw) - {"change", "name", "description"}
         if unknown:
-            raise ScenarioError(f"scenario file {p}: unknown top-level key(s) {sorted(unknown)}; "
-                                "changes go in [[change]] tables")
+            raise ScenarioError(
+                f"scenario file {p}: unknown top-level key(s) {sorted(unknown)}; changes go in [[change]] tables"
+            )
     elif suffix == ".csv":
         rows = _csv_changes(p)
     else:
@@ -132,11 +136,14 @@ def _csv_changes(p: Path) -> list[dict]:
     bad = np.flatnonzero(table.extra > 0)
     if len(bad):
         line, n = int(table.lines[bad[0]]), int(table.fields[bad[0]])
-        raise ScenarioError(f"scenario file {p}: line {line} has {n} fields but the header has "
-                            f"{table.header_fields} ({list(table.frame.columns)}); quote a value that holds a "
-                            "comma, or remove the extra field")
-    return [{k: (None if not str(v).strip() else v) for k, v in r.items()}
-            for r in table.frame.to_dict(orient="records")]
+        raise ScenarioError(
+            f"scenario file {p}: line {line} has {n} fields but the header has "
+            f"{table.header_fields} ({list(table.frame.columns)}); quote a value that holds a "
+            "comma, or remove the extra field"
+        )
+    return [
+        {k: (None if not str(v).strip() else v) for k, v in r.items()} for r in table.frame.to_dict(orient="records")
+    ]
 
 
 def _label(row: pd.Series) -> str:
@@ -176,24 +183,32 @@ def _point(row: pd.Series, projected_crs: str) -> Point:
     east, north = _number(row, "easting"), _number(row, "northing")
     if lat is not None and lon is not None:
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise ScenarioError(f"{_label(row)}: latitude {lat} / longitude {lon} are impossible; "
-                                "latitude is -90..90, longitude -180..180 (did you swap them?)")
+            raise ScenarioError(
+                f"{_label(row)}: latitude {lat} / longitude {lon} are impossible; "
+                "latitude is -90..90, longitude -180..180 (did you swap them?)"
+            )
         return Point(lon, lat)
     if east is not None and north is not None:
         return gpd.GeoSeries([Point(east, north)], crs=projected_crs).to_crs(4326).iloc[0]
-    raise ScenarioError(f"{_label(row)}: give latitude and longitude (or easting and northing in "
-                        f"{projected_crs}) for where the base goes")
+    raise ScenarioError(
+        f"{_label(row)}: give latitude and longitude (or easting and northing in "
+        f"{projected_crs}) for where the base goes"
+    )
 
 
 def _missing(row: pd.Series, names: list[str]) -> ScenarioError:
     close = difflib.get_close_matches(row["name"], names, n=3)
     hint = f"; did you mean {close}?" if close else f"; bases are {names}"
-    return ScenarioError(f"{_label(row)}: there is no base named {row['name']!r} at this point of the "
-                         f"scenario{hint}")
+    return ScenarioError(f"{_label(row)}: there is no base named {row['name']!r} at this point of the scenario{hint}")
 
 
-def apply_scenario(bases: gpd.GeoDataFrame, scenario: pd.DataFrame, area: BaseGeometry | None = None,  # noqa: C901
-                   boundary: BaseGeometry | None = None, projected_crs: str = "EPSG:27700") -> gpd.GeoDataFrame:
+def apply_scenario(  # noqa: C901
+    bases: gpd.GeoDataFrame,
+    scenario: pd.DataFrame,
+    area: BaseGeometry | None = None,
+    boundary: BaseGeometry | None = None,
+    projected_crs: str = "EPSG:27700",
+) -> gpd.GeoDataFrame:
     """Apply a scenario's changes, in order, to a bases frame.
 
     Parameters
@@ -230,9 +245,17 @@ def apply_scenario(bases: gpd.GeoDataFrame, scenario: pd.DataFrame, area: BaseGe
             raise ScenarioError(f"bases need a {col!r} column to apply a scenario")
     records = []
     for (_, b), base_id in zip(bases.to_crs(4326).iterrows(), _current_ids(bases), strict=True):
-        records.append({"current_base_id": int(base_id), "name": str(b["name"]), "type": b.get("type", ""),
-                        "units": int(b["units"]), "outside_area": bool(b.get("outside_area", False)),
-                        "geometry": b.geometry, "change": ""})
+        records.append(
+            {
+                "current_base_id": int(base_id),
+                "name": str(b["name"]),
+                "type": b.get("type", ""),
+                "units": int(b["units"]),
+                "outside_area": bool(b.get("outside_area", False)),
+                "geometry": b.geometry,
+                "change": "",
+            }
+        )
     applied = []
     for _, row in scenario.iterrows():
         action, name = row["action"], row["name"]
@@ -242,25 +265,40 @@ def apply_scenario(bases: gpd.GeoDataFrame, scenario: pd.DataFrame, area: BaseGe
             raise ScenarioError(f"{_label(row)}: every change needs the base's 'name'")
         names = [r["name"] for r in records]
         if names.count(name) > 1:
-            raise ScenarioError(f"{_label(row)}: {names.count(name)} bases are named {name!r}; give them distinct "
-                                "names (a bases CSV with --bases) so the change says which one")
+            raise ScenarioError(
+                f"{_label(row)}: {names.count(name)} bases are named {name!r}; give them distinct "
+                "names (a bases CSV with --bases) so the change says which one"
+            )
         position = names.index(name) if name in names else None
         if action == "add":
             if position is not None:
-                raise ScenarioError(f"{_label(row)}: a base named {name!r} already exists; use 'move' or "
-                                    "'set_units' for it, or give the new base another name")
+                raise ScenarioError(
+                    f"{_label(row)}: a base named {name!r} already exists; use 'move' or "
+                    "'set_units' for it, or give the new base another name"
+                )
         elif position is None:
             raise _missing(row, names)
         if action in ("add", "move"):
             point = _point(row, projected_crs)
             if area is not None and not shapely.contains_xy(area, point.x, point.y):
-                raise ScenarioError(f"{_label(row)}: ({point.y:.5f}, {point.x:.5f}) is outside the force area; "
-                                    "check the coordinates (latitude, longitude order) or the force profile")
+                raise ScenarioError(
+                    f"{_label(row)}: ({point.y:.5f}, {point.x:.5f}) is outside the force area; "
+                    "check the coordinates (latitude, longitude order) or the force profile"
+                )
             outside = bool(boundary is not None and not shapely.contains_xy(boundary, point.x, point.y))
         if action == "add":
             kind = "" if _blank(row["type"]) else str(row["type"])
-            records.append({"current_base_id": -1, "name": name, "type": kind, "units": _units(row, False, 1),
-                            "outside_area": outside, "geometry": point, "change": "added"})
+            records.append(
+                {
+                    "current_base_id": -1,
+                    "name": name,
+                    "type": kind,
+                    "units": _units(row, False, 1),
+                    "outside_area": outside,
+                    "geometry": point,
+                    "change": "added",
+                }
+            )
         elif action == "remove":
             records.pop(position)
         elif action == "move":

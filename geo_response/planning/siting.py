@@ -67,8 +67,13 @@ class SitingRun:
     summary: dict = field(default_factory=dict)
 
 
-def _sites_frame(result: SitingResult, candidates: gpd.GeoDataFrame, cover: np.ndarray,
-                 demand: gpd.GeoDataFrame, base_covered: np.ndarray) -> gpd.GeoDataFrame:
+def _sites_frame(
+    result: SitingResult,
+    candidates: gpd.GeoDataFrame,
+    cover: np.ndarray,
+    demand: gpd.GeoDataFrame,
+    base_covered: np.ndarray,
+) -> gpd.GeoDataFrame:
     table = result.site_table
     rows = candidates.iloc[table["candidate"].to_numpy(dtype=int)].reset_index(drop=True)
     pop = demand["population"].to_numpy(dtype=float)
@@ -77,20 +82,39 @@ def _sites_frame(result: SitingResult, candidates: gpd.GeoDataFrame, cover: np.n
     for c in table["candidate"].to_numpy(dtype=int):
         gain_pop.append(float(pop[cover[c] & ~covered].sum()))
         covered |= cover[c]
-    out = gpd.GeoDataFrame({
-        "order": table["order"].to_numpy(), "candidate": table["candidate"].to_numpy(),
-        "name": rows["name"].to_numpy(), "district": rows.get("district", pd.Series("", index=rows.index)).to_numpy(),
-        "gain": table["gain"].to_numpy(), "gain_alone": table["gain_alone"].to_numpy(),
-        "gain_population": gain_pop,
-        "latitude": rows.geometry.y.round(6).to_numpy(), "longitude": rows.geometry.x.round(6).to_numpy(),
-    }, geometry=rows.geometry.values, crs=4326)
+    out = gpd.GeoDataFrame(
+        {
+            "order": table["order"].to_numpy(),
+            "candidate": table["candidate"].to_numpy(),
+            "name": rows["name"].to_numpy(),
+            "district": rows.get("district", pd.Series("", index=rows.index)).to_numpy(),
+            "gain": table["gain"].to_numpy(),
+            "gain_alone": table["gain_alone"].to_numpy(),
+            "gain_population": gain_pop,
+            "latitude": rows.geometry.y.round(6).to_numpy(),
+            "longitude": rows.geometry.x.round(6).to_numpy(),
+        },
+        geometry=rows.geometry.values,
+        crs=4326,
+    )
     return out
 
 
-def optimise(net: RoadNetwork, bases: gpd.GeoDataFrame, lsoas: gpd.GeoDataFrame, profile: ForceProfile,
-             policy: Policy, k: int, *, candidates: gpd.GeoDataFrame | None = None,
-             incidents: pd.DataFrame | None = None, delay: str = "median", reduce: bool = True,
-             time_limit: float | None = None, when: When | str | None = None) -> SitingRun:
+def optimise(
+    net: RoadNetwork,
+    bases: gpd.GeoDataFrame,
+    lsoas: gpd.GeoDataFrame,
+    profile: ForceProfile,
+    policy: Policy,
+    k: int,
+    *,
+    candidates: gpd.GeoDataFrame | None = None,
+    incidents: pd.DataFrame | None = None,
+    delay: str = "median",
+    reduce: bool = True,
+    time_limit: float | None = None,
+    when: When | str | None = None,
+) -> SitingRun:
     """Choose ``k`` new sites that maximise demand within target (existing bases fixed), and rank closures.
 
     Parameters
@@ -126,8 +150,9 @@ def optimise(net: RoadNetwork, bases: gpd.GeoDataFrame, lsoas: gpd.GeoDataFrame,
     demand = demand_points(lsoas, incidents)
     target = emergency_targets(demand["urban_rural"].to_numpy(), policy)
     if (target <= delay_s).any():
-        raise PlanningError(f"the fixed delay ({delay_s:.0f} s) is not shorter than every target; no site could "
-                            "cover anything")
+        raise PlanningError(
+            f"the fixed delay ({delay_s:.0f} s) is not shorter than every target; no site could cover anything"
+        )
     cands = lsoa_candidates(lsoas) if candidates is None else candidates.reset_index(drop=True)
     if "district" not in cands.columns:
         cands = cands.assign(district=district_of(cands, lsoas))
@@ -135,8 +160,13 @@ def optimise(net: RoadNetwork, bases: gpd.GeoDataFrame, lsoas: gpd.GeoDataFrame,
     limit = float(target.max() - delay_s)
     timings = {}
     t1 = time.perf_counter()
-    kw = {"limit_s": limit, "access_speed_kph": rm.access_speed_kph, "snap_limit_m": rm.snap_limit_m,
-          "crs": profile.projected_crs, "when": when}
+    kw = {
+        "limit_s": limit,
+        "access_speed_kph": rm.access_speed_kph,
+        "snap_limit_m": rm.snap_limit_m,
+        "crs": profile.projected_crs,
+        "when": when,
+    }
     existing_cost = routing.travel_matrix(net, bases, demand, DEFAULT_PROFILE, **kw) + delay_s
     candidate_cost = routing.travel_matrix(net, cands, demand, DEFAULT_PROFILE, **kw) + delay_s
     timings["travel_matrix_seconds"] = round(time.perf_counter() - t1, 2)
@@ -149,8 +179,9 @@ def optimise(net: RoadNetwork, bases: gpd.GeoDataFrame, lsoas: gpd.GeoDataFrame,
     base_covered = existing_cover.any(axis=0)
     sites = _sites_frame(best, cands, cand_cover, demand, base_covered)
     gsites = _sites_frame(greedy, cands, cand_cover, demand, base_covered)
-    closures = closure_losses(existing_cover, weights, list(bases["name"]), existing_cost=existing_cost,
-                              cost_cap=float(target.max()))
+    closures = closure_losses(
+        existing_cover, weights, list(bases["name"]), existing_cost=existing_cost, cost_cap=float(target.max())
+    )
     pop = demand["population"].to_numpy(dtype=float)
     only = existing_cover & (existing_cover.sum(axis=0) == 1)[None, :]
     closures["population_lost"] = (only.astype(float) @ pop)[closures["base"].to_numpy()]
@@ -160,26 +191,38 @@ def optimise(net: RoadNetwork, bases: gpd.GeoDataFrame, lsoas: gpd.GeoDataFrame,
     total_pop = float(pop.sum())
     summary = {
         "command": "plan optimise",
-        "parameters": {"k": int(k), "policy": policy.name, "delay": delay, "reduce": reduce,
-                       "time_limit": time_limit},
-        "k": int(k), "policy": policy.name, "targets_min": category_targets(policy, "emergency"),
+        "parameters": {"k": int(k), "policy": policy.name, "delay": delay, "reduce": reduce, "time_limit": time_limit},
+        "k": int(k),
+        "policy": policy.name,
+        "targets_min": category_targets(policy, "emergency"),
         "weight": demand.attrs.get("weight", "population"),
         "delay": {"statistic": delay, "seconds": delay_s},
-        "candidates": int(len(cands)), "candidate_source": "LSOA population-weighted centroids" if candidates is None
+        "candidates": int(len(cands)),
+        "candidate_source": "LSOA population-weighted centroids"
+        if candidates is None
         else str(cands.attrs.get("source", "user candidates")),
         "demand_points": int(len(demand)),
         "coverage_rule": "a demand point is covered by a site when blue_light travel + fixed delay <= the emergency "
-                         "target of its setting; spopt receives cost / target with service_radius 1",
-        "mclp": best.to_dict(), "greedy": greedy.to_dict(),
+        "target of its setting; spopt receives cost / target with service_radius 1",
+        "mclp": best.to_dict(),
+        "greedy": greedy.to_dict(),
         "mclp_minus_greedy": best.gain - greedy.gain,
-        "population": {"total": total_pop, "covered_before": float(pop[base_covered].sum()),
-                       "covered_after_mclp": float(pop[after].sum())},
-        "unreachable_demand_points": int((~np.isfinite(existing_cost).any(axis=0)
-                                          & ~np.isfinite(candidate_cost).any(axis=0)).sum()),
-        "network": {"label": net.graph.get("network_label"), "standin": bool(net.graph.get("standin", False)),
-                    "source": str(net.graph.get("source")), "source_sha256": net.graph.get("source_sha256")},
+        "population": {
+            "total": total_pop,
+            "covered_before": float(pop[base_covered].sum()),
+            "covered_after_mclp": float(pop[after].sum()),
+        },
+        "unreachable_demand_points": int(
+            (~np.isfinite(existing_cost).any(axis=0) & ~np.isfinite(candidate_cost).any(axis=0)).sum()
+        ),
+        "network": {
+            "label": net.graph.get("network_label"),
+            "standin": bool(net.graph.get("standin", False)),
+            "source": str(net.graph.get("source")),
+            "source_sha256": net.graph.get("source_sha256"),
+        },
         "timings": {**timings, "total_seconds": round(time.perf_counter() - t0, 2)},
     }
-    return SitingRun(mclp=best, greedy=greedy, sites=sites, greedy_sites=gsites, closures=closures, demand=demand,
-                     summary=summary)
-
+    return SitingRun(
+        mclp=best, greedy=greedy, sites=sites, greedy_sites=gsites, closures=closures, demand=demand, summary=summary
+    )

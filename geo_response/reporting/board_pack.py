@@ -77,10 +77,14 @@ def kpi_tables(long: pd.DataFrame, summary: dict, kpis: Iterable | None = None) 
     """``kpi_scorecard``, ``kpi_monthly``, ``urban_rural`` and ``districts`` tables (shares rounded to 4 dp)."""
     groups = html_report._groups(long, rstats.kpis_for(summary.get("policy"), kpis))
     card = html_report.scorecard(long, groups)
-    card["period_rag"] = [rstats.rag_status(r, t) if t is not None and np.isfinite(t) else "no KPI"
-                          for r, t in zip(card["period_rate"], card["threshold"], strict=True)]
-    card["month_rag"] = [rstats.rag_status(r, t) if t is not None and np.isfinite(t) else "no KPI"
-                         for r, t in zip(card["month_rate"], card["threshold"], strict=True)]
+    card["period_rag"] = [
+        rstats.rag_status(r, t) if t is not None and np.isfinite(t) else "no KPI"
+        for r, t in zip(card["period_rate"], card["threshold"], strict=True)
+    ]
+    card["month_rag"] = [
+        rstats.rag_status(r, t) if t is not None and np.isfinite(t) else "no KPI"
+        for r, t in zip(card["month_rate"], card["threshold"], strict=True)
+    ]
     monthly, splits = [], {"urban_rural": [], "district": []}
     for label, cats, threshold in groups:
         s = rstats.monthly_series(long, cats)
@@ -92,9 +96,12 @@ def kpi_tables(long: pd.DataFrame, summary: dict, kpis: Iterable | None = None) 
             t = rstats.split_table(long, cats, by).rename(columns={"group": by})
             t.insert(0, "kpi", label)
             splits[by].append(t)
-    out = {"kpi_scorecard": card, "kpi_monthly": pd.concat(monthly, ignore_index=True) if monthly else pd.DataFrame(),
-           "urban_rural": pd.concat(splits["urban_rural"], ignore_index=True) if groups else pd.DataFrame(),
-           "districts": pd.concat(splits["district"], ignore_index=True) if groups else pd.DataFrame()}
+    out = {
+        "kpi_scorecard": card,
+        "kpi_monthly": pd.concat(monthly, ignore_index=True) if monthly else pd.DataFrame(),
+        "urban_rural": pd.concat(splits["urban_rural"], ignore_index=True) if groups else pd.DataFrame(),
+        "districts": pd.concat(splits["district"], ignore_index=True) if groups else pd.DataFrame(),
+    }
     for t in out.values():
         num = t.select_dtypes("floating").columns
         t[num] = t[num].round(4)
@@ -116,8 +123,19 @@ def rounded(table: pd.DataFrame, decimals: int = 2) -> pd.DataFrame:
     return t
 
 
-SHARE_COLUMNS = ("threshold", "period_rate", "month_rate", "last_month_rate", "last_year_rate", "rolling12_rate",
-                 "pct", "lo", "hi", "failure_rate", "force_failure_rate")
+SHARE_COLUMNS = (
+    "threshold",
+    "period_rate",
+    "month_rate",
+    "last_month_rate",
+    "last_year_rate",
+    "rolling12_rate",
+    "pct",
+    "lo",
+    "hi",
+    "failure_rate",
+    "force_failure_rate",
+)
 RAG_COLUMNS = ("period_rag", "month_rag", "rag")
 
 
@@ -180,8 +198,14 @@ def write_workbook(tables: dict[str, pd.DataFrame], path: str | Path, notes: lis
         ws = wb.create_sheet(_sheet_name(name, used))
         ws.append([str(c) for c in table.columns])
         for row in table.itertuples(index=False):
-            ws.append([None if (isinstance(v, float) and not np.isfinite(v)) or v is pd.NA else
-                       (v.item() if isinstance(v, np.generic) else _safe_text(v)) for v in row])
+            ws.append(
+                [
+                    None
+                    if (isinstance(v, float) and not np.isfinite(v)) or v is pd.NA
+                    else (v.item() if isinstance(v, np.generic) else _safe_text(v))
+                    for v in row
+                ]
+            )
         _format_sheet(ws, table)
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -192,12 +216,14 @@ def write_workbook(tables: dict[str, pd.DataFrame], path: str | Path, notes: lis
 def _notes(long: pd.DataFrame, summary: dict) -> list[str]:
     months = sorted(m for m in long["month"].unique() if rstats.is_month(m))
     stamp = "MODELLED (expected counts)" if summary.get("outcomes") == "modelled" else "OBSERVED"
-    notes = [f"Attendance compliance board pack: {summary.get('policy_label') or summary.get('policy', '')}",
-             f"Outcomes: {stamp}. Period: {months[0] + ' to ' + months[-1] if months else 'no dated months'}.",
-             "compliance_detail holds detail rows only: sum any column freely. compliance_totals holds the "
-             "whole-period total per grade (equal to the sums of the detail rows).",
-             f"RAG: GREEN at or above the KPI, AMBER within {100 * rstats.AMBER_MARGIN:.0f} points below, RED "
-             "further below. Intervals are 95% Wilson score intervals."]
+    notes = [
+        f"Attendance compliance board pack: {summary.get('policy_label') or summary.get('policy', '')}",
+        f"Outcomes: {stamp}. Period: {months[0] + ' to ' + months[-1] if months else 'no dated months'}.",
+        "compliance_detail holds detail rows only: sum any column freely. compliance_totals holds the "
+        "whole-period total per grade (equal to the sums of the detail rows).",
+        f"RAG: GREEN at or above the KPI, AMBER within {100 * rstats.AMBER_MARGIN:.0f} points below, RED "
+        "further below. Intervals are 95% Wilson score intervals.",
+    ]
     if summary.get("grades_sampled"):
         notes.append("Grades were SAMPLED from the force profile's mix, not recorded.")
     if (summary.get("network") or {}).get("standin"):
@@ -205,9 +231,17 @@ def _notes(long: pd.DataFrame, summary: dict) -> list[str]:
     return notes
 
 
-def write_board_pack(out_dir: str | Path, long: pd.DataFrame, summary: dict, *, kpis: Iterable | None = None,
-                     corridor: pd.DataFrame | None = None, hotspots: pd.DataFrame | None = None,
-                     xlsx_name: str = "board_pack.xlsx", xlsx_path: str | Path | None = None) -> dict[str, Path]:
+def write_board_pack(
+    out_dir: str | Path,
+    long: pd.DataFrame,
+    summary: dict,
+    *,
+    kpis: Iterable | None = None,
+    corridor: pd.DataFrame | None = None,
+    hotspots: pd.DataFrame | None = None,
+    xlsx_name: str = "board_pack.xlsx",
+    xlsx_path: str | Path | None = None,
+) -> dict[str, Path]:
     """Write the board pack CSVs and workbook to `out_dir`.
 
     Parameters
@@ -233,8 +267,11 @@ def write_board_pack(out_dir: str | Path, long: pd.DataFrame, summary: dict, *, 
         Table name -> path written (``board_pack`` -> the workbook).
     """
     out = Path(out_dir)
-    tables = {"compliance_detail": detail_table(long), "compliance_totals": totals_table(long),
-              **kpi_tables(long, summary, kpis)}
+    tables = {
+        "compliance_detail": detail_table(long),
+        "compliance_totals": totals_table(long),
+        **kpi_tables(long, summary, kpis),
+    }
     if corridor is not None:
         tables["corridor"] = rounded(corridor)
     if hotspots is not None:

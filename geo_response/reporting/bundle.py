@@ -14,12 +14,22 @@ import pandas as pd
 from geo_response.reporting import board_pack, gis, html_report
 
 
-def write_reports(out_dir: str | Path, long: pd.DataFrame, summary: dict, *, kpis: Iterable | None = None,
-                  incidents: pd.DataFrame | None = None, corridor: pd.DataFrame | None = None,
-                  hotspots: gpd.GeoDataFrame | None = None, gi: gpd.GeoDataFrame | None = None,
-                  roads: gpd.GeoDataFrame | None = None, places: gpd.GeoDataFrame | None = None,
-                  gis_layers: dict[str, gpd.GeoDataFrame | None] | None = None,
-                  appendix: Sequence[str] | None = None, projected_crs: str = "EPSG:27700") -> dict[str, Path]:
+def write_reports(
+    out_dir: str | Path,
+    long: pd.DataFrame,
+    summary: dict,
+    *,
+    kpis: Iterable | None = None,
+    incidents: pd.DataFrame | None = None,
+    corridor: pd.DataFrame | None = None,
+    hotspots: gpd.GeoDataFrame | None = None,
+    gi: gpd.GeoDataFrame | None = None,
+    roads: gpd.GeoDataFrame | None = None,
+    places: gpd.GeoDataFrame | None = None,
+    gis_layers: dict[str, gpd.GeoDataFrame | None] | None = None,
+    appendix: Sequence[str] | None = None,
+    projected_crs: str = "EPSG:27700",
+) -> dict[str, Path]:
     """Write ``report.html``, ``board_pack.xlsx``, ``board_pack/*.csv`` and (when layers are given)
     ``geo_response.gpkg`` to `out_dir`.
 
@@ -53,15 +63,35 @@ def write_reports(out_dir: str | Path, long: pd.DataFrame, summary: dict, *, kpi
     out = Path(out_dir)
     paths: dict[str, Path] = {}
     paths["report_html"] = html_report.write_report_html(
-        out / "report.html", long, summary, kpis=kpis, incidents=incidents, corridor=corridor, hotspots=hotspots,
-        roads=roads, places=places, gi=gi, appendix=appendix, projected_crs=projected_crs)
+        out / "report.html",
+        long,
+        summary,
+        kpis=kpis,
+        incidents=incidents,
+        corridor=corridor,
+        hotspots=hotspots,
+        roads=roads,
+        places=places,
+        gi=gi,
+        appendix=appendix,
+        projected_crs=projected_crs,
+    )
     table = None
     if hotspots is not None:
         from geo_response import hotspots as hotspots_mod
 
         table = hotspots_mod.hotspots_table(hotspots)
-    paths.update(board_pack.write_board_pack(out / "board_pack", long, summary, kpis=kpis, corridor=corridor,
-                                             hotspots=table, xlsx_path=out / "board_pack.xlsx"))
+    paths.update(
+        board_pack.write_board_pack(
+            out / "board_pack",
+            long,
+            summary,
+            kpis=kpis,
+            corridor=corridor,
+            hotspots=table,
+            xlsx_path=out / "board_pack.xlsx",
+        )
+    )
     layers = {k: v for k, v in (gis_layers or {}).items() if v is not None}
     if layers:
         paths["gis"] = gis.write_gis(out / "geo_response.gpkg", layers)

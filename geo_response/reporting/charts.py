@@ -20,8 +20,15 @@ from matplotlib.figure import Figure
 from geo_response.reporting import palette
 from geo_response.reporting import stats as rstats
 
-_RC = {"svg.fonttype": "path", "text.parse_math": False, "font.size": 9, "axes.titlesize": 10,
-       "axes.spines.top": False, "axes.spines.right": False, "svg.image_inline": True}
+_RC = {
+    "svg.fonttype": "path",
+    "text.parse_math": False,
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "svg.image_inline": True,
+}
 _counter = iter(range(10**9))
 
 
@@ -31,7 +38,7 @@ def to_svg(fig: Figure) -> str:
     with mpl.rc_context({**_RC, "svg.hashsalt": f"gr{next(_counter)}"}):
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buf.getvalue()
-    return text[text.index("<svg"):].strip()
+    return text[text.index("<svg") :].strip()
 
 
 def new_figure(width: float = 7.5, height: float = 3.2, ncols: int = 1) -> tuple[Figure, np.ndarray]:
@@ -52,12 +59,14 @@ def _label(text: object) -> str:
 def _months_axis(ax, months: Sequence[str]) -> None:
     ticks = list(range(len(months)))
     step = max(1, len(months) // 12)
-    ax.set_xticks(ticks[::step], [pd.Period(m, freq="M").strftime("%b-%y") for m in months][::step],
-                  rotation=45, ha="right")
+    ax.set_xticks(
+        ticks[::step], [pd.Period(m, freq="M").strftime("%b-%y") for m in months][::step], rotation=45, ha="right"
+    )
 
 
-def trend_chart(long: pd.DataFrame, grades: Sequence[str], kpis: Sequence[rstats.KpiTarget],
-                modelled: bool) -> str | None:
+def trend_chart(
+    long: pd.DataFrame, grades: Sequence[str], kpis: Sequence[rstats.KpiTarget], modelled: bool
+) -> str | None:
     """Monthly % met per grade with each KPI line; modelled outcomes as one band per grade, not a trend.
 
     Returns None when the table has no ``YYYY-MM`` month.
@@ -76,18 +85,34 @@ def trend_chart(long: pd.DataFrame, grades: Sequence[str], kpis: Sequence[rstats
             lo, hi = 100 * s["pct"].min(), 100 * s["pct"].max()
             met, n = rstats.whole_period(long, [g])
             ax.axhspan(lo, hi, color=st["color"], alpha=0.25, linewidth=0)
-            ax.axhline(100 * met / n, color=st["color"], linestyle=st["linestyle"],
-                       label=f"{_label(g)}: {100 * met / n:.1f}% (monthly range {lo:.1f}-{hi:.1f}%)")
+            ax.axhline(
+                100 * met / n,
+                color=st["color"],
+                linestyle=st["linestyle"],
+                label=f"{_label(g)}: {100 * met / n:.1f}% (monthly range {lo:.1f}-{hi:.1f}%)",
+            )
         else:
             ax.plot(x, 100 * s["pct"], label=_label(g), **st)
     for k in kpis:
         if any(c in series for c in k.categories):
             ax.axhline(100 * k.threshold, color=palette.KPI_COLOUR, linewidth=1.2, linestyle=(0, (6, 2)))
-            ax.annotate(f"KPI {'/'.join(map(_label, k.categories))} {100 * k.threshold:.0f}%",
-                        (0, 100 * k.threshold), xytext=(2, 2), textcoords="offset points", fontsize=8)
+            ax.annotate(
+                f"KPI {'/'.join(map(_label, k.categories))} {100 * k.threshold:.0f}%",
+                (0, 100 * k.threshold),
+                xytext=(2, 2),
+                textcoords="offset points",
+                fontsize=8,
+            )
     if modelled:
-        ax.text(0.5, 0.02, "MODELLED outcomes carry no time signal: one band per grade (range of monthly "
-                "values), not a trend", transform=ax.transAxes, ha="center", fontsize=8, style="italic")
+        ax.text(
+            0.5,
+            0.02,
+            "MODELLED outcomes carry no time signal: one band per grade (range of monthly values), not a trend",
+            transform=ax.transAxes,
+            ha="center",
+            fontsize=8,
+            style="italic",
+        )
     _months_axis(ax, months)
     ax.set_ylabel("% met")
     ax.set_ylim(0, 100)
@@ -111,8 +136,13 @@ def rolling_chart(series: dict[str, pd.DataFrame], thresholds: dict[str, float |
         ax.plot(x, 100 * r["rate"], color=st["color"], linestyle=st["linestyle"], label=_label(label))
         full = (r["months"] >= 12).to_numpy()
         ax.scatter(np.asarray(x)[full], 100 * r["rate"].to_numpy()[full], color=st["color"], marker=st["marker"])
-        ax.scatter(np.asarray(x)[~full], 100 * r["rate"].to_numpy()[~full], facecolors="none",
-                   edgecolors=st["color"], marker=st["marker"])
+        ax.scatter(
+            np.asarray(x)[~full],
+            100 * r["rate"].to_numpy()[~full],
+            facecolors="none",
+            edgecolors=st["color"],
+            marker=st["marker"],
+        )
         if thresholds.get(label) is not None:
             ax.axhline(100 * thresholds[label], color=st["color"], linestyle=(0, (6, 2)), linewidth=1)
     _months_axis(ax, months)
@@ -128,17 +158,42 @@ def spc_chart(series: pd.DataFrame, kpi: rstats.KpiTarget) -> str:
     x = np.arange(len(series))
     fig, (ax,) = new_figure(height=2.8)
     band = palette.sequential_colours(3)[2]
-    ax.fill_between(x, 100 * limits["lcl"], 100 * limits["ucl"], step="mid", color=band, alpha=0.35,
-                    linewidth=0, label="3-sigma control limits")
-    ax.axhline(100 * limits["centre"].iloc[0], color=palette.sequential_colours(3)[1], linewidth=1,
-               label=f"centre {100 * limits['centre'].iloc[0]:.1f}%")
+    ax.fill_between(
+        x,
+        100 * limits["lcl"],
+        100 * limits["ucl"],
+        step="mid",
+        color=band,
+        alpha=0.35,
+        linewidth=0,
+        label="3-sigma control limits",
+    )
+    ax.axhline(
+        100 * limits["centre"].iloc[0],
+        color=palette.sequential_colours(3)[1],
+        linewidth=1,
+        label=f"centre {100 * limits['centre'].iloc[0]:.1f}%",
+    )
     ax.plot(x, 100 * limits["p"], color=palette.sequential_colours(1)[0], marker="o", label="month")
     sig = limits["signal"].to_numpy()
     if sig.any():
-        ax.scatter(x[sig], 100 * limits["p"].to_numpy()[sig], s=80, facecolors="none",
-                   edgecolors=palette.RAG_COLOURS["red"], linewidths=1.5, label="special cause", zorder=3)
-    ax.axhline(100 * kpi.threshold, color=palette.KPI_COLOUR, linestyle=(0, (6, 2)), linewidth=1.2,
-               label=f"KPI {100 * kpi.threshold:.0f}%")
+        ax.scatter(
+            x[sig],
+            100 * limits["p"].to_numpy()[sig],
+            s=80,
+            facecolors="none",
+            edgecolors=palette.RAG_COLOURS["red"],
+            linewidths=1.5,
+            label="special cause",
+            zorder=3,
+        )
+    ax.axhline(
+        100 * kpi.threshold,
+        color=palette.KPI_COLOUR,
+        linestyle=(0, (6, 2)),
+        linewidth=1.2,
+        label=f"KPI {100 * kpi.threshold:.0f}%",
+    )
     _months_axis(ax, list(series["month"]))
     ax.set_ylabel("% met")
     ax.set_title(f"SPC p-chart: {_label(kpi.name)}")
@@ -152,8 +207,15 @@ def split_chart(table: pd.DataFrame, threshold: float | None, title: str) -> str
     fig, (ax,) = new_figure(height=max(1.6, 0.28 * len(t) + 0.9))
     y = np.arange(len(t))
     colours = [palette.pct_colour(100 * p) for p in t["pct"]]
-    ax.errorbar(100 * t["pct"], y, xerr=[100 * (t["pct"] - t["lo"]), 100 * (t["hi"] - t["pct"])], fmt="none",
-                ecolor="#555555", elinewidth=1, capsize=3)
+    ax.errorbar(
+        100 * t["pct"],
+        y,
+        xerr=[100 * (t["pct"] - t["lo"]), 100 * (t["hi"] - t["pct"])],
+        fmt="none",
+        ecolor="#555555",
+        elinewidth=1,
+        capsize=3,
+    )
     ax.scatter(100 * t["pct"], y, c=colours, edgecolors="#222222", s=40, zorder=3)
     xlabel = "% met (95% Wilson interval)"
     if threshold is not None:
@@ -176,8 +238,9 @@ def times_chart(times: dict[str, np.ndarray], targets: dict[str, list[float]], w
     for ax, g in zip(axes, grades, strict=True):
         x = times[g][np.isfinite(times[g])]
         s = rstats.time_summary(x)
-        ax.hist(x, bins=30, range=(0, float(np.percentile(x, 99)) * 1.05 + 1e-9), color=light,
-                edgecolor=mid, linewidth=0.4)
+        ax.hist(
+            x, bins=30, range=(0, float(np.percentile(x, 99)) * 1.05 + 1e-9), color=light, edgecolor=mid, linewidth=0.4
+        )
         for value, style, name in ((s["mean"], "-", "mean"), (s["median"], "--", "median"), (s["p90"], ":", "p90")):
             ax.axvline(value, color=dark, linestyle=style, linewidth=1.2, label=f"{name} {value:.1f}")
         for t in targets.get(g, []):
@@ -213,8 +276,14 @@ def corridor_chart(table: pd.DataFrame, kpi: rstats.KpiTarget | None) -> str | N
     return to_svg(fig)
 
 
-def hotspot_map(cell: gpd.GeoSeries, roads: gpd.GeoDataFrame | None, places: gpd.GeoDataFrame | None,
-                title: str, projected_crs: str = "EPSG:27700", radius_m: float = 3000.0) -> str:
+def hotspot_map(
+    cell: gpd.GeoSeries,
+    roads: gpd.GeoDataFrame | None,
+    places: gpd.GeoDataFrame | None,
+    title: str,
+    projected_crs: str = "EPSG:27700",
+    radius_m: float = 3000.0,
+) -> str:
     """A small map of one hotspot cell over nearby roads (and named places), in the projected CRS."""
     shape = gpd.GeoSeries(cell, crs=cell.crs).to_crs(projected_crs)
     cx, cy = shape.union_all().centroid.coords[0]

@@ -33,9 +33,14 @@ def _plain_columns(gdf: gpd.GeoDataFrame, decimals: int) -> gpd.GeoDataFrame:
         elif pd.api.types.is_bool_dtype(s):
             out[col] = s.astype(bool)
         elif s.dtype == object or isinstance(s.dtype, pd.CategoricalDtype):
-            out[col] = [None if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
-                        else json.dumps(v, default=str) if isinstance(v, (list, dict, tuple)) else str(v)
-                        for v in s]
+            out[col] = [
+                None
+                if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
+                else json.dumps(v, default=str)
+                if isinstance(v, (list, dict, tuple))
+                else str(v)
+                for v in s
+            ]
     return out
 
 
@@ -72,7 +77,7 @@ def write_gis(path: str | Path, layers: dict[str, gpd.GeoDataFrame], decimals: i
     from geo_response.outputs import atomic_path
 
     p.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(p) as tmp:      # all layers into a temporary file, renamed into place at the end
+    with atomic_path(p) as tmp:  # all layers into a temporary file, renamed into place at the end
         for name, gdf in given.items():
             _plain_columns(gdf, decimals).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
     return p

@@ -42,8 +42,7 @@ def sequential_colours(n: int, low: float = 0.0, high: float = 0.92) -> list[str
 def series_style(i: int) -> dict:
     """Colour, marker and line style of the `i`-th series (up to six distinct, then cycling)."""
     colours = sequential_colours(3, 0.0, 0.8)
-    return {"color": colours[i % 3], "marker": MARKERS[i % len(MARKERS)],
-            "linestyle": LINESTYLES[i % len(LINESTYLES)]}
+    return {"color": colours[i % 3], "marker": MARKERS[i % len(MARKERS)], "linestyle": LINESTYLES[i % len(LINESTYLES)]}
 
 
 def pct_colour(pct_met: float, bins: tuple[float, ...] = PCT_BINS) -> str:

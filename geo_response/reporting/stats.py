@@ -66,8 +66,9 @@ def rag_status(rate: float | None, threshold: float, amber_margin: float = AMBER
     return "amber" if rate >= threshold - amber_margin - 1e-12 else "red"
 
 
-def wilson_interval(met: Sequence[float] | float, n: Sequence[float] | float,
-                    z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
+def wilson_interval(
+    met: Sequence[float] | float, n: Sequence[float] | float, z: float = 1.96
+) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval of a proportion (as shares, 0-1); NaN where ``n`` is 0.
 
     Examples
@@ -112,8 +113,7 @@ def p_chart_limits(met: Sequence[float], n: Sequence[float]) -> pd.DataFrame:
 
 
 def _cell(long: pd.DataFrame, urban_rural: str, district: str, category: str = ALL) -> pd.DataFrame:
-    return long[(long["category"] == category) & (long["urban_rural"] == urban_rural)
-                & (long["district"] == district)]
+    return long[(long["category"] == category) & (long["urban_rural"] == urban_rural) & (long["district"] == district)]
 
 
 def is_month(value: object) -> bool:
@@ -125,8 +125,9 @@ def is_month(value: object) -> bool:
     return len(str(value)) == 7
 
 
-def monthly_series(long: pd.DataFrame, categories: Sequence[str], urban_rural: str = ALL,
-                   district: str = ALL) -> pd.DataFrame:
+def monthly_series(
+    long: pd.DataFrame, categories: Sequence[str], urban_rural: str = ALL, district: str = ALL
+) -> pd.DataFrame:
     """Monthly ``met``, ``n`` and ``pct`` (share 0-1) of the grades in `categories` summed, months in order.
 
     Months that are not ``YYYY-MM`` (``Total``, ``unknown``) are left out.
@@ -134,8 +135,13 @@ def monthly_series(long: pd.DataFrame, categories: Sequence[str], urban_rural: s
     sel = _cell(long, urban_rural, district)
     sel = sel[sel["grade"].isin(list(categories)) & sel["month"].map(is_month)]
     g = sel.groupby("month")[["met", "not_met"]].sum().sort_index()
-    out = pd.DataFrame({"month": g.index.astype(str), "met": g["met"].to_numpy(dtype=float),
-                        "n": (g["met"] + g["not_met"]).to_numpy(dtype=float)})
+    out = pd.DataFrame(
+        {
+            "month": g.index.astype(str),
+            "met": g["met"].to_numpy(dtype=float),
+            "n": (g["met"] + g["not_met"]).to_numpy(dtype=float),
+        }
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         out["pct"] = out["met"] / out["n"]
     return out.reset_index(drop=True)
@@ -165,11 +171,16 @@ def period_comparison(series: pd.DataFrame) -> dict:
         return float(s.loc[p, "pct"]) if p in s.index else None
 
     window = s[(s.index > latest - 12) & (s.index <= latest)]
-    return {"month": str(latest), "rate": rate(latest),
-            "last_month": str(latest - 1), "last_month_rate": rate(latest - 1),
-            "last_year": str(latest - 12), "last_year_rate": rate(latest - 12),
-            "rolling12_rate": float(window["met"].sum() / window["n"].sum()) if window["n"].sum() > 0 else None,
-            "rolling12_months": int(len(window))}
+    return {
+        "month": str(latest),
+        "rate": rate(latest),
+        "last_month": str(latest - 1),
+        "last_month_rate": rate(latest - 1),
+        "last_year": str(latest - 12),
+        "last_year_rate": rate(latest - 12),
+        "rolling12_rate": float(window["met"].sum() / window["n"].sum()) if window["n"].sum() > 0 else None,
+        "rolling12_months": int(len(window)),
+    }
 
 
 def rolling12(series: pd.DataFrame) -> pd.DataFrame:
@@ -189,8 +200,9 @@ def rolling12(series: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["month", "rate", "months"])
 
 
-def whole_period(long: pd.DataFrame, categories: Sequence[str], urban_rural: str = ALL,
-                 district: str = ALL) -> tuple[float, float]:
+def whole_period(
+    long: pd.DataFrame, categories: Sequence[str], urban_rural: str = ALL, district: str = ALL
+) -> tuple[float, float]:
     """``(met, n)`` over the whole period (month ``Total``) for the grades in `categories`."""
     sel = _cell(long, urban_rural, district)
     sel = sel[sel["grade"].isin(list(categories)) & (sel["month"] == TOTAL)]
@@ -206,11 +218,21 @@ def split_table(long: pd.DataFrame, categories: Sequence[str], by: str) -> pd.Da
         ``group``, ``met``, ``n``, ``pct``, ``lo``, ``hi`` (shares), ``unknown`` and ``all`` left out.
     """
     other = "district" if by == "urban_rural" else "urban_rural"
-    sel = long[(long["category"] == ALL) & (long[other] == ALL) & (long["month"] == TOTAL)
-               & long["grade"].isin(list(categories)) & ~long[by].isin([ALL, UNKNOWN])]
+    sel = long[
+        (long["category"] == ALL)
+        & (long[other] == ALL)
+        & (long["month"] == TOTAL)
+        & long["grade"].isin(list(categories))
+        & ~long[by].isin([ALL, UNKNOWN])
+    ]
     g = sel.groupby(by)[["met", "not_met"]].sum()
-    out = pd.DataFrame({"group": g.index.astype(str), "met": g["met"].to_numpy(dtype=float),
-                        "n": (g["met"] + g["not_met"]).to_numpy(dtype=float)})
+    out = pd.DataFrame(
+        {
+            "group": g.index.astype(str),
+            "met": g["met"].to_numpy(dtype=float),
+            "n": (g["met"] + g["not_met"]).to_numpy(dtype=float),
+        }
+    )
     out = out[out["n"] > 0].reset_index(drop=True)
     out["pct"] = out["met"] / out["n"]
     out["lo"], out["hi"] = wilson_interval(out["met"], out["n"])
@@ -223,5 +245,9 @@ def time_summary(minutes: Sequence[float]) -> dict:
     x = x[np.isfinite(x)]
     if not len(x):
         return {"n": 0, "mean": np.nan, "median": np.nan, "p90": np.nan}
-    return {"n": int(len(x)), "mean": float(x.mean()), "median": float(np.median(x)),
-            "p90": float(np.percentile(x, 90))}
+    return {
+        "n": int(len(x)),
+        "mean": float(x.mean()),
+        "median": float(np.median(x)),
+        "p90": float(np.percentile(x, 90)),
+    }

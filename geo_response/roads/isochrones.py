@@ -88,8 +88,9 @@ class NetworkSamples:
     cell_m: float
 
 
-def network_samples(index: snapping.EdgeIndex, sample_m: float = SAMPLE_M, cell_m: float = CELL_M,
-                    pad_m: float = 1000.0) -> NetworkSamples:
+def network_samples(
+    index: snapping.EdgeIndex, sample_m: float = SAMPLE_M, cell_m: float = CELL_M, pad_m: float = 1000.0
+) -> NetworkSamples:
     """Sample the edges of ``index`` every ``sample_m`` metres and place the samples on a ``cell_m`` grid.
 
     ``pad_m`` is the margin of the grid around the network (at least the largest buffer used).
@@ -109,14 +110,25 @@ def network_samples(index: snapping.EdgeIndex, sample_m: float = SAMPLE_M, cell_
     shape = (int(np.ceil((hi[1] - lo[1]) / cell_m)) + 1, int(np.ceil((hi[0] - lo[0]) / cell_m)) + 1)
     col = np.rint((coords[:, 0] - lo[0]) / cell_m).astype(np.int64)
     row = np.rint((coords[:, 1] - lo[1]) / cell_m).astype(np.int64)
-    return NetworkSamples(edge=line.astype(np.int64), fraction=np.clip(fraction, 0.0, 1.0), xy=coords,
-                          cell=row * shape[1] + col, origin=(float(lo[0]), float(lo[1])), shape=shape,
-                          cell_m=float(cell_m))
+    return NetworkSamples(
+        edge=line.astype(np.int64),
+        fraction=np.clip(fraction, 0.0, 1.0),
+        xy=coords,
+        cell=row * shape[1] + col,
+        origin=(float(lo[0]), float(lo[1])),
+        shape=shape,
+        cell_m=float(cell_m),
+    )
 
 
-def sample_seconds(index: snapping.EdgeIndex, samples: NetworkSamples, rg: RoutingGraph,
-                   node_seconds: np.ndarray, edge_seconds: np.ndarray,
-                   sources: fields.Sources | None = None) -> np.ndarray:
+def sample_seconds(
+    index: snapping.EdgeIndex,
+    samples: NetworkSamples,
+    rg: RoutingGraph,
+    node_seconds: np.ndarray,
+    edge_seconds: np.ndarray,
+    sources: fields.Sources | None = None,
+) -> np.ndarray:
     """Arrival time at every sample from a node field (``inf`` where unreached).
 
     ``edge_seconds`` are the travel seconds of every edge of the network under the field's speed. With the
@@ -136,12 +148,13 @@ def sample_seconds(index: snapping.EdgeIndex, samples: NetworkSamples, rg: Routi
 
 def _disc(radius_cells: float) -> np.ndarray:
     r = int(np.floor(radius_cells))
-    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
     return xx * xx + yy * yy <= radius_cells * radius_cells + 1e-9
 
 
-def time_grid(samples: NetworkSamples, seconds: np.ndarray, limit: float, buffer_m: float = BUFFER_M
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def time_grid(
+    samples: NetworkSamples, seconds: np.ndarray, limit: float, buffer_m: float = BUFFER_M
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Earliest time of a road within ``buffer_m`` of each cell, cropped to where it is within ``limit``.
 
     Returns
@@ -162,8 +175,9 @@ def time_grid(samples: NetworkSamples, seconds: np.ndarray, limit: float, buffer
     grid = np.full((r1 - r0, c1 - c0), np.inf)
     np.minimum.at(grid, (rows - r0, cols - c0), times)
     if buffer_m > 0:
-        grid = ndimage.minimum_filter(grid, footprint=_disc(buffer_m / samples.cell_m + 0.5), mode="constant",
-                                      cval=np.inf)
+        grid = ndimage.minimum_filter(
+            grid, footprint=_disc(buffer_m / samples.cell_m + 0.5), mode="constant", cval=np.inf
+        )
     grid[~np.isfinite(grid)] = _FAR
     x = samples.origin[0] + samples.cell_m * np.arange(c0, c1)
     y = samples.origin[1] + samples.cell_m * np.arange(r0, r1)
@@ -174,7 +188,7 @@ def _polygons(filled) -> shapely.Geometry:
     points, offsets = filled
     polys = []
     for pts, offs in zip(points, offsets, strict=True):
-        rings = [pts[offs[i]:offs[i + 1]] for i in range(len(offs) - 1)]
+        rings = [pts[offs[i] : offs[i + 1]] for i in range(len(offs) - 1)]
         polys.append(shapely.Polygon(rings[0], rings[1:]))
     if not polys:
         return shapely.Polygon()
@@ -189,8 +203,9 @@ def _simplify(poly: shapely.Geometry, tolerance: float) -> shapely.Geometry:
     return shapely.simplify(poly, tolerance, preserve_topology=True)
 
 
-def threshold_polygons(grid: tuple[np.ndarray, np.ndarray, np.ndarray] | None, thresholds_s: Sequence[float],
-                       simplify_m: float = 5.0) -> list[shapely.Geometry]:
+def threshold_polygons(
+    grid: tuple[np.ndarray, np.ndarray, np.ndarray] | None, thresholds_s: Sequence[float], simplify_m: float = 5.0
+) -> list[shapely.Geometry]:
     """Filled contours of a :func:`time_grid` at each threshold (seconds): one (Multi)Polygon each."""
     if grid is None:
         return [shapely.Polygon() for _ in thresholds_s]
@@ -230,12 +245,22 @@ def population_within(polygons: Sequence, lsoas: gpd.GeoDataFrame | None, crs: s
     return out
 
 
-def isochrones(net: RoadNetwork, bases: gpd.GeoDataFrame, thresholds_min: Sequence[float] = DEFAULT_THRESHOLDS,
-               speed: str = "blue_light", *, when: When | str | None = None, per_base: bool = True,
-               combined: bool = True,
-               lsoas: gpd.GeoDataFrame | None = None, buffer_m: float = BUFFER_M, crs: str = "EPSG:27700",
-               cell_m: float = CELL_M, sample_m: float = SAMPLE_M,
-               access_speed_kph: float = 15.0) -> gpd.GeoDataFrame:
+def isochrones(
+    net: RoadNetwork,
+    bases: gpd.GeoDataFrame,
+    thresholds_min: Sequence[float] = DEFAULT_THRESHOLDS,
+    speed: str = "blue_light",
+    *,
+    when: When | str | None = None,
+    per_base: bool = True,
+    combined: bool = True,
+    lsoas: gpd.GeoDataFrame | None = None,
+    buffer_m: float = BUFFER_M,
+    crs: str = "EPSG:27700",
+    cell_m: float = CELL_M,
+    sample_m: float = SAMPLE_M,
+    access_speed_kph: float = 15.0,
+) -> gpd.GeoDataFrame:
     """Isochrone polygons per base and for all bases combined.
 
     Parameters
@@ -283,27 +308,37 @@ def isochrones(net: RoadNetwork, bases: gpd.GeoDataFrame, thresholds_min: Sequen
     samples = net.samples(crs, pad_m=max(buffer_m, BUFFER_M) + 4 * cell_m, sample_m=sample_m, cell_m=cell_m)
     limit = thresholds[-1] * 60.0 + MARGIN_S
     seconds_levels = [t * 60.0 for t in thresholds]
-    sources, _ = snapping.snap_sources(net, bases, speed, when=when, access_speed_kph=access_speed_kph, crs=crs,
-                                       limit_m=np.inf)
+    sources, _ = snapping.snap_sources(
+        net, bases, speed, when=when, access_speed_kph=access_speed_kph, crs=crs, limit_m=np.inf
+    )
     found: list[tuple[str, int, np.ndarray, fields.Sources]] = []
     if combined:
         seconds, _ = fields.nearest_source_field_from(rg, sources, limit=limit)
         found.append((COMBINED, -1, seconds, sources))
     if per_base:
         per = fields.per_source_fields_from(rg, sources, limit=limit)
-        found += [(str(name), int(bid), per[i], sources.subset([i]))
-                  for i, (name, bid) in enumerate(zip(bases["name"], bases["base_id"], strict=True))]
+        found += [
+            (str(name), int(bid), per[i], sources.subset([i]))
+            for i, (name, bid) in enumerate(zip(bases["name"], bases["base_id"], strict=True))
+        ]
     rows = []
     for name, bid, node_seconds, src in tqdm(found, desc=f"isochrones ({speed})", unit="base", disable=None):
-        grid = time_grid(samples, sample_seconds(index, samples, rg, node_seconds, edge_seconds, src), limit,
-                         buffer_m)
+        grid = time_grid(samples, sample_seconds(index, samples, rg, node_seconds, edge_seconds, src), limit, buffer_m)
         for t, poly in zip(thresholds, threshold_polygons(grid, seconds_levels), strict=True):
             rows.append({"base": name, "base_id": bid, "threshold_min": t, "profile": speed, "geometry": poly})
     out = gpd.GeoDataFrame(rows, geometry="geometry", crs=index.crs)
     out["area_km2"] = out.geometry.area / 1e6
     out["population"] = population_within(out.geometry.values, lsoas, index.crs)
     out = out.to_crs(4326)[COLUMNS]
-    out.attrs.update({"method": "raster cover of reached roads", "buffer_m": buffer_m, "cell_m": samples.cell_m,
-                      "sample_m": sample_m, "profile": speed, "when": None if when is None else str(when),
-                      "thresholds_min": thresholds})
+    out.attrs.update(
+        {
+            "method": "raster cover of reached roads",
+            "buffer_m": buffer_m,
+            "cell_m": samples.cell_m,
+            "sample_m": sample_m,
+            "profile": speed,
+            "when": None if when is None else str(when),
+            "thresholds_min": thresholds,
+        }
+    )
     return out

@@ -69,8 +69,11 @@ def largest_strong_component(G: nx.MultiDiGraph) -> tuple[nx.MultiDiGraph, dict]
         raise NetworkBuildError("the network is empty after clipping: is the boundary right for this file?")
     largest = max(components, key=len)
     dropped_nodes = len(G) - len(largest)
-    report = {"components": len(components), "components_dropped": len(components) - 1,
-              "nodes_dropped_scc": dropped_nodes}
+    report = {
+        "components": len(components),
+        "components_dropped": len(components) - 1,
+        "nodes_dropped_scc": dropped_nodes,
+    }
     if dropped_nodes:
         G = G.subgraph(largest).copy()
     return G, report
@@ -83,8 +86,16 @@ def clip_to_area(G: nx.MultiDiGraph, area: BaseGeometry) -> tuple[nx.MultiDiGrap
     return G, n - len(G)
 
 
-def finish_graph(G: nx.MultiDiGraph, profile: ForceProfile, *, area: BaseGeometry | None, source: str,
-                 source_sha256: str, standin: bool, options: dict) -> RoadNetwork:
+def finish_graph(
+    G: nx.MultiDiGraph,
+    profile: ForceProfile,
+    *,
+    area: BaseGeometry | None,
+    source: str,
+    source_sha256: str,
+    standin: bool,
+    options: dict,
+) -> RoadNetwork:
     """Clip, keep the largest strongly connected component, add travel times and provenance; as a RoadNetwork."""
     raw_nodes, raw_edges = len(G), G.number_of_edges()
     clipped = 0
@@ -92,30 +103,54 @@ def finish_graph(G: nx.MultiDiGraph, profile: ForceProfile, *, area: BaseGeometr
         G, clipped = clip_to_area(G, area)
     G, scc = largest_strong_component(G)
     speeds.add_travel_times(G, profile.speeds)
-    G.graph.update({
-        "crs": "epsg:4326",
-        "source": source,
-        "source_sha256": source_sha256,
-        "standin": standin,
-        "network_label": STANDIN_LABEL if standin else OSM_LABEL,
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "geo_response_version": __version__,
-        "options": options,
-        "build": {"raw_nodes": raw_nodes, "raw_edges": raw_edges, "nodes_clipped": clipped, **scc,
-                  "nodes": len(G), "edges": G.number_of_edges()},
-    })
+    G.graph.update(
+        {
+            "crs": "epsg:4326",
+            "source": source,
+            "source_sha256": source_sha256,
+            "standin": standin,
+            "network_label": STANDIN_LABEL if standin else OSM_LABEL,
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "geo_response_version": __version__,
+            "options": options,
+            "build": {
+                "raw_nodes": raw_nodes,
+                "raw_edges": raw_edges,
+                "nodes_clipped": clipped,
+                **scc,
+                "nodes": len(G),
+                "edges": G.number_of_edges(),
+            },
+        }
+    )
     return RoadNetwork.from_networkx(G, profile.speeds)
 
 
 def _cache_key(sha: str, profile: ForceProfile, options: dict) -> str:
-    payload = json.dumps({"sha": sha, "options": options, "speeds": asdict(profile.speeds),
-                          "format": CACHE_FORMAT, "version": __version__}, sort_keys=True, default=str)
+    payload = json.dumps(
+        {
+            "sha": sha,
+            "options": options,
+            "speeds": asdict(profile.speeds),
+            "format": CACHE_FORMAT,
+            "version": __version__,
+        },
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
-def load_network(source: str | Path | None = None, *, profile: ForceProfile | None = None,
-                 data_dir: str | Path | None = None, cache_dir: str | Path | None = None, clip: bool = True,
-                 buffer_m: float | None = None, use_cache: bool = True) -> RoadNetwork:
+def load_network(
+    source: str | Path | None = None,
+    *,
+    profile: ForceProfile | None = None,
+    data_dir: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    clip: bool = True,
+    buffer_m: float | None = None,
+    use_cache: bool = True,
+) -> RoadNetwork:
     """Load the drive network of the force area from an OSM file, with travel times for every speed profile.
 
     Parameters
@@ -155,16 +190,25 @@ def load_network(source: str | Path | None = None, *, profile: ForceProfile | No
     sha = file_sha256(path)
     buffer = profile.geography.boundary_buffer_m if buffer_m is None else float(buffer_m)
     places = osm.setting_places(profile, data_dir)
-    options = {"clip": clip, "buffer_m": buffer if clip else None, "boundary": profile.geography.boundary,
-               "force": profile.code, "setting": "lsoa" if places is not None else "limit"}
+    options = {
+        "clip": clip,
+        "buffer_m": buffer if clip else None,
+        "boundary": profile.geography.boundary,
+        "force": profile.code,
+        "setting": "lsoa" if places is not None else "limit",
+    }
     key = _cache_key(sha, profile, options)
     cache_path = Path(cache_dir or user_cache_dir() / "networks") / f"{path.name}.{key}"
     net = _read_cache(cache_path, profile) if use_cache and cache_path.exists() else None
     if net is not None:
         seconds = time.perf_counter() - t0
         net.graph.update(source=str(path), source_sha256=sha)
-        net.graph["build"] = {**net.graph["build"], "from_cache": True, "cache_path": str(cache_path),
-                              "seconds": round(seconds, 3)}
+        net.graph["build"] = {
+            **net.graph["build"],
+            "from_cache": True,
+            "cache_path": str(cache_path),
+            "seconds": round(seconds, 3),
+        }
         logger.info("loaded network from cache %s in %.2f s", cache_path, seconds)
         return net
 
@@ -176,8 +220,9 @@ def load_network(source: str | Path | None = None, *, profile: ForceProfile | No
         G = osm.graph_from_pbf(path, bounding_box=bbox, speeds=profile.speeds, places=places)
     else:
         G = osm.graph_from_xml(path, speeds=profile.speeds, places=places)
-    net = finish_graph(G, profile, area=area, source=str(path), source_sha256=sha, standin=osm.is_standin(path),
-                       options=options)
+    net = finish_graph(
+        G, profile, area=area, source=str(path), source_sha256=sha, standin=osm.is_standin(path), options=options
+    )
     seconds = time.perf_counter() - t0
     net.graph["build"].update({"from_cache": False, "seconds": round(seconds, 3), "cache_path": None})
     if use_cache:
@@ -196,33 +241,51 @@ def _read_cache(path: Path, profile: ForceProfile) -> RoadNetwork | None:
         return None
 
 
-def network_from_polygon(polygon: BaseGeometry, *, profile: ForceProfile | None = None,
-                         network_type: str = "drive", refresh: bool = False) -> RoadNetwork:
+def network_from_polygon(
+    polygon: BaseGeometry, *, profile: ForceProfile | None = None, network_type: str = "drive", refresh: bool = False
+) -> RoadNetwork:
     """Download a drive network inside a lon/lat polygon from Overpass (OSMnx), then finish it.
 
     Overpass answers are kept in the project cache, keyed by the query and the day; ``refresh`` asks again.
     """
     profile = profile or load_profile()
     t0 = time.perf_counter()
-    G = osm.overpass_graph_from_polygon(polygon, network_type, speeds=profile.speeds,
-                                        places=osm.setting_places(profile), refresh=refresh)
-    net = finish_graph(G, profile, area=None, source=f"overpass:polygon:{polygon.wkt[:200]}",
-                       source_sha256="", standin=False, options={"network_type": network_type})
+    G = osm.overpass_graph_from_polygon(
+        polygon, network_type, speeds=profile.speeds, places=osm.setting_places(profile), refresh=refresh
+    )
+    net = finish_graph(
+        G,
+        profile,
+        area=None,
+        source=f"overpass:polygon:{polygon.wkt[:200]}",
+        source_sha256="",
+        standin=False,
+        options={"network_type": network_type},
+    )
     net.graph["build"].update({"from_cache": False, "seconds": round(time.perf_counter() - t0, 3)})
     return net
 
 
-def network_from_place(query: str | dict, *, profile: ForceProfile | None = None,
-                       network_type: str = "drive", refresh: bool = False) -> RoadNetwork:
+def network_from_place(
+    query: str | dict, *, profile: ForceProfile | None = None, network_type: str = "drive", refresh: bool = False
+) -> RoadNetwork:
     """Geocode a place (Nominatim) and download its drive network from Overpass (OSMnx), then finish it.
 
     Example: ``network_from_place("Essex, England")``.
     """
     profile = profile or load_profile()
     t0 = time.perf_counter()
-    G = osm.overpass_graph_from_place(query, network_type, speeds=profile.speeds,
-                                      places=osm.setting_places(profile), refresh=refresh)
-    net = finish_graph(G, profile, area=None, source=f"overpass:place:{query}", source_sha256="",
-                       standin=False, options={"network_type": network_type})
+    G = osm.overpass_graph_from_place(
+        query, network_type, speeds=profile.speeds, places=osm.setting_places(profile), refresh=refresh
+    )
+    net = finish_graph(
+        G,
+        profile,
+        area=None,
+        source=f"overpass:place:{query}",
+        source_sha256="",
+        standin=False,
+        options={"network_type": network_type},
+    )
     net.graph["build"].update({"from_cache": False, "seconds": round(time.perf_counter() - t0, 3)})
     return net

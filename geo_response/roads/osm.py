@@ -124,8 +124,9 @@ def _drop_undrivable(G: nx.MultiDiGraph, what: str) -> nx.MultiDiGraph:
     G.remove_edges_from([(u, v, k) for u, v, k, d in G.edges(keys=True, data=True) if not is_drivable(d)])
     G.remove_nodes_from([n for n in list(G) if G.degree(n) == 0])
     if G.number_of_edges() == 0:
-        raise NetworkBuildError(f"{what} holds no drivable roads (highway=* ways open to cars); is it the right "
-                                "extract?")
+        raise NetworkBuildError(
+            f"{what} holds no drivable roads (highway=* ways open to cars); is it the right extract?"
+        )
     return G
 
 
@@ -204,8 +205,9 @@ def simplify(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
     return S
 
 
-def drive_graph(G: nx.MultiDiGraph, speeds: Speeds | None = None,
-                places: gpd.GeoDataFrame | None = None) -> nx.MultiDiGraph:
+def drive_graph(
+    G: nx.MultiDiGraph, speeds: Speeds | None = None, places: gpd.GeoDataFrame | None = None
+) -> nx.MultiDiGraph:
     """Unsimplified reader output -> the homogeneous simplified drive graph (normalise, pieces, simplify).
 
     Parameters
@@ -239,14 +241,17 @@ def read_pbf(path: str | Path, bounding_box: list[float] | None = None) -> nx.Mu
         osm_file = pyrosm.OSM(str(path), bounding_box=bounding_box)
         nodes, edges = osm_file.get_network(network_type="driving", nodes=True)
     except Exception as exc:  # pyrosm raises plain errors (and KeyErrors) for corrupt or truncated files
-        raise NetworkBuildError(f"could not read {path} as an OSM PBF file ({type(exc).__name__}: {exc}); is the "
-                                f"download complete? Fetch it again (e.g. {GEOFABRIK_URL})") from exc
+        raise NetworkBuildError(
+            f"could not read {path} as an OSM PBF file ({type(exc).__name__}: {exc}); is the "
+            f"download complete? Fetch it again (e.g. {GEOFABRIK_URL})"
+        ) from exc
     if edges is None or len(edges) == 0:
         raise NetworkBuildError(f"{path} holds no drivable roads (highway=* ways); is it the right extract?")
     if "oneway" in edges.columns:  # OSMnx's one-way values, in the spelling pyrosm reads
         edges["oneway"] = edges["oneway"].replace(_PYROSM_ONEWAY)
-    return osm_file.to_graph(nodes, edges, graph_type="networkx", osmnx_compatible=True, retain_all=True,
-                             simplify=False, progress=False)
+    return osm_file.to_graph(
+        nodes, edges, graph_type="networkx", osmnx_compatible=True, retain_all=True, simplify=False, progress=False
+    )
 
 
 def read_xml(path: str | Path) -> nx.MultiDiGraph:
@@ -257,20 +262,28 @@ def read_xml(path: str | Path) -> nx.MultiDiGraph:
         except Exception as exc:  # OSMnx raises plain errors for unreadable XML
             advice = ""
             if "missing nodes" in str(exc):
-                advice = (" (ways refer to nodes the file does not hold: cut it with complete ways, e.g. "
-                          "`osmium extract --strategy complete_ways`, or read the PBF, which skips such pieces)")
+                advice = (
+                    " (ways refer to nodes the file does not hold: cut it with complete ways, e.g. "
+                    "`osmium extract --strategy complete_ways`, or read the PBF, which skips such pieces)"
+                )
             raise NetworkBuildError(f"could not read {path} as OSM XML: {exc}{advice}") from exc
     return _drop_undrivable(G, str(path))
 
 
-def graph_from_pbf(path: str | Path, bounding_box: list[float] | None = None, *, speeds: Speeds | None = None,
-                   places: gpd.GeoDataFrame | None = None) -> nx.MultiDiGraph:
+def graph_from_pbf(
+    path: str | Path,
+    bounding_box: list[float] | None = None,
+    *,
+    speeds: Speeds | None = None,
+    places: gpd.GeoDataFrame | None = None,
+) -> nx.MultiDiGraph:
     """Drive network from an ``.osm.pbf`` file (pyrosm), simplified by :func:`drive_graph` (all components)."""
     return drive_graph(read_pbf(path, bounding_box), speeds, places)
 
 
-def graph_from_xml(path: str | Path, *, speeds: Speeds | None = None,
-                   places: gpd.GeoDataFrame | None = None) -> nx.MultiDiGraph:
+def graph_from_xml(
+    path: str | Path, *, speeds: Speeds | None = None, places: gpd.GeoDataFrame | None = None
+) -> nx.MultiDiGraph:
     """Drive network from an OSM XML file (OSMnx), simplified by :func:`drive_graph` (all components).
 
     OSMnx reads every way of a file; ways cars may not use (:func:`is_drivable`) are removed first.
@@ -311,8 +324,9 @@ def overpass_cache_dir(cache_dir: str | Path | None = None, day: date | str | No
 
 
 @contextmanager
-def overpass_cache(cache_dir: str | Path | None = None, *, refresh: bool = False,
-                   day: date | str | None = None) -> Iterator[Path]:
+def overpass_cache(
+    cache_dir: str | Path | None = None, *, refresh: bool = False, day: date | str | None = None
+) -> Iterator[Path]:
     """OSMnx reads and writes its Overpass / Nominatim answers in :func:`overpass_cache_dir` meanwhile.
 
     The cache is keyed by the request (OSMnx hashes the URL and the query) and the day (the folder).
@@ -339,39 +353,68 @@ def _custom_filter(network_type: str) -> str | None:
     return overpass_drive_filter() if network_type == "drive" else None
 
 
-def read_overpass_polygon(polygon: BaseGeometry, network_type: str = "drive", *,
-                          cache_dir: str | Path | None = None, refresh: bool = False) -> nx.MultiDiGraph:
+def read_overpass_polygon(
+    polygon: BaseGeometry, network_type: str = "drive", *, cache_dir: str | Path | None = None, refresh: bool = False
+) -> nx.MultiDiGraph:
     """Unsimplified drive graph inside a lon/lat polygon from Overpass (OSMnx), through the project cache."""
-    with overpass_cache(cache_dir, refresh=refresh), _access_tags_kept(), \
-            _overpass_errors(f"polygon {polygon.wkt[:80]}"):
-        G = ox.graph_from_polygon(polygon, network_type=network_type, simplify=False, retain_all=True,
-                                  truncate_by_edge=True, custom_filter=_custom_filter(network_type))
+    with (
+        overpass_cache(cache_dir, refresh=refresh),
+        _access_tags_kept(),
+        _overpass_errors(f"polygon {polygon.wkt[:80]}"),
+    ):
+        G = ox.graph_from_polygon(
+            polygon,
+            network_type=network_type,
+            simplify=False,
+            retain_all=True,
+            truncate_by_edge=True,
+            custom_filter=_custom_filter(network_type),
+        )
     return _drop_undrivable(G, "the Overpass answer")
 
 
-def read_overpass_place(query: str | dict, network_type: str = "drive", *, cache_dir: str | Path | None = None,
-                        refresh: bool = False) -> nx.MultiDiGraph:
+def read_overpass_place(
+    query: str | dict, network_type: str = "drive", *, cache_dir: str | Path | None = None, refresh: bool = False
+) -> nx.MultiDiGraph:
     """Geocode a place (Nominatim) and read its unsimplified drive graph from Overpass, through the cache."""
     with overpass_cache(cache_dir, refresh=refresh), _access_tags_kept(), _overpass_errors(f"place {query!r}"):
-        G = ox.graph_from_place(query, network_type=network_type, simplify=False, retain_all=True,
-                                truncate_by_edge=True, custom_filter=_custom_filter(network_type))
+        G = ox.graph_from_place(
+            query,
+            network_type=network_type,
+            simplify=False,
+            retain_all=True,
+            truncate_by_edge=True,
+            custom_filter=_custom_filter(network_type),
+        )
     return _drop_undrivable(G, "the Overpass answer")
 
 
-def overpass_graph_from_polygon(polygon: BaseGeometry, network_type: str = "drive", *,
-                                speeds: Speeds | None = None, places: gpd.GeoDataFrame | None = None,
-                                cache_dir: str | Path | None = None, refresh: bool = False) -> nx.MultiDiGraph:
+def overpass_graph_from_polygon(
+    polygon: BaseGeometry,
+    network_type: str = "drive",
+    *,
+    speeds: Speeds | None = None,
+    places: gpd.GeoDataFrame | None = None,
+    cache_dir: str | Path | None = None,
+    refresh: bool = False,
+) -> nx.MultiDiGraph:
     """Drive network inside a lon/lat polygon from Overpass, simplified by :func:`drive_graph`."""
-    return drive_graph(read_overpass_polygon(polygon, network_type, cache_dir=cache_dir, refresh=refresh),
-                       speeds, places)
+    return drive_graph(
+        read_overpass_polygon(polygon, network_type, cache_dir=cache_dir, refresh=refresh), speeds, places
+    )
 
 
-def overpass_graph_from_place(query: str | dict, network_type: str = "drive", *, speeds: Speeds | None = None,
-                              places: gpd.GeoDataFrame | None = None, cache_dir: str | Path | None = None,
-                              refresh: bool = False) -> nx.MultiDiGraph:
+def overpass_graph_from_place(
+    query: str | dict,
+    network_type: str = "drive",
+    *,
+    speeds: Speeds | None = None,
+    places: gpd.GeoDataFrame | None = None,
+    cache_dir: str | Path | None = None,
+    refresh: bool = False,
+) -> nx.MultiDiGraph:
     """Geocode a place and download its drive network from Overpass, simplified by :func:`drive_graph`."""
-    return drive_graph(read_overpass_place(query, network_type, cache_dir=cache_dir, refresh=refresh),
-                       speeds, places)
+    return drive_graph(read_overpass_place(query, network_type, cache_dir=cache_dir, refresh=refresh), speeds, places)
 
 
 def setting_places(profile, data_dir: str | Path | None = None) -> gpd.GeoDataFrame | None:

@@ -48,8 +48,21 @@ __all__ = ["RoadNetwork", "load", "save"]
 
 #: Edge columns kept as categoricals (few distinct values, many rows).
 #: Edge attributes read from a networkx graph besides the travel times.
-EDGE_ATTRIBUTES = ("osmid", "length", "highway", "ref", "name", "maxspeed", "oneway", "junction", "limit_kph",
-                   "limit_imputed", "road_class", "setting", "setting_source")
+EDGE_ATTRIBUTES = (
+    "osmid",
+    "length",
+    "highway",
+    "ref",
+    "name",
+    "maxspeed",
+    "oneway",
+    "junction",
+    "limit_kph",
+    "limit_imputed",
+    "road_class",
+    "setting",
+    "setting_source",
+)
 CACHE_FILES = ("nodes.parquet", "edges.parquet", "coords.npy", "offsets.npy")
 FORMAT = 5
 
@@ -151,27 +164,41 @@ class RoadNetwork:
         column = f"travel_time_{speed}"
         if when is None:
             if column not in self.edges.columns:
-                raise RoutingError(f"the network has no '{speed}' travel times; known speed profiles: "
-                                   f"{self.speed_profiles}")
+                raise RoutingError(
+                    f"the network has no '{speed}' travel times; known speed profiles: {self.speed_profiles}"
+                )
             return self.edges[column].to_numpy(dtype=float)
         needed = ("limit_kph", "road_class", "setting")
         if self.speeds is None or speed not in self.speeds.profiles or not set(needed) <= set(self.edges.columns):
-            raise RoutingError(f"travel times at {when} need speed limits, road classes and the force "
-                               "profile's speeds; load the network with network.load_network")
+            raise RoutingError(
+                f"travel times at {when} need speed limits, road classes and the force "
+                "profile's speeds; load the network with network.load_network"
+            )
         when = speeds_module.parse_when(when)
-        return self._memo(("edge_times", speed, str(when)), lambda: speeds_module.edge_travel_times(
-            self.edges["length"].to_numpy(float), self.edges["limit_kph"].to_numpy(float),
-            self.edges["road_class"].astype(str).to_numpy(), self.edges["setting"].astype(str).to_numpy(),
-            self.speeds.profiles[speed], when=when))
+        return self._memo(
+            ("edge_times", speed, str(when)),
+            lambda: speeds_module.edge_travel_times(
+                self.edges["length"].to_numpy(float),
+                self.edges["limit_kph"].to_numpy(float),
+                self.edges["road_class"].astype(str).to_numpy(),
+                self.edges["setting"].astype(str).to_numpy(),
+                self.speeds.profiles[speed],
+                when=when,
+            ),
+        )
 
     def csr(self, speed: str = "blue_light", when: speeds_module.When | str | int | None = None):
         """The CSR matrix of travel seconds (:class:`geo_response.roads.fields.RoutingGraph`), built once."""
         from geo_response.roads.fields import RoutingGraph
 
         def build() -> RoutingGraph:
-            return RoutingGraph.from_arrays(self.node_position(self.edges["u"].to_numpy()),
-                                            self.node_position(self.edges["v"].to_numpy()),
-                                            self.edge_times(speed, when), self.node_ids, f"travel_time_{speed}")
+            return RoutingGraph.from_arrays(
+                self.node_position(self.edges["u"].to_numpy()),
+                self.node_position(self.edges["v"].to_numpy()),
+                self.edge_times(speed, when),
+                self.node_ids,
+                f"travel_time_{speed}",
+            )
 
         key = None if when is None else str(speeds_module.parse_when(when))
         return self._memo(("csr", speed, key), build)
@@ -186,11 +213,14 @@ class RoadNetwork:
         """Isochrone samples (:class:`geo_response.roads.isochrones.NetworkSamples`), built once per setting."""
         from geo_response.roads.isochrones import network_samples
 
-        return self._memo(("samples", crs, pad_m, sample_m, cell_m), lambda: network_samples(
-            self.edge_index(crs), sample_m=sample_m, cell_m=cell_m, pad_m=pad_m))
+        return self._memo(
+            ("samples", crs, pad_m, sample_m, cell_m),
+            lambda: network_samples(self.edge_index(crs), sample_m=sample_m, cell_m=cell_m, pad_m=pad_m),
+        )
 
     def nearest_nodes(self, points: gpd.GeoSeries, crs: str = "EPSG:27700") -> tuple[np.ndarray, np.ndarray]:
         """Nearest node id of each point and its distance in metres (a KD-tree on the projected nodes, kept)."""
+
         def build() -> cKDTree:
             projected = gpd.GeoSeries(gpd.points_from_xy(self.nodes["x"], self.nodes["y"]), crs=4326).to_crs(crs)
             return cKDTree(projected.get_coordinates().to_numpy())
@@ -222,14 +252,20 @@ class RoadNetwork:
         if G.number_of_edges() == 0:
             raise RoutingError("the network has no edges; check the OSM file or the area it was clipped to")
         node_ids = np.fromiter(G.nodes, dtype=np.int64, count=len(G))
-        nodes = pd.DataFrame({"osmid": node_ids,
-                              "x": np.fromiter((d.get("x", np.nan) for _, d in G.nodes(data=True)), float, len(G)),
-                              "y": np.fromiter((d.get("y", np.nan) for _, d in G.nodes(data=True)), float, len(G))})
+        nodes = pd.DataFrame(
+            {
+                "osmid": node_ids,
+                "x": np.fromiter((d.get("x", np.nan) for _, d in G.nodes(data=True)), float, len(G)),
+                "y": np.fromiter((d.get("y", np.nan) for _, d in G.nodes(data=True)), float, len(G)),
+            }
+        )
         rows = list(G.edges(keys=True, data=True))
         times = sorted({a for *_, d in rows for a in d if a.startswith(("travel_time_", "speed_kph_"))})
-        table: dict[str, Any] = {"u": np.fromiter((r[0] for r in rows), np.int64, len(rows)),
-                                 "v": np.fromiter((r[1] for r in rows), np.int64, len(rows)),
-                                 "key": np.fromiter((r[2] for r in rows), np.int64, len(rows))}
+        table: dict[str, Any] = {
+            "u": np.fromiter((r[0] for r in rows), np.int64, len(rows)),
+            "v": np.fromiter((r[1] for r in rows), np.int64, len(rows)),
+            "key": np.fromiter((r[2] for r in rows), np.int64, len(rows)),
+        }
         for name in EDGE_ATTRIBUTES + tuple(times):
             values = [r[3].get(name) for r in rows]
             if all(v is None for v in values):
@@ -253,20 +289,24 @@ class RoadNetwork:
         meta = {k: v for k, v in G.graph.items() if k not in ("speed_version",)}
         meta.setdefault("crs", "epsg:4326")
         meta["speed_profiles"] = [t.removeprefix("travel_time_") for t in times if t.startswith("travel_time_")]
-        return cls(nodes=nodes, edges=edges, coords=coords, offsets=np.r_[0, np.cumsum(counts)], graph=meta,
-                   speeds=speeds)
+        return cls(
+            nodes=nodes, edges=edges, coords=coords, offsets=np.r_[0, np.cumsum(counts)], graph=meta, speeds=speeds
+        )
 
     def to_networkx(self) -> nx.MultiDiGraph:
         """An OSMnx-compatible ``MultiDiGraph`` (edge geometries as shapely LineStrings)."""
         G = nx.MultiDiGraph(**{k: v for k, v in self.graph.items()})
-        G.add_nodes_from((int(i), {"x": float(x), "y": float(y)}) for i, x, y in
-                         self.nodes[["osmid", "x", "y"]].itertuples(index=False))
+        G.add_nodes_from(
+            (int(i), {"x": float(x), "y": float(y)})
+            for i, x, y in self.nodes[["osmid", "x", "y"]].itertuples(index=False)
+        )
         geoms = self.edge_geometries()
         records = self.edges.drop(columns=["u", "v", "key"]).to_dict(orient="records")
-        for (u, v, k), data, geom in zip(self.edges[["u", "v", "key"]].itertuples(index=False), records, geoms,
-                                         strict=True):
+        for (u, v, k), data, geom in zip(
+            self.edges[["u", "v", "key"]].itertuples(index=False), records, geoms, strict=True
+        ):
             data = {a: b for a, b in data.items() if b is not None and not (isinstance(b, float) and np.isnan(b))}
-            if isinstance(data.get("osmid"), str):   # OSMnx keeps way ids as an int, or a list of them
+            if isinstance(data.get("osmid"), str):  # OSMnx keeps way ids as an int, or a list of them
                 ids = [int(w) if w.lstrip("-").isdigit() else w for w in data["osmid"].split(";")]
                 data["osmid"] = ids[0] if len(ids) == 1 else ids
             G.add_edge(int(u), int(v), key=int(k), geometry=geom, **data)
@@ -274,8 +314,12 @@ class RoadNetwork:
 
     def memory_bytes(self) -> int:
         """Bytes held by the node and edge tables and the vertex arrays (not the derived structures)."""
-        return int(self.nodes.memory_usage(deep=True).sum() + self.edges.memory_usage(deep=True).sum()
-                   + self.coords.nbytes + self.offsets.nbytes)
+        return int(
+            self.nodes.memory_usage(deep=True).sum()
+            + self.edges.memory_usage(deep=True).sum()
+            + self.coords.nbytes
+            + self.offsets.nbytes
+        )
 
 
 # ---------------------------------------------------------------------- the cache: data, not code
@@ -301,8 +345,11 @@ def save(net: RoadNetwork, folder: str | Path) -> Path:
         net.edges.to_parquet(tmp / "edges.parquet", index=False)
         np.save(tmp / "coords.npy", np.ascontiguousarray(net.coords, dtype=float), allow_pickle=False)
         np.save(tmp / "offsets.npy", np.ascontiguousarray(net.offsets, dtype=np.int64), allow_pickle=False)
-        meta = {"format": FORMAT, "files": {f: _sha256(tmp / f) for f in CACHE_FILES},
-                "graph": json.loads(json.dumps(net.graph, default=str))}
+        meta = {
+            "format": FORMAT,
+            "files": {f: _sha256(tmp / f) for f in CACHE_FILES},
+            "graph": json.loads(json.dumps(net.graph, default=str)),
+        }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         if folder.exists():
             shutil.rmtree(folder)
@@ -331,8 +378,9 @@ def load(folder: str | Path, speeds: Speeds | None = None) -> RoadNetwork:
     for name in CACHE_FILES:
         path = folder / name
         if not path.is_file() or _sha256(path) != meta.get("files", {}).get(name):
-            raise NetworkBuildError(f"network cache file {path} is missing or does not match its recorded "
-                                    "SHA-256 (altered or truncated)")
+            raise NetworkBuildError(
+                f"network cache file {path} is missing or does not match its recorded SHA-256 (altered or truncated)"
+            )
     nodes = pd.read_parquet(folder / "nodes.parquet")
     edges = pd.read_parquet(folder / "edges.parquet")
     coords = np.load(folder / "coords.npy", allow_pickle=False)

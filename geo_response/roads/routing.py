@@ -34,9 +34,17 @@ def _located(points: gpd.GeoSeries | gpd.GeoDataFrame) -> np.ndarray:
     return (geo.notna() & ~geo.is_empty).to_numpy()
 
 
-def travel_times_to_points(net: RoadNetwork, bases: gpd.GeoDataFrame, points: gpd.GeoSeries | gpd.GeoDataFrame,
-                           speed: str = "blue_light", *, when: When | str | None = None, access_speed_kph: float = 15.0,
-                           limit_m: float = 1000.0, crs: str = "EPSG:27700") -> pd.DataFrame:
+def travel_times_to_points(
+    net: RoadNetwork,
+    bases: gpd.GeoDataFrame,
+    points: gpd.GeoSeries | gpd.GeoDataFrame,
+    speed: str = "blue_light",
+    *,
+    when: When | str | None = None,
+    access_speed_kph: float = 15.0,
+    limit_m: float = 1000.0,
+    crs: str = "EPSG:27700",
+) -> pd.DataFrame:
     """Travel time from the nearest base to each point.
 
     Parameters
@@ -67,19 +75,29 @@ def travel_times_to_points(net: RoadNetwork, bases: gpd.GeoDataFrame, points: gp
     if len(bases) == 0:
         raise RoutingError("no bases to route from; give a bases CSV or an OSM file with police stations")
     rg = net.csr(speed, when)
-    sources, _ = snapping.snap_sources(net, bases, speed, when=when, access_speed_kph=access_speed_kph, crs=crs,
-                                       limit_m=limit_m)
+    sources, _ = snapping.snap_sources(
+        net, bases, speed, when=when, access_speed_kph=access_speed_kph, crs=crs, limit_m=limit_m
+    )
     seconds, source = fields.nearest_source_field_from(rg, sources)
-    out = pd.DataFrame({"nearest_base": pd.Series(None, index=points.index, dtype="object"), "base_id": -1,
-                        "travel_seconds": np.nan, "travel_minutes": np.nan, "snap_distance_m": np.nan,
-                        "status": "no_coordinates"}, index=points.index)
+    out = pd.DataFrame(
+        {
+            "nearest_base": pd.Series(None, index=points.index, dtype="object"),
+            "base_id": -1,
+            "travel_seconds": np.nan,
+            "travel_minutes": np.nan,
+            "snap_distance_m": np.nan,
+            "status": "no_coordinates",
+        },
+        index=points.index,
+    )
     located = _located(points)
     if not located.any():
         return out
     part = points[located]
     snapped = snapping.snap_points(net, part, crs=crs, limit_m=limit_m)
-    times = snapping.travel_times_from_sources(net.edge_index(crs), snapped, rg, sources, seconds,
-                                               net.edge_times(speed, when), source, access_speed_kph)
+    times = snapping.travel_times_from_sources(
+        net.edge_index(crs), snapped, rg, sources, seconds, net.edge_times(speed, when), source, access_speed_kph
+    )
     travel = times["travel_seconds"].to_numpy()
     reached = np.isfinite(travel)
     src = np.maximum(times["source"].to_numpy(), 0)
@@ -96,9 +114,19 @@ def travel_times_to_points(net: RoadNetwork, bases: gpd.GeoDataFrame, points: gp
     return out[TRAVEL_COLUMNS]
 
 
-def travel_matrix(net: RoadNetwork, sites: gpd.GeoDataFrame, points: gpd.GeoDataFrame, speed: str = "blue_light",
-                  *, when: When | str | None = None, limit_s: float | None = None, access_speed_kph: float = 15.0,
-                  snap_limit_m: float = 1000.0, batch: int = 64, crs: str = "EPSG:27700") -> np.ndarray:
+def travel_matrix(
+    net: RoadNetwork,
+    sites: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame,
+    speed: str = "blue_light",
+    *,
+    when: When | str | None = None,
+    limit_s: float | None = None,
+    access_speed_kph: float = 15.0,
+    snap_limit_m: float = 1000.0,
+    batch: int = 64,
+    crs: str = "EPSG:27700",
+) -> np.ndarray:
     """Travel seconds from every site to every point over the road network.
 
     Each site is snapped to its nearest edge and starts from that point, both ways where the road is two-way,
@@ -135,8 +163,15 @@ def travel_matrix(net: RoadNetwork, sites: gpd.GeoDataFrame, points: gpd.GeoData
     rg = net.csr(speed, when)
     edge_seconds = net.edge_times(speed, when)
     index = net.edge_index(crs)
-    sources, sited = snapping.snap_sources(net, sites.reset_index(drop=True), speed, when=when,
-                                           access_speed_kph=access_speed_kph, crs=crs, limit_m=snap_limit_m)
+    sources, sited = snapping.snap_sources(
+        net,
+        sites.reset_index(drop=True),
+        speed,
+        when=when,
+        access_speed_kph=access_speed_kph,
+        crs=crs,
+        limit_m=snap_limit_m,
+    )
     snapped = snapping.snap_points(net, points.reset_index(drop=True), crs=crs, limit_m=snap_limit_m)
     far_points = snapped["too_far"].to_numpy(dtype=bool)
     far_sites = sited["too_far"].to_numpy(dtype=bool)
@@ -145,8 +180,9 @@ def travel_matrix(net: RoadNetwork, sites: gpd.GeoDataFrame, points: gpd.GeoData
         block = np.arange(start, min(start + batch, sources.count))
         per = fields.per_source_fields_from(rg, sources.subset(block), limit=limit_s)
         for r, s in enumerate(block):
-            tt = snapping.travel_times_from_sources(index, snapped, rg, sources.subset([s]), per[r], edge_seconds,
-                                                    None, access_speed_kph)
+            tt = snapping.travel_times_from_sources(
+                index, snapped, rg, sources.subset([s]), per[r], edge_seconds, None, access_speed_kph
+            )
             out[s] = tt["travel_seconds"].to_numpy(dtype=float)
     out[:, far_points] = np.inf
     out[far_sites, :] = np.inf

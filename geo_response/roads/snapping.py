@@ -33,7 +33,7 @@ from geo_response.roads.fields import RoutingGraph
 SEGMENT_M = 50.0
 K_TIERS = (12, 64)
 _CHUNK = 50_000
-_AT_NODE = 1e-9   # edge fraction this close to 0 or 1 is the end node itself
+_AT_NODE = 1e-9  # edge fraction this close to 0 or 1 is the end node itself
 if TYPE_CHECKING:
     from geo_response.roads.roadnet import RoadNetwork
 
@@ -44,12 +44,12 @@ SNAP_COLUMNS = ["edge", "u", "v", "key", "edge_fraction", "snap_distance_m", "to
 class Segments:
     """Edges cut into straight pieces of at most ``max_length`` m, with a KD-tree on their midpoints."""
 
-    start: np.ndarray          # (m, 2) projected
-    vector: np.ndarray         # (m, 2) end - start
-    data: np.ndarray           # (m, 4) start x, y and vector x, y side by side: one gather per candidate
-    edge: np.ndarray           # row in the EdgeIndex
-    offset: np.ndarray         # distance along the edge where the segment starts (m)
-    edge_length: np.ndarray    # projected length of each edge (m), indexed by edge row
+    start: np.ndarray  # (m, 2) projected
+    vector: np.ndarray  # (m, 2) end - start
+    data: np.ndarray  # (m, 4) start x, y and vector x, y side by side: one gather per candidate
+    edge: np.ndarray  # row in the EdgeIndex
+    offset: np.ndarray  # distance along the edge where the segment starts (m)
+    edge_length: np.ndarray  # projected length of each edge (m), indexed by edge row
     tree: cKDTree
     max_length: float
 
@@ -116,8 +116,7 @@ def build_edge_index(net: RoadNetwork, crs: str = "EPSG:27700") -> EdgeIndex:
     """
     table = net.edges[["u", "v", "key", "length"]].reset_index(drop=True)
     # the same road in both directions: u->v and v->u of (nearly) the same length, not a self-loop
-    pairs = table.reset_index().merge(table.reset_index(), left_on=["u", "v"], right_on=["v", "u"],
-                                      suffixes=("", "_r"))
+    pairs = table.reset_index().merge(table.reset_index(), left_on=["u", "v"], right_on=["v", "u"], suffixes=("", "_r"))
     pairs = pairs[(pairs["u"] != pairs["v"]) & ((pairs["length"] - pairs["length_r"]).abs() < 0.5)]
     pairs = pairs.sort_values(["index", "key_r"]).drop_duplicates("index")
     reverse_row = np.full(len(table), -1, dtype=np.int64)
@@ -130,13 +129,20 @@ def build_edge_index(net: RoadNetwork, crs: str = "EPSG:27700") -> EdgeIndex:
     kept_rows = rows[keep]
     rev = reverse_row[keep]
     transformer = Transformer.from_crs(4326, crs, always_xy=True)
-    geometry = shapely.transform(net.edge_geometries(kept_rows),
-                                 lambda c: np.column_stack(transformer.transform(c[:, 0], c[:, 1])))
+    geometry = shapely.transform(
+        net.edge_geometries(kept_rows), lambda c: np.column_stack(transformer.transform(c[:, 0], c[:, 1]))
+    )
     keys = table["key"].to_numpy(dtype=np.int64)
     return EdgeIndex(
-        u=table["u"].to_numpy(dtype=np.int64)[keep], v=table["v"].to_numpy(dtype=np.int64)[keep], key=keys[keep],
+        u=table["u"].to_numpy(dtype=np.int64)[keep],
+        v=table["v"].to_numpy(dtype=np.int64)[keep],
+        key=keys[keep],
         reverse_key=np.where(rev >= 0, keys[np.maximum(rev, 0)], -1).astype(np.int64),
-        rows=kept_rows, reverse_rows=rev, geometry=geometry, tree=shapely.STRtree(geometry), crs=crs,
+        rows=kept_rows,
+        reverse_rows=rev,
+        geometry=geometry,
+        tree=shapely.STRtree(geometry),
+        crs=crs,
         segments=_segments(geometry),
     )
 
@@ -152,18 +158,24 @@ def _segments(geometry: np.ndarray, max_length: float = SEGMENT_M) -> Segments:
     first = np.r_[True, edge[1:] != edge[:-1]]
     offset = cum - np.maximum.accumulate(np.where(first, cum, 0.0))
     edge_length = np.bincount(edge, weights=seg_len, minlength=len(geometry))
-    return Segments(start=start, vector=end - start, data=np.ascontiguousarray(np.column_stack([start, end - start])),
-                    edge=edge, offset=offset, edge_length=edge_length,
-                    tree=cKDTree((start + end) / 2.0), max_length=max_length)
+    return Segments(
+        start=start,
+        vector=end - start,
+        data=np.ascontiguousarray(np.column_stack([start, end - start])),
+        edge=edge,
+        offset=offset,
+        edge_length=edge_length,
+        tree=cKDTree((start + end) / 2.0),
+        max_length=max_length,
+    )
 
 
-def _nearest_segments(seg: Segments, xy: np.ndarray, k: int = 12
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _nearest_segments(seg: Segments, xy: np.ndarray, k: int = 12) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nearest segment to each point: (segment row or -1 where not proven, distance, parameter in [0, 1])."""
     k = min(k, len(seg.edge))
     mid_dist, cand = seg.tree.query(xy, k=k)
     mid_dist, cand = mid_dist.reshape(len(xy), k), cand.reshape(len(xy), k)
-    S = seg.data[cand]                                            # (n, k, 4)
+    S = seg.data[cand]  # (n, k, 4)
     ax = xy[:, 0:1] - S[..., 0]
     ay = xy[:, 1:2] - S[..., 1]
     bx, by = S[..., 2], S[..., 3]
@@ -184,8 +196,9 @@ def _projected_xy(points: gpd.GeoSeries | gpd.GeoDataFrame, crs: str) -> np.ndar
     if geo.crs is None:
         raise RoutingError("points have no CRS; set it (EPSG:4326 for longitude/latitude)")
     if len(geo) and (geo.isna() | geo.is_empty).any():
-        raise RoutingError(f"{int((geo.isna() | geo.is_empty).sum())} points have no geometry; drop or "
-                           "geocode them before snapping")
+        raise RoutingError(
+            f"{int((geo.isna() | geo.is_empty).sum())} points have no geometry; drop or geocode them before snapping"
+        )
     if len(geo) and (geo.geom_type != "Point").any():
         raise RoutingError("only Point geometries can be snapped; take centroids or representative points first")
     if geo.crs.to_epsg() == 4326:
@@ -198,8 +211,9 @@ def _projected_xy(points: gpd.GeoSeries | gpd.GeoDataFrame, crs: str) -> np.ndar
     return xy
 
 
-def snap_points(net: RoadNetwork, points: gpd.GeoSeries | gpd.GeoDataFrame, crs: str = "EPSG:27700",
-                limit_m: float = 1000.0) -> pd.DataFrame:
+def snap_points(
+    net: RoadNetwork, points: gpd.GeoSeries | gpd.GeoDataFrame, crs: str = "EPSG:27700", limit_m: float = 1000.0
+) -> pd.DataFrame:
     """Snap points to their nearest edge.
 
     Parameters
@@ -232,7 +246,7 @@ def snap_points(net: RoadNetwork, points: gpd.GeoSeries | gpd.GeoDataFrame, crs:
     cell = np.floor(xy / 1000.0).astype(np.int64) if n else np.empty((0, 2), dtype=np.int64)
     order = np.argsort((cell[:, 1] - cell[:, 1].min(initial=0)) * (1 << 32) + cell[:, 0], kind="stable")
     for lo in range(0, n, _CHUNK):
-        part = order[lo:lo + _CHUNK]
+        part = order[lo : lo + _CHUNK]
         # few candidates first; points not proven (mostly far from any road) get more, then the STRtree
         for k in K_TIERS:
             row, dist, t = _nearest_segments(seg, xy[part], k)
@@ -257,17 +271,26 @@ def snap_points(net: RoadNetwork, points: gpd.GeoSeries | gpd.GeoDataFrame, crs:
             fraction[part] = shapely.line_locate_point(lines, pts, normalized=True)
             distance[part] = shapely.distance(lines, pts)
     fraction = np.clip(np.nan_to_num(fraction, nan=0.0), 0.0, 1.0)
-    fraction[fraction < _AT_NODE] = 0.0          # within a micrometre of an end: exactly at the node
+    fraction[fraction < _AT_NODE] = 0.0  # within a micrometre of an end: exactly at the node
     fraction[fraction > 1.0 - _AT_NODE] = 1.0
-    out = pd.DataFrame({
-        "edge": edge, "u": index.u[edge], "v": index.v[edge], "key": index.key[edge],
-        "edge_fraction": fraction, "snap_distance_m": distance, "too_far": distance > limit_m,
-    }, index=points.index)
+    out = pd.DataFrame(
+        {
+            "edge": edge,
+            "u": index.u[edge],
+            "v": index.v[edge],
+            "key": index.key[edge],
+            "edge_fraction": fraction,
+            "snap_distance_m": distance,
+            "too_far": distance > limit_m,
+        },
+        index=points.index,
+    )
     return out
 
 
-def seconds_along_edges(t_u: np.ndarray, t_v: np.ndarray, forward: np.ndarray, reverse: np.ndarray,
-                        fraction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def seconds_along_edges(
+    t_u: np.ndarray, t_v: np.ndarray, forward: np.ndarray, reverse: np.ndarray, fraction: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Arrival time at fraction ``f`` of edges ``u -> v`` through each end: ``(via u, via v)``, ``inf`` if none.
 
     Via ``u``: ``t[u] + f * forward``. Via ``v``: ``t[v] + (1 - f) * reverse`` on a two-way road; on a one-way
@@ -275,15 +298,22 @@ def seconds_along_edges(t_u: np.ndarray, t_v: np.ndarray, forward: np.ndarray, r
     """
     via_u = t_u + fraction * forward
     with np.errstate(invalid="ignore"):
-        back = np.where(np.isfinite(reverse), (1.0 - fraction) * reverse,
-                        np.where(fraction >= 1.0 - _AT_NODE, 0.0, np.inf))
+        back = np.where(
+            np.isfinite(reverse), (1.0 - fraction) * reverse, np.where(fraction >= 1.0 - _AT_NODE, 0.0, np.inf)
+        )
         via_v = t_v + back
     return via_u, np.where(np.isnan(via_v), np.inf, via_v)
 
 
-def point_travel_times(index: EdgeIndex, snapped: pd.DataFrame, rg: RoutingGraph, node_seconds: np.ndarray,
-                       edge_seconds: np.ndarray, node_source: np.ndarray | None = None,
-                       access_speed_kph: float = 15.0) -> pd.DataFrame:
+def point_travel_times(
+    index: EdgeIndex,
+    snapped: pd.DataFrame,
+    rg: RoutingGraph,
+    node_seconds: np.ndarray,
+    edge_seconds: np.ndarray,
+    node_source: np.ndarray | None = None,
+    access_speed_kph: float = 15.0,
+) -> pd.DataFrame:
     """Travel time to snapped points from a node field.
 
     Parameters
@@ -333,9 +363,16 @@ def point_travel_times(index: EdgeIndex, snapped: pd.DataFrame, rg: RoutingGraph
     return out
 
 
-def snap_sources(net: RoadNetwork, points: gpd.GeoSeries | gpd.GeoDataFrame, speed: str = "blue_light", *,
-                 when=None, access_speed_kph: float = 15.0, crs: str = "EPSG:27700",
-                 limit_m: float = 1000.0) -> tuple[fields.Sources, pd.DataFrame]:
+def snap_sources(
+    net: RoadNetwork,
+    points: gpd.GeoSeries | gpd.GeoDataFrame,
+    speed: str = "blue_light",
+    *,
+    when=None,
+    access_speed_kph: float = 15.0,
+    crs: str = "EPSG:27700",
+    limit_m: float = 1000.0,
+) -> tuple[fields.Sources, pd.DataFrame]:
     """Start points (bases, sites) snapped to their nearest edge, as :class:`fields.Sources` for Dijkstra.
 
     A source at fraction ``f`` of edge ``u -> v`` reaches ``v`` after ``(1 - f) * t(u->v)`` and, where the
@@ -363,23 +400,38 @@ def snap_sources(net: RoadNetwork, points: gpd.GeoSeries | gpd.GeoDataFrame, spe
         to_u = np.where(f <= 0.0, 0.0, np.where(np.isfinite(rev), f * rev, np.inf))
     k = len(edge)
     sources = fields.Sources(
-        count=k, source=np.r_[np.arange(k), np.arange(k)], node=np.r_[vi, ui],
-        seconds=np.r_[to_v + access, to_u + access], edge=edge, fraction=f, access_seconds=access,
-        forward=fwd, reverse=rev)
+        count=k,
+        source=np.r_[np.arange(k), np.arange(k)],
+        node=np.r_[vi, ui],
+        seconds=np.r_[to_v + access, to_u + access],
+        edge=edge,
+        fraction=f,
+        access_seconds=access,
+        forward=fwd,
+        reverse=rev,
+    )
     return sources, snapped
 
 
-def travel_times_from_sources(index: EdgeIndex, snapped: pd.DataFrame, rg: RoutingGraph, sources: fields.Sources,
-                              node_seconds: np.ndarray, edge_seconds: np.ndarray,
-                              node_source: np.ndarray | None = None, access_speed_kph: float = 15.0) -> pd.DataFrame:
+def travel_times_from_sources(
+    index: EdgeIndex,
+    snapped: pd.DataFrame,
+    rg: RoutingGraph,
+    sources: fields.Sources,
+    node_seconds: np.ndarray,
+    edge_seconds: np.ndarray,
+    node_source: np.ndarray | None = None,
+    access_speed_kph: float = 15.0,
+) -> pd.DataFrame:
     """:func:`point_travel_times` from a field of ``sources``, also along the edge a source sits on.
 
     A point on the same edge as a source (downstream, or either way on a two-way road) may be reached
     without leaving the edge (:func:`fields.same_edge_seconds`); the earlier of the two is kept.
     """
     out = point_travel_times(index, snapped, rg, node_seconds, edge_seconds, node_source, access_speed_kph)
-    direct, which = fields.same_edge_seconds(sources, snapped["edge"].to_numpy(dtype=np.int64),
-                                             snapped["edge_fraction"].to_numpy(dtype=float))
+    direct, which = fields.same_edge_seconds(
+        sources, snapped["edge"].to_numpy(dtype=np.int64), snapped["edge_fraction"].to_numpy(dtype=float)
+    )
     access = snapped["snap_distance_m"].to_numpy(dtype=float) / (access_speed_kph / 3.6)
     direct = direct + access
     better = direct < out["travel_seconds"].to_numpy(dtype=float)

@@ -61,8 +61,10 @@ def one_value(value: object, what: str = "value") -> object:
     if isinstance(value, list | tuple):
         distinct = list(dict.fromkeys(str(v) for v in value))
         if len(distinct) != 1:
-            raise RoutingError(f"an edge holds several {what} values {distinct}: build the graph with "
-                             "geo_response.roads.osm (edges homogeneous in highway and maxspeed)")
+            raise RoutingError(
+                f"an edge holds several {what} values {distinct}: build the graph with "
+                "geo_response.roads.osm (edges homogeneous in highway and maxspeed)"
+            )
         return value[0]
     return value
 
@@ -88,8 +90,9 @@ def _is_yes(value: object) -> bool:
     return str(value).strip().lower() in ("yes", "true", "1", "-1")
 
 
-def parse_maxspeed(value: object, highway: object = None, oneway: object = False,
-                   speeds: Speeds | None = None) -> float | None:
+def parse_maxspeed(
+    value: object, highway: object = None, oneway: object = False, speeds: Speeds | None = None
+) -> float | None:
     """Parse a UK OSM ``maxspeed`` value into km/h.
 
     Parameters
@@ -156,10 +159,21 @@ def default_limit_kph(highway: object, speeds: Speeds) -> float:
 # ---------------------------------------------------------------------------------------------
 # time of day
 # ---------------------------------------------------------------------------------------------
-_DAY_NAMES = {d: i for i, names in enumerate((("mon", "monday"), ("tue", "tues", "tuesday"),
-                                              ("wed", "wednesday"), ("thu", "thur", "thurs", "thursday"),
-                                              ("fri", "friday"), ("sat", "saturday"), ("sun", "sunday")))
-              for d in names}
+_DAY_NAMES = {
+    d: i
+    for i, names in enumerate(
+        (
+            ("mon", "monday"),
+            ("tue", "tues", "tuesday"),
+            ("wed", "wednesday"),
+            ("thu", "thur", "thurs", "thursday"),
+            ("fri", "friday"),
+            ("sat", "saturday"),
+            ("sun", "sunday"),
+        )
+    )
+    for d in names
+}
 _CLOCK = re.compile(r"^(\d{1,2})(?::(\d{2}))?$")
 
 
@@ -210,8 +224,10 @@ def parse_when(text: str | datetime | When | int) -> When:
             hour = None
             break
     if hour is None:
-        raise InputFileError(f"cannot read the time {text!r}: give an hour such as '08:00', '08:00 weekend', "
-                             "'Sat 08:00' or an ISO datetime such as '2024-03-02T08:15'")
+        raise InputFileError(
+            f"cannot read the time {text!r}: give an hour such as '08:00', '08:00 weekend', "
+            "'Sat 08:00' or an ISO datetime such as '2024-03-02T08:15'"
+        )
     return When(hour, day_type)
 
 
@@ -310,13 +326,19 @@ def _edge_pieces(data: dict, speeds: Speeds, cache: dict) -> tuple[float, str, s
         cache[key] = edge_limit(raw, highway, oneway, speeds)
     limit, imputed = cache[key]
     setting = "urban" if limit <= speeds.urban_limit_mph * MPH_TO_KPH + 1e-6 else "rural"
-    data.update(limit_kph=limit, limit_imputed=imputed, road_class=road_class(highway), setting=setting,
-                setting_source="limit")
+    data.update(
+        limit_kph=limit, limit_imputed=imputed, road_class=road_class(highway), setting=setting, setting_source="limit"
+    )
     return limit, data["road_class"], setting
 
 
-def add_travel_times(G: nx.MultiDiGraph, speeds: Speeds, profiles: Iterable[str] | None = None,
-                     hour: int | None = None, when: When | str | None = None) -> nx.MultiDiGraph:
+def add_travel_times(
+    G: nx.MultiDiGraph,
+    speeds: Speeds,
+    profiles: Iterable[str] | None = None,
+    hour: int | None = None,
+    when: When | str | None = None,
+) -> nx.MultiDiGraph:
     """Set ``speed_kph_<p>`` / ``travel_time_<p>`` (and limits and settings if missing) on every edge, in place.
 
     Parameters
@@ -359,8 +381,9 @@ def add_travel_times(G: nx.MultiDiGraph, speeds: Speeds, profiles: Iterable[str]
     return G
 
 
-def edge_speeds_kph(limit_kph: np.ndarray, road_class: np.ndarray, setting: np.ndarray, speed: SpeedProfile,
-                    multiplier: float = 1.0) -> np.ndarray:
+def edge_speeds_kph(
+    limit_kph: np.ndarray, road_class: np.ndarray, setting: np.ndarray, speed: SpeedProfile, multiplier: float = 1.0
+) -> np.ndarray:
     """Speed (km/h) of edges under a speed profile, from their limit, road class and setting (vectorised).
 
     ``min(limit * factor[setting][class] * multiplier, max_kph[class])``: the same rule as
@@ -379,8 +402,15 @@ def edge_speeds_kph(limit_kph: np.ndarray, road_class: np.ndarray, setting: np.n
     return np.minimum(limit * factor * multiplier, cap)
 
 
-def edge_travel_times(length_m: np.ndarray, limit_kph: np.ndarray, road_class: np.ndarray, setting: np.ndarray,
-                      speed: SpeedProfile, hour: int | None = None, when: When | str | None = None) -> np.ndarray:
+def edge_travel_times(
+    length_m: np.ndarray,
+    limit_kph: np.ndarray,
+    road_class: np.ndarray,
+    setting: np.ndarray,
+    speed: SpeedProfile,
+    hour: int | None = None,
+    when: When | str | None = None,
+) -> np.ndarray:
     """Travel seconds of edges under a speed profile at a time of the week (vectorised).
 
     ``when`` (a :class:`When` or text for :func:`parse_when`) wins over ``hour`` (a weekday hour); with

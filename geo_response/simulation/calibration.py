@@ -41,9 +41,18 @@ class Calibration:
     replications: pd.DataFrame
 
 
-def calibrate_job_scale(scenario: Scenario, target: float = 0.827, *, measure: str = "pct_met_emergency",
-                        replications: int = 2, seed: int = 0, bracket: tuple[float, float] = (0.25, 4.0),
-                        xtol: float = 1e-3, parallel: bool = False, **dask_options: object) -> Calibration:
+def calibrate_job_scale(
+    scenario: Scenario,
+    target: float = 0.827,
+    *,
+    measure: str = "pct_met_emergency",
+    replications: int = 2,
+    seed: int = 0,
+    bracket: tuple[float, float] = (0.25, 4.0),
+    xtol: float = 1e-3,
+    parallel: bool = False,
+    **dask_options: object,
+) -> Calibration:
     """Find the job-time scale at which mean ``measure`` over the replications equals ``target``.
 
     Every evaluation uses the same ``seed`` (common random numbers), so the function is smooth enough
@@ -58,8 +67,9 @@ def calibrate_job_scale(scenario: Scenario, target: float = 0.827, *, measure: s
 
     def reps(scale: float) -> pd.DataFrame:
         if scale not in cache:
-            cache[scale] = run_replications(scenario.with_(job_scale=scale), replications, seed,
-                                            parallel=parallel, **dask_options)  # type: ignore[arg-type]
+            cache[scale] = run_replications(
+                scenario.with_(job_scale=scale), replications, seed, parallel=parallel, **dask_options
+            )  # type: ignore[arg-type]
         return cache[scale]
 
     def gap(scale: float) -> float:
@@ -68,8 +78,10 @@ def calibrate_job_scale(scenario: Scenario, target: float = 0.827, *, measure: s
     lo, hi = bracket
     g_lo, g_hi = gap(lo), gap(hi)
     if g_lo * g_hi > 0:
-        msg = (f"{measure} = {g_lo + target:.3f} at job scale {lo} and {g_hi + target:.3f} at {hi}: "
-               f"target {target} is outside; widen the bracket or change the roster")
+        msg = (
+            f"{measure} = {g_lo + target:.3f} at job scale {lo} and {g_hi + target:.3f} at {hi}: "
+            f"target {target} is outside; widen the bracket or change the roster"
+        )
         raise SimulationError(msg)
     scale = brentq(gap, lo, hi, xtol=xtol)
     df = reps(scale)

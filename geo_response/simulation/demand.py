@@ -26,8 +26,18 @@ from geo_response.errors import SimulationError
 from geo_response.simulation.engine import SimInputs
 from geo_response.simulation.roster import Roster
 
-__all__ = ["CATEGORIES", "Scenario", "hour_of_week", "lognormal_params", "poisson_arrivals", "sample_lognormal",
-           "incident_times", "scale_indices", "scenario_from_profile", "spread_months"]
+__all__ = [
+    "CATEGORIES",
+    "Scenario",
+    "hour_of_week",
+    "lognormal_params",
+    "poisson_arrivals",
+    "sample_lognormal",
+    "incident_times",
+    "scale_indices",
+    "scenario_from_profile",
+    "spread_months",
+]
 
 CATEGORIES = ("emergency", "priority", "routine")
 Z90 = 1.2815515655446004
@@ -82,8 +92,9 @@ def spread_months(months: pd.Series | np.ndarray, profile: np.ndarray, rng: np.r
     return out
 
 
-def incident_times(timestamps: pd.Series | np.ndarray, start: str | pd.Timestamp,
-                   days: float) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+def incident_times(
+    timestamps: pd.Series | np.ndarray, start: str | pd.Timestamp, days: float
+) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """Seconds from ``start`` for each incident, which rows fall inside the run, and ledger issues.
 
     Rows outside ``[start, start + days)`` or without a time are not simulated (issue ``outside the
@@ -94,8 +105,15 @@ def incident_times(timestamps: pd.Series | np.ndarray, start: str | pd.Timestamp
     t0 = pd.Timestamp(start)
     secs = ((ts - t0).dt.total_seconds()).to_numpy(float)
     inside = np.isfinite(secs) & (secs >= 0) & (secs < days * 86400)
-    issues = [{"row": int(i), "reason": "no time" if not np.isfinite(secs[i]) else
-               f"outside the period {t0:%Y-%m-%d %H:%M} + {days:g} days"} for i in np.flatnonzero(~inside)]
+    issues = [
+        {
+            "row": int(i),
+            "reason": "no time"
+            if not np.isfinite(secs[i])
+            else f"outside the period {t0:%Y-%m-%d %H:%M} + {days:g} days",
+        }
+        for i in np.flatnonzero(~inside)
+    ]
     prev = np.fmax.accumulate(np.where(np.isfinite(secs), secs, -np.inf))
     late = np.flatnonzero(np.isfinite(secs[1:]) & (secs[1:] < prev[:-1])) + 1
     late = late[inside[late]]
@@ -112,8 +130,9 @@ def scale_indices(n: int, factor: float, rng: np.random.Generator) -> np.ndarray
     return np.repeat(np.arange(n), reps)
 
 
-def poisson_arrivals(rate_per_hour: float, profile: np.ndarray, days: float, rng: np.random.Generator,
-                     start_weekday: int = 0) -> np.ndarray:
+def poisson_arrivals(
+    rate_per_hour: float, profile: np.ndarray, days: float, rng: np.random.Generator, start_weekday: int = 0
+) -> np.ndarray:
     """Sorted arrival seconds of a Poisson process whose hourly rate follows the hour-of-week profile.
 
     ``rate_per_hour`` is the mean over the week; hour h of the run has rate
@@ -208,14 +227,26 @@ class Scenario:
             tgt = np.broadcast_to(np.asarray(getattr(self, f"{name}_target_s"), float), (len(w),))
             target[sel] = tgt[atom[sel]]
         r = self.roster
-        return SimInputs(arrival_s=arr, atom=atom, priority=cat, delay_s=delay, job_s=job, target_s=target,
-                         speed=np.where(cat == 0, 0, 1), unit_post=r.unit_post, shift_unit=r.shift_unit,
-                         shift_start_s=r.shift_start_s, shift_end_s=r.shift_end_s, travel_s=self.travel_s,
-                         horizon_s=self.days * 86400.0, warmup_s=self.warmup_days * 86400.0)
+        return SimInputs(
+            arrival_s=arr,
+            atom=atom,
+            priority=cat,
+            delay_s=delay,
+            job_s=job,
+            target_s=target,
+            speed=np.where(cat == 0, 0, 1),
+            unit_post=r.unit_post,
+            shift_unit=r.shift_unit,
+            shift_start_s=r.shift_start_s,
+            shift_end_s=r.shift_end_s,
+            travel_s=self.travel_s,
+            horizon_s=self.days * 86400.0,
+            warmup_s=self.warmup_days * 86400.0,
+        )
 
 
 def _target_s(policy: object, category: str, setting: str) -> float:
-    grades = [g for g in policy.grades if g.category == category and g.attended]   # type: ignore[attr-defined]
+    grades = [g for g in policy.grades if g.category == category and g.attended]  # type: ignore[attr-defined]
     for g in grades:
         if g.setting in (setting, "any"):
             return float(g.target_minutes) * 60.0
@@ -225,9 +256,17 @@ def _target_s(policy: object, category: str, setting: str) -> float:
     raise SimulationError(msg)
 
 
-def scenario_from_profile(profile: object, travel_s: np.ndarray, atom_weights: np.ndarray, roster: Roster,
-                          atom_urban: np.ndarray, *, days: float = 365.0, policy: str = "essex-2022",
-                          attended_per_year: float | None = None) -> Scenario:
+def scenario_from_profile(
+    profile: object,
+    travel_s: np.ndarray,
+    atom_weights: np.ndarray,
+    roster: Roster,
+    atom_urban: np.ndarray,
+    *,
+    days: float = 365.0,
+    policy: str = "essex-2022",
+    attended_per_year: float | None = None,
+) -> Scenario:
     """A :class:`Scenario` with the force profile's ``[simulation]`` defaults and policy targets.
 
     Parameters
@@ -248,19 +287,28 @@ def scenario_from_profile(profile: object, travel_s: np.ndarray, atom_weights: n
     attended_per_year : float, optional
         Default: ``profile.simulation.attended_per_year``.
     """
-    sim = profile.simulation                                                        # type: ignore[attr-defined]
-    rm = profile.response_model                                                     # type: ignore[attr-defined]
-    pol = profile.policy(policy)                                                    # type: ignore[attr-defined]
+    sim = profile.simulation  # type: ignore[attr-defined]
+    rm = profile.response_model  # type: ignore[attr-defined]
+    pol = profile.policy(policy)  # type: ignore[attr-defined]
     urban = np.asarray(atom_urban, bool)
     emergency = np.where(urban, _target_s(pol, "emergency", "urban"), _target_s(pol, "emergency", "rural"))
     per_year = sim.attended_per_year if attended_per_year is None else attended_per_year
     return Scenario(
-        travel_s=np.asarray(travel_s, float), atom_weights=np.asarray(atom_weights, float), roster=roster,
-        emergency_target_s=emergency, priority_target_s=_target_s(pol, "priority", "any"),
-        routine_target_s=_target_s(pol, "routine", "any"), rate_per_hour=per_year / 8760.0,
-        profile=hour_of_week(sim.hour_of_day, sim.weekday), grade_shares=tuple(sim.grade_shares),
+        travel_s=np.asarray(travel_s, float),
+        atom_weights=np.asarray(atom_weights, float),
+        roster=roster,
+        emergency_target_s=emergency,
+        priority_target_s=_target_s(pol, "priority", "any"),
+        routine_target_s=_target_s(pol, "routine", "any"),
+        rate_per_hour=per_year / 8760.0,
+        profile=hour_of_week(sim.hour_of_day, sim.weekday),
+        grade_shares=tuple(sim.grade_shares),
         job_minutes=dict(sim.job_minutes),
-        delay_stages=((rm.call_answer_median_s, rm.call_answer_p90_s),
-                      (rm.call_handling_median_s, rm.call_handling_p90_s)),
-        days=days, warmup_days=min(sim.warmup_days, days / 2), atom_urban=urban,
+        delay_stages=(
+            (rm.call_answer_median_s, rm.call_answer_p90_s),
+            (rm.call_handling_median_s, rm.call_handling_p90_s),
+        ),
+        days=days,
+        warmup_days=min(sim.warmup_days, days / 2),
+        atom_urban=urban,
     )

@@ -43,7 +43,7 @@ from geo_response.errors import SimulationError
 
 __all__ = ["CAUSES", "SimInputs", "SimResult", "simulate", "validate_inputs"]
 
-CAUSES = ("", "queue", "delay", "travel", "distance")   # code 0 = met (or no target)
+CAUSES = ("", "queue", "delay", "travel", "distance")  # code 0 = met (or no target)
 _JOB, _SHIFT, _INCIDENT = 0, 1, 2
 
 
@@ -129,13 +129,18 @@ class SimResult:
     def frame(self) -> pd.DataFrame:
         """One row per reported incident: the output columns, in minutes, ``cause`` as text."""
         keep = self.reported
-        return pd.DataFrame({
-            "incident": np.flatnonzero(keep),
-            "delay_minutes": self.delay_s[keep] / 60, "queue_minutes": self.queue_s[keep] / 60,
-            "travel_minutes": self.travel_s[keep] / 60, "response_minutes": self.response_s[keep] / 60,
-            "unit_id": self.unit_id[keep], "met": self.met[keep],
-            "cause": np.asarray(CAUSES, dtype=object)[self.cause[keep]],
-        })
+        return pd.DataFrame(
+            {
+                "incident": np.flatnonzero(keep),
+                "delay_minutes": self.delay_s[keep] / 60,
+                "queue_minutes": self.queue_s[keep] / 60,
+                "travel_minutes": self.travel_s[keep] / 60,
+                "response_minutes": self.response_s[keep] / 60,
+                "unit_id": self.unit_id[keep],
+                "met": self.met[keep],
+                "cause": np.asarray(CAUSES, dtype=object)[self.cause[keep]],
+            }
+        )
 
     def pct_met(self, mask: np.ndarray | None = None) -> float:
         """Share of reported incidents with a target that met it (NaN if none)."""
@@ -144,8 +149,9 @@ class SimResult:
 
     def utilisation_by(self, groups: dict[str, np.ndarray]) -> pd.DataFrame:
         """Busy and on-duty hours and utilisation per group of units (e.g. ``{"base": ..., "shift": ...}``)."""
-        df = pd.DataFrame({**groups, "busy_hours": self.unit_busy_s / 3600,
-                           "on_duty_hours": self.unit_on_duty_s / 3600})
+        df = pd.DataFrame(
+            {**groups, "busy_hours": self.unit_busy_s / 3600, "on_duty_hours": self.unit_on_duty_s / 3600}
+        )
         out = df.groupby(list(groups), sort=True)[["busy_hours", "on_duty_hours"]].sum().reset_index()
         out["utilisation"] = out["busy_hours"] / out["on_duty_hours"].where(out["on_duty_hours"] > 0)
         return out
@@ -166,8 +172,13 @@ def validate_inputs(inp: SimInputs) -> None:
         bad = int((~np.isfinite(travel) | (travel < 0)).any(axis=(0, 1)).sum())
         msg = f"travel_s has {bad} atom(s) with an infinite or negative time; drop or re-snap those atoms"
         raise SimulationError(msg)
-    checks = [("atom", inp.atom, travel.shape[2]), ("speed", inp.speed, 2), ("priority", inp.priority, 3),
-              ("unit_post", inp.unit_post, travel.shape[1]), ("shift_unit", inp.shift_unit, inp.n_units)]
+    checks = [
+        ("atom", inp.atom, travel.shape[2]),
+        ("speed", inp.speed, 2),
+        ("priority", inp.priority, 3),
+        ("unit_post", inp.unit_post, travel.shape[1]),
+        ("shift_unit", inp.shift_unit, inp.n_units),
+    ]
     for name, values, upper in checks:
         v = np.asarray(values)
         if len(v) and (v.min() < 0 or v.max() >= upper):
@@ -225,12 +236,16 @@ def _load_warning(inp: SimInputs, return_to_post: bool) -> str | None:
         work = work + legs[1, np.asarray(inp.atom)[inside]]
     offered = float(work.sum())
     if capacity <= 0:
-        return (f"no unit is on duty before the horizon: all {int(inside.sum())} incidents queue unattended "
-                f"(implied backlog {offered / 3600:,.0f} unit-hours)")
+        return (
+            f"no unit is on duty before the horizon: all {int(inside.sum())} incidents queue unattended "
+            f"(implied backlog {offered / 3600:,.0f} unit-hours)"
+        )
     if offered >= capacity:
-        return (f"offered work {offered / 3600:,.0f} unit-hours >= on-duty capacity {capacity / 3600:,.0f} "
-                f"(utilisation {offered / capacity:.2f}): the queue grows; implied backlog "
-                f"{(offered - capacity) / 3600:,.0f} unit-hours at the horizon. The run stops there.")
+        return (
+            f"offered work {offered / 3600:,.0f} unit-hours >= on-duty capacity {capacity / 3600:,.0f} "
+            f"(utilisation {offered / capacity:.2f}): the queue grows; implied backlog "
+            f"{(offered - capacity) / 3600:,.0f} unit-hours at the horizon. The run stops there."
+        )
     return None
 
 
@@ -280,13 +295,13 @@ def _run(inp: SimInputs, return_to_post: bool) -> SimResult:  # noqa: C901 (see 
     order = np.argsort(ready, kind="stable").tolist()
     ready_l, atom_l, spd_l = ready.tolist(), np.asarray(inp.atom).tolist(), np.asarray(inp.speed).tolist()
     prio_l, job_l = np.asarray(inp.priority).tolist(), np.asarray(inp.job_s, float).tolist()
-    unit_travel = np.asarray(inp.travel_s, float)[:, np.asarray(inp.unit_post, int), :]   # (2, units, atoms)
+    unit_travel = np.asarray(inp.travel_s, float)[:, np.asarray(inp.unit_post, int), :]  # (2, units, atoms)
     pref = [np.argsort(unit_travel[s].T, axis=1, kind="stable").tolist() for s in range(2)]
-    tt = [unit_travel[0].T.tolist(), unit_travel[1].T.tolist()]            # [speed][atom][unit]
+    tt = [unit_travel[0].T.tolist(), unit_travel[1].T.tolist()]  # [speed][atom][unit]
     back = tt[1] if return_to_post else None
     shifts = _shift_stream(inp)
     horizon, warm = float(inp.horizon_s), float(inp.warmup_s)
-    free = [False] * n_units          # on duty and not busy
+    free = [False] * n_units  # on duty and not busy
     on_duty, busy = [False] * n_units, [False] * n_units
     leave, off_at = [False] * n_units, [0.0] * n_units
     busy_s, overtime_s = [0.0] * n_units, [0.0] * n_units
@@ -328,7 +343,7 @@ def _run(inp: SimInputs, return_to_post: bool) -> SimResult:  # noqa: C901 (see 
             _, kind, u = shifts[ks]
             ks += 1
             if kind == 1:
-                if leave[u]:                           # still on the last shift's job: count the overrun
+                if leave[u]:  # still on the last shift's job: count the overrun
                     overtime_s[u] += max(0.0, t - max(off_at[u], warm))
                 on_duty[u], leave[u] = True, False
                 if not busy[u]:
@@ -348,16 +363,24 @@ def _run(inp: SimInputs, return_to_post: bool) -> SimResult:  # noqa: C901 (see 
                     break
             else:
                 heapq.heappush(waiting, (prio_l[i], t, i))
-    for _, _, i in waiting:                            # never dispatched: queued until the horizon
+    for _, _, i in waiting:  # never dispatched: queued until the horizon
         queue_s[i] = horizon - ready_l[i]
-    for u in range(n_units):                           # overruns still going on at the horizon
+    for u in range(n_units):  # overruns still going on at the horizon
         if leave[u]:
             overtime_s[u] += max(0.0, horizon - max(off_at[u], warm))
     return _collect(inp, ready, queue_s, travel_s, unit_id, busy_s, overtime_s, events)
 
 
-def _collect(inp: SimInputs, ready: np.ndarray, queue_s: list, travel_s: list, unit_id: list, busy_s: list,
-             overtime_s: list, events: int) -> SimResult:
+def _collect(
+    inp: SimInputs,
+    ready: np.ndarray,
+    queue_s: list,
+    travel_s: list,
+    unit_id: list,
+    busy_s: list,
+    overtime_s: list,
+    events: int,
+) -> SimResult:
     """Arrays from the loop's lists; on-duty seconds are the scheduled time after warm-up plus overruns."""
     lo, hi = float(inp.warmup_s), float(inp.horizon_s)
     start = np.clip(np.asarray(inp.shift_start_s, float), lo, hi)
@@ -366,10 +389,17 @@ def _collect(inp: SimInputs, ready: np.ndarray, queue_s: list, travel_s: list, u
     n = inp.n_incidents
     target = np.asarray(inp.target_s, float)
     return SimResult(
-        delay_s=np.asarray(inp.delay_s, float), queue_s=np.asarray(queue_s), travel_s=np.asarray(travel_s),
-        unit_id=np.asarray(unit_id, dtype=np.int64), met=np.zeros(n, bool), cause=np.zeros(n, np.int8),
-        reported=(ready >= lo) & (ready < hi), has_target=np.isfinite(target),
-        unit_busy_s=np.asarray(busy_s), unit_on_duty_s=on_duty + np.asarray(overtime_s), events=events,
+        delay_s=np.asarray(inp.delay_s, float),
+        queue_s=np.asarray(queue_s),
+        travel_s=np.asarray(travel_s),
+        unit_id=np.asarray(unit_id, dtype=np.int64),
+        met=np.zeros(n, bool),
+        cause=np.zeros(n, np.int8),
+        reported=(ready >= lo) & (ready < hi),
+        has_target=np.isfinite(target),
+        unit_busy_s=np.asarray(busy_s),
+        unit_on_duty_s=on_duty + np.asarray(overtime_s),
+        events=events,
         seconds=0.0,
     )
 

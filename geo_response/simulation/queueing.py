@@ -53,8 +53,7 @@ def _check_load(lam: float, mu: float, c: int) -> float:
         raise SimulationError(msg)
     rho = lam / (c * mu)
     if rho >= 1:
-        msg = (f"utilisation lam / (c mu) = {rho:.3f} >= 1: the queue grows without bound; "
-               "add units or reduce demand")
+        msg = f"utilisation lam / (c mu) = {rho:.3f} >= 1: the queue grows without bound; add units or reduce demand"
         raise SimulationError(msg)
     return rho
 
@@ -196,7 +195,7 @@ def hypercube_exact(rates: np.ndarray, travel: np.ndarray, mu: float) -> Hypercu
     ok = chosen >= 0
     p = _cube_probabilities(rates, chosen, mu)
     full = p[-1]
-    scale = 1.0 / (1.0 + full * rho / (1 - rho))   # the queue tail takes part of the probability
+    scale = 1.0 / (1.0 + full * rho / (1 - rho))  # the queue tail takes part of the probability
     p = p * scale
     p_tail = p[-1] * rho / (1 - rho)
     p_wait = float(p[-1] / (1 - rho))
@@ -205,13 +204,15 @@ def hypercube_exact(rates: np.ndarray, travel: np.ndarray, mu: float) -> Hypercu
     lam = rates.sum()
     atoms = np.arange(len(rates))
     flat = (atoms[:, None] * n_units + chosen)[ok]
-    w = (rates[:, None] / lam * p[None, :])
-    share = np.bincount(flat, weights=np.broadcast_to(w, chosen.shape)[ok],
-                        minlength=len(rates) * n_units).reshape(len(rates), n_units)
+    w = rates[:, None] / lam * p[None, :]
+    share = np.bincount(flat, weights=np.broadcast_to(w, chosen.shape)[ok], minlength=len(rates) * n_units).reshape(
+        len(rates), n_units
+    )
     share += (rates / lam)[:, None] * p_wait / n_units
-    no_queue = (share - (rates / lam)[:, None] * p_wait / n_units)
-    mean_travel = float((no_queue * np.where(np.isfinite(travel.T), travel.T, 0)).sum()
-                        + p_wait * _queue_travel(rates, travel))
+    no_queue = share - (rates / lam)[:, None] * p_wait / n_units
+    mean_travel = float(
+        (no_queue * np.where(np.isfinite(travel.T), travel.T, 0)).sum() + p_wait * _queue_travel(rates, travel)
+    )
     state_p = p.copy()
     state_p[-1] += p_tail
     return HypercubeResult(busy, share, share.sum(axis=0), p_wait, mean_travel, state_p)
@@ -221,7 +222,7 @@ def _chosen_units(order: np.ndarray, n_units: int) -> np.ndarray:
     """``chosen[j, s]``: the unit atom j is sent in busy-set s (bit n = unit n busy), -1 when all busy."""
     states = np.arange(1 << n_units)
     chosen = np.full((order.shape[0], len(states)), -1, dtype=np.int64)
-    for rank in range(n_units - 1, -1, -1):        # the last assignment (most preferred free) wins
+    for rank in range(n_units - 1, -1, -1):  # the last assignment (most preferred free) wins
         unit = order[:, rank][:, None]
         free = ((states[None, :] >> unit) & 1) == 0
         chosen = np.where(free, unit, chosen)
@@ -236,8 +237,9 @@ def _cube_probabilities(rates: np.ndarray, chosen: np.ndarray, mu: float) -> np.
     ok = chosen >= 0
     # up-rates by (state, unit): the summed rates of the atoms that would send that unit
     flat = (states[None, :] * n_units + chosen)[ok]
-    up = np.bincount(flat, weights=np.broadcast_to(rates[:, None], chosen.shape)[ok],
-                     minlength=n_states * n_units).reshape(n_states, n_units)
+    up = np.bincount(
+        flat, weights=np.broadcast_to(rates[:, None], chosen.shape)[ok], minlength=n_states * n_units
+    ).reshape(n_states, n_units)
     rows, cols, vals = [], [], []
     for n in range(n_units):
         bit = 1 << n
@@ -272,15 +274,22 @@ def correction_factors(n_units: int, rho: float) -> np.ndarray:
     logc = gammaln(n_units + 1)
     for j in range(n_units):
         k = np.arange(j, n_units)
-        log_ratio = (gammaln(n_units - j) - gammaln(k - j + 1) - gammaln(n_units - k)
-                     + gammaln(k + 1) + gammaln(n_units - k + 1) - logc)
+        log_ratio = (
+            gammaln(n_units - j)
+            - gammaln(k - j + 1)
+            - gammaln(n_units - k)
+            + gammaln(k + 1)
+            + gammaln(n_units - k + 1)
+            - logc
+        )
         with np.errstate(divide="ignore"):
             q[j] = np.exp(np.log(p[k]) + log_ratio - j * math.log(rho) - math.log(1 - rho)).sum()
     return q
 
 
-def hypercube_approx(rates: np.ndarray, travel: np.ndarray, mu: float, *, tol: float = 1e-7,
-                     max_iter: int = 500) -> HypercubeResult:
+def hypercube_approx(
+    rates: np.ndarray, travel: np.ndarray, mu: float, *, tol: float = 1e-7, max_iter: int = 500
+) -> HypercubeResult:
     """Larson's (1975) approximate hypercube with an infinite queue: N equations instead of 2**N.
 
     The probability that atom j's k-th choice is dispatched is approximated by
@@ -301,29 +310,30 @@ def hypercube_approx(rates: np.ndarray, travel: np.ndarray, mu: float, *, tol: f
     rates, travel, rho = _validate(rates, travel, mu)
     n_units = travel.shape[0]
     lam = rates.sum()
-    order = preference_order(travel)                 # atoms x units
+    order = preference_order(travel)  # atoms x units
     q = correction_factors(n_units, rho)
     p_wait = erlang_c(lam, mu, n_units)
     busy = np.full(n_units, rho)
     for _ in range(max_iter):
-        prefix = _busy_prefix(busy, order)           # prod_{l<k} rho_{a_jl}
+        prefix = _busy_prefix(busy, order)  # prod_{l<k} rho_{a_jl}
         weight = rates[:, None] * q[None, :] * prefix
         V = np.bincount(order.ravel(), weights=weight.ravel(), minlength=n_units) / mu
         new = (V + rho * p_wait) / (1 + V)
-        new *= n_units * rho / new.sum()             # normalise: total workload is exactly lam / mu
+        new *= n_units * rho / new.sum()  # normalise: total workload is exactly lam / mu
         change = np.abs(new - busy).max()
         busy = new
         if change < tol:
             break
     prefix = _busy_prefix(busy, order)
-    pk = q[None, :] * prefix * (1 - busy[order])     # atoms x rank: probability rank k is sent
+    pk = q[None, :] * prefix * (1 - busy[order])  # atoms x rank: probability rank k is sent
     pk *= (1 - p_wait) / pk.sum(axis=1, keepdims=True)
     share = np.zeros((len(rates), n_units))
     np.put_along_axis(share, order, pk, axis=1)
     share = share * (rates / lam)[:, None] + (rates / lam)[:, None] * p_wait / n_units
     no_queue = share - (rates / lam)[:, None] * p_wait / n_units
-    mean_travel = float((no_queue * np.where(np.isfinite(travel.T), travel.T, 0)).sum()
-                        + p_wait * _queue_travel(rates, travel))
+    mean_travel = float(
+        (no_queue * np.where(np.isfinite(travel.T), travel.T, 0)).sum() + p_wait * _queue_travel(rates, travel)
+    )
     return HypercubeResult(busy, share, share.sum(axis=0), p_wait, mean_travel)
 
 
@@ -335,8 +345,9 @@ def _busy_prefix(busy: np.ndarray, order: np.ndarray) -> np.ndarray:
     return out
 
 
-def hypercube_share_within(res: HypercubeResult, travel: np.ndarray, target_s: float | np.ndarray, mu: float,
-                           delay_s: float = 0.0) -> float:
+def hypercube_share_within(
+    res: HypercubeResult, travel: np.ndarray, target_s: float | np.ndarray, mu: float, delay_s: float = 0.0
+) -> float:
     """Share of calls reached within target by a hypercube model (a fast screen of % met).
 
     A call dispatched at once to unit n from atom j meets target when ``delay_s + t_nj <= target_j``. A
@@ -360,11 +371,11 @@ def hypercube_share_within(res: HypercubeResult, travel: np.ndarray, target_s: f
     travel = np.asarray(travel, float)
     n_units, n_atoms = travel.shape
     target = np.broadcast_to(np.asarray(target_s, float), (n_atoms,))
-    slack = target[None, :] - delay_s - travel                         # units x atoms
-    demand = res.dispatch_share.sum(axis=1)                            # atom shares of all calls
-    queued = demand[:, None] * res.p_wait / n_units                    # atoms x units
+    slack = target[None, :] - delay_s - travel  # units x atoms
+    demand = res.dispatch_share.sum(axis=1)  # atom shares of all calls
+    queued = demand[:, None] * res.p_wait / n_units  # atoms x units
     at_once = res.dispatch_share - queued
-    lam_total = n_units * mu * float(res.busy.mean())                  # sum of workloads = lam / mu
+    lam_total = n_units * mu * float(res.busy.mean())  # sum of workloads = lam / mu
     rate = n_units * mu - lam_total
     p_in_time = np.where(slack >= 0, 1.0 - np.exp(-rate * np.clip(slack, 0, None)), 0.0)
     return float((at_once * (slack >= 0).T).sum() + (queued * p_in_time.T).sum())

@@ -58,8 +58,7 @@ def _client(scheduler: str | None, n_workers: int, processes: bool) -> tuple[Any
     if scheduler:
         client = Client(scheduler)
         return client, client.close
-    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes,
-                           dashboard_address=None)
+    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes, dashboard_address=None)
     client = Client(cluster)
 
     def close() -> None:
@@ -69,10 +68,19 @@ def _client(scheduler: str | None, n_workers: int, processes: bool) -> tuple[Any
     return client, close
 
 
-def run_replications(scenario: Scenario, n: int, seed: int, *, parallel: bool = True, client: Any = None,
-                     scheduler: str | None = None, n_workers: int = 2, processes: bool = True,
-                     progress: Callable[[int, int], None] | None = None,
-                     func: Callable[[Scenario, np.random.SeedSequence], dict] = replicate) -> pd.DataFrame:
+def run_replications(
+    scenario: Scenario,
+    n: int,
+    seed: int,
+    *,
+    parallel: bool = True,
+    client: Any = None,
+    scheduler: str | None = None,
+    n_workers: int = 2,
+    processes: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+    func: Callable[[Scenario, np.random.SeedSequence], dict] = replicate,
+) -> pd.DataFrame:
     """Run ``n`` replications; one row per replication (column ``replication``), in order.
 
     Parameters
@@ -122,8 +130,7 @@ def run_replications(scenario: Scenario, n: int, seed: int, *, parallel: bool = 
     return df
 
 
-def confidence_intervals(reps: pd.DataFrame, level: float = 0.95,
-                         columns: list[str] | None = None) -> pd.DataFrame:
+def confidence_intervals(reps: pd.DataFrame, level: float = 0.95, columns: list[str] | None = None) -> pd.DataFrame:
     """Mean, standard deviation and Student-t confidence interval across replications per column."""
     cols = columns or [c for c in reps.columns if c.startswith("pct_met") or c == "utilisation"]
     n = len(reps)
@@ -134,6 +141,5 @@ def confidence_intervals(reps: pd.DataFrame, level: float = 0.95,
         mean = float(x.mean()) if len(x) else float("nan")
         sd = float(x.std(ddof=1)) if len(x) > 1 else float("nan")
         half = float(stats.t.ppf(0.5 + level / 2, len(x) - 1) * sd / math.sqrt(len(x))) if len(x) > 1 else math.nan
-        rows.append({"measure": c, "mean": mean, "sd": sd, "low": mean - half, "high": mean + half,
-                     "replications": n})
+        rows.append({"measure": c, "mean": mean, "sd": sd, "low": mean - half, "high": mean + half, "replications": n})
     return pd.DataFrame(rows)

@@ -30,8 +30,7 @@ import numpy as np
 
 from geo_response.errors import SimulationError
 
-__all__ = ["DAYS", "Roster", "RosterLine", "build_units", "parse_days", "parse_rows", "read_roster",
-           "uncovered_hours"]
+__all__ = ["DAYS", "Roster", "RosterLine", "build_units", "parse_days", "parse_rows", "read_roster", "uncovered_hours"]
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 WEEK_MIN = 7 * 24 * 60
@@ -119,7 +118,7 @@ def _parse_row(row: Mapping[str, object], line: int) -> RosterLine:
     if start == 1440:
         raise ValueError("a shift cannot start at 24:00")
     if end <= start:
-        end += 1440                                  # overnight (00:00,00:00 would be all day too)
+        end += 1440  # overnight (00:00,00:00 would be all day too)
     return RosterLine(base, units, start, end, parse_days(row.get("days")), line)
 
 
@@ -127,7 +126,7 @@ def parse_rows(rows: Iterable[Mapping[str, object]], first_line: int = 1) -> tup
     """Roster lines from mappings, and an issue (``line``, ``reason``, ``row``) for every bad one."""
     lines, issues = [], []
     for k, row in enumerate(rows):
-        line = int(row.get("_line", first_line + k))   # type: ignore[arg-type]
+        line = int(row.get("_line", first_line + k))  # type: ignore[arg-type]
         try:
             lines.append(_parse_row(row, line))
         except ValueError as exc:
@@ -205,8 +204,14 @@ def _check_bases(lines: Sequence[RosterLine], base_names: Sequence[str]) -> None
             raise SimulationError(msg)
 
 
-def build_units(lines: Sequence[RosterLine], base_names: Sequence[str], horizon_days: float, *,
-                start_weekday: int = 0, posts: Mapping[str, int] | None = None) -> Roster:
+def build_units(
+    lines: Sequence[RosterLine],
+    base_names: Sequence[str],
+    horizon_days: float,
+    *,
+    start_weekday: int = 0,
+    posts: Mapping[str, int] | None = None,
+) -> Roster:
     """Units and on-duty intervals for a run of ``horizon_days`` starting at midnight of ``start_weekday``.
 
     Parameters
@@ -232,13 +237,17 @@ def build_units(lines: Sequence[RosterLine], base_names: Sequence[str], horizon_
     UserWarning
         Listing weekly periods with no unit on duty (incidents then queue).
     """
-    lines = [RosterLine(b, ln.units, ln.start_min, ln.end_min, ln.days, ln.line)
-             for ln in lines for b in (base_names if ln.base == "*" else [ln.base])]
+    lines = [
+        RosterLine(b, ln.units, ln.start_min, ln.end_min, ln.days, ln.line)
+        for ln in lines
+        for b in (base_names if ln.base == "*" else [ln.base])
+    ]
     _check_bases(lines, base_names)
     if gaps := uncovered_hours(lines):
         more = f" and {len(gaps) - 6} more" if len(gaps) > 6 else ""
-        warnings.warn(f"the roster leaves no unit on duty in {', '.join(gaps[:6])}{more}: incidents then queue",
-                      stacklevel=2)
+        warnings.warn(
+            f"the roster leaves no unit on duty in {', '.join(gaps[:6])}{more}: incidents then queue", stacklevel=2
+        )
     row_of = dict(posts) if posts is not None else {b: i for i, b in enumerate(base_names)}
     unit_base, unit_post, unit_shift, s_unit, s_start, s_end = [], [], [], [], [], []
     days = range(-1, int(np.ceil(horizon_days)))
@@ -253,6 +262,11 @@ def build_units(lines: Sequence[RosterLine], base_names: Sequence[str], horizon_
             s_unit += [u] * len(starts)
             s_start += [max(0, s) for s in starts]
             s_end += [s + (ln.end_min - ln.start_min) * 60 for s in starts]
-    return Roster(np.asarray(unit_base, dtype=object), np.asarray(unit_post, dtype=np.int64),
-                  np.asarray(unit_shift, dtype=object), np.asarray(s_unit, dtype=np.int64),
-                  np.asarray(s_start, dtype=float), np.asarray(s_end, dtype=float))
+    return Roster(
+        np.asarray(unit_base, dtype=object),
+        np.asarray(unit_post, dtype=np.int64),
+        np.asarray(unit_shift, dtype=object),
+        np.asarray(s_unit, dtype=np.int64),
+        np.asarray(s_start, dtype=float),
+        np.asarray(s_end, dtype=float),
+    )

@@ -104,8 +104,16 @@ def simulate_simpy(inp: SimInputs, *, return_to_post: bool = True) -> SimResult:
         d.queue_s[i] = inp.horizon_s - d.ready[i]
     late = d.leave
     d.overtime_s[late] += np.maximum(0.0, inp.horizon_s - np.maximum(d.off_at[late], inp.warmup_s))
-    res = _collect(inp, d.ready, d.queue_s.tolist(), d.travel_s.tolist(), d.unit_id.tolist(), d.busy_s.tolist(),
-                   d.overtime_s.tolist(), d.events)
+    res = _collect(
+        inp,
+        d.ready,
+        d.queue_s.tolist(),
+        d.travel_s.tolist(),
+        d.unit_id.tolist(),
+        d.busy_s.tolist(),
+        d.overtime_s.tolist(),
+        d.events,
+    )
     res.seconds = time.perf_counter() - t0
     _classify(inp, res)
     return res

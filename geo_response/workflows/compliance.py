@@ -63,8 +63,9 @@ class PreparedIncidents:
         self.loaded = loader.add_warnings(self.loaded, rows)
 
 
-def prepare_incidents(area: StudyArea, incidents_path: Any, policy: str = "essex-2022",
-                      seed: int | None = None, show_points: bool = False) -> PreparedIncidents:
+def prepare_incidents(
+    area: StudyArea, incidents_path: Any, policy: str = "essex-2022", seed: int | None = None, show_points: bool = False
+) -> PreparedIncidents:
     """Load, classify (ONS RUC) and grade incidents under ``policy`` (missing grades sampled, seeded).
 
     Parameters
@@ -81,9 +82,14 @@ def prepare_incidents(area: StudyArea, incidents_path: Any, policy: str = "essex
         Let the ledger name a rejected row's 1 km grid square (off by default: locations are sensitive).
     """
     pol = area.policy(policy)
-    loaded = loader.load_incidents(incidents_path, boundary=area.boundary, policy=pol, lsoas=area.lsoas,
-                                   max_response_minutes=area.force.response_model.max_response_minutes,
-                                   show_points=show_points)
+    loaded = loader.load_incidents(
+        incidents_path,
+        boundary=area.boundary,
+        policy=pol,
+        lsoas=area.lsoas,
+        max_response_minutes=area.force.response_model.max_response_minutes,
+        show_points=show_points,
+    )
     inc = classification.classify(loaded.incidents, area.lsoas)
     prepared = PreparedIncidents(inc, loaded, area.force.grade_mix_seed if seed is None else int(seed))
     prepared.warn(classification.unclassified_warnings(inc))
@@ -95,9 +101,16 @@ def prepare_incidents(area: StudyArea, incidents_path: Any, policy: str = "essex
     return prepared
 
 
-def judge(area: StudyArea, prepared: PreparedIncidents, *, calibrate_to: float | None = None,
-          delay_scale: float | None = None, seed: int | None = None, draws: int | None = None,
-          when: str | None = None) -> tuple[gpd.GeoDataFrame, str, Any]:
+def judge(
+    area: StudyArea,
+    prepared: PreparedIncidents,
+    *,
+    calibrate_to: float | None = None,
+    delay_scale: float | None = None,
+    seed: int | None = None,
+    draws: int | None = None,
+    when: str | None = None,
+) -> tuple[gpd.GeoDataFrame, str, Any]:
     """Outcomes of the prepared incidents: observed when the file has response times, else modelled.
 
     Returns
@@ -108,14 +121,17 @@ def judge(area: StudyArea, prepared: PreparedIncidents, *, calibrate_to: float |
     inc = prepared.incidents
     if prepared.loaded.summary["has_response_times"]:
         if calibrate_to is not None:
-            raise ComplianceError("--calibrate-to applies to modelled response times, but this file has observed "
-                                  "response times; drop --calibrate-to (or the response time column)")
+            raise ComplianceError(
+                "--calibrate-to applies to modelled response times, but this file has observed "
+                "response times; drop --calibrate-to (or the response time column)"
+            )
         inc = tables.observed_outcomes(inc)
         prepared.warn(tables.missing_time_warnings(inc))
         return inc, "observed", None
     scale = 1.0 if delay_scale is None else delay_scale
-    inc = response_model.model_response(inc, area.network, area.bases, area.force, seed=seed, draws=draws,
-                                        delay_scale=scale, when=when)
+    inc = response_model.model_response(
+        inc, area.network, area.bases, area.force, seed=seed, draws=draws, delay_scale=scale, when=when
+    )
     prepared.warn(response_model.unroutable_warnings(inc))
     calibration = None
     if calibrate_to is not None:
@@ -137,31 +153,48 @@ class ComplianceRun:
     record: Any = None  # the CalibrationRecord used (given, or fitted this run), or None
 
 
-def compliance_summary(area: StudyArea, prepared: PreparedIncidents, inc: pd.DataFrame, long: pd.DataFrame,
-                       outcomes: str, calibration: Any, policy: str, seed: int | None) -> dict:
+def compliance_summary(
+    area: StudyArea,
+    prepared: PreparedIncidents,
+    inc: pd.DataFrame,
+    long: pd.DataFrame,
+    outcomes: str,
+    calibration: Any,
+    policy: str,
+    seed: int | None,
+) -> dict:
     """The ``summary.json`` of a compliance run: counts, policy, seeds, model, sources and provenance."""
     pol = area.policy(policy)
     s = prepared.loaded.summary
     attended = inc["attended"].to_numpy(dtype=bool)
     sampled = prepared.sampled
-    sources = {"incidents": ", ".join(f["file"] for f in s["files"]), **area.sources(),
-               "classification": f"{area.sources()['lsoas']} ({area.force.geography.ruc_field}: urban "
-                                 f"{'/'.join(area.force.geography.urban_ruc)}, rural "
-                                 f"{'/'.join(area.force.geography.rural_ruc)})"}
+    sources = {
+        "incidents": ", ".join(f["file"] for f in s["files"]),
+        **area.sources(),
+        "classification": f"{area.sources()['lsoas']} ({area.force.geography.ruc_field}: urban "
+        f"{'/'.join(area.force.geography.urban_ruc)}, rural "
+        f"{'/'.join(area.force.geography.rural_ruc)})",
+    }
     network = None
     if outcomes == "modelled":
         network = {**area.network_summary(), "bases": int(len(area.bases))}
         sources["network"] = f"{network['source']} ({network['label']})"
         sources["bases"] = area.bases_source
     return {
-        "input": s["input_rows"], "accepted": s["accepted"], "rejected": s["rejected"],
-        "rejected_by_reason": s["rejected_by_reason"], "warnings": s["warnings"],
+        "input": s["input_rows"],
+        "accepted": s["accepted"],
+        "rejected": s["rejected"],
+        "rejected_by_reason": s["rejected_by_reason"],
+        "warnings": s["warnings"],
         "ledger": {k: s[k] for k in ("input_rows", "accepted", "rejected", "rejected_by_reason", "warnings")},
-        "policy": pol.name, "policy_label": pol.label,
-        "grades_sampled": sampled, "grades_sampled_rows": int(inc["grade_sampled"].sum()),
+        "policy": pol.name,
+        "policy_label": pol.label,
+        "grades_sampled": sampled,
+        "grades_sampled_rows": int(inc["grade_sampled"].sum()),
         "grade_seed": prepared.grade_seed if sampled else None,
         "grade_mix": grading.mix_shares(area.force).to_dict(orient="records") if sampled else None,
-        "outcomes": outcomes, "times": outcomes,
+        "outcomes": outcomes,
+        "times": outcomes,
         "attended": int(attended.sum()),
         "judged": int((attended & inc["p_met"].notna().to_numpy()).sum()),
         "no_outcome": int(inc["no_outcome"].notna().sum()) if "no_outcome" in inc.columns else 0,
@@ -171,11 +204,17 @@ def compliance_summary(area: StudyArea, prepared: PreparedIncidents, inc: pd.Dat
         "calibration": calibration.to_dict() if calibration else None,
         "network": network,
         "base_issues": area.base_issues if outcomes == "modelled" else [],
-        "data_sources": sources, "input_files": s["files"], "input_columns": s["columns"],
-        "coordinates": s["coordinates"], "seed": seed,
-        "seeds": {"grades": prepared.grade_seed if sampled else None,
-                  "monte_carlo": (area.force.response_model.seed if seed is None else int(seed))
-                  if outcomes == "modelled" else None},
+        "data_sources": sources,
+        "input_files": s["files"],
+        "input_columns": s["columns"],
+        "coordinates": s["coordinates"],
+        "seed": seed,
+        "seeds": {
+            "grades": prepared.grade_seed if sampled else None,
+            "monte_carlo": (area.force.response_model.seed if seed is None else int(seed))
+            if outcomes == "modelled"
+            else None,
+        },
         "profile": {"path": area.force.path, "sha256": area.force.sha256, "force": area.force.name},
         "attribution": area.force.attribution,
         "generated_at": report.now_utc(),
@@ -184,16 +223,24 @@ def compliance_summary(area: StudyArea, prepared: PreparedIncidents, inc: pd.Dat
 
 def output_names(report_format: str = "md") -> dict[str, str]:
     """The files a compliance run writes, by key."""
-    return {"compliance_by_month": "compliance_by_month.csv", "incidents": "incidents.csv", "ledger": "ledger.csv",
-            "report": "report.html" if report_format == "html" else "report.md", "summary": "summary.json"}
+    return {
+        "compliance_by_month": "compliance_by_month.csv",
+        "incidents": "incidents.csv",
+        "ledger": "ledger.csv",
+        "report": "report.html" if report_format == "html" else "report.md",
+        "summary": "summary.json",
+    }
 
 
 def labelled_long(long: pd.DataFrame, summary: dict) -> pd.DataFrame:
     """The long table as written: each row says how its outcomes and grades were made (an honest time series:
     modelled rates have no time signal, so months differ only by where the incidents were).
     """
-    outcomes = ("observed" if summary.get("outcomes") == "observed"
-                else "modelled: no time signal (months differ only by where incidents were)")
+    outcomes = (
+        "observed"
+        if summary.get("outcomes") == "observed"
+        else "modelled: no time signal (months differ only by where incidents were)"
+    )
     grades = "sampled per crime type" if summary.get("grades_sampled") else "given"
     return long.assign(outcomes=outcomes, grades=grades)
 
@@ -216,11 +263,23 @@ def write_outputs(out_dir: str | Path, run: ComplianceRun, report_format: str = 
     return paths
 
 
-def run_compliance(area: StudyArea, incidents_path: Any, out_dir: str | Path | None = None, *,
-                   policy: str = "essex-2022", calibrate_to: float | None = None, delay_scale: float | None = None,
-                   seed: int | None = None, draws: int | None = None, report_format: str = "md",
-                   overwrite: bool = False, show_points: bool = False, when: str | None = None,
-                   calibration: Any = None, force_calibration: bool = False) -> ComplianceRun:
+def run_compliance(
+    area: StudyArea,
+    incidents_path: Any,
+    out_dir: str | Path | None = None,
+    *,
+    policy: str = "essex-2022",
+    calibrate_to: float | None = None,
+    delay_scale: float | None = None,
+    seed: int | None = None,
+    draws: int | None = None,
+    report_format: str = "md",
+    overwrite: bool = False,
+    show_points: bool = False,
+    when: str | None = None,
+    calibration: Any = None,
+    force_calibration: bool = False,
+) -> ComplianceRun:
     """Load, classify, grade and judge incidents, then (when ``out_dir`` is given) write every output.
 
     Observed compliance when the file has response times; modelled otherwise (travel on the road network from
@@ -269,10 +328,12 @@ def incident_period(inc: pd.DataFrame) -> dict:
 
 def _stamp(summary: dict, record: Any, fitted: bool) -> None:
     """Record which calibration (or none) the modelled outcomes used: ``calibration_used`` and its one line."""
-    summary["calibration_used"] = (None if record is None else
-                                   {**record.stamp(), "fitted_this_run": fitted})
-    summary["calibration_stamp"] = (calibration_records.stamp(record) if summary["outcomes"] == "modelled"
-                                    else "calibration: not applicable (observed times)")
+    summary["calibration_used"] = None if record is None else {**record.stamp(), "fitted_this_run": fitted}
+    summary["calibration_stamp"] = (
+        calibration_records.stamp(record)
+        if summary["outcomes"] == "modelled"
+        else "calibration: not applicable (observed times)"
+    )
 
 
 def provenance(area: StudyArea, prepared: PreparedIncidents, outcomes: str, period: dict) -> dict:
@@ -284,13 +345,20 @@ def provenance(area: StudyArea, prepared: PreparedIncidents, outcomes: str, peri
         return {"path": str(p), "sha256": sha256_file(p) if p.is_file() else None}
 
     src = area.sources()
-    files = {"incidents": [entry(f["file"]) for f in prepared.loaded.summary["files"]],
-             "force_profile": {"path": str(area.force.path), "sha256": area.force.sha256},
-             "boundary": entry(src["boundary"]), "lsoas": entry(src["lsoas"])}
+    files = {
+        "incidents": [entry(f["file"]) for f in prepared.loaded.summary["files"]],
+        "force_profile": {"path": str(area.force.path), "sha256": area.force.sha256},
+        "boundary": entry(src["boundary"]),
+        "lsoas": entry(src["lsoas"]),
+    }
     if outcomes == "modelled":
         net = area.network_summary()
-        files["network"] = {"path": net["source"], "sha256": net["source_sha256"], "label": net["label"],
-                            "cache": net.get("cache")}
+        files["network"] = {
+            "path": net["source"],
+            "sha256": net["source_sha256"],
+            "label": net["label"],
+            "cache": net.get("cache"),
+        }
     return {"files": files, "period": period}
 
 
@@ -300,8 +368,9 @@ def _inputs(area: StudyArea, incidents_path: Any) -> list:
     return [p for p in (*paths, area.osm, area.bases_csv) if p is not None]
 
 
-def _run(area: StudyArea, incidents_path: Any, policy: str, model: dict, show_points: bool,
-         t0: float, record: Any = None) -> ComplianceRun:
+def _run(
+    area: StudyArea, incidents_path: Any, policy: str, model: dict, show_points: bool, t0: float, record: Any = None
+) -> ComplianceRun:
     """Prepare and judge the incidents (``model``: calibrate_to, delay_scale, seed, draws, when)."""
     prepared = prepare_incidents(area, incidents_path, policy, model["seed"], show_points=show_points)
     t1 = time.perf_counter()

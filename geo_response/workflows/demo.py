@@ -28,12 +28,24 @@ from geo_response.workflows.maps import corridor_layer, isochrones_at
 
 ISOCHRONE_PROFILES = ("blue_light", "normal")
 MAP_NAME = "essex_compliance.html"
-SIMULATION_DAYS = 28.0          # the demo's simulation: four weeks, two replications (geo-response simulate: a year)
+SIMULATION_DAYS = 28.0  # the demo's simulation: four weeks, two replications (geo-response simulate: a year)
 SIMULATION_REPLICATIONS = 2
 TIME_OF_DAY_LAYERS = ("08:00 weekday", "03:00 weekday")
-DEMO_OUTPUTS = ("board_pack.xlsx", "compliance_by_month.csv", "corridor.csv", MAP_NAME,
-                "geo_response.gpkg", "hotspots.csv", "incidents.csv", "isochrones.gpkg", "ledger.csv", "report.html",
-                "report.md", "summary.json", "calibration.json")
+DEMO_OUTPUTS = (
+    "board_pack.xlsx",
+    "compliance_by_month.csv",
+    "corridor.csv",
+    MAP_NAME,
+    "geo_response.gpkg",
+    "hotspots.csv",
+    "incidents.csv",
+    "isochrones.gpkg",
+    "ledger.csv",
+    "report.html",
+    "report.md",
+    "summary.json",
+    "calibration.json",
+)
 THRESHOLDS_MIN = (5, 10, 15, 20)
 
 
@@ -43,8 +55,9 @@ def _fmt_pct(value: float | None) -> str:
 
 def kpi_rates(incidents: pd.DataFrame, categories: tuple[str, ...]) -> dict[str, float | None]:
     """Expected share meeting target for attended incidents of these categories: all, urban, rural."""
-    judged = incidents[incidents["attended"].astype(bool) & incidents["p_met"].notna()
-                       & incidents["grade_category"].isin(categories)]
+    judged = incidents[
+        incidents["attended"].astype(bool) & incidents["p_met"].notna() & incidents["grade_category"].isin(categories)
+    ]
     out: dict[str, float | None] = {"all": float(judged["p_met"].mean()) if len(judged) else None}
     for setting in ("urban", "rural"):
         part = judged[judged["urban_rural"] == setting]
@@ -53,10 +66,18 @@ def kpi_rates(incidents: pd.DataFrame, categories: tuple[str, ...]) -> dict[str,
     return out
 
 
-def run_demo(out_dir: str | Path = "maps", *, area: StudyArea | None = None, incidents_path: str | Path | None = None,
-             policies: tuple[str, ...] = ("essex-2022", "ncmg"), calibrate: bool = True,
-             offline: bool = True, show_points: bool = False, hex_resolution: int = 8,
-             overwrite: bool = False) -> dict:
+def run_demo(
+    out_dir: str | Path = "maps",
+    *,
+    area: StudyArea | None = None,
+    incidents_path: str | Path | None = None,
+    policies: tuple[str, ...] = ("essex-2022", "ncmg"),
+    calibrate: bool = True,
+    offline: bool = True,
+    show_points: bool = False,
+    hex_resolution: int = 8,
+    overwrite: bool = False,
+) -> dict:
     """Run the whole job and write its outputs to ``out_dir``.
 
     Parameters
@@ -92,15 +113,24 @@ def run_demo(out_dir: str | Path = "maps", *, area: StudyArea | None = None, inc
         area.policy(name)
     incidents_source = incidents_path or datadir.default_incidents(area.data_dir)
     inputs = [incidents_source, area.osm, area.bases_csv]
-    with OutputFolder(out_dir, inputs=[p for p in inputs if p is not None], overwrite=overwrite,
-                      expected=DEMO_OUTPUTS) as folder:
+    with OutputFolder(
+        out_dir, inputs=[p for p in inputs if p is not None], overwrite=overwrite, expected=DEMO_OUTPUTS
+    ) as folder:
         summary = _demo(folder, area, incidents_source, policies, calibrate, offline, show_points, hex_resolution)
     summary["map"] = str(Path(out_dir) / MAP_NAME)
     return summary
 
 
-def _demo(folder: OutputFolder, area: StudyArea, incidents_source, policies: tuple[str, ...], calibrate: bool,
-          offline: bool, show_points: bool, hex_resolution: int) -> dict:
+def _demo(
+    folder: OutputFolder,
+    area: StudyArea,
+    incidents_source,
+    policies: tuple[str, ...],
+    calibrate: bool,
+    offline: bool,
+    show_points: bool,
+    hex_resolution: int,
+) -> dict:
     t_start = time.perf_counter()
     out = folder.root
     prof = area.force
@@ -121,19 +151,31 @@ def _demo(folder: OutputFolder, area: StudyArea, incidents_source, policies: tup
     done("bases_and_geography", t0)
 
     t0 = time.perf_counter()
-    iso = pd.concat([isochrones.isochrones(net, stations, THRESHOLDS_MIN, speed=s, lsoas=lsoas,
-                                           crs=prof.projected_crs) for s in ISOCHRONE_PROFILES], ignore_index=True)
+    iso = pd.concat(
+        [
+            isochrones.isochrones(net, stations, THRESHOLDS_MIN, speed=s, lsoas=lsoas, crs=prof.projected_crs)
+            for s in ISOCHRONE_PROFILES
+        ],
+        ignore_index=True,
+    )
     iso = gpd.GeoDataFrame(iso, geometry="geometry", crs=4326)
     iso.to_file(folder.path("isochrones.gpkg"), layer="isochrones", driver="GPKG")
     done("isochrones", t0)
 
     t0 = time.perf_counter()
     runs = {}
-    record = None   # the demo's own calibration.json, passed to the other policies' runs (forced: other policy)
+    record = None  # the demo's own calibration.json, passed to the other policies' runs (forced: other policy)
     for i, name in enumerate(policies):
         target_rate = prof.reported.get("emergency_met") if (calibrate and i == 0) else None
-        runs[name] = run_compliance(area, incidents_source, policy=name, calibrate_to=target_rate,
-                                    calibration=record, force_calibration=True, show_points=show_points)
+        runs[name] = run_compliance(
+            area,
+            incidents_source,
+            policy=name,
+            calibrate_to=target_rate,
+            calibration=record,
+            force_calibration=True,
+            show_points=show_points,
+        )
         write_outputs(out if i == 0 else folder.folder(name), runs[name])
         if runs[name].calibration is not None and runs[name].record is not None:
             record = runs[name].record
@@ -162,35 +204,65 @@ def _demo(folder: OutputFolder, area: StudyArea, incidents_source, policies: tup
     months = sorted(m for m in incidents["month"].dropna().astype(str).unique() if m != "unknown")
     period = f"{months[0]} to {months[-1]}" if months else None
     fmap = maps.compliance_map(
-        incidents, bases=stations, isochrones=map_isochrones(area, iso), hotspots=spots, corridor=layer["geometry"],
-        corridor_name=layer["spec"].name, corridor_buffer_m=layer["spec"].buffer_m,
-        corridor_summary=layer["analysis"].summary, lsoas=lsoas, districts=area.districts, resolution=hex_resolution,
-        policy=first_policy, policy_label=f"{first_policy.label}; {main_run.summary['calibration_stamp']}",
+        incidents,
+        bases=stations,
+        isochrones=map_isochrones(area, iso),
+        hotspots=spots,
+        corridor=layer["geometry"],
+        corridor_name=layer["spec"].name,
+        corridor_buffer_m=layer["spec"].buffer_m,
+        corridor_summary=layer["analysis"].summary,
+        lsoas=lsoas,
+        districts=area.districts,
+        resolution=hex_resolution,
+        policy=first_policy,
+        policy_label=f"{first_policy.label}; {main_run.summary['calibration_stamp']}",
         network_label=net.graph["network_label"],
-        standin=net.graph["standin"], attribution=prof.attribution, show_points=show_points,
-        projected_crs=prof.projected_crs, roads=roads, places=area.places, period=period,
-        outcomes=main_run.summary["outcomes"])
+        standin=net.graph["standin"],
+        attribution=prof.attribution,
+        show_points=show_points,
+        projected_crs=prof.projected_crs,
+        roads=roads,
+        places=area.places,
+        period=period,
+        outcomes=main_run.summary["outcomes"],
+    )
     maps.save_map(fmap, folder.path(MAP_NAME), offline=offline)
     done("map", t0)
 
     summary = dict(main_run.summary)
-    summary.update({
-        "job": "geo-response demo",
-        "network": {"label": net.graph["network_label"], "standin": net.graph["standin"],
-                    "source": net.graph["source"], "source_sha256": net.graph["source_sha256"], **net.graph["build"]},
-        "bases": {"count": int(len(stations)), "source": area.bases_source, "issues": area.base_issues},
-        "policies": {name: {"label": prof.policy(name).label,
-                            "emergency": kpi_rates(run.incidents, ("emergency",)),
-                            "priority": kpi_rates(run.incidents, ("priority", "urgent")),
-                            "calibration": run.summary.get("calibration")}
-                     for name, run in runs.items()},
-        "hotspots": {"scope": "emergency incidents", "cells": int(len(cells)),
-                     "cells_tested": spots.attrs.get("cells_tested"), "hotspots": int(len(spots)),
-                     "h3_resolution": hex_resolution},
-        "corridor": corridor_table.to_dict(orient="records"),
-        "outputs": sorted(DEMO_OUTPUTS + tuple(policies[1:]) + ("board_pack", "simulation")),
-        "timings_seconds": {**timings, "total": round(time.perf_counter() - t_start, 2)},
-    })
+    summary.update(
+        {
+            "job": "geo-response demo",
+            "network": {
+                "label": net.graph["network_label"],
+                "standin": net.graph["standin"],
+                "source": net.graph["source"],
+                "source_sha256": net.graph["source_sha256"],
+                **net.graph["build"],
+            },
+            "bases": {"count": int(len(stations)), "source": area.bases_source, "issues": area.base_issues},
+            "policies": {
+                name: {
+                    "label": prof.policy(name).label,
+                    "emergency": kpi_rates(run.incidents, ("emergency",)),
+                    "priority": kpi_rates(run.incidents, ("priority", "urgent")),
+                    "calibration": run.summary.get("calibration"),
+                }
+                for name, run in runs.items()
+            },
+            "hotspots": {
+                "scope": "emergency incidents",
+                "cells": int(len(cells)),
+                "cells_tested": spots.attrs.get("cells_tested"),
+                "hotspots": int(len(spots)),
+                "h3_resolution": hex_resolution,
+            },
+            "corridor": corridor_table.to_dict(orient="records"),
+            "outputs": sorted(DEMO_OUTPUTS + tuple(policies[1:]) + ("board_pack", "simulation")),
+            "timings_seconds": {**timings, "total": round(time.perf_counter() - t_start, 2)},
+        }
+    )
     board_outputs(folder, area, main_run, cells, spots, iso, corridor_table, roads, summary)
     t0 = time.perf_counter()
     summary["simulation"] = simulation_step(folder, area, incidents_source, policies[0])
@@ -223,24 +295,39 @@ class _Subfolder:
         return self.folder.path(f"{self.sub}/{name}")
 
 
-def simulation_step(folder: OutputFolder, area: StudyArea, incidents_source, policy: str,
-                    days: float = SIMULATION_DAYS, replications: int = SIMULATION_REPLICATIONS) -> dict:
+def simulation_step(
+    folder: OutputFolder,
+    area: StudyArea,
+    incidents_source,
+    policy: str,
+    days: float = SIMULATION_DAYS,
+    replications: int = SIMULATION_REPLICATIONS,
+) -> dict:
     """Busy units, not just stations: a short simulation of dispatch (the profile's roster, an ASSUMPTION) over
     the first weeks of the incidents, written to ``simulation/``; returns its headline and causes of failure.
     """
     from geo_response.workflows.simulate import run_simulation, write_simulation
 
-    run = run_simulation(area, incidents_source, None, policy=policy, replications=replications, days=days,
-                         workers=0, progress=True)
+    run = run_simulation(
+        area, incidents_source, None, policy=policy, replications=replications, days=days, workers=0, progress=True
+    )
     write_simulation(_Subfolder(folder, "simulation"), run)
     s = run.summary
-    return {"days": days, "replications": replications, "headline": s["headline"],
-            "misses_by_cause": s["misses_by_cause"], "mean_utilisation": s.get("mean_utilisation"),
-            "roster_units": s["roster"]["units"], "scale": s["scale"], "outputs": "simulation/"}
+    return {
+        "days": days,
+        "replications": replications,
+        "headline": s["headline"],
+        "misses_by_cause": s["misses_by_cause"],
+        "mean_utilisation": s.get("mean_utilisation"),
+        "roster_units": s["roster"]["units"],
+        "scale": s["scale"],
+        "outputs": "simulation/",
+    }
 
 
-def board_outputs(folder: OutputFolder, area: StudyArea, run, cells, spots, iso, corridor_table, roads,
-                  summary: dict) -> None:
+def board_outputs(
+    folder: OutputFolder, area: StudyArea, run, cells, spots, iso, corridor_table, roads, summary: dict
+) -> None:
     """The analyst's and the board's outputs: report.html (charts), board_pack.xlsx with its tidy CSVs, and
     the GIS layers in geo_response.gpkg (hexagon and LSOA results, hotspots, Gi* hot and cold spots,
     isochrones).
@@ -250,15 +337,32 @@ def board_outputs(folder: OutputFolder, area: StudyArea, run, cells, spots, iso,
     emergencies = run.incidents[run.incidents["grade_category"] == "emergency"]
     gi = hotspots.gi_star_spots(cells, towns=area.places, projected_crs=prof.projected_crs)
     blocks = demo_blocks(summary, spots, corridor_table, prof)
-    write_reports(folder.root, run.long, run.summary, kpis=prof.kpis, incidents=run.incidents,
-                  corridor=corridor_table, hotspots=spots, gi=gi, roads=roads, places=area.places,
-                  gis_layers={"hexagon_results": hotspots.failure_tests(cells),
-                              "lsoa_results": hotspots.lsoa_aggregate(emergencies, area.lsoas),
-                              "hotspots": spots, "gi_star": gi, "isochrones": iso},
-                  appendix=report.html_fragments(blocks), projected_crs=prof.projected_crs)
-    summary["gi_star"] = {"cells_tested": int(gi.attrs.get("cells_tested", len(cells))),
-                          "hot": int((gi["gi_class"] == "hot").sum()) if len(gi) else 0,
-                          "cold": int((gi["gi_class"] == "cold").sum()) if len(gi) else 0}
+    write_reports(
+        folder.root,
+        run.long,
+        run.summary,
+        kpis=prof.kpis,
+        incidents=run.incidents,
+        corridor=corridor_table,
+        hotspots=spots,
+        gi=gi,
+        roads=roads,
+        places=area.places,
+        gis_layers={
+            "hexagon_results": hotspots.failure_tests(cells),
+            "lsoa_results": hotspots.lsoa_aggregate(emergencies, area.lsoas),
+            "hotspots": spots,
+            "gi_star": gi,
+            "isochrones": iso,
+        },
+        appendix=report.html_fragments(blocks),
+        projected_crs=prof.projected_crs,
+    )
+    summary["gi_star"] = {
+        "cells_tested": int(gi.attrs.get("cells_tested", len(cells))),
+        "hot": int((gi["gi_class"] == "hot").sum()) if len(gi) else 0,
+        "cold": int((gi["gi_class"] == "cold").sum()) if len(gi) else 0,
+    }
     summary["timings_seconds"]["board_outputs"] = round(time.perf_counter() - t0, 2)
 
 
@@ -269,7 +373,8 @@ def corridor_readable(table: pd.DataFrame) -> pd.DataFrame:
     out["% met"] = table["emergency_pct_met"].map(lambda v: "n/a" if pd.isna(v) else f"{v:.1f}%")
     out["expected failures"] = table["emergency_expected_failures"].map(lambda v: f"{v:,.1f}")
     out["share of all failures"] = table["emergency_share_of_failures"].map(
-        lambda v: "n/a" if pd.isna(v) else f"{100 * v:.1f}%")
+        lambda v: "n/a" if pd.isna(v) else f"{100 * v:.1f}%"
+    )
     return out
 
 
@@ -278,58 +383,93 @@ def hotspots_readable(spots: pd.DataFrame) -> pd.DataFrame:
     table = hotspots.hotspots_table(spots)
     if table.empty:
         return table
-    return pd.DataFrame({
-        "setting": table["urban_rural"], "rank": table["rank"], "hotspot": table["name"],
-        "emergency incidents": table["attended"].map(lambda v: f"{int(v):,}"),
-        "% met": table["pct_met"].map(lambda v: f"{v:.1f}%"),
-        "force % met": table["force_failure_rate"].map(lambda v: f"{100 * (1 - v):.1f}%"),
-        "excess failures": table["excess_failures"].map(lambda v: f"{v:.1f}"),
-        "q-value": table["q_value"].map(lambda v: f"{v:.2g}"),
-        "cell": table["cell"],
-    })
+    return pd.DataFrame(
+        {
+            "setting": table["urban_rural"],
+            "rank": table["rank"],
+            "hotspot": table["name"],
+            "emergency incidents": table["attended"].map(lambda v: f"{int(v):,}"),
+            "% met": table["pct_met"].map(lambda v: f"{v:.1f}%"),
+            "force % met": table["force_failure_rate"].map(lambda v: f"{100 * (1 - v):.1f}%"),
+            "excess failures": table["excess_failures"].map(lambda v: f"{v:.1f}"),
+            "q-value": table["q_value"].map(lambda v: f"{v:.2g}"),
+            "cell": table["cell"],
+        }
+    )
 
 
-def demo_blocks(summary: dict, spots: pd.DataFrame, corridor_table: pd.DataFrame,
-                profile: ForceProfile) -> list[report.Block]:
+def demo_blocks(
+    summary: dict, spots: pd.DataFrame, corridor_table: pd.DataFrame, profile: ForceProfile
+) -> list[report.Block]:
     """The key figures of a demo run as report blocks: KPIs per policy, A12 corridor, top hotspots, timings."""
     net = summary["network"]
     blocks: list[report.Block] = [("h1", f"geo-response: {profile.name} response compliance (demo)")]
-    facts = [f"Network: **{net['label']}**, {net['nodes']:,} nodes and {net['edges']:,} edges, from "
-             f"`{net['source']}` (sha256 {str(net['source_sha256'])[:12]}…)."]
+    facts = [
+        f"Network: **{net['label']}**, {net['nodes']:,} nodes and {net['edges']:,} edges, from "
+        f"`{net['source']}` (sha256 {str(net['source_sha256'])[:12]}…)."
+    ]
     if net["standin"]:
-        facts.append("**Every travel time here comes from a SYNTHETIC stand-in road network, not real Essex roads. "
-                     "Do not read these figures as Essex Police performance.**")
-    facts.append(f"Incidents: {summary['input']:,} rows in = {summary['accepted']:,} accepted + "
-                 f"{summary['rejected']:,} rejected (see ledger.csv).")
+        facts.append(
+            "**Every travel time here comes from a SYNTHETIC stand-in road network, not real Essex roads. "
+            "Do not read these figures as Essex Police performance.**"
+        )
+    facts.append(
+        f"Incidents: {summary['input']:,} rows in = {summary['accepted']:,} accepted + "
+        f"{summary['rejected']:,} rejected (see ledger.csv)."
+    )
     if summary.get("grades_sampled"):
-        facts.append(f"Grades were **sampled** per crime type (seed {summary.get('grade_seed')}): police.uk data "
-                     "carry no grades or response times.")
-    facts.append(f"Outcomes: {summary.get('outcomes')}: travel from the nearest base under the grade's speed "
-                 "profile plus call handling and dispatch delays (Monte Carlo); see summary.json for parameters.")
+        facts.append(
+            f"Grades were **sampled** per crime type (seed {summary.get('grade_seed')}): police.uk data "
+            "carry no grades or response times."
+        )
+    facts.append(
+        f"Outcomes: {summary.get('outcomes')}: travel from the nearest base under the grade's speed "
+        "profile plus call handling and dispatch delays (Monte Carlo); see summary.json for parameters."
+    )
     blocks += [("p", "\n".join(f"- {f}" for f in facts)), ("h2", "KPIs by policy (expected share meeting target)")]
     rows = []
     for name, p in summary["policies"].items():
         e, pr = p["emergency"], p["priority"]
-        rows.append({"policy": name, "emergency": _fmt_pct(e["all"]), "urban": _fmt_pct(e["urban"]),
-                     "rural": _fmt_pct(e["rural"]), "emergency incidents": f"{e['incidents']:,}",
-                     "priority / urgent": _fmt_pct(pr["all"])})
+        rows.append(
+            {
+                "policy": name,
+                "emergency": _fmt_pct(e["all"]),
+                "urban": _fmt_pct(e["urban"]),
+                "rural": _fmt_pct(e["rural"]),
+                "emergency incidents": f"{e['incidents']:,}",
+                "priority / urgent": _fmt_pct(pr["all"]),
+            }
+        )
     kpis = "; ".join(f"{k.name}: {100 * k.threshold:.0f}%" for k in profile.kpis)
     blocks.append(("table", f"KPIs (essex-2022): {kpis}", pd.DataFrame(rows)))
     cal = next(iter(summary["policies"].values())).get("calibration")
     if cal:
-        blocks.append(("p", f"Delays calibrated to the reported emergency rate "
-                            f"({_fmt_pct(profile.reported.get('emergency_met'))}); every policy uses the fitted "
-                            f"delay scale {cal.get('delay_scale', float('nan')):.3f} (full parameters in "
-                            f"summary.json)."))
+        blocks.append(
+            (
+                "p",
+                f"Delays calibrated to the reported emergency rate "
+                f"({_fmt_pct(profile.reported.get('emergency_met'))}); every policy uses the fitted "
+                f"delay scale {cal.get('delay_scale', float('nan')):.3f} (full parameters in "
+                f"summary.json).",
+            )
+        )
     if summary.get("calibration_stamp"):
         blocks.append(("p", f"Calibration used: {summary['calibration_stamp']}."))
-    blocks += [("h2", "A12 corridor and trunk roads"),
-               ("table", "Emergency incidents: expected failures and share of all emergency failures",
-                corridor_readable(corridor_table)),
-               ("h2", "Top failure hotspots (H3 cells, emergency incidents)")]
+    blocks += [
+        ("h2", "A12 corridor and trunk roads"),
+        (
+            "table",
+            "Emergency incidents: expected failures and share of all emergency failures",
+            corridor_readable(corridor_table),
+        ),
+        ("h2", "Top failure hotspots (H3 cells, emergency incidents)"),
+    ]
     top = hotspots_readable(spots).head(10)
-    blocks.append(("table", "Ranked separately for urban and rural cells (full figures in hotspots.csv)", top)
-                  if len(top) else ("p", "No cell is significantly above the force-wide failure rate."))
+    blocks.append(
+        ("table", "Ranked separately for urban and rural cells (full figures in hotspots.csv)", top)
+        if len(top)
+        else ("p", "No cell is significantly above the force-wide failure rate.")
+    )
     blocks += simulation_blocks(summary.get("simulation"))
     timings = ", ".join(f"{k} {v} s" for k, v in summary["timings_seconds"].items())
     blocks += [("h2", "Run"), ("p", f"Timings: {timings}."), ("p", profile.attribution)]
@@ -340,15 +480,24 @@ def simulation_blocks(sim: dict | None) -> list[report.Block]:
     """The demo's simulation: % met with replication intervals and the causes of failure."""
     if not sim:
         return []
-    rows = [{"grade": name, "% met": f"{v['pct_met']:.1f}%", "95% interval": f"{v['low']:.1f}-{v['high']:.1f}%"}
-            for name, v in sim["headline"].items() if v]
-    causes = pd.DataFrame([{"cause": k, "missed per replication": f"{v:,.1f}"}
-                           for k, v in sim["misses_by_cause"].items()])
-    return [("h2", "Busy units: a short simulation of dispatch"),
-            ("p", f"{sim['days']:g} days, {sim['replications']} replications, {sim['roster_units']} units on the "
-                  "profile's default roster (an ASSUMPTION, not Essex's rota); demand scaled x"
-                  f"{sim['scale']['factor']:.3f} to the force's attended volume. The nearest free unit is sent; "
-                  "a miss is caused by travel, by the queue (no unit free), by distance (nearer units busy) or by "
-                  "the call-handling delay. Full tables in simulation/."),
-            ("table", "Simulated % met (mean of replications)", pd.DataFrame(rows)),
-            ("table", "Causes of failure", causes)]
+    rows = [
+        {"grade": name, "% met": f"{v['pct_met']:.1f}%", "95% interval": f"{v['low']:.1f}-{v['high']:.1f}%"}
+        for name, v in sim["headline"].items()
+        if v
+    ]
+    causes = pd.DataFrame(
+        [{"cause": k, "missed per replication": f"{v:,.1f}"} for k, v in sim["misses_by_cause"].items()]
+    )
+    return [
+        ("h2", "Busy units: a short simulation of dispatch"),
+        (
+            "p",
+            f"{sim['days']:g} days, {sim['replications']} replications, {sim['roster_units']} units on the "
+            "profile's default roster (an ASSUMPTION, not Essex's rota); demand scaled x"
+            f"{sim['scale']['factor']:.3f} to the force's attended volume. The nearest free unit is sent; "
+            "a miss is caused by travel, by the queue (no unit free), by distance (nearer units busy) or by "
+            "the call-handling delay. Full tables in simulation/.",
+        ),
+        ("table", "Simulated % met (mean of replications)", pd.DataFrame(rows)),
+        ("table", "Causes of failure", causes),
+    ]

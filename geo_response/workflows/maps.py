@@ -21,7 +21,7 @@ from geo_response.workflows.compliance import ComplianceRun, run_compliance
 
 __all__ = ["MapOptions", "build_map", "corridor_layer", "isochrone_layer", "isochrones_at"]
 
-LEDGER_SUFFIX = ".ledger.csv"   # the map's ledger of rejected rows and warnings: <out>.ledger.csv
+LEDGER_SUFFIX = ".ledger.csv"  # the map's ledger of rejected rows and warnings: <out>.ledger.csv
 
 
 @dataclass
@@ -42,24 +42,39 @@ class MapOptions:
     draws: int | None = None
     overwrite: bool = False
     when: str | None = None
-    calibration: Any = None          # a CalibrationRecord or a calibration.json path (its delay scale is used)
+    calibration: Any = None  # a CalibrationRecord or a calibration.json path (its delay scale is used)
     force_calibration: bool = False
 
 
-def isochrone_layer(area: StudyArea, speeds: tuple[str, ...],
-                    when: When | str | None = None) -> gpd.GeoDataFrame | None:
+def isochrone_layer(
+    area: StudyArea, speeds: tuple[str, ...], when: When | str | None = None
+) -> gpd.GeoDataFrame | None:
     """Combined (all bases) isochrones for each speed profile, or None when none is asked for."""
     if not speeds:
         return None
-    frames = [iso.isochrones(area.network, area.bases, speed=area.speed(s), when=when, per_base=False,
-                             combined=True, lsoas=area.lsoas, crs=area.force.projected_crs,
-                             access_speed_kph=area.force.response_model.access_speed_kph) for s in speeds]
+    frames = [
+        iso.isochrones(
+            area.network,
+            area.bases,
+            speed=area.speed(s),
+            when=when,
+            per_base=False,
+            combined=True,
+            lsoas=area.lsoas,
+            crs=area.force.projected_crs,
+            access_speed_kph=area.force.response_model.access_speed_kph,
+        )
+        for s in speeds
+    ]
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=4326)
 
 
-def isochrones_at(area: StudyArea, whens: tuple[When | str, ...] | list = ("08:00 weekday", "03:00 weekday"),
-                  speed: str = "normal", thresholds_min: tuple[float, ...] = iso.DEFAULT_THRESHOLDS
-                  ) -> list[gpd.GeoDataFrame]:
+def isochrones_at(
+    area: StudyArea,
+    whens: tuple[When | str, ...] | list = ("08:00 weekday", "03:00 weekday"),
+    speed: str = "normal",
+    thresholds_min: tuple[float, ...] = iso.DEFAULT_THRESHOLDS,
+) -> list[gpd.GeoDataFrame]:
     """Combined (all bases) isochrones at each time of the week: one GeoDataFrame per entry of ``whens``.
 
     Each frame is :func:`geo_response.roads.isochrones.isochrones` output (EPSG:4326, ``per_base=False``) with
@@ -79,9 +94,18 @@ def isochrones_at(area: StudyArea, whens: tuple[When | str, ...] | list = ("08:0
     profile = area.speed(speed)
     frames = []
     for when in whens:
-        frame = iso.isochrones(area.network, area.bases, thresholds_min, speed=profile, when=when, per_base=False,
-                               combined=True, lsoas=area.lsoas, crs=area.force.projected_crs,
-                               access_speed_kph=area.force.response_model.access_speed_kph)
+        frame = iso.isochrones(
+            area.network,
+            area.bases,
+            thresholds_min,
+            speed=profile,
+            when=when,
+            per_base=False,
+            combined=True,
+            lsoas=area.lsoas,
+            crs=area.force.projected_crs,
+            access_speed_kph=area.force.response_model.access_speed_kph,
+        )
         frame.insert(len(frame.columns) - 1, "when", str(when))
         frames.append(frame)
     return frames
@@ -96,13 +120,23 @@ def corridor_layer(area: StudyArea, incidents: gpd.GeoDataFrame) -> dict[str, An
     geom = corridor_module.corridor_geometry(area.network, spec, crs)
     analysis = corridor_module.corridor_analysis(incidents, area.network, spec, corridor_geom=geom, projected_crs=crs)
     row = analysis.summary[(analysis.summary["group"] == spec.name) & (analysis.summary["scope"] == "emergency")]
-    info = {"name": spec.name, "length_km": corridor_module.corridor_length_km(area.network, spec, crs),
-            "share": float(row["share_of_failures"].iloc[0]), "trunk_largest": analysis.trunk_largest}
+    info = {
+        "name": spec.name,
+        "length_km": corridor_module.corridor_length_km(area.network, spec, crs),
+        "share": float(row["share_of_failures"].iloc[0]),
+        "trunk_largest": analysis.trunk_largest,
+    }
     return {"spec": spec, "geometry": geom, "analysis": analysis, "info": info}
 
 
-def build_map(area: StudyArea, incidents_path: Any, out: str | Path, options: MapOptions | None = None,
-              hotspots_csv: str | Path | None = None, run: ComplianceRun | None = None) -> dict:
+def build_map(
+    area: StudyArea,
+    incidents_path: Any,
+    out: str | Path,
+    options: MapOptions | None = None,
+    hotspots_csv: str | Path | None = None,
+    run: ComplianceRun | None = None,
+) -> dict:
     """Judge the incidents (or take a run), then map % met with bases, isochrones, hotspots and the corridor.
 
     Returns
@@ -116,50 +150,98 @@ def build_map(area: StudyArea, incidents_path: Any, out: str | Path, options: Ma
         raise MapError(f"--aggregate must be 'hex' or 'lsoa', got {opt.aggregate!r}")
     if Path(out).suffix.lower() not in (".html", ".htm"):
         raise MapError(f"--out should be an .html file, got {out}")
-    inputs = [p for p in (*(incidents_path if isinstance(incidents_path, list | tuple) else [incidents_path]),
-                          area.osm, area.bases_csv) if p is not None]
+    inputs = [
+        p
+        for p in (
+            *(incidents_path if isinstance(incidents_path, list | tuple) else [incidents_path]),
+            area.osm,
+            area.bases_csv,
+        )
+        if p is not None
+    ]
     with OutputFile(out, inputs=inputs, overwrite=opt.overwrite, companions=(LEDGER_SUFFIX,)) as target:
         summary = _draw(area, incidents_path, opt, hotspots_csv, run, target)
     summary.update(ledger_path=str(out) + LEDGER_SUFFIX, bytes=maps.map_summary(out)["bytes"])
     return summary
 
 
-def _draw(area: StudyArea, incidents_path: Any, opt: MapOptions, hotspots_csv: str | Path | None,
-          run: ComplianceRun | None, target: OutputFile) -> dict:
+def _draw(
+    area: StudyArea,
+    incidents_path: Any,
+    opt: MapOptions,
+    hotspots_csv: str | Path | None,
+    run: ComplianceRun | None,
+    target: OutputFile,
+) -> dict:
     """Judge, aggregate, draw and save the map and its ledger into the open output transaction."""
     pol = area.policy(opt.policy)
     if run is None:
-        run = run_compliance(area, incidents_path, None, policy=opt.policy, seed=opt.seed, draws=opt.draws,
-                             when=opt.when, calibration=opt.calibration, force_calibration=opt.force_calibration)
+        run = run_compliance(
+            area,
+            incidents_path,
+            None,
+            policy=opt.policy,
+            seed=opt.seed,
+            draws=opt.draws,
+            when=opt.when,
+            calibration=opt.calibration,
+            force_calibration=opt.force_calibration,
+        )
     inc = run.incidents
     selected = inc[inc["attended"].astype(bool)]
     if opt.category is not None:
         selected = selected[selected["grade_category"] == opt.category]
-    agg = hotspots.lsoa_aggregate(selected, area.lsoas) if opt.aggregate == "lsoa" else \
-        hotspots.hex_aggregate(selected, opt.resolution)
-    hot = hotspots.find_hotspots(agg, min_count=opt.min_count, alpha=opt.alpha, towns=area.towns,
-                                 projected_crs=area.force.projected_crs)
+    agg = (
+        hotspots.lsoa_aggregate(selected, area.lsoas)
+        if opt.aggregate == "lsoa"
+        else hotspots.hex_aggregate(selected, opt.resolution)
+    )
+    hot = hotspots.find_hotspots(
+        agg, min_count=opt.min_count, alpha=opt.alpha, towns=area.towns, projected_crs=area.force.projected_crs
+    )
     if hotspots_csv is not None:
         hotspots.write_hotspots_csv(hot, hotspots_csv)
     layer = corridor_layer(area, inc)
     net = area.network
-    label = net.graph.get("network_label") or ("synthetic stand-in network (NOT OpenStreetMap)"
-                                               if net.graph.get("standin") else "OpenStreetMap contributors")
+    label = net.graph.get("network_label") or (
+        "synthetic stand-in network (NOT OpenStreetMap)" if net.graph.get("standin") else "OpenStreetMap contributors"
+    )
     m = maps.compliance_map(
-        inc, bases=area.bases, isochrones=isochrone_layer(area, opt.isochrone_speeds, opt.when), hotspots=hot,
-        corridor=layer["geometry"] if layer else None, corridor_name=layer["spec"].name if layer else "corridor",
+        inc,
+        bases=area.bases,
+        isochrones=isochrone_layer(area, opt.isochrone_speeds, opt.when),
+        hotspots=hot,
+        corridor=layer["geometry"] if layer else None,
+        corridor_name=layer["spec"].name if layer else "corridor",
         corridor_buffer_m=layer["spec"].buffer_m if layer else None,
-        corridor_summary=layer["analysis"].summary if layer else None, lsoas=area.lsoas, districts=area.districts,
-        aggregate=opt.aggregate, resolution=opt.resolution, category=opt.category, network_label=label,
+        corridor_summary=layer["analysis"].summary if layer else None,
+        lsoas=area.lsoas,
+        districts=area.districts,
+        aggregate=opt.aggregate,
+        resolution=opt.resolution,
+        category=opt.category,
+        network_label=label,
         policy_label=f"{pol.label}; {run.summary.get('calibration_stamp', 'calibration: none')}",
         attribution=area.force.attribution,
-        title=f"{area.force.name}: attendance compliance", show_points=opt.show_points, tiles=opt.tiles,
-        projected_crs=area.force.projected_crs)
+        title=f"{area.force.name}: attendance compliance",
+        show_points=opt.show_points,
+        tiles=opt.tiles,
+        projected_crs=area.force.projected_crs,
+    )
     maps.save_map(m, target.path, offline=opt.offline)
     report.write_ledger(run.ledger, target.companion(LEDGER_SUFFIX))
-    return {"network_label": label, "bases": len(area.bases), "incidents": len(inc),
-            "input": run.summary["input"], "rejected": run.summary["rejected"],
-            "outcomes": run.summary.get("outcomes", ""), "hotspots": len(hot),
-            "cells_tested": hot.attrs.get("cells_tested", 0), "corridor": layer["info"] if layer else None,
-            "ledger": run.ledger, "calibration_stamp": run.summary.get("calibration_stamp"),
-            "calibration_used": run.summary.get("calibration_used"), "headline": run.summary.get("headline", [])}
+    return {
+        "network_label": label,
+        "bases": len(area.bases),
+        "incidents": len(inc),
+        "input": run.summary["input"],
+        "rejected": run.summary["rejected"],
+        "outcomes": run.summary.get("outcomes", ""),
+        "hotspots": len(hot),
+        "cells_tested": hot.attrs.get("cells_tested", 0),
+        "corridor": layer["info"] if layer else None,
+        "ledger": run.ledger,
+        "calibration_stamp": run.summary.get("calibration_stamp"),
+        "calibration_used": run.summary.get("calibration_used"),
+        "headline": run.summary.get("headline", []),
+    }

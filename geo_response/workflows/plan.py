@@ -21,8 +21,9 @@ from geo_response.workflows.compliance import incident_period, prepare_incidents
 __all__ = ["incidents_for_planning", "run_compare", "run_optimise"]
 
 
-def incidents_for_planning(area: StudyArea, incidents_path: Any, policy: str, seed: int | None = None,
-                           ledger_to: str | Path | None = None) -> tuple[gpd.GeoDataFrame | None, dict | None]:
+def incidents_for_planning(
+    area: StudyArea, incidents_path: Any, policy: str, seed: int | None = None, ledger_to: str | Path | None = None
+) -> tuple[gpd.GeoDataFrame | None, dict | None]:
     """Incidents loaded, classified and graded for planning, and what the loader said of them (or None, None).
 
     With ``ledger_to`` (a folder, normally an open :class:`OutputFolder`'s root), the ledger of rejected rows and
@@ -35,9 +36,14 @@ def incidents_for_planning(area: StudyArea, incidents_path: Any, policy: str, se
         write_ledger(prepared.loaded.ledger, Path(ledger_to) / LEDGER_FILE)
     s = prepared.loaded.summary
     info = {k: s[k] for k in ("input_rows", "accepted", "rejected", "rejected_by_reason") if k in s}
-    info.update({"files": [f["file"] for f in s.get("files", [])], "grades_sampled": prepared.sampled,
-                 "grade_seed": prepared.grade_seed if prepared.sampled else None,
-                 "unclassified": int(prepared.incidents["lsoa_code"].isna().sum())})
+    info.update(
+        {
+            "files": [f["file"] for f in s.get("files", [])],
+            "grades_sampled": prepared.sampled,
+            "grade_seed": prepared.grade_seed if prepared.sampled else None,
+            "unclassified": int(prepared.incidents["lsoa_code"].isna().sum()),
+        }
+    )
     info["ledger"] = LEDGER_FILE if ledger_to is not None else None
     info["period"] = incident_period(prepared.incidents)
     return prepared.incidents, info
@@ -55,11 +61,22 @@ def _inputs(area: StudyArea, *paths: Any) -> list:
     return [p for p in (*flat, area.osm, area.bases_csv) if p is not None]
 
 
-def run_compare(area: StudyArea, scenario: str | Path, out: str | Path, *, policy: str = "essex-2022",
-                incidents_path: Any = None, seed: int | None = None, delay_scale: float = 1.0,
-                delay: str = "median", offline: bool = True, overwrite: bool = False,
-                calibration: Any = None, force_calibration: bool = False,
-                when: When | str | None = None) -> tuple[planning.Comparison, dict[str, Path]]:
+def run_compare(
+    area: StudyArea,
+    scenario: str | Path,
+    out: str | Path,
+    *,
+    policy: str = "essex-2022",
+    incidents_path: Any = None,
+    seed: int | None = None,
+    delay_scale: float = 1.0,
+    delay: str = "median",
+    offline: bool = True,
+    overwrite: bool = False,
+    calibration: Any = None,
+    force_calibration: bool = False,
+    when: When | str | None = None,
+) -> tuple[planning.Comparison, dict[str, Path]]:
     """Apply a scenario to the current bases, compare coverage, travel and modelled compliance; write outputs.
 
     Outputs are one transaction in ``out`` (see :class:`geo_response.outputs.OutputFolder`). With ``calibration``
@@ -70,12 +87,14 @@ def run_compare(area: StudyArea, scenario: str | Path, out: str | Path, *, polic
     record = calibration_records.load(calibration, area, policy, force=force_calibration)
     if record is not None:
         delay_scale = record.delay_scale
-    with OutputFolder(out, inputs=_inputs(area, scenario, incidents_path, record and record.path),
-                      overwrite=overwrite) as folder:
+    with OutputFolder(
+        out, inputs=_inputs(area, scenario, incidents_path, record and record.path), overwrite=overwrite
+    ) as folder:
         result = _compare(area, scenario, policy, incidents_path, seed, delay_scale, delay, folder.root, when)
         _stamp(result.summary, record)
-        paths = planning_report.write_comparison(result, folder.root, attribution=area.force.attribution,
-                                                 offline=offline)
+        paths = planning_report.write_comparison(
+            result, folder.root, attribution=area.force.attribution, offline=offline
+        )
     if (result.summary.get("incident_file") or {}).get("ledger"):
         paths = {**paths, "ledger": Path(LEDGER_FILE)}
     return result, {k: Path(out) / p.name for k, p in paths.items()}
@@ -91,31 +110,63 @@ def _scaled_profile(profile: Any, delay_scale: float) -> Any:
     if delay_scale == 1.0:
         return profile
     rm = profile.response_model
-    stages = {f"{st}_{q}_s": getattr(rm, f"{st}_{q}_s") * delay_scale
-              for st in ("call_answer", "call_handling", "dispatch") for q in ("median", "p90")}
+    stages = {
+        f"{st}_{q}_s": getattr(rm, f"{st}_{q}_s") * delay_scale
+        for st in ("call_answer", "call_handling", "dispatch")
+        for q in ("median", "p90")
+    }
     return dataclasses.replace(profile, response_model=dataclasses.replace(rm, **stages))
 
 
-def _compare(area: StudyArea, scenario, policy, incidents_path, seed, delay_scale, delay,
-             ledger_to=None, when=None) -> planning.Comparison:
+def _compare(
+    area: StudyArea, scenario, policy, incidents_path, seed, delay_scale, delay, ledger_to=None, when=None
+) -> planning.Comparison:
     pol = area.policy(policy)
     table = scenarios.read_scenario(scenario)
-    new_bases = scenarios.apply_scenario(area.bases, table, area=area.area, boundary=area.boundary,
-                                         projected_crs=area.force.projected_crs)
+    new_bases = scenarios.apply_scenario(
+        area.bases, table, area=area.area, boundary=area.boundary, projected_crs=area.force.projected_crs
+    )
     inc, inc_info = incidents_for_planning(area, incidents_path, policy, seed, ledger_to=ledger_to)
-    result = planning.compare(area.network, area.bases, new_bases, area.lsoas, area.force, pol, incidents=inc,
-                              seed=seed, delay_scale=delay_scale, delay=delay, when=when)
-    result.summary.update({"sources": {**_sources(area), "scenario": str(scenario)}, "incident_file": inc_info,
-                           "when": None if when is None else str(when),
-                           "base_issues": area.base_issues})
+    result = planning.compare(
+        area.network,
+        area.bases,
+        new_bases,
+        area.lsoas,
+        area.force,
+        pol,
+        incidents=inc,
+        seed=seed,
+        delay_scale=delay_scale,
+        delay=delay,
+        when=when,
+    )
+    result.summary.update(
+        {
+            "sources": {**_sources(area), "scenario": str(scenario)},
+            "incident_file": inc_info,
+            "when": None if when is None else str(when),
+            "base_issues": area.base_issues,
+        }
+    )
     return result
 
 
-def run_optimise(area: StudyArea, add: int, out: str | Path, *, policy: str = "essex-2022",
-                 candidates: str | Path | None = None, incidents_path: Any = None, seed: int | None = None,
-                 delay: str = "median", time_limit: float | None = None, overwrite: bool = False,
-                 calibration: Any = None, force_calibration: bool = False,
-                 when: When | str | None = None) -> tuple[planning.SitingRun, dict[str, Path]]:
+def run_optimise(
+    area: StudyArea,
+    add: int,
+    out: str | Path,
+    *,
+    policy: str = "essex-2022",
+    candidates: str | Path | None = None,
+    incidents_path: Any = None,
+    seed: int | None = None,
+    delay: str = "median",
+    time_limit: float | None = None,
+    overwrite: bool = False,
+    calibration: Any = None,
+    force_calibration: bool = False,
+    when: When | str | None = None,
+) -> tuple[planning.SitingRun, dict[str, Path]]:
     """Choose ``add`` new sites (spopt MCLP, greedy baseline) and rank closures; write outputs (one transaction).
 
     With ``calibration``, the planning fixed delay (``delay``: median or mean of the stages) is scaled by the
@@ -123,30 +174,76 @@ def run_optimise(area: StudyArea, add: int, out: str | Path, *, policy: str = "e
     ``when`` is the time of the week for time-of-day speeds (``"08:00 weekday"``; None: none).
     """
     record = calibration_records.load(calibration, area, policy, force=force_calibration)
-    with OutputFolder(out, inputs=_inputs(area, candidates, incidents_path, record and record.path),
-                      overwrite=overwrite) as folder:
-        run = _optimise(area, add, policy, candidates, incidents_path, seed, delay, time_limit, folder.root,
-                        1.0 if record is None else record.delay_scale, when)
-        _stamp(run.summary, record, None if record is None else
-               f"planning fixed delay ({delay} of the stages) scaled x{record.delay_scale:.4f}")
+    with OutputFolder(
+        out, inputs=_inputs(area, candidates, incidents_path, record and record.path), overwrite=overwrite
+    ) as folder:
+        run = _optimise(
+            area,
+            add,
+            policy,
+            candidates,
+            incidents_path,
+            seed,
+            delay,
+            time_limit,
+            folder.root,
+            1.0 if record is None else record.delay_scale,
+            when,
+        )
+        _stamp(
+            run.summary,
+            record,
+            None
+            if record is None
+            else f"planning fixed delay ({delay} of the stages) scaled x{record.delay_scale:.4f}",
+        )
         paths = planning_report.write_siting(run, folder.root)
     if (run.summary.get("incident_file") or {}).get("ledger"):
         paths = {**paths, "ledger": Path(LEDGER_FILE)}
     return run, {k: Path(out) / p.name for k, p in paths.items()}
 
 
-def _optimise(area: StudyArea, add, policy, candidates, incidents_path, seed, delay, time_limit,
-              ledger_to=None, delay_scale: float = 1.0, when=None) -> planning.SitingRun:
+def _optimise(
+    area: StudyArea,
+    add,
+    policy,
+    candidates,
+    incidents_path,
+    seed,
+    delay,
+    time_limit,
+    ledger_to=None,
+    delay_scale: float = 1.0,
+    when=None,
+) -> planning.SitingRun:
     pol = area.policy(policy)
     cands = None
     if candidates is not None:
         cands = planning.read_candidates_csv(candidates, area=area.area, projected_crs=area.force.projected_crs)
         cands.attrs["source"] = str(candidates)
     inc, inc_info = incidents_for_planning(area, incidents_path, policy, seed, ledger_to=ledger_to)
-    run = siting.optimise(area.network, area.bases, area.lsoas, _scaled_profile(area.force, delay_scale), pol, add,
-                          candidates=cands, incidents=inc, delay=delay, time_limit=time_limit, when=when)
-    run.summary.update({"when": None if when is None else str(when),
-                        "sources": {**_sources(area), "candidates": str(candidates) if candidates else
-                                    "LSOA population-weighted centroids"},
-                        "incident_file": inc_info, "base_issues": area.base_issues})
+    run = siting.optimise(
+        area.network,
+        area.bases,
+        area.lsoas,
+        _scaled_profile(area.force, delay_scale),
+        pol,
+        add,
+        candidates=cands,
+        incidents=inc,
+        delay=delay,
+        time_limit=time_limit,
+        when=when,
+    )
+    run.summary.update(
+        {
+            "when": None if when is None else str(when),
+            "sources": {
+                **_sources(area),
+                "candidates": str(candidates) if candidates else "LSOA population-weighted centroids",
+            },
+            "incident_file": inc_info,
+            "base_issues": area.base_issues,
+        }
+    )
     return run

@@ -70,10 +70,10 @@ def _atom_targets(d: sim.SimDemand, rank: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Screen:
-    rates: np.ndarray          # per atom, per second, in this shift
-    weight: float              # share of the period's incidents in this shift
+    rates: np.ndarray  # per atom, per second, in this shift
+    weight: float  # share of the period's incidents in this shift
     mu: float
-    blue: np.ndarray           # posts x atoms
+    blue: np.ndarray  # posts x atoms
     normal: np.ndarray
     em_target: np.ndarray
     pr_target: np.ndarray
@@ -110,9 +110,14 @@ def _screens(area: StudyArea, built: sim.BuiltDemand, shifts: dict[str, sim_rost
     k = d.n_real
     hour = built.incidents["hour"].to_numpy()
     counts = np.bincount(d.priority[:k], minlength=3) / max(k, 1)
-    mean_job = sum(c * math.exp(lognormal_params(*[60.0 * x for x in sm.job_minutes[n]])[0]
-                                + lognormal_params(*[60.0 * x for x in sm.job_minutes[n]])[1] ** 2 / 2)
-                   for c, n in zip(counts, sim.RANK_NAMES, strict=True))
+    mean_job = sum(
+        c
+        * math.exp(
+            lognormal_params(*[60.0 * x for x in sm.job_minutes[n]])[0]
+            + lognormal_params(*[60.0 * x for x in sm.job_minutes[n]])[1] ** 2 / 2
+        )
+        for c, n in zip(counts, sim.RANK_NAMES, strict=True)
+    )
     legs = 2 * float(d.travel_s[1].min(axis=0).mean())
     mu = 1.0 / (mean_job + legs)
     delay = float(sum(med for med, _ in d.delay_stages))
@@ -137,8 +142,7 @@ def _posts_on(spec: sim.RosterSpec, built: sim.BuiltDemand, label: str, extra: l
     return rows + [post[b] for b, s in extra if s == label]
 
 
-def greedy(spec: sim.RosterSpec, built: sim.BuiltDemand, screens: dict[str, _Screen],
-           add_units: int) -> pd.DataFrame:
+def greedy(spec: sim.RosterSpec, built: sim.BuiltDemand, screens: dict[str, _Screen], add_units: int) -> pd.DataFrame:
     """Add units one at a time where the weighted screen gain (emergency, then priority) is largest."""
     extra: list[tuple[str, str]] = []
     current = {s: screen_score(sc, _posts_on(spec, built, s, extra)) for s, sc in screens.items()}
@@ -152,12 +156,19 @@ def greedy(spec: sim.RosterSpec, built: sim.BuiltDemand, screens: dict[str, _Scr
                 if best is None or gain > best[0]:
                     best = (gain, base, label, score)
         gain, base, label, score = best
-        rows.append({"order": order, "base": base, "shift": label, "screen_gain_emergency": round(gain[0] * 100, 3),
-                     "screen_gain_priority": round(gain[1] * 100, 3),
-                     "screen_emergency_before": round(current[label][0] * 100, 2),
-                     "screen_emergency_after": round(score[0] * 100, 2),
-                     "screen_priority_before": round(current[label][1] * 100, 2),
-                     "screen_priority_after": round(score[1] * 100, 2)})
+        rows.append(
+            {
+                "order": order,
+                "base": base,
+                "shift": label,
+                "screen_gain_emergency": round(gain[0] * 100, 3),
+                "screen_gain_priority": round(gain[1] * 100, 3),
+                "screen_emergency_before": round(current[label][0] * 100, 2),
+                "screen_emergency_after": round(score[0] * 100, 2),
+                "screen_priority_before": round(current[label][1] * 100, 2),
+                "screen_priority_after": round(score[1] * 100, 2),
+            }
+        )
         extra.append((base, label))
         current[label] = score
     return pd.DataFrame(rows)
@@ -170,17 +181,34 @@ def _paired(base: pd.DataFrame, plan: pd.DataFrame) -> dict:
         if not (np.isfinite(b).all() and np.isfinite(p).all()):
             continue
         mean, low, high = sim._ci(100 * (p - b)[None, :])
-        out[name] = {"baseline": round(100 * float(b.mean()), 2), "plan": round(100 * float(p.mean()), 2),
-                     "change": round(float(mean[0]), 2), "change_low": round(float(low[0]), 2),
-                     "change_high": round(float(high[0]), 2)}
+        out[name] = {
+            "baseline": round(100 * float(b.mean()), 2),
+            "plan": round(100 * float(p.mean()), 2),
+            "change": round(float(mean[0]), 2),
+            "change_low": round(float(low[0]), 2),
+            "change_high": round(float(high[0]), 2),
+        }
     return out
 
 
-def run_staff(area: StudyArea, incidents_path: Any = None, out_dir: str | Path | None = None, *,
-              add_units: int = 1, shift: str | None = None, policy: str = "essex-2022",
-              roster: str | Path | None = None, posts: str | Path | None = None, replications: int = 5,
-              days: float = 365.0, seed: int | None = None, scheduler: str | None = None, workers: int = 2,
-              overwrite: bool = False, progress: bool = True) -> StaffRun:
+def run_staff(
+    area: StudyArea,
+    incidents_path: Any = None,
+    out_dir: str | Path | None = None,
+    *,
+    add_units: int = 1,
+    shift: str | None = None,
+    policy: str = "essex-2022",
+    roster: str | Path | None = None,
+    posts: str | Path | None = None,
+    replications: int = 5,
+    days: float = 365.0,
+    seed: int | None = None,
+    scheduler: str | None = None,
+    workers: int = 2,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> StaffRun:
     """Choose where ``add_units`` extra units go (greedy on the hypercube screen) and check by simulation.
 
     Parameters as :func:`geo_response.workflows.simulate.run_simulation`, plus ``add_units`` (K >= 1) and
@@ -201,13 +229,20 @@ def run_staff(area: StudyArea, incidents_path: Any = None, out_dir: str | Path |
     spec = sim.check_roster(area, roster)
     shifts = _shifts(spec, shift)
     source = incidents_path if incidents_path is not None else str(datadir.default_incidents(area.data_dir))
-    inputs = [p for p in (*(source if isinstance(source, list | tuple) else [source]), roster, posts, area.osm)
-              if p is not None]
+    inputs = [
+        p
+        for p in (*(source if isinstance(source, list | tuple) else [source]), roster, posts, area.osm)
+        if p is not None
+    ]
     with ExitStack() as stack:
-        folder = (stack.enter_context(OutputFolder(out_dir, inputs=inputs, overwrite=overwrite, expected=OUTPUTS))
-                  if out_dir is not None else None)
-        run = _staff(area, source, spec, shifts, add_units, policy, posts, replications, days, seed, scheduler,
-                     workers, progress)
+        folder = (
+            stack.enter_context(OutputFolder(out_dir, inputs=inputs, overwrite=overwrite, expected=OUTPUTS))
+            if out_dir is not None
+            else None
+        )
+        run = _staff(
+            area, source, spec, shifts, add_units, policy, posts, replications, days, seed, scheduler, workers, progress
+        )
         if folder is not None:
             write_csv(run.staff, folder.path("staff.csv"))
             write_json(run.summary, folder.path("summary.json"))
@@ -217,27 +252,62 @@ def run_staff(area: StudyArea, incidents_path: Any = None, out_dir: str | Path |
     return run
 
 
-def _staff(area: StudyArea, source: Any, spec: sim.RosterSpec, shifts: dict, add_units: int, policy: str,
-           posts: Any, replications: int, days: float, seed: int, scheduler: str | None, workers: int,
-           progress: bool) -> StaffRun:
+def _staff(
+    area: StudyArea,
+    source: Any,
+    spec: sim.RosterSpec,
+    shifts: dict,
+    add_units: int,
+    policy: str,
+    posts: Any,
+    replications: int,
+    days: float,
+    seed: int,
+    scheduler: str | None,
+    workers: int,
+    progress: bool,
+) -> StaffRun:
     built = sim.build_demand(area, source, spec, policy=policy, posts=posts, days=days, seed=seed)
     staff = greedy(spec, built, _screens(area, built, shifts), add_units)
     by_shift = {label: ln for label, ln in shifts.items()}
-    extra = [sim_roster.RosterLine(r.base, 1, by_shift[r.shift].start_min, by_shift[r.shift].end_min,
-                                   by_shift[r.shift].days, 0) for r in staff.itertuples()]
-    base_reps = sim.run_replications_of(built.demand, replications, seed, scheduler=scheduler, workers=workers,
-                                        progress=progress, desc="baseline")
-    plan_reps = sim.run_replications_of(built.with_lines([*spec.lines, *extra]), replications, seed,
-                                        scheduler=scheduler, workers=workers, progress=progress, desc="plan")
+    extra = [
+        sim_roster.RosterLine(
+            r.base, 1, by_shift[r.shift].start_min, by_shift[r.shift].end_min, by_shift[r.shift].days, 0
+        )
+        for r in staff.itertuples()
+    ]
+    base_reps = sim.run_replications_of(
+        built.demand, replications, seed, scheduler=scheduler, workers=workers, progress=progress, desc="baseline"
+    )
+    plan_reps = sim.run_replications_of(
+        built.with_lines([*spec.lines, *extra]),
+        replications,
+        seed,
+        scheduler=scheduler,
+        workers=workers,
+        progress=progress,
+        desc="plan",
+    )
     net = area.network_summary()
-    summary = {"add_units": add_units, "shift": None if len(shifts) != 1 else next(iter(shifts)),
-               "chosen": staff[["order", "base", "shift"]].to_dict(orient="records"),
-               "simulation_check": _paired(base_reps, plan_reps), "replications": replications, "seed": seed,
-               "common_random_numbers": True, "roster": spec.source, "scale": built.scale, "period": built.period,
-               "simulated_incidents": int(len(built.incidents)), "policy": policy,
-               "network": {**net, "standin": bool(net.get("standin"))},
-               "method": __doc__.split("\n\n", 1)[1].replace("\n", " ").strip(),
-               "assumptions": list(sim.ASSUMPTIONS), "warnings": built.notes, "outputs": list(OUTPUTS)}
+    summary = {
+        "add_units": add_units,
+        "shift": None if len(shifts) != 1 else next(iter(shifts)),
+        "chosen": staff[["order", "base", "shift"]].to_dict(orient="records"),
+        "simulation_check": _paired(base_reps, plan_reps),
+        "replications": replications,
+        "seed": seed,
+        "common_random_numbers": True,
+        "roster": spec.source,
+        "scale": built.scale,
+        "period": built.period,
+        "simulated_incidents": int(len(built.incidents)),
+        "policy": policy,
+        "network": {**net, "standin": bool(net.get("standin"))},
+        "method": __doc__.split("\n\n", 1)[1].replace("\n", " ").strip(),
+        "assumptions": list(sim.ASSUMPTIONS),
+        "warnings": built.notes,
+        "outputs": list(OUTPUTS),
+    }
     return StaffRun(staff, summary)
 
 
@@ -248,13 +318,26 @@ def staff_report(run: StaffRun) -> str:
     s = run.summary
     blocks: list = [("h1", f"Where {s['add_units']} extra unit(s) help most")]
     if s["network"].get("standin"):
-        blocks.append(("p", f"Network: {s['network'].get('label')}: the SYNTHETIC STAND-IN network; results "
-                            "exercise the method only."))
+        blocks.append(
+            (
+                "p",
+                f"Network: {s['network'].get('label')}: the SYNTHETIC STAND-IN network; results "
+                "exercise the method only.",
+            )
+        )
     blocks += [("p", s["method"]), ("table", "Chosen units (hypercube screen, % within target)", run.staff)]
     check = pd.DataFrame([{"grade": k, **v} for k, v in s["simulation_check"].items()])
     if not check.empty:
-        blocks.append(("table", f"Simulation check, {s['replications']} replications, common random numbers "
-                                "(% met; change with 95% interval)", check))
-    blocks += [("p", f"Volume scale x{s['scale']['factor']:.4f}: {s['scale']['source']}."),
-               ("p", f"Roster: {s['roster']}.")]
+        blocks.append(
+            (
+                "table",
+                f"Simulation check, {s['replications']} replications, common random numbers "
+                "(% met; change with 95% interval)",
+                check,
+            )
+        )
+    blocks += [
+        ("p", f"Volume scale x{s['scale']['factor']:.4f}: {s['scale']['source']}."),
+        ("p", f"Roster: {s['roster']}."),
+    ]
     return render_markdown(blocks)

@@ -38,8 +38,17 @@ from geo_response.simulation import roster as sim_roster
 from geo_response.simulation.engine import CAUSES, SimInputs, simulate
 from geo_response.study_area import StudyArea
 
-__all__ = ["RANK", "RosterSpec", "SimDemand", "SimulationRun", "build_demand", "check_roster", "replicate_incidents",
-           "run_simulation", "simulation_tables"]
+__all__ = [
+    "RANK",
+    "RosterSpec",
+    "SimDemand",
+    "SimulationRun",
+    "build_demand",
+    "check_roster",
+    "replicate_incidents",
+    "run_simulation",
+    "simulation_tables",
+]
 
 #: grade category -> dispatch rank (0 first); categories not listed are rank 2
 RANK = {"emergency": 0, "urgent": 0, "priority": 1}
@@ -91,8 +100,11 @@ def check_roster(area: StudyArea, roster: str | Path | None = None) -> RosterSpe
             lines, issues = sim_roster.read_roster(roster)
         source, path = str(roster), Path(roster)
     names = _base_names(area)
-    expanded = [sim_roster.RosterLine(b, ln.units, ln.start_min, ln.end_min, ln.days, ln.line)
-                for ln in lines for b in (names if ln.base == "*" else [ln.base])]
+    expanded = [
+        sim_roster.RosterLine(b, ln.units, ln.start_min, ln.end_min, ln.days, ln.line)
+        for ln in lines
+        for b in (names if ln.base == "*" else [ln.base])
+    ]
     _check_bases(expanded, names, "roster line")
     return RosterSpec(lines, source, path, names, issues, sim_roster.uncovered_hours(expanded))
 
@@ -104,8 +116,11 @@ def _check_bases(lines: list[sim_roster.RosterLine], names: list[str], where: st
     for ln in lines:
         if ln.base not in names:
             near = difflib.get_close_matches(ln.base, names, n=3, cutoff=0.5)
-            hint = (f"; did you mean {near[0]!r}? (nearest names: {', '.join(near)})" if near
-                    else f"; the bases are: {', '.join(sorted(names)[:10])}{' ...' if len(names) > 10 else ''}")
+            hint = (
+                f"; did you mean {near[0]!r}? (nearest names: {', '.join(near)})"
+                if near
+                else f"; the bases are: {', '.join(sorted(names)[:10])}{' ...' if len(names) > 10 else ''}"
+            )
             raise SimulationError(f"{where} {ln.line} names unknown base {ln.base!r}{hint}")
 
 
@@ -146,10 +161,22 @@ class SimDemand:
             job[sel] = np.exp(mu + sigma * z[sel])
         job = np.where(np.isfinite(self.on_scene_s), self.on_scene_s, job) * self.job_scale
         r = self.roster
-        return SimInputs(arrival_s=self.arrival_s, atom=self.atom, priority=self.priority, delay_s=delay,
-                         job_s=job, target_s=self.target_s, speed=self.speed, unit_post=r.unit_post,
-                         shift_unit=r.shift_unit, shift_start_s=r.shift_start_s, shift_end_s=r.shift_end_s,
-                         travel_s=self.travel_s, horizon_s=self.horizon_s, warmup_s=self.warmup_s)
+        return SimInputs(
+            arrival_s=self.arrival_s,
+            atom=self.atom,
+            priority=self.priority,
+            delay_s=delay,
+            job_s=job,
+            target_s=self.target_s,
+            speed=self.speed,
+            unit_post=r.unit_post,
+            shift_unit=r.shift_unit,
+            shift_start_s=r.shift_start_s,
+            shift_end_s=r.shift_end_s,
+            travel_s=self.travel_s,
+            horizon_s=self.horizon_s,
+            warmup_s=self.warmup_s,
+        )
 
 
 def replicate_incidents(d: SimDemand, seed: np.random.SeedSequence) -> dict[str, Any]:
@@ -166,10 +193,19 @@ def replicate_incidents(d: SimDemand, seed: np.random.SeedSequence) -> dict[str,
         out[f"pct_met_{name}"] = float(res.met[:k][sel].mean()) if sel.any() else float("nan")
     out["pct_met"] = float(res.met[:k][judged].mean()) if judged.any() else float("nan")
     out["utilisation"] = float(np.nanmean(res.utilisation)) if res.unit_on_duty_s.any() else float("nan")
-    out.update(met=res.met[:k], cause=res.cause[:k], delay=res.delay_s[:k].astype(np.float32),
-               queue=res.queue_s[:k].astype(np.float32), travel=res.travel_s[:k].astype(np.float32),
-               unit=res.unit_id[:k].astype(np.int32), busy=res.unit_busy_s, on_duty=res.unit_on_duty_s,
-               events=float(res.events), seconds=res.seconds, notes=list(res.warnings))
+    out.update(
+        met=res.met[:k],
+        cause=res.cause[:k],
+        delay=res.delay_s[:k].astype(np.float32),
+        queue=res.queue_s[:k].astype(np.float32),
+        travel=res.travel_s[:k].astype(np.float32),
+        unit=res.unit_id[:k].astype(np.int32),
+        busy=res.unit_busy_s,
+        on_duty=res.unit_on_duty_s,
+        events=float(res.events),
+        seconds=res.seconds,
+        notes=list(res.warnings),
+    )
     return out
 
 
@@ -213,11 +249,15 @@ class BuiltDemand:
         return replace(self.demand, roster=roster_units(lines, self.roster.base_names, **self.units_args))
 
 
-def roster_units(lines: list[sim_roster.RosterLine], base_names: list[str], *, horizon_days: float,
-                 start_weekday: int, posts: dict) -> sim_roster.Roster:
+def roster_units(
+    lines: list[sim_roster.RosterLine], base_names: list[str], *, horizon_days: float, start_weekday: int, posts: dict
+) -> sim_roster.Roster:
     """Units and on-duty intervals of roster ``lines`` (``*`` expanded to every base), warnings kept quiet."""
-    lines = [sim_roster.RosterLine(b, ln.units, ln.start_min, ln.end_min, ln.days, ln.line)
-             for ln in lines for b in (base_names if ln.base == "*" else [ln.base])]
+    lines = [
+        sim_roster.RosterLine(b, ln.units, ln.start_min, ln.end_min, ln.days, ln.line)
+        for ln in lines
+        for b in (base_names if ln.base == "*" else [ln.base])
+    ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return sim_roster.build_units(lines, base_names, horizon_days, start_weekday=start_weekday, posts=posts)
@@ -230,9 +270,13 @@ def _incident_times(inc: pd.DataFrame, profile: np.ndarray, rng: np.random.Gener
     if missing.any():
         ts[missing] = sim_demand.spread_months(inc.loc[missing, "month"], profile, rng)
     given = int((~missing & ts.notna()).sum())
-    how = ("occurred_at" if not missing.any() else
-           "spread over each month by the profile's hour-of-week shape (ASSUMPTION), seeded" if given == 0 else
-           f"occurred_at for {given:,} rows; {int(missing.sum()):,} month-only rows spread by the hour-of-week shape")
+    how = (
+        "occurred_at"
+        if not missing.any()
+        else "spread over each month by the profile's hour-of-week shape (ASSUMPTION), seeded"
+        if given == 0
+        else f"occurred_at for {given:,} rows; {int(missing.sum()):,} month-only rows spread by the hour-of-week shape"
+    )
     return ts, how
 
 
@@ -248,10 +292,19 @@ def _ledger_period_issues(prepared: Any, inc: pd.DataFrame, issues: list[dict]) 
     if not issues:
         return
     rows = inc.iloc[[i["row"] for i in issues]]
-    reason = ["out_of_order" if i["reason"].startswith("out of order") else
-              "no_time" if i["reason"] == "no time" else "outside_period" for i in issues]
-    prepared.warn(ledger_rows(rows, pd.Series(reason, index=rows.index),
-                              pd.Series([i["reason"] for i in issues], index=rows.index)))
+    reason = [
+        "out_of_order"
+        if i["reason"].startswith("out of order")
+        else "no_time"
+        if i["reason"] == "no time"
+        else "outside_period"
+        for i in issues
+    ]
+    prepared.warn(
+        ledger_rows(
+            rows, pd.Series(reason, index=rows.index), pd.Series([i["reason"] for i in issues], index=rows.index)
+        )
+    )
 
 
 def _scale(area: StudyArea, n_inside: int, data_days: float, scale: float | None, month_only: bool) -> dict:
@@ -262,10 +315,12 @@ def _scale(area: StudyArea, n_inside: int, data_days: float, scale: float | None
     if not month_only or n_inside == 0:
         return {"factor": 1.0, "source": "none: the file has times of occurrence and is taken as attended incidents"}
     expected = sim.attended_per_year / 365.0 * data_days
-    return {"factor": expected / n_inside,
-            "source": f"police.uk crime-only data scaled to {sim.attended_per_year:,.0f} attended incidents a year "
-                      f"({sim.attended_evidence or 'force profile [simulation] attended_per_year'}): "
-                      f"{expected:,.0f} expected over {data_days:g} days / {n_inside:,} in the file"}
+    return {
+        "factor": expected / n_inside,
+        "source": f"police.uk crime-only data scaled to {sim.attended_per_year:,.0f} attended incidents a year "
+        f"({sim.attended_evidence or 'force profile [simulation] attended_per_year'}): "
+        f"{expected:,.0f} expected over {data_days:g} days / {n_inside:,} in the file",
+    }
 
 
 def _data_days(ts: pd.Series, month: pd.Series, t0: pd.Timestamp, days: float) -> float:
@@ -293,8 +348,11 @@ def _sites(area: StudyArea, posts: str | Path | None, base_names: list[str]) -> 
     need = {"base", "latitude", "longitude"} - set(table.columns)
     if need:
         raise SimulationError(f"posts file {posts} lacks column(s) {sorted(need)}; need base,latitude,longitude")
-    _check_bases([sim_roster.RosterLine(str(b), 1, 0, 60, (0,), i + 2) for i, b in enumerate(table["base"])],
-                 base_names, "posts file line")
+    _check_bases(
+        [sim_roster.RosterLine(str(b), 1, 0, 60, (0,), i + 2) for i, b in enumerate(table["base"])],
+        base_names,
+        "posts file line",
+    )
     try:
         lat, lon = table["latitude"].astype(float), table["longitude"].astype(float)
     except ValueError as exc:
@@ -315,9 +373,20 @@ def _travel(area: StudyArea, sites: Any, codes: np.ndarray) -> np.ndarray:
     ls = area.lsoas.set_index("lsoa_code").loc[codes]
     atoms = gpd.GeoDataFrame(geometry=gpd.points_from_xy(ls["pwc_lon"], ls["pwc_lat"]), crs=4326)
     rm = area.force.response_model
-    return np.stack([routing.travel_matrix(area.network, sites, atoms, speed, access_speed_kph=rm.access_speed_kph,
-                                           snap_limit_m=rm.snap_limit_m, crs=area.force.projected_crs)
-                     for speed in ("blue_light", "normal")])
+    return np.stack(
+        [
+            routing.travel_matrix(
+                area.network,
+                sites,
+                atoms,
+                speed,
+                access_speed_kph=rm.access_speed_kph,
+                snap_limit_m=rm.snap_limit_m,
+                crs=area.force.projected_crs,
+            )
+            for speed in ("blue_light", "normal")
+        ]
+    )
 
 
 def _attended(prepared: Any) -> pd.DataFrame:
@@ -330,14 +399,23 @@ def _real_arrays(inc: pd.DataFrame, atom: np.ndarray) -> dict[str, np.ndarray]:
     rank = inc["grade_category"].map(RANK).fillna(2).astype(int).to_numpy()
     speed = np.where(inc.get("speed_profile", pd.Series("normal", index=inc.index)).eq("blue_light"), 0, 1)
     target = pd.to_numeric(inc["target_minutes"], errors="coerce").to_numpy(float) * 60.0
-    on_scene = (pd.to_numeric(inc["on_scene_minutes"], errors="coerce").to_numpy(float) * 60.0
-                if "on_scene_minutes" in inc.columns else np.full(len(inc), np.nan))
-    return {"atom": atom, "priority": rank, "speed": speed, "target_s": np.where(np.isfinite(target), target, np.inf),
-            "on_scene_s": on_scene}
+    on_scene = (
+        pd.to_numeric(inc["on_scene_minutes"], errors="coerce").to_numpy(float) * 60.0
+        if "on_scene_minutes" in inc.columns
+        else np.full(len(inc), np.nan)
+    )
+    return {
+        "atom": atom,
+        "priority": rank,
+        "speed": speed,
+        "target_s": np.where(np.isfinite(target), target, np.inf),
+        "on_scene_s": on_scene,
+    }
 
 
-def _timed_incidents(area: StudyArea, prepared: Any, days: float, start: str | None, scale: float | None,
-                     rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray, dict, dict]:
+def _timed_incidents(
+    area: StudyArea, prepared: Any, days: float, start: str | None, scale: float | None, rng: np.random.Generator
+) -> tuple[pd.DataFrame, np.ndarray, dict, dict]:
     """Attended incidents inside the period, scaled, with seconds from the period start."""
     inc = _attended(prepared)
     shape = sim_demand.hour_of_week(area.force.simulation.hour_of_day, area.force.simulation.weekday)
@@ -353,7 +431,7 @@ def _timed_incidents(area: StudyArea, prepared: Any, days: float, start: str | N
     idx = sim_demand.scale_indices(len(inc), sc["factor"], rng)
     copy = pd.Series(idx).groupby(idx).cumcount().to_numpy()
     inc, ts, secs = inc.iloc[idx].reset_index(drop=True), ts.iloc[idx].reset_index(drop=True), secs[idx]
-    if month_only and (copy > 0).any():                              # copies of month-only rows: their own time
+    if month_only and (copy > 0).any():  # copies of month-only rows: their own time
         again = pd.Series(sim_demand.spread_months(inc["month"], shape, rng))
         s2 = (again - t0).dt.total_seconds().to_numpy(float)
         ok = (copy > 0) & (s2 >= 0) & (s2 < days * 86400)
@@ -361,14 +439,27 @@ def _timed_incidents(area: StudyArea, prepared: Any, days: float, start: str | N
     inc["copy"] = copy
     inc["month_label"] = ts.dt.strftime("%Y-%m").to_numpy()
     inc["hour"] = ts.dt.hour.to_numpy()
-    period = {"start": f"{t0:%Y-%m-%d %H:%M}", "end": f"{t0 + pd.Timedelta(days=days):%Y-%m-%d %H:%M}",
-              "days": days, "times": how}
+    period = {
+        "start": f"{t0:%Y-%m-%d %H:%M}",
+        "end": f"{t0 + pd.Timedelta(days=days):%Y-%m-%d %H:%M}",
+        "days": days,
+        "times": how,
+    }
     return inc, secs, sc, period
 
 
-def build_demand(area: StudyArea, incidents_path: Any, spec: RosterSpec, *, policy: str = "essex-2022",
-                 posts: str | Path | None = None, days: float = 365.0, seed: int = 0, start: str | None = None,
-                 scale: float | None = None) -> BuiltDemand:
+def build_demand(
+    area: StudyArea,
+    incidents_path: Any,
+    spec: RosterSpec,
+    *,
+    policy: str = "essex-2022",
+    posts: str | Path | None = None,
+    days: float = 365.0,
+    seed: int = 0,
+    start: str | None = None,
+    scale: float | None = None,
+) -> BuiltDemand:
     """Incidents, atoms, travel matrices and units for the simulation (see the module docstring)."""
     from geo_response.workflows.compliance import prepare_incidents
 
@@ -378,24 +469,36 @@ def build_demand(area: StudyArea, incidents_path: Any, spec: RosterSpec, *, poli
     prepared = prepare_incidents(area, incidents_path, policy, seed)
     inc, secs, sc, period = _timed_incidents(area, prepared, days, start, scale, rng)
     if len(inc) == 0:
-        raise SimulationError(f"no attended incident falls inside the period {period['start']} + {days:g} days; "
-                              "check --days or the incident times (see the ledger)")
+        raise SimulationError(
+            f"no attended incident falls inside the period {period['start']} + {days:g} days; "
+            "check --days or the incident times (see the ledger)"
+        )
     sites, post_names, row_of = _sites(area, posts, spec.base_names)
     codes, atom = np.unique(inc["lsoa_code"].astype(str).to_numpy(), return_inverse=True)
     travel = _travel(area, sites, codes)
     ok_atom = np.isfinite(travel).all(axis=(0, 1))
     notes = []
     if sc["data_days"] < days - 1e-9:
-        notes.append(f"the incidents cover {sc['data_days']:g} of the {days:g} days simulated: the rest of the period "
-                     "has no demand (shorten --days to the months of the data)")
+        notes.append(
+            f"the incidents cover {sc['data_days']:g} of the {days:g} days simulated: the rest of the period "
+            "has no demand (shorten --days to the months of the data)"
+        )
     if sc["factor"] > 1:
-        notes.append(f"demand scaled x{sc['factor']:.3f}: incidents.csv repeats a source row's row_number and "
-                     "incident_id for each scaled copy")
+        notes.append(
+            f"demand scaled x{sc['factor']:.3f}: incidents.csv repeats a source row's row_number and "
+            "incident_id for each scaled copy"
+        )
     if not ok_atom.all():
         bad = ~ok_atom[atom]
         lost = inc.loc[bad & (inc["copy"] == 0)]
-        prepared.warn(ledger_rows(lost, "unroutable", "its LSOA's population-weighted centroid is off the road "
-                                  "network or unreachable from a post; not simulated"))
+        prepared.warn(
+            ledger_rows(
+                lost,
+                "unroutable",
+                "its LSOA's population-weighted centroid is off the road "
+                "network or unreachable from a post; not simulated",
+            )
+        )
         notes.append(f"{int(bad.sum()):,} incidents in {int((~ok_atom).sum())} LSOA(s) off the network: not simulated")
         inc, secs = inc.loc[~bad].reset_index(drop=True), secs[~bad]
         atom = (np.cumsum(ok_atom) - 1)[atom[~bad]]
@@ -405,38 +508,71 @@ def build_demand(area: StudyArea, incidents_path: Any, spec: RosterSpec, *, poli
     return _assemble(area, inc, secs, atom, travel, spec, post_names, row_of, prepared, sc, period, notes)
 
 
-def _assemble(area: StudyArea, inc: pd.DataFrame, secs: np.ndarray, atom: np.ndarray, travel: np.ndarray,
-              spec: RosterSpec, post_names: list[str], row_of: dict, prepared: Any, sc: dict, period: dict,
-              notes: list[str]) -> BuiltDemand:
+def _assemble(
+    area: StudyArea,
+    inc: pd.DataFrame,
+    secs: np.ndarray,
+    atom: np.ndarray,
+    travel: np.ndarray,
+    spec: RosterSpec,
+    post_names: list[str],
+    row_of: dict,
+    prepared: Any,
+    sc: dict,
+    period: dict,
+    notes: list[str],
+) -> BuiltDemand:
     """Warm-up replay, units on duty over warm-up + period + tail, and the :class:`SimDemand`."""
     sim, rm = area.force.simulation, area.force.response_model
     days = float(period["days"])
     warm_days = float(math.floor(min(sim.warmup_days, days)))
     warm_s = warm_days * 86400.0
     real = _real_arrays(inc, atom)
-    replay = np.flatnonzero(secs < warm_s)                          # the first warm-up days, played before
+    replay = np.flatnonzero(secs < warm_s)  # the first warm-up days, played before
     arrival = np.concatenate([secs + warm_s, secs[replay]])
     arrays = {k: np.concatenate([v, v[replay]]) for k, v in real.items()}
     horizon_days = warm_days + days + TAIL_DAYS
     t0 = pd.Timestamp(period["start"]) - pd.Timedelta(days=warm_days)
     units_args = {"horizon_days": horizon_days, "start_weekday": int(t0.dayofweek), "posts": dict(row_of)}
     units = roster_units(spec.lines, spec.base_names, **units_args)
-    demand = SimDemand(arrival_s=arrival, atom=arrays["atom"], priority=arrays["priority"], speed=arrays["speed"],
-                       target_s=arrays["target_s"], on_scene_s=arrays["on_scene_s"], n_real=len(inc),
-                       travel_s=np.ascontiguousarray(travel), roster=units, job_minutes=dict(sim.job_minutes),
-                       delay_stages=((rm.call_answer_median_s, rm.call_answer_p90_s),
-                                     (rm.call_handling_median_s, rm.call_handling_p90_s)),
-                       horizon_s=horizon_days * 86400.0, warmup_s=warm_s)
+    demand = SimDemand(
+        arrival_s=arrival,
+        atom=arrays["atom"],
+        priority=arrays["priority"],
+        speed=arrays["speed"],
+        target_s=arrays["target_s"],
+        on_scene_s=arrays["on_scene_s"],
+        n_real=len(inc),
+        travel_s=np.ascontiguousarray(travel),
+        roster=units,
+        job_minutes=dict(sim.job_minutes),
+        delay_stages=(
+            (rm.call_answer_median_s, rm.call_answer_p90_s),
+            (rm.call_handling_median_s, rm.call_handling_p90_s),
+        ),
+        horizon_s=horizon_days * 86400.0,
+        warmup_s=warm_s,
+    )
     if spec.uncovered:
         more = f" and {len(spec.uncovered) - 6} more" if len(spec.uncovered) > 6 else ""
-        notes.append(f"the roster leaves no unit on duty in {', '.join(spec.uncovered[:6])}{more}: incidents then "
-                     "queue")
+        notes.append(
+            f"the roster leaves no unit on duty in {', '.join(spec.uncovered[:6])}{more}: incidents then queue"
+        )
     period.update(warmup_days=warm_days, tail_days=TAIL_DAYS, warmup_replayed=int(len(replay)))
-    out = pd.DataFrame({"row_number": inc["row_number"], "incident_id": inc["incident_id"],
-                        "grade": inc["grade_category"], "urban_rural": inc["urban_rural"].fillna("unknown"),
-                        "district": inc["district"].fillna("unknown"), "lsoa_code": inc["lsoa_code"],
-                        "month": inc["month_label"], "hour": inc["hour"], "copy": inc["copy"],
-                        "has_target": np.isfinite(real["target_s"])})
+    out = pd.DataFrame(
+        {
+            "row_number": inc["row_number"],
+            "incident_id": inc["incident_id"],
+            "grade": inc["grade_category"],
+            "urban_rural": inc["urban_rural"].fillna("unknown"),
+            "district": inc["district"].fillna("unknown"),
+            "lsoa_code": inc["lsoa_code"],
+            "month": inc["month_label"],
+            "hour": inc["hour"],
+            "copy": inc["copy"],
+            "has_target": np.isfinite(real["target_s"]),
+        }
+    )
     return BuiltDemand(demand, out, prepared, post_names, sc, period, spec, notes, units_args)
 
 
@@ -467,8 +603,11 @@ def compliance_table(inc: pd.DataFrame, met: np.ndarray, period_col: str) -> pd.
     parts = []
     for mask in __import__("itertools").product((True, False), repeat=len(dims)):
         keys = [d for d, keep in zip(dims, mask, strict=True) if keep]
-        g = (frame.groupby(keys, sort=True)[[*reps, "n"]].sum().reset_index() if keys
-             else frame[[*reps, "n"]].sum().to_frame().T)
+        g = (
+            frame.groupby(keys, sort=True)[[*reps, "n"]].sum().reset_index()
+            if keys
+            else frame[[*reps, "n"]].sum().to_frame().T
+        )
         for d, keep in zip(dims, mask, strict=True):
             if not keep:
                 g[d] = "Total" if d == period_col else "all"
@@ -489,10 +628,22 @@ def compliance_table(inc: pd.DataFrame, met: np.ndarray, period_col: str) -> pd.
 def utilisation_table(roster: sim_roster.Roster, busy: np.ndarray, on_duty: np.ndarray) -> pd.DataFrame:
     """Busy / on-duty hours and utilisation (mean, 95% interval over replications) by base and shift."""
     if roster.n_units == 0:
-        return pd.DataFrame(columns=["base", "shift", "units", "busy_hours", "on_duty_hours", "utilisation",
-                                     "utilisation_low", "utilisation_high", "replications"])
-    key = pd.MultiIndex.from_arrays([roster.unit_base.astype(str), roster.unit_shift.astype(str)],
-                                    names=["base", "shift"])
+        return pd.DataFrame(
+            columns=[
+                "base",
+                "shift",
+                "units",
+                "busy_hours",
+                "on_duty_hours",
+                "utilisation",
+                "utilisation_low",
+                "utilisation_high",
+                "replications",
+            ]
+        )
+    key = pd.MultiIndex.from_arrays(
+        [roster.unit_base.astype(str), roster.unit_shift.astype(str)], names=["base", "shift"]
+    )
     b = pd.DataFrame(busy.T, index=key).groupby(level=[0, 1]).sum()
     d = pd.DataFrame(on_duty.T, index=key).groupby(level=[0, 1]).sum()
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -518,10 +669,16 @@ def causes_table(inc: pd.DataFrame, cause: np.ndarray) -> pd.DataFrame:
             with np.errstate(invalid="ignore", divide="ignore"):
                 share = np.where(total > 0, counts / np.maximum(total, 1), np.nan).mean(axis=0)
             for k, name in enumerate(CAUSES[1:]):
-                rows.append({"district": district, "grade": grade, "cause": name,
-                             "missed": round(float(counts[:, k].mean()), 2),
-                             "share_of_misses": round(float(share[k]), 4) if np.isfinite(share[k]) else None,
-                             "replications": cause.shape[0]})
+                rows.append(
+                    {
+                        "district": district,
+                        "grade": grade,
+                        "cause": name,
+                        "missed": round(float(counts[:, k].mean()), 2),
+                        "share_of_misses": round(float(share[k]), 4) if np.isfinite(share[k]) else None,
+                        "replications": cause.shape[0],
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -533,8 +690,9 @@ def incidents_table(inc: pd.DataFrame, rep: dict) -> pd.DataFrame:
     out["delay_minutes"] = (rep["delay"] / 60).round(3)
     out["queue_minutes"] = (np.where(np.isfinite(rep["queue"]), rep["queue"], np.nan) / 60).round(3)
     out["travel_minutes"] = (np.where(dispatched, rep["travel"], np.nan) / 60).round(3)
-    out["response_minutes"] = np.where(dispatched, out["delay_minutes"] + out["queue_minutes"] + out["travel_minutes"],
-                                       np.nan).round(3)
+    out["response_minutes"] = np.where(
+        dispatched, out["delay_minutes"] + out["queue_minutes"] + out["travel_minutes"], np.nan
+    ).round(3)
     out["unit_id"] = pd.Series(unit, index=out.index, dtype="Int64").where(dispatched)
     out["met"] = np.where(inc["has_target"], rep["met"], None)
     out["cause"] = np.asarray(CAUSES, dtype=object)[rep["cause"]]
@@ -552,12 +710,28 @@ class SimulationRun:
     paths: dict = field(default_factory=dict)
 
 
-OUTPUTS = ("incidents.csv", "compliance_by_month.csv", "compliance_by_hour.csv", "utilisation.csv", "causes.csv",
-           "ledger.csv", "summary.json", "report.md")
+OUTPUTS = (
+    "incidents.csv",
+    "compliance_by_month.csv",
+    "compliance_by_hour.csv",
+    "utilisation.csv",
+    "causes.csv",
+    "ledger.csv",
+    "summary.json",
+    "report.md",
+)
 
 
-def run_replications_of(d: SimDemand, replications: int, seed: int, *, scheduler: str | None = None,
-                        workers: int = 2, progress: bool = True, desc: str = "replications") -> pd.DataFrame:
+def run_replications_of(
+    d: SimDemand,
+    replications: int,
+    seed: int,
+    *,
+    scheduler: str | None = None,
+    workers: int = 2,
+    progress: bool = True,
+    desc: str = "replications",
+) -> pd.DataFrame:
     """Replications of ``d`` through :func:`run_replications` (Dask unless ``workers == 0`` and no scheduler)."""
     from tqdm.auto import tqdm
 
@@ -570,8 +744,16 @@ def run_replications_of(d: SimDemand, replications: int, seed: int, *, scheduler
         bar.refresh()
 
     try:
-        return run_replications(d, replications, seed, parallel=bool(scheduler) or workers > 0, scheduler=scheduler,
-                                n_workers=max(1, workers), progress=tick, func=replicate_incidents)  # type: ignore[arg-type]
+        return run_replications(
+            d,
+            replications,
+            seed,
+            parallel=bool(scheduler) or workers > 0,
+            scheduler=scheduler,
+            n_workers=max(1, workers),
+            progress=tick,
+            func=replicate_incidents,
+        )  # type: ignore[arg-type]
     finally:
         bar.close()
 
@@ -581,19 +763,35 @@ def simulation_tables(built: BuiltDemand, reps: pd.DataFrame) -> dict[str, pd.Da
     met = np.stack(reps["met"].to_list())
     cause = np.stack(reps["cause"].to_list()).astype(int)
     inc = built.incidents
-    return {"incidents": incidents_table(inc, reps.iloc[0].to_dict()),
-            "compliance_by_month": compliance_table(inc, met, "month"),
-            "compliance_by_hour": compliance_table(inc.assign(hour=inc["hour"].map("{:02d}".format)), met, "hour"),
-            "utilisation": utilisation_table(built.demand.roster, np.stack(reps["busy"].to_list()),
-                                             np.stack(reps["on_duty"].to_list())),
-            "causes": causes_table(inc, cause)}
+    return {
+        "incidents": incidents_table(inc, reps.iloc[0].to_dict()),
+        "compliance_by_month": compliance_table(inc, met, "month"),
+        "compliance_by_hour": compliance_table(inc.assign(hour=inc["hour"].map("{:02d}".format)), met, "hour"),
+        "utilisation": utilisation_table(
+            built.demand.roster, np.stack(reps["busy"].to_list()), np.stack(reps["on_duty"].to_list())
+        ),
+        "causes": causes_table(inc, cause),
+    }
 
 
-def run_simulation(area: StudyArea, incidents_path: Any = None, out_dir: str | Path | None = None, *,
-                   policy: str = "essex-2022", roster: str | Path | None = None, posts: str | Path | None = None,
-                   replications: int = 5, days: float = 365.0, seed: int | None = None,
-                   scheduler: str | None = None, workers: int = 2, overwrite: bool = False, progress: bool = True,
-                   start: str | None = None, scale: float | None = None) -> SimulationRun:
+def run_simulation(
+    area: StudyArea,
+    incidents_path: Any = None,
+    out_dir: str | Path | None = None,
+    *,
+    policy: str = "essex-2022",
+    roster: str | Path | None = None,
+    posts: str | Path | None = None,
+    replications: int = 5,
+    days: float = 365.0,
+    seed: int | None = None,
+    scheduler: str | None = None,
+    workers: int = 2,
+    overwrite: bool = False,
+    progress: bool = True,
+    start: str | None = None,
+    scale: float | None = None,
+) -> SimulationRun:
     """Simulate dispatch of busy units to the incidents and (with ``out_dir``) write every output.
 
     Parameters
@@ -639,27 +837,44 @@ def run_simulation(area: StudyArea, incidents_path: Any = None, out_dir: str | P
     spec = check_roster(area, roster)
     source = incidents_path if incidents_path is not None else str(datadir.default_incidents(area.data_dir))
     if out_dir is None:
-        return _simulate(area, source, spec, policy, posts, replications, days, seed, scheduler, workers, progress,
-                         start, scale)
-    inputs = [p for p in (*(source if isinstance(source, list | tuple) else [source]), roster, posts, area.osm,
-                          area.bases_csv) if p is not None]
+        return _simulate(
+            area, source, spec, policy, posts, replications, days, seed, scheduler, workers, progress, start, scale
+        )
+    inputs = [
+        p
+        for p in (*(source if isinstance(source, list | tuple) else [source]), roster, posts, area.osm, area.bases_csv)
+        if p is not None
+    ]
     with OutputFolder(out_dir, inputs=inputs, overwrite=overwrite, expected=OUTPUTS) as out:
-        run = _simulate(area, source, spec, policy, posts, replications, days, seed, scheduler, workers, progress,
-                        start, scale)
+        run = _simulate(
+            area, source, spec, policy, posts, replications, days, seed, scheduler, workers, progress, start, scale
+        )
         write_simulation(out, run)
     run.paths = {name: Path(out_dir) / name for name in OUTPUTS}
     return run
 
 
-def _simulate(area: StudyArea, source: Any, spec: RosterSpec, policy: str, posts: Any, replications: int,
-              days: float, seed: int, scheduler: str | None, workers: int, progress: bool, start: str | None,
-              scale: float | None) -> SimulationRun:
+def _simulate(
+    area: StudyArea,
+    source: Any,
+    spec: RosterSpec,
+    policy: str,
+    posts: Any,
+    replications: int,
+    days: float,
+    seed: int,
+    scheduler: str | None,
+    workers: int,
+    progress: bool,
+    start: str | None,
+    scale: float | None,
+) -> SimulationRun:
     t0 = time.perf_counter()
-    built = build_demand(area, source, spec, policy=policy, posts=posts, days=days, seed=seed, start=start,
-                         scale=scale)
+    built = build_demand(area, source, spec, policy=policy, posts=posts, days=days, seed=seed, start=start, scale=scale)
     t1 = time.perf_counter()
-    reps = run_replications_of(built.demand, replications, seed, scheduler=scheduler, workers=workers,
-                               progress=progress)
+    reps = run_replications_of(
+        built.demand, replications, seed, scheduler=scheduler, workers=workers, progress=progress
+    )
     t2 = time.perf_counter()
     for note in reps["notes"].iloc[0]:
         if note not in built.notes:
@@ -699,13 +914,24 @@ def _headline(reps: pd.DataFrame) -> dict:
         if np.isfinite(x).all():
             mean, low, high = _ci(100 * x)
             low, high = np.clip(low, 0, 100), np.clip(high, 0, 100)
-            out[name] = {"pct_met": round(float(mean[0]), 2), "low": round(float(low[0]), 2),
-                         "high": round(float(high[0]), 2)}
+            out[name] = {
+                "pct_met": round(float(mean[0]), 2),
+                "low": round(float(low[0]), 2),
+                "high": round(float(high[0]), 2),
+            }
     return out
 
 
-def simulation_summary(area: StudyArea, built: BuiltDemand, reps: pd.DataFrame, tables: dict, source: Any,
-                       policy: str, seed: int, replications: int) -> dict:
+def simulation_summary(
+    area: StudyArea,
+    built: BuiltDemand,
+    reps: pd.DataFrame,
+    tables: dict,
+    source: Any,
+    policy: str,
+    seed: int,
+    replications: int,
+) -> dict:
     """What ``summary.json`` holds: inputs with sha256, roster, scale, seeds, network, assumptions, results."""
     from geo_response.compliance import report
 
@@ -713,27 +939,47 @@ def simulation_summary(area: StudyArea, built: BuiltDemand, reps: pd.DataFrame, 
     net = area.network_summary()
     misses = tables["causes"].query("district == 'all' and grade == 'all'")
     return {
-        "inputs": {"incidents": [_file_entry(f["file"]) for f in s["files"]],
-                   "roster": _file_entry(built.roster.path) if built.roster.path else None,
-                   "osm": _file_entry(area.osm_path) if area.osm_path else None,
-                   "bases": area.bases_source, "force_profile": {"path": area.force.path,
-                                                                 "sha256": area.force.sha256}},
+        "inputs": {
+            "incidents": [_file_entry(f["file"]) for f in s["files"]],
+            "roster": _file_entry(built.roster.path) if built.roster.path else None,
+            "osm": _file_entry(area.osm_path) if area.osm_path else None,
+            "bases": area.bases_source,
+            "force_profile": {"path": area.force.path, "sha256": area.force.sha256},
+        },
         "ledger": {k: s[k] for k in ("input_rows", "accepted", "rejected", "rejected_by_reason", "warnings")},
         "simulated_incidents": int(len(built.incidents)),
-        "roster": {"source": built.roster.source, "units": int(built.demand.roster.n_units),
-                   "lines": [{"base": ln.base, "units": ln.units, "shift": ln.label,
-                              "days": ",".join(sim_roster.DAYS[d] for d in ln.days)} for ln in built.roster.lines],
-                   "skipped_lines": built.roster.issues, "uncovered": built.roster.uncovered},
+        "roster": {
+            "source": built.roster.source,
+            "units": int(built.demand.roster.n_units),
+            "lines": [
+                {
+                    "base": ln.base,
+                    "units": ln.units,
+                    "shift": ln.label,
+                    "days": ",".join(sim_roster.DAYS[d] for d in ln.days),
+                }
+                for ln in built.roster.lines
+            ],
+            "skipped_lines": built.roster.issues,
+            "uncovered": built.roster.uncovered,
+        },
         "posts": built.post_names,
-        "scale": built.scale, "period": built.period, "policy": policy,
-        "seeds": {"root": seed, "replications": "numpy SeedSequence(root).spawn(n), child k for replication k",
-                  "demand": f"SeedSequence([{seed}, 1]) (times spread, scaling)", "grades": built.prepared.grade_seed},
+        "scale": built.scale,
+        "period": built.period,
+        "policy": policy,
+        "seeds": {
+            "root": seed,
+            "replications": "numpy SeedSequence(root).spawn(n), child k for replication k",
+            "demand": f"SeedSequence([{seed}, 1]) (times spread, scaling)",
+            "grades": built.prepared.grade_seed,
+        },
         "replications": replications,
         "network": {**net, "standin": bool(net.get("standin"))},
         "assumptions": list(ASSUMPTIONS),
         "headline": _headline(reps),
         "misses_by_cause": {r.cause: r.missed for r in misses.itertuples()},
-        "mean_utilisation": round(float(np.nanmean(reps["utilisation"])), 4) if reps["utilisation"].notna().any()
+        "mean_utilisation": round(float(np.nanmean(reps["utilisation"])), 4)
+        if reps["utilisation"].notna().any()
         else None,
         "warnings": built.notes,
         "events": float(reps["events"].sum()),
@@ -749,24 +995,42 @@ def simulation_report(summary: dict, tables: dict) -> str:
     net = summary["network"]
     blocks: list = [("h1", "Dispatch simulation of response units")]
     if net.get("standin"):
-        blocks.append(("p", f"Network: {net.get('label')}: the SYNTHETIC STAND-IN network. These results exercise "
-                            "the method only; they are not findings about real Essex roads."))
+        blocks.append(
+            (
+                "p",
+                f"Network: {net.get('label')}: the SYNTHETIC STAND-IN network. These results exercise "
+                "the method only; they are not findings about real Essex roads.",
+            )
+        )
     else:
         blocks.append(("p", f"Network: {net.get('label')} ({net.get('source')})."))
     sc, per = summary["scale"], summary["period"]
-    blocks += [("p", f"Period {per['start']} to {per['end']} ({per['days']:g} days, warm-up {per['warmup_days']:g} "
-                     f"days replayed before it); times: {per['times']}."),
-               ("p", f"Volume scale x{sc['factor']:.4f}: {sc['source']}."),
-               ("p", f"Roster: {summary['roster']['source']}; {summary['roster']['units']} units. "
-                     f"{summary['replications']} replications, root seed {summary['seeds']['root']}.")]
-    head = pd.DataFrame([{"grade": k, "% met": v["pct_met"], "95% low": v["low"], "95% high": v["high"]}
-                         for k, v in summary["headline"].items()])
+    blocks += [
+        (
+            "p",
+            f"Period {per['start']} to {per['end']} ({per['days']:g} days, warm-up {per['warmup_days']:g} "
+            f"days replayed before it); times: {per['times']}.",
+        ),
+        ("p", f"Volume scale x{sc['factor']:.4f}: {sc['source']}."),
+        (
+            "p",
+            f"Roster: {summary['roster']['source']}; {summary['roster']['units']} units. "
+            f"{summary['replications']} replications, root seed {summary['seeds']['root']}.",
+        ),
+    ]
+    head = pd.DataFrame(
+        [
+            {"grade": k, "% met": v["pct_met"], "95% low": v["low"], "95% high": v["high"]}
+            for k, v in summary["headline"].items()
+        ]
+    )
     if not head.empty:
         blocks.append(("table", "% met by grade (mean of replications, 95% interval)", head))
     cm = tables["compliance_by_month"]
     dist = cm[(cm["urban_rural"] == "all") & (cm["month"] == "Total") & (cm["grade"] != "all")]
-    blocks.append(("table", "% met by grade and district",
-                   dist.drop(columns=["urban_rural", "month"]).reset_index(drop=True)))
+    blocks.append(
+        ("table", "% met by grade and district", dist.drop(columns=["urban_rural", "month"]).reset_index(drop=True))
+    )
     causes = tables["causes"].query("grade == 'all'").pivot(index="district", columns="cause", values="missed")
     blocks.append(("table", "Misses by cause and district (mean per replication)", causes.reset_index()))
     blocks.append(("table", "Unit utilisation by base and shift", tables["utilisation"]))
