@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import typer
 
-from geo_response.cli import common, compliance, demo, fetch, maps, network, plan, routing, simulate
+from geo_response.cli import common, compliance, demo, fetch, maps, network, plan, routing, simulate, validate
 
 __all__ = ["create_app", "get_app", "main"]
 
-COMMAND_MODULES = (network, routing, compliance, maps, plan, demo, fetch, simulate)
+COMMAND_MODULES = (network, routing, compliance, maps, plan, demo, fetch, simulate, validate)
 
 
 def create_app() -> typer.Typer:

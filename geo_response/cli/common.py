@@ -121,22 +121,51 @@ IncidentsOption = Annotated[
 ]
 
 
-def incident_source(incidents: list[str] | None) -> str | list[str] | None:
-    """One path, a list of them, or None."""
+ColumnsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--columns",
+        help="Column map of the incident file: 'Incident URN=incident_id,Created=occurred_at,Arrived=arrived_at' "
+        "or a TOML file with a [columns] table (docs/INPUTS.md).",
+    ),
+]
+DayfirstOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--dayfirst/--no-dayfirst",
+        help="Read 14/06/2018-style dates day-first (UK) or month-first (default: detected per file; "
+        "dates that read both ways are rejected as ambiguous_date).",
+    ),
+]
+
+
+def incident_source(
+    incidents: list[str] | None, columns: str | None = None, dayfirst: bool | None = None
+) -> str | list[str] | None:
+    """One path, a list of them, or None; an :class:`IncidentSource` when a column map or date order is given."""
     if not incidents:
         return None
+    if columns is not None or dayfirst is not None:
+        from geo_response.incidents.load import IncidentSource, parse_column_map
+
+        return IncidentSource(incidents, columns=parse_column_map(columns), dayfirst=dayfirst)
     return incidents if len(incidents) > 1 else incidents[0]
 
 
-def default_incidents(area, incidents: list[str] | None) -> str | list[str]:
-    """The incidents given (each resolved, see :func:`resolve_incidents`), or the data folder's ``police_uk/``."""
+def default_incidents(
+    area, incidents: list[str] | None, columns: str | None = None, dayfirst: bool | None = None
+) -> str | list[str]:
+    """The incidents given (each resolved, see :func:`resolve_incidents`), or the data folder's ``police_uk/``.
+
+    With ``--columns`` / ``--dayfirst`` the paths come back as an :class:`IncidentSource` carrying them.
+    """
     from geo_response import datadir
 
     if not incidents:
         source = str(datadir.default_incidents(area.data_dir))
         info(f"incidents: {source} (default: the data folder's police_uk/; give --incidents for others)")
-        return source
-    return incident_source(resolve_incidents(area, incidents))
+        return incident_source([source], columns, dayfirst) if columns or dayfirst is not None else source
+    return incident_source(resolve_incidents(area, incidents), columns, dayfirst)
 
 
 def resolve_incidents(area, incidents: list[str]) -> list[str]:

@@ -9,7 +9,9 @@ import typer
 
 from geo_response.cli.common import (
     BasesOption,
+    ColumnsOption,
     DataDirOption,
+    DayfirstOption,
     ForceOption,
     IncidentsOption,
     OsmOption,
@@ -20,6 +22,7 @@ from geo_response.cli.common import (
     default_incidents,
     errors,
 )
+from geo_response.incidents.load import require_accepted
 from geo_response.study_area import load_study_area
 from geo_response.workflows.compliance import run_compliance
 
@@ -27,6 +30,8 @@ from geo_response.workflows.compliance import run_compliance
 def compliance_command(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
     incidents: IncidentsOption = None,
+    columns: ColumnsOption = None,
+    dayfirst: DayfirstOption = None,
     policy: PolicyOption = "essex-2022",
     osm: OsmOption = None,
     bases: BasesOption = None,
@@ -62,7 +67,7 @@ def compliance_command(
     with errors():
         area = load_study_area(osm, bases=bases, force=force_profile, data_dir=data_dir)
         area.policy(policy)
-        source = default_incidents(area, incidents)
+        source = default_incidents(area, incidents, columns, dayfirst)
         run = run_compliance(
             area,
             source,
@@ -96,6 +101,8 @@ def compliance_command(
     if s["outcomes"] == "modelled":
         typer.echo(s["calibration_stamp"])
     typer.echo(f"wrote {', '.join(s['outputs'])} to {out}")
+    with errors():
+        require_accepted(s)  # the ledger is written; a file with no usable row is still an error (exit 2)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 
 from geo_response.cli import common
-from geo_response.cli.common import DataDirOption, ForceOption, OsmOption, OverwriteOption, errors
+from geo_response.cli.common import (
+    ColumnsOption,
+    DataDirOption,
+    DayfirstOption,
+    ForceOption,
+    OsmOption,
+    OverwriteOption,
+    errors,
+)
 from geo_response.study_area import load_study_area
 from geo_response.workflows.demo import run_demo
 
@@ -19,6 +27,8 @@ def demo_command(
     data_dir: DataDirOption = None,
     force_profile: ForceOption = None,
     incidents: Annotated[Path | None, typer.Option(help="Incidents file or folder (default: police.uk).")] = None,
+    columns: ColumnsOption = None,
+    dayfirst: DayfirstOption = None,
     no_calibrate: Annotated[bool, typer.Option("--no-calibrate", help="Keep the default delays.")] = False,
     online: Annotated[bool, typer.Option("--online", help="Load Leaflet from its CDN, not inlined.")] = False,
     show_points: Annotated[bool, typer.Option("--show-points", help="Draw individual incidents (sensitive).")] = False,
@@ -30,7 +40,9 @@ def demo_command(
         summary = run_demo(
             out,
             area=area,
-            incidents_path=incidents,
+            incidents_path=common.default_incidents(area, [str(incidents)] if incidents else None, columns, dayfirst)
+            if incidents or columns or dayfirst is not None
+            else None,
             calibrate=not no_calibrate,
             offline=not online,
             show_points=show_points,

@@ -9,7 +9,9 @@ import typer
 
 from geo_response.cli.common import (
     BasesOption,
+    ColumnsOption,
     DataDirOption,
+    DayfirstOption,
     ForceOption,
     IncidentsOption,
     OsmOption,
@@ -20,6 +22,7 @@ from geo_response.cli.common import (
     default_incidents,
     errors,
 )
+from geo_response.incidents.load import require_accepted
 from geo_response.study_area import load_study_area
 from geo_response.workflows.maps import MapOptions, build_map
 
@@ -27,6 +30,8 @@ from geo_response.workflows.maps import MapOptions, build_map
 def map_command(
     out: Annotated[Path, typer.Option("--out", help="Output HTML file.")],
     incidents: IncidentsOption = None,
+    columns: ColumnsOption = None,
+    dayfirst: DayfirstOption = None,
     osm: OsmOption = None,
     policy: PolicyOption = "essex-2022",
     bases: BasesOption = None,
@@ -99,7 +104,9 @@ def map_command(
     with errors():
         area = load_study_area(osm, bases=bases, force=force_profile, data_dir=data_dir)
         area.policy(policy)
-        result = build_map(area, default_incidents(area, incidents), out, options, hotspots_csv=hotspots_csv)
+        result = build_map(
+            area, default_incidents(area, incidents, columns, dayfirst), out, options, hotspots_csv=hotspots_csv
+        )
     typer.echo(
         f"network: {result['network_label']}; bases {result['bases']}; "
         f"incidents: {result['input']:,} rows in = {result['incidents']:,} accepted + {result['rejected']:,} "
@@ -121,6 +128,8 @@ def map_command(
         f"wrote {out} ({result['bytes'] / 1e6:.2f} MB, {'offline' if offline else 'online'}) and the ledger "
         f"of rejected rows and warnings, {result['ledger_path']}"
     )
+    with errors():
+        require_accepted({**result, "accepted": result["incidents"]})
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,9 @@ import typer
 
 from geo_response.cli.common import (
     BasesOption,
+    ColumnsOption,
     DataDirOption,
+    DayfirstOption,
     ForceOption,
     IncidentsOption,
     OsmOption,
@@ -39,6 +41,8 @@ def compare_command(
     osm: OsmOption = None,
     bases: BasesOption = None,
     incidents: IncidentsOption = None,
+    columns: ColumnsOption = None,
+    dayfirst: DayfirstOption = None,
     no_incidents: Annotated[
         bool,
         typer.Option(
@@ -68,7 +72,7 @@ def compare_command(
     with errors():
         area = load_study_area(osm, bases=bases, force=force_profile, data_dir=data_dir)
         area.policy(policy)
-        source = None if no_incidents else default_incidents(area, incidents)
+        source = None if no_incidents else default_incidents(area, incidents, columns, dayfirst)
         result, paths = run_compare(
             area,
             scenario,
@@ -121,6 +125,8 @@ def optimise_command(
         ),
     ] = None,
     incidents: IncidentsOption = None,
+    columns: ColumnsOption = None,
+    dayfirst: DayfirstOption = None,
     bases: BasesOption = None,
     policy: PolicyOption = "essex-2022",
     delay: DelayOption = "median",
@@ -151,7 +157,7 @@ def optimise_command(
             out,
             policy=policy,
             candidates=candidates,
-            incidents_path=incident_source(incidents),
+            incidents_path=incident_source(incidents, columns, dayfirst),
             seed=seed,
             delay=delay,
             time_limit=time_limit,
@@ -184,6 +190,8 @@ def staff_command(
     shift: Annotated[str | None, typer.Option("--shift", help="Only this roster shift, e.g. 23:00-07:00.")] = None,
     osm: OsmOption = None,
     incidents: IncidentsOption = None,
+    columns: ColumnsOption = None,
+    dayfirst: DayfirstOption = None,
     roster: Annotated[Path | None, typer.Option("--roster", help="Roster CSV or TOML (default: profile).")] = None,
     posts: Annotated[Path | None, typer.Option("--posts", help="Patrol posts CSV (base,latitude,longitude).")] = None,
     policy: PolicyOption = "essex-2022",
@@ -204,7 +212,7 @@ def staff_command(
         area.policy(policy)
         run = run_staff(
             area,
-            default_incidents(area, incidents),
+            default_incidents(area, incidents, columns, dayfirst),
             out,
             add_units=add_units,
             shift=shift,

@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 
 from geo_response.cli.common import (
+    ColumnsOption,
     DataDirOption,
+    DayfirstOption,
     ForceOption,
     IncidentsOption,
     OsmOption,
@@ -49,6 +51,8 @@ def simulate_command(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
     osm: OsmOption = None,
     incidents: IncidentsOption = None,
+    columns: ColumnsOption = None,
+    dayfirst: DayfirstOption = None,
     roster: RosterOption = None,
     posts: PostsOption = None,
     policy: PolicyOption = "essex-2022",
@@ -65,7 +69,7 @@ def simulate_command(
     with errors():
         area = load_study_area(osm, bases=None, force=force_profile, data_dir=data_dir)
         area.policy(policy)
-        source = default_incidents(area, incidents)
+        source = default_incidents(area, incidents, columns, dayfirst)
         run = run_simulation(
             area,
             source,

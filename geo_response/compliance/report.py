@@ -54,6 +54,9 @@ INCIDENT_COLUMNS = (
     "target_minutes",
     "attended",
     "response_minutes",
+    "dispatch_minutes",
+    "travel_minutes_observed",
+    "on_scene_minutes",
     "nearest_base",
     "travel_minutes",
     "snap_distance_m",
@@ -66,6 +69,9 @@ INCIDENT_COLUMNS = (
 )
 
 
+OPTIONAL_COLUMNS = ("dispatch_minutes", "travel_minutes_observed", "on_scene_minutes")
+
+
 def write_incidents(incidents: pd.DataFrame, path: str | Path) -> Path:
     """Write ``incidents.csv``: one row per accepted incident with its target and probability of meeting it.
 
@@ -74,10 +80,14 @@ def write_incidents(incidents: pd.DataFrame, path: str | Path) -> Path:
     incident is not attended. Modelled rows carry the parts of their time: ``nearest_base``, ``travel_minutes``
     (at ``speed_when``) and ``delay_median_minutes`` (the median of the calibrated delay distribution).
     Coordinates are left out on purpose (victims' locations are sensitive); ``row_number`` and ``source_file``
-    join back to the input and ``lsoa_code`` is the finest location given.
+    join back to the input and ``lsoa_code`` is the finest location given. A command-and-control export with
+    dispatch times adds ``dispatch_minutes`` and ``travel_minutes_observed``; ``on_scene_minutes`` when given.
     """
     p = Path(path)
     table = incidents[[c for c in INCIDENT_COLUMNS if c in incidents.columns]].copy()
+    # the command-and-control columns only when the file gave them
+    empty = [c for c in OPTIONAL_COLUMNS if c in table.columns and table[c].isna().all()]
+    table = table.drop(columns=empty)
     for col, digits in (("travel_minutes", 3), ("snap_distance_m", 1), ("p_met", 5)):
         if col in table.columns:
             table[col] = table[col].astype(float).round(digits)

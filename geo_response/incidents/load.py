@@ -55,7 +55,8 @@ True
 from __future__ import annotations
 
 import glob
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,6 +74,7 @@ from geo_response.inputs import read_csv_table
 from geo_response.ledger import LEDGER_COLUMNS, ledger_rows
 
 SUFFIXES = (".csv", ".gpkg", ".parquet", ".geoparquet")
+LOG = logging.getLogger(__name__)
 
 #: Accepted spellings (after lower-casing, spaces/hyphens -> underscores) of each column.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -81,12 +83,14 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "easting": ("easting", "x_27700"),
     "northing": ("northing", "y_27700"),
     "incident_id": ("incident_id", "crime_id", "id"),
-    "occurred_at": ("occurred_at", "datetime", "date_time"),
+    "occurred_at": ("occurred_at", "datetime", "date_time", "created"),
     "month": ("month",),
     "grade": ("grade",),
     "category": ("category", "crime_type"),
     "response_minutes": ("response_minutes",),
-    "arrived_at": ("arrived_at",),
+    "arrived_at": ("arrived_at", "arrived"),
+    "dispatched_at": ("dispatched_at", "dispatched"),
+    "on_scene_minutes": ("on_scene_minutes",),
     "lsoa_code": ("lsoa_code", "lsoa11cd"),
 }
 
@@ -99,6 +103,9 @@ INCIDENT_COLUMNS = [
     "category",
     "grade",
     "response_minutes",
+    "dispatch_minutes",
+    "travel_minutes_observed",
+    "on_scene_minutes",
     "location_source",
     "lsoa_code_input",
     "geometry",
@@ -132,6 +139,111 @@ class LoadResult:
     incidents: gpd.GeoDataFrame
     ledger: pd.DataFrame
     summary: dict = field(default_factory=dict)
+
+
+class IncidentSource(list):
+    """Incident paths (a list of files, folders or globs) with how to read them: a column map and the date order.
+
+    A list, so every workflow that takes ``incidents_path`` passes it on unchanged; :func:`load_incidents`
+    reads ``columns`` and ``dayfirst`` from it.
+
+    Examples
+    --------
+    >>> src = IncidentSource(["storm.csv"], columns={"Created": "occurred_at"}, dayfirst=True)
+    >>> list(src), src.dayfirst
+    (['storm.csv'], True)
+    """
+
+    def __init__(
+        self,
+        paths: str | Path | Sequence[str | Path],
+        columns: Mapping[str, str] | None = None,
+        dayfirst: bool | None = None,
+    ) -> None:
+        super().__init__([paths] if isinstance(paths, (str, Path)) else list(paths))
+        self.columns = dict(columns) if columns else None
+        self.dayfirst = dayfirst
+
+
+def parse_column_map(text: str | Path | None) -> dict[str, str] | None:
+    """A column map from ``"Incident URN=incident_id,Created=occurred_at"`` or a TOML file with a ``[columns]`` table.
+
+    Raises
+    ------
+    InputFileError
+        When the text is neither (saying what is expected).
+
+    Examples
+    --------
+    >>> parse_column_map("Incident URN=incident_id, Created=occurred_at")
+    {'Incident URN': 'incident_id', 'Created': 'occurred_at'}
+    """
+    if text is None or str(text).strip() == "":
+        return None
+    p = Path(str(text))
+    if p.suffix.lower() == ".toml" or p.is_file():
+        import tomllib
+
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise InputFileError(f"--columns {p}: cannot read it as TOML: {exc}") from exc
+        table = data.get("columns")
+        if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+            raise InputFileError(
+                f"--columns {p}: needs a [columns] table of file column = geo-response name, "
+                'e.g. "Incident URN" = "incident_id"'
+            )
+        return {str(k): v for k, v in table.items()}
+    out: dict[str, str] = {}
+    for part in str(text).split(","):
+        source, sep, target = part.partition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise InputFileError(
+                f"--columns: {part.strip()!r} is not 'file column=name'; give e.g. "
+                "'Incident URN=incident_id,Created=occurred_at,Arrived=arrived_at' or a TOML file"
+            )
+        out[source.strip()] = target.strip()
+    return out
+
+
+#: what to do about the commonest reason when no row of a file is accepted
+NO_ROWS_HINTS = {
+    "unparseable_time": "pass --dayfirst for UK dates (14/06/2018 17:20) or name the time column with --columns",
+    "ambiguous_date": "pass --dayfirst for UK dates (14/06/2018 17:20), or --no-dayfirst",
+    "unparseable_response_time": "pass --dayfirst for UK dates, or name the arrival column with --columns",
+    "missing_coordinates": "name the coordinate columns with --columns (e.g. 'X=easting,Y=northing')",
+    "unparseable_coordinates": "check the coordinate columns (--columns), and that easting/northing are EPSG:27700",
+    "outside_force_area": "check the file is of this force (--force-profile) and its coordinates' system",
+    "unknown_grade": "check --policy, or name the grade column with --columns",
+}
+
+
+def require_accepted(summary: dict) -> None:
+    """Raise when rows were read but none was accepted, naming the commonest reason and what to do.
+
+    Parameters
+    ----------
+    summary : dict
+        A load summary (``input_rows``) or a command's summary (``input``), with ``accepted``, ``rejected``
+        and ``rejected_by_reason``.
+
+    Raises
+    ------
+    InputFileError
+        When rows were read and ``accepted == 0``.
+    """
+    s = summary
+    n_input = s.get("input_rows", s.get("input", 0))
+    if s["accepted"] > 0 or n_input == 0:
+        return
+    reasons = s.get("rejected_by_reason") or {}
+    top = max(reasons, key=reasons.get) if reasons else "none"
+    hint = NO_ROWS_HINTS.get(top, "see the ledger (geo-response validate --incidents FILE --out DIR)")
+    raise InputFileError(
+        f"no incident accepted: {s['rejected']:,} of {n_input:,} rows rejected, most as {top} "
+        f"({reasons.get(top, 0):,}); {hint}"
+    )
 
 
 def expand_paths(path: str | Path | Sequence[str | Path]) -> list[Path]:
@@ -256,14 +368,54 @@ def read_source(path: str | Path) -> tuple[pd.DataFrame, np.ndarray, pd.Series, 
     return df, np.arange(1, len(df) + 1, dtype=np.int64), pd.Series("", index=df.index, dtype="object"), counts
 
 
-def _find_columns(df: pd.DataFrame, path: Path) -> dict[str, str]:
+def _apply_column_map(df: pd.DataFrame, path: Path, columns: Mapping[str, str]) -> dict[str, str]:
+    """The file's columns named by a column map (``{"Incident URN": "incident_id", ...}``): canonical -> column.
+
+    Raises
+    ------
+    InputFileError
+        When a map names a column the file does not have (saying which it has, with a did-you-mean) or maps to
+        a name geo-response does not know.
+    """
+    import difflib
+
+    by_name = {str(c): str(c) for c in df.columns if c != "__geometry__"}
+    by_norm = {normalise_name(c): c for c in reversed(list(by_name))}
+    found: dict[str, str] = {}
+    for source, target in columns.items():
+        key = normalise_name(target)
+        if key not in ALIASES:
+            close = difflib.get_close_matches(key, list(ALIASES), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise InputFileError(
+                f"column map: {target!r} is not a column geo-response reads{hint}; use one of {', '.join(ALIASES)}"
+            )
+        col = by_name.get(str(source)) or by_norm.get(normalise_name(source))
+        if col is None:
+            close = difflib.get_close_matches(str(source), list(by_name), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise InputFileError(
+                f"column map: {path.name} has no column {source!r}{hint}; its columns are {list(by_name)[:30]}"
+            )
+        found[key] = col
+    return found
+
+
+def _find_columns(
+    df: pd.DataFrame, path: Path, columns: Mapping[str, str] | None = None
+) -> tuple[dict[str, str], list[str]]:
+    """Canonical name -> file column (the column map first, then the aliases), and the columns not used."""
+    mapped = _apply_column_map(df, path, columns) if columns else {}
+    taken = set(mapped.values())
     by_norm: dict[str, str] = {}
     for col in df.columns:
-        if col == "__geometry__":
+        if col == "__geometry__" or col in taken:
             continue
         by_norm.setdefault(normalise_name(col), col)
-    found = {}
+    found = dict(mapped)
     for key, names in ALIASES.items():
+        if key in found:
+            continue
         for name in names:
             if name in by_norm:
                 found[key] = by_norm[name]
@@ -273,9 +425,12 @@ def _find_columns(df: pd.DataFrame, path: Path) -> dict[str, str]:
     if not (has_ll or has_en or "__geometry__" in df.columns):
         raise InputFileError(
             f"{path} has no coordinate columns: need latitude/longitude (WGS84) or easting/northing "
-            f"(EPSG:27700), matched case-insensitively. Columns found: {list(df.columns)[:20]}"
+            f"(EPSG:27700), matched case-insensitively (or name them with --columns). "
+            f"Columns found: {list(df.columns)[:20]}"
         )
-    return found
+    used = set(found.values())
+    unused = [str(c) for c in df.columns if c != "__geometry__" and c not in used]
+    return found, unused
 
 
 def _clean(series: pd.Series) -> pd.Series:
@@ -358,10 +513,56 @@ def grid_references(lon: np.ndarray, lat: np.ndarray) -> list[str]:
     return out
 
 
-def _parse_times(s: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """ISO 8601 text -> (UTC times in ns, NaT where unparseable or out of range; the out-of-range mask).
+#: a day/month/year or month/day/year date, optionally with a time (``14/06/2018 17:20``, ``14/06/2018``)
+SLASH_DATE = r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
+TIME_COLUMNS = ("occurred_at", "dispatched_at", "arrived_at")
 
-    Never raises: a value pandas cannot hold (year 9999, 0202) is out of range, not an error.
+
+def slash_order(values: Sequence[pd.Series], dayfirst: bool | None = None) -> str | None:
+    """How ``a/b/yyyy`` dates of a file are to be read: ``'dayfirst'``, ``'monthfirst'``, ``'ambiguous'`` or None.
+
+    ``dayfirst`` True / False decides. Otherwise the file decides: day-first when some first field is over 12
+    and no second one is (``14/06/2018``), month-first the other way round; ``'ambiguous'`` when every date
+    reads both ways (or the evidence conflicts); None when the file holds no such date.
+
+    Examples
+    --------
+    >>> slash_order([pd.Series(["14/06/2018 17:20", "01/02/2018"])])
+    'dayfirst'
+    >>> slash_order([pd.Series(["01/02/2018"])])
+    'ambiguous'
+    """
+    if dayfirst is not None:
+        return "dayfirst" if dayfirst else "monthfirst"
+    parts = [s.dropna().astype(str).str.strip().str.extract(SLASH_DATE)[[0, 1]].dropna() for s in values]
+    found = pd.concat(parts) if parts else pd.DataFrame()
+    if found.empty:
+        return None
+    first, second = found[0].astype(int), found[1].astype(int)
+    day_first, month_first = bool((first > 12).any()), bool((second > 12).any())
+    if day_first and not month_first:
+        return "dayfirst"
+    if month_first and not day_first:
+        return "monthfirst"
+    return "ambiguous"
+
+
+def _iso_from_slash(s: pd.Series, order: str) -> pd.Series:
+    """``a/b/yyyy[ HH:MM[:SS]]`` rewritten as ISO text in the given order (NA where the pattern does not match)."""
+    g = s.astype(str).str.strip().str.extract(SLASH_DATE)
+    day, month = (g[0], g[1]) if order == "dayfirst" else (g[1], g[0])
+    text = g[2] + "-" + month.str.zfill(2) + "-" + day.str.zfill(2)
+    clock = g[3].fillna("0").str.zfill(2) + ":" + g[4].fillna("00") + ":" + g[5].fillna("00")
+    return (text + "T" + clock).where(g[0].notna())
+
+
+def _parse_times(s: pd.Series, order: str | None = None) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Time text -> (UTC times in ns, NaT where unparseable or out of range; the out-of-range mask; the
+    ambiguous mask).
+
+    ISO 8601 first; then ``dd/mm/yyyy[ HH:MM[:SS]]`` (``order='dayfirst'``) or ``mm/dd/yyyy`` (``'monthfirst'``);
+    with ``order='ambiguous'`` such dates are left unparsed and flagged (never guessed). Naive times are wall
+    clock times. Never raises: a value pandas cannot hold (year 9999, 0202) is out of range, not an error.
     """
     try:
         parsed = pd.to_datetime(s, format="ISO8601", errors="coerce", utc=True)
@@ -374,12 +575,33 @@ def _parse_times(s: pd.Series) -> tuple[pd.Series, pd.Series]:
                 return pd.NaT
 
         parsed = pd.to_datetime(pd.Series([one(v) for v in s], index=s.index, dtype=object), utc=True)
+    ambiguous = pd.Series(False, index=s.index)
+    slash = parsed.isna() & s.notna() & s.astype(str).str.strip().str.fullmatch(SLASH_DATE).fillna(False).astype(bool)
+    if slash.any():
+        if order in ("dayfirst", "monthfirst"):
+            iso = _iso_from_slash(s[slash], order)
+            parsed[slash] = pd.to_datetime(iso, format="ISO8601", errors="coerce", utc=True)
+        else:
+            ambiguous = slash
     out_of_range = parsed.notna() & ((parsed < EARLIEST_TIME) | (parsed >= LATEST_TIME))
     parsed = parsed.where(~out_of_range)
-    return parsed.dt.tz_convert(None).astype("datetime64[ns]"), out_of_range.astype(bool)
+    return parsed.dt.tz_convert(None).astype("datetime64[ns]"), out_of_range.astype(bool), ambiguous.astype(bool)
 
 
-def _times(raw: pd.DataFrame, cols: dict[str, str], reject) -> tuple[pd.Series, pd.Series]:
+AMBIGUOUS_DETAIL = " reads as day/month or month/day: pass --dayfirst (UK dates) or --no-dayfirst"
+
+
+def _time_column(s: pd.Series, name: str, order: str | None, reject, unparseable: str) -> pd.Series:
+    """Parse one time column, rejecting ambiguous, unparseable (as ``unparseable``) and out-of-range values."""
+    parsed, out_of_range, ambiguous = _parse_times(s, order)
+    text = name + "=" + s.astype(str)
+    reject(ambiguous, "ambiguous_date", text + AMBIGUOUS_DETAIL)
+    reject(s.notna() & parsed.isna() & ~out_of_range & ~ambiguous, unparseable, text)
+    reject(out_of_range, "time_out_of_range", text + f" is not between {EARLIEST_TIME.year} and {LATEST_TIME.year}")
+    return parsed
+
+
+def _times(raw: pd.DataFrame, cols: dict[str, str], reject, order: str | None = None) -> tuple[pd.Series, pd.Series]:
     """``occurred_at`` (naive UTC) and ``month`` (YYYY-MM as written) of every row, rejecting bad ones."""
     idx = raw.index
     occurred = pd.Series(pd.NaT, index=idx, dtype="datetime64[ns]")
@@ -387,17 +609,14 @@ def _times(raw: pd.DataFrame, cols: dict[str, str], reject) -> tuple[pd.Series, 
     if "occurred_at" in cols:
         name = cols["occurred_at"]
         s = _clean(raw[name])
-        occurred, out_of_range = _parse_times(s)
-        reject(s.notna() & occurred.isna() & ~out_of_range, "unparseable_time", name + "=" + s.astype(str))
-        reject(
-            out_of_range,
-            "time_out_of_range",
-            name + "=" + s.astype(str) + f" is not between {EARLIEST_TIME.year} and {LATEST_TIME.year}",
-        )
+        occurred = _time_column(s, name, order, reject, "unparseable_time")
         # the month as written (local wall clock), not the UTC one: 2021-05-01T00:30+01:00 is May
         written = s.str[:7]
-        month = written.where(occurred.notna() & written.str.fullmatch(MONTH_PATTERN).fillna(False), pd.NA)
-        month = month.astype("object")
+        iso_month = written.str.fullmatch(MONTH_PATTERN).fillna(False).astype(bool)
+        slash = s.str.fullmatch(SLASH_DATE).fillna(False).astype(bool)
+        month = written.where(occurred.notna() & iso_month, pd.NA).astype("object")
+        from_slash = occurred.notna() & slash & ~iso_month
+        month[from_slash] = occurred[from_slash].dt.strftime("%Y-%m")
     if "month" in cols:
         s = _clean(raw[cols["month"]])
         good = s.str.fullmatch(MONTH_PATTERN).fillna(False).astype(bool)
@@ -407,7 +626,14 @@ def _times(raw: pd.DataFrame, cols: dict[str, str], reject) -> tuple[pd.Series, 
     return occurred, month
 
 
-def _response(raw: pd.DataFrame, cols: dict[str, str], occurred: pd.Series, reject, max_minutes: float) -> pd.Series:
+def _response(
+    raw: pd.DataFrame,
+    cols: dict[str, str],
+    occurred: pd.Series,
+    reject,
+    max_minutes: float,
+    order: str | None = None,
+) -> pd.Series:
     """Response minutes from ``response_minutes`` or ``arrived_at - occurred_at``, rejecting bad ones."""
     response = pd.Series(np.nan, index=raw.index, dtype=float)
     if "response_minutes" in cols:
@@ -420,13 +646,7 @@ def _response(raw: pd.DataFrame, cols: dict[str, str], occurred: pd.Series, reje
     elif "arrived_at" in cols:
         name = cols["arrived_at"]
         s = _clean(raw[name])
-        arrived, out_of_range = _parse_times(s)
-        reject(s.notna() & arrived.isna() & ~out_of_range, "unparseable_response_time", name + "=" + s.astype(str))
-        reject(
-            out_of_range,
-            "time_out_of_range",
-            name + "=" + s.astype(str) + f" is not between {EARLIEST_TIME.year} and {LATEST_TIME.year}",
-        )
+        arrived = _time_column(s, name, order, reject, "unparseable_response_time")
         if "occurred_at" not in cols:
             reject(s.notna(), "unparseable_response_time", "arrived_at given but no occurred_at to measure from")
         else:
@@ -443,6 +663,50 @@ def _response(raw: pd.DataFrame, cols: dict[str, str], occurred: pd.Series, reje
         ),
     )
     return response
+
+
+def _dispatch_split(
+    raw: pd.DataFrame, cols: dict[str, str], occurred: pd.Series, order: str | None, warn
+) -> tuple[pd.Series, pd.Series]:
+    """``dispatch_minutes`` (dispatched - occurred) and ``travel_minutes_observed`` (arrived - dispatched).
+
+    A bad or out-of-order dispatch time never rejects a row (its response time stands): the split is left
+    missing and the row gets a warning (``unparseable_dispatch_time`` or ``dispatch_time_out_of_order``).
+    """
+    idx = raw.index
+    dispatch = pd.Series(np.nan, index=idx, dtype=float)
+    travel = pd.Series(np.nan, index=idx, dtype=float)
+    if "dispatched_at" not in cols or "occurred_at" not in cols:
+        return dispatch, travel
+    name = cols["dispatched_at"]
+    s = _clean(raw[name])
+    dispatched, out_of_range, ambiguous = _parse_times(s, order)
+    bad = s.notna() & dispatched.isna()
+    warn(bad, "unparseable_dispatch_time", name + "=" + s.astype(str) + " (no dispatch / travel split)")
+    dispatch = ((dispatched - occurred).dt.total_seconds() / 60.0).astype(float)
+    if "arrived_at" in cols:
+        arrived, _, _ = _parse_times(_clean(raw[cols["arrived_at"]]), order)
+        travel = ((arrived - dispatched).dt.total_seconds() / 60.0).astype(float)
+    disorder = (dispatch < 0) | (travel < 0)
+    warn(
+        disorder,
+        "dispatch_time_out_of_order",
+        name + "=" + s.astype(str) + " is not between the call and the arrival (no dispatch / travel split)",
+    )
+    dispatch[disorder], travel[disorder] = np.nan, np.nan
+    return dispatch, travel
+
+
+def _on_scene(raw: pd.DataFrame, cols: dict[str, str], warn) -> pd.Series:
+    """``on_scene_minutes`` as numbers; bad or negative values are left missing with a warning."""
+    if "on_scene_minutes" not in cols:
+        return pd.Series(np.nan, index=raw.index, dtype=float)
+    name = cols["on_scene_minutes"]
+    s = _clean(raw[name])
+    value = pd.to_numeric(s, errors="coerce").astype(float)
+    bad = s.notna() & (value.isna() | ~np.isfinite(value) | (value < 0))
+    warn(bad, "bad_on_scene_minutes", name + "=" + s.astype(str) + " is not a non-negative number (left missing)")
+    return value.where(~bad)
 
 
 def _coordinate_text(
@@ -490,9 +754,12 @@ def _load_one(
     lsoas: gpd.GeoDataFrame | None,
     max_response_minutes: float = DEFAULT_MAX_RESPONSE_MINUTES,
     show_points: bool = False,
+    columns: Mapping[str, str] | None = None,
+    dayfirst: bool | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     raw, rows, extra_detail, counts = read_source(path)
-    cols = _find_columns(raw, path)
+    cols, unused = _find_columns(raw, path, columns)
+    order = slash_order([raw[cols[k]] for k in TIME_COLUMNS if k in cols], dayfirst)
     idx = raw.index
     reason = pd.Series(pd.NA, index=idx, dtype="object")
     detail = pd.Series("", index=idx, dtype="object")
@@ -503,6 +770,11 @@ def _load_one(
         m = pd.Series(np.asarray(mask, dtype=bool), index=idx) & reason.isna()
         reason[m] = why
         detail[m] = text[m] if isinstance(text, pd.Series) else text
+
+    def warn(mask: pd.Series | np.ndarray, why: str, text: pd.Series | str) -> None:
+        m = pd.Series(np.asarray(mask, dtype=bool), index=idx) & warn_reason.isna()
+        warn_reason[m] = why
+        warn_detail[m] = text[m] if isinstance(text, pd.Series) else text
 
     reject(extra_detail != "", "extra_fields", extra_detail)
     lon, lat, coord_reason, system = _parse_coordinates(raw, cols)
@@ -533,7 +805,7 @@ def _load_one(
         out, text = _outside(boundary, lon, lat, reason.isna().to_numpy(), show_points)
         reject(out, "outside_force_area", pd.Series(text, index=idx, dtype="object"))
 
-    occurred, month = _times(raw, cols, reject)
+    occurred, month = _times(raw, cols, reject, order)
     grade = pd.Series(pd.NA, index=idx, dtype="object")
     if "grade" in cols:
         s = _clean(raw[cols["grade"]])
@@ -548,7 +820,9 @@ def _load_one(
             )
             reject(unknown, "unknown_grade", text)
 
-    response = _response(raw, cols, occurred, reject, max_response_minutes)
+    response = _response(raw, cols, occurred, reject, max_response_minutes, order)
+    dispatch, travel = _dispatch_split(raw, cols, occurred, order, warn)
+    on_scene = _on_scene(raw, cols, warn)
     incident_id = (
         _clean(raw[cols["incident_id"]]) if "incident_id" in cols else pd.Series(pd.NA, index=idx, dtype="string")
     )
@@ -565,6 +839,9 @@ def _load_one(
             "category": category.astype("object").where(category.notna(), None),
             "grade": grade,
             "response_minutes": response,
+            "dispatch_minutes": dispatch,
+            "travel_minutes_observed": travel,
+            "on_scene_minutes": on_scene,
             "location_source": location_source,
             "lsoa_code_input": lsoa_in.astype("object").where(lsoa_in.notna(), None),
             "geometry": geometry,
@@ -580,6 +857,8 @@ def _load_one(
         **counts,
         "coordinates": system,
         "columns": {k: v for k, v in cols.items()},
+        "unused_columns": unused,
+        "date_order": order,
         "has_grades": "grade" in cols and bool(grade.notna().any()),
         "has_response_times": ("response_minutes" in cols or "arrived_at" in cols) and bool(response.notna().any()),
         "has_months": bool(month.notna().any()),
@@ -595,6 +874,8 @@ def load_incidents(
     *,
     max_response_minutes: float | None = None,
     show_points: bool = False,
+    columns: Mapping[str, str] | None = None,
+    dayfirst: bool | None = None,
 ) -> LoadResult:
     """Load incidents from one or more files, accounting for every row.
 
@@ -616,6 +897,13 @@ def load_incidents(
     show_points : bool
         Give rows outside the force area their 1 km OS grid square in the ledger detail (the CLI's
         ``--show-points``). By default the ledger holds no location of a rejected row.
+    columns : mapping, optional
+        A column map, file column -> geo-response name (``{"Incident URN": "incident_id", "Created":
+        "occurred_at"}``), applied before the aliases; see :func:`parse_column_map`. Default: the
+        :class:`IncidentSource`'s own, else none.
+    dayfirst : bool, optional
+        Read ``a/b/yyyy`` dates as day-first (True, UK) or month-first (False). None (default) detects the
+        order per file (:func:`slash_order`); dates that read both ways are rejected as ``ambiguous_date``.
 
     Returns
     -------
@@ -628,11 +916,14 @@ def load_incidents(
     InputFileError
         When a file cannot be read at all, or has no coordinate columns. Bad rows never raise.
     """
+    if isinstance(path, IncidentSource):
+        columns = path.columns if columns is None else columns
+        dayfirst = path.dayfirst if dayfirst is None else dayfirst
     files = expand_paths(path)
     limit = DEFAULT_MAX_RESPONSE_MINUTES if max_response_minutes is None else float(max_response_minutes)
     frames, infos = [], []
     for f in files:
-        frame, info = _load_one(f, boundary, policy, lsoas, limit, show_points)
+        frame, info = _load_one(f, boundary, policy, lsoas, limit, show_points, columns, dayfirst)
         frames.append(frame)
         infos.append(info)
     allrows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
@@ -675,6 +966,10 @@ def load_incidents(
             {k: i[k] for k in ("file", "rows", "lines_read", "blank_lines", "coordinates") if k in i} for i in infos
         ],
         "columns": infos[0]["columns"] if infos else {},
+        "unused_columns": sorted({c for i in infos for c in i["unused_columns"]}),
+        "date_order": sorted({i["date_order"] for i in infos if i["date_order"]}),
+        "has_dispatch_times": bool(gdf["dispatch_minutes"].notna().any()),
+        "has_on_scene_minutes": bool(gdf["on_scene_minutes"].notna().any()),
         "coordinates": sorted({i["coordinates"] for i in infos}),
         "has_grades": any(i["has_grades"] for i in infos),
         "has_response_times": any(i["has_response_times"] for i in infos),
@@ -682,6 +977,8 @@ def load_incidents(
         "boundary_checked": boundary is not None,
         "policy_checked": policy.name if policy is not None else None,
     }
+    if summary["unused_columns"]:
+        LOG.warning("incidents: columns not used: %s", ", ".join(summary["unused_columns"]))
     return LoadResult(incidents=gdf, ledger=ledger, summary=summary)
 
 

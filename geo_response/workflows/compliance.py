@@ -64,7 +64,12 @@ class PreparedIncidents:
 
 
 def prepare_incidents(
-    area: StudyArea, incidents_path: Any, policy: str = "essex-2022", seed: int | None = None, show_points: bool = False
+    area: StudyArea,
+    incidents_path: Any,
+    policy: str = "essex-2022",
+    seed: int | None = None,
+    show_points: bool = False,
+    require_rows: bool = True,
 ) -> PreparedIncidents:
     """Load, classify (ONS RUC) and grade incidents under ``policy`` (missing grades sampled, seeded).
 
@@ -80,6 +85,10 @@ def prepare_incidents(
         Seed for sampled grades (default: the profile's ``grade_mix.seed``).
     show_points : bool
         Let the ledger name a rejected row's 1 km grid square (off by default: locations are sensitive).
+    require_rows : bool
+        Raise :class:`~geo_response.errors.InputFileError` when rows were read but none was accepted (naming the
+        commonest reason and what to do; :func:`geo_response.incidents.load.require_accepted`). The compliance
+        run passes False so it still writes its ledger; its command then exits 2.
     """
     pol = area.policy(policy)
     loaded = loader.load_incidents(
@@ -90,6 +99,8 @@ def prepare_incidents(
         max_response_minutes=area.force.response_model.max_response_minutes,
         show_points=show_points,
     )
+    if require_rows:
+        loader.require_accepted(loaded.summary)
     inc = classification.classify(loaded.incidents, area.lsoas)
     prepared = PreparedIncidents(inc, loaded, area.force.grade_mix_seed if seed is None else int(seed))
     prepared.warn(classification.unclassified_warnings(inc))
@@ -372,7 +383,9 @@ def _run(
     area: StudyArea, incidents_path: Any, policy: str, model: dict, show_points: bool, t0: float, record: Any = None
 ) -> ComplianceRun:
     """Prepare and judge the incidents (``model``: calibrate_to, delay_scale, seed, draws, when)."""
-    prepared = prepare_incidents(area, incidents_path, policy, model["seed"], show_points=show_points)
+    prepared = prepare_incidents(
+        area, incidents_path, policy, model["seed"], show_points=show_points, require_rows=False
+    )
     t1 = time.perf_counter()
     inc, outcomes, calibration = judge(area, prepared, **model)
     long = tables.compliance_long(inc)

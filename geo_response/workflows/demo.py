@@ -112,7 +112,8 @@ def run_demo(
     for name in policies:
         area.policy(name)
     incidents_source = incidents_path or datadir.default_incidents(area.data_dir)
-    inputs = [incidents_source, area.osm, area.bases_csv]
+    given = incidents_source if isinstance(incidents_source, list | tuple) else [incidents_source]
+    inputs = [*given, area.osm, area.bases_csv]
     with OutputFolder(
         out_dir, inputs=[p for p in inputs if p is not None], overwrite=overwrite, expected=DEMO_OUTPUTS
     ) as folder:

@@ -236,6 +236,7 @@ def _draw(
         "incidents": len(inc),
         "input": run.summary["input"],
         "rejected": run.summary["rejected"],
+        "rejected_by_reason": run.summary["rejected_by_reason"],
         "outcomes": run.summary.get("outcomes", ""),
         "hotspots": len(hot),
         "cells_tested": hot.attrs.get("cells_tested", 0),
