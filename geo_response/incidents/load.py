@@ -3,7 +3,9 @@
 Reads CSV, GeoPackage or Parquet (one file, a folder of them, or a glob pattern such as
 ``police_uk/2018-*.csv``). Column names are matched case-insensitively, with spaces and hyphens
 read as underscores, so the original police.uk headers (``Crime ID``, ``Longitude``, ``Crime type``)
-and the snake_case ones (``crime_id``, ``longitude``, ``crime_type``) load with no options.
+and the snake_case ones (``crime_id``, ``longitude``, ``crime_type``) load with no options. A column map
+(``columns=``, the CLI's ``--columns``) names other columns first (command-and-control exports); every column
+left unused is named in ``summary["unused_columns"]`` and a logged warning.
 
 Recognised columns
 ------------------
@@ -12,11 +14,15 @@ coordinates
     (EPSG:27700). A GeoPackage or GeoParquet geometry column is used when neither pair is present.
 ``incident_id`` (or ``crime_id``, ``id``)
     Repeated non-empty ids are rejected after the first valid one. Empty ids are never duplicates.
-``occurred_at`` (ISO 8601) or ``month`` (YYYY-MM)
+``occurred_at`` (ISO 8601 or ``dd/mm/yyyy HH:MM``, see :func:`slash_order`) or ``month`` (YYYY-MM)
 ``grade``
     A code or a label of the policy (checked when a policy is given; see :mod:`geo_response.grading`).
 ``category`` (or ``crime_type``)
-``response_minutes`` (call to arrival) or ``arrived_at`` (ISO 8601, needs ``occurred_at``)
+``response_minutes`` (call to arrival) or ``arrived_at`` (needs ``occurred_at``)
+``dispatched_at``
+    Splits the response into ``dispatch_minutes`` and ``travel_minutes_observed`` (warnings, never rejections).
+``on_scene_minutes``
+    Kept as a number >= 0 (the simulation's job time); bad values are left missing with a warning.
 ``lsoa_code``
     Used only for rows whose coordinates are missing: such a row is accepted when the code is one of
     the force's LSOAs (``lsoas`` given), located at that LSOA's population-weighted centroid, and
@@ -26,7 +32,8 @@ coordinates
 Rejection reasons (the first that applies, in this order)
 --------------------------------------------------------
 ``extra_fields`` (a CSV record with more non-empty fields than the header: its columns cannot be trusted),
-``missing_coordinates``, ``unparseable_coordinates``, ``outside_force_area``, ``unparseable_time``,
+``missing_coordinates``, ``unparseable_coordinates``, ``outside_force_area``, ``ambiguous_date`` (``01/02/2018``
+with no ``dayfirst`` and no evidence in the file), ``unparseable_time``,
 ``time_out_of_range`` (a date before :data:`EARLIEST_TIME` or after :data:`LATEST_TIME`, e.g.
 ``9999-12-31``), ``unknown_grade``, ``unparseable_response_time``, ``negative_response_time``,
 ``implausible_response_time`` (longer than the force profile's ``response_model.max_response_minutes``),
