@@ -365,7 +365,10 @@ def rests_on(counts: dict[str, int]) -> str:
         if collisions
         else "none (the collision type behind the published trunk-road claim is not in these data)"
     )
-    return f"The corridor figures rest on {total:,} incidents: incident categories {crimes}; STATS19 road collisions: {tail}."
+    return (
+        f"The corridor figures rest on {total:,} incidents: incident categories {crimes}; "
+        f"STATS19 road collisions: {tail}."
+    )
 
 
 def corridor_analysis(

@@ -32,6 +32,7 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
+from geo_response.corridor import edge_refs
 from geo_response.errors import InputFileError
 from geo_response.incidents.load import INCIDENT_COLUMNS, LoadResult
 from geo_response.ledger import LEDGER_COLUMNS, ledger_rows
@@ -356,32 +357,25 @@ SNAP_METHODS = ("ref", "class", "nearest")
 COLLISION_SNAP_COLUMNS = ["snap_method", "snap_distance_m", "snapped_road", "edge", "u", "v", "key", "edge_fraction"]
 
 
-def _ref_tokens(ref: object) -> frozenset[str]:
-    """``'A12;A120'`` -> ``{'A12', 'A120'}`` (spaces dropped, upper case); empty for a missing ref."""
-    if not isinstance(ref, str):
-        return frozenset()
-    return frozenset(t.replace(" ", "").upper() for t in ref.split(";") if t.strip())
-
-
-def _nearest_among(index, pts: np.ndarray, wanted: list[np.ndarray | None], within_m: float):
-    """Per point, the nearest indexed edge among ``wanted[i]`` (a boolean mask over the EdgeIndex rows, or None
-    for none) within ``within_m``: (edge row or -1, distance, fraction along the edge).
+def _nearest_among(index, pts: np.ndarray, group: np.ndarray, masks: np.ndarray, within_m: float):
+    """Per point, the nearest indexed edge allowed by ``masks[group[i]]`` (a boolean row over the EdgeIndex
+    rows; ``group[i] = -1``: none) within ``within_m``: (edge row or -1, distance, fraction along the edge).
 
     Uses the EdgeIndex's STRtree (``dwithin``), then exact distances to the candidate edges.
     """
     n = len(pts)
     edge, dist, frac = np.full(n, -1, dtype=np.int64), np.full(n, np.inf), np.zeros(n)
-    ask = np.array([w is not None for w in wanted], dtype=bool)
-    if not ask.any():
+    which = np.flatnonzero(group >= 0)
+    if len(which) == 0:
         return edge, dist, frac
-    which = np.flatnonzero(ask)
     point_i, edge_i = index.tree.query(pts[which], predicate="dwithin", distance=within_m)
-    keep = np.array([wanted[which[p]][e] for p, e in zip(point_i, edge_i, strict=True)], dtype=bool)
-    point_i, edge_i = which[point_i[keep]], edge_i[keep]
+    point_i = which[point_i]
+    keep = masks[group[point_i], edge_i]
+    point_i, edge_i = point_i[keep], edge_i[keep]
     d = shapely.distance(index.geometry[edge_i], pts[point_i])
-    for p, e, dd in zip(point_i, edge_i, d, strict=True):
-        if dd < dist[p]:
-            edge[p], dist[p] = e, dd
+    order = np.lexsort((edge_i, d, point_i))  # per point: nearest first (ties: lowest edge row)
+    first = order[np.r_[True, point_i[order][1:] != point_i[order][:-1]]] if len(order) else order
+    edge[point_i[first]], dist[point_i[first]] = edge_i[first], d[first]
     found = edge >= 0
     frac[found] = shapely.line_locate_point(index.geometry[edge[found]], pts[found], normalized=True)
     return edge, dist, frac
@@ -429,21 +423,24 @@ def snap_collisions(
     inc = result.incidents.reset_index(drop=True)
     index = net.edge_index(crs)
     edges = net.edges.iloc[index.rows]
-    tokens = [_ref_tokens(r) for r in edges["ref"]]
+    roads = sorted(inc["road"].dropna().unique())
+    ref_masks = np.zeros((len(roads), len(edges)), dtype=bool)
+    position = {road.upper(): i for i, road in enumerate(roads)}
+    for row, ref in enumerate(edges["ref"].astype(object)):
+        if isinstance(ref, str):
+            for token in edge_refs(ref):  # the corridor's reading of OSM refs: "A12;A120" -> {A12, A120}
+                if token in position:
+                    ref_masks[position[token], row] = True
     highway = edges["highway"].astype(str).to_numpy()
     pts = shapely.points(
         np.column_stack(Transformer.from_crs(4326, index.crs, always_xy=True).transform(inc.geometry.x, inc.geometry.y))
     )
-    by_ref: dict[str, np.ndarray] = {}
-    for road in inc["road"].dropna().unique():
-        by_ref[road] = np.array([road.upper() in t for t in tokens], dtype=bool)
-    by_class = {c: np.isin(highway, h) for c, h in HIGHWAY_CLASSES.items()}
-    ref_edge, ref_d, ref_f = _nearest_among(
-        index, pts, [by_ref.get(r) if isinstance(r, str) else None for r in inc["road"]], match_m
-    )
-    cls_edge, cls_d, cls_f = _nearest_among(
-        index, pts, [by_class.get(c) if isinstance(c, str) else None for c in inc["road_class"]], match_m
-    )
+    ref_group = np.array([roads.index(r) if isinstance(r, str) else -1 for r in inc["road"]], dtype=np.int64)
+    classes = list(HIGHWAY_CLASSES)
+    class_masks = np.array([np.isin(highway, HIGHWAY_CLASSES[c]) for c in classes], dtype=bool)
+    class_group = np.array([classes.index(c) if c in HIGHWAY_CLASSES else -1 for c in inc["road_class"]])
+    ref_edge, ref_d, ref_f = _nearest_among(index, pts, ref_group, ref_masks, match_m)
+    cls_edge, cls_d, cls_f = _nearest_among(index, pts, class_group, class_masks, match_m)
     near = snapping.snap_points(net, inc, crs=crs, limit_m=max_m)
     method = np.where(ref_edge >= 0, "ref", np.where(cls_edge >= 0, "class", "nearest"))
     edge = np.where(ref_edge >= 0, ref_edge, np.where(cls_edge >= 0, cls_edge, near["edge"].to_numpy()))
