@@ -41,7 +41,7 @@ from shapely.geometry.base import BaseGeometry
 from geo_response.config import Corridor
 from geo_response.errors import CorridorError
 from geo_response.hotspots import outcome_columns
-from geo_response.roads.roadnet import RoadNetwork
+from geo_response.roads.roadnet import RoadNetwork, edge_refs
 
 TRUNK_CLASS = "trunk_motorway"
 OFF_NETWORK = "off_network"
@@ -71,17 +71,6 @@ _HIGHWAY_CLASS = {
     "living_street": "residential",
 }
 SCOPES = ("emergency", "all grades")
-
-
-def edge_refs(value: object) -> set[str]:
-    """The road refs of an edge's ``ref`` tag: ``"A12;A120"`` or ``["A12", "A120"]`` -> ``{"A12", "A120"}``."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return set()
-    items = value if isinstance(value, list | tuple | set) else [value]
-    out: set[str] = set()
-    for item in items:
-        out.update(part.strip().upper().replace(" ", "") for part in str(item).split(";") if part.strip())
-    return out
 
 
 def road_class(highway: object) -> str:

@@ -32,11 +32,11 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
-from geo_response.corridor import edge_refs
 from geo_response.errors import InputFileError
 from geo_response.incidents.load import INCIDENT_COLUMNS, LoadResult
 from geo_response.ledger import LEDGER_COLUMNS, ledger_rows
 from geo_response.roads import snapping
+from geo_response.roads.roadnet import edge_refs
 
 CATEGORY = "road collision"
 #: DfT STATS19 ``police_force`` codes and labels (checked against the Accident_Index of the bundle sample).
@@ -428,7 +428,7 @@ def snap_collisions(
     position = {road.upper(): i for i, road in enumerate(roads)}
     for row, ref in enumerate(edges["ref"].astype(object)):
         if isinstance(ref, str):
-            for token in edge_refs(ref):  # the corridor's reading of OSM refs: "A12;A120" -> {A12, A120}
+            for token in edge_refs(ref):  # as the corridor reads refs: "A12;A120" -> {A12, A120}
                 if token in position:
                     ref_masks[position[token], row] = True
     highway = edges["highway"].astype(str).to_numpy()
