@@ -133,6 +133,8 @@ def test_snap_limits_are_configurable(roads):
     assert tight.summary["rejected_by_reason"] == {"no_road_within_limit": 2}
     with pytest.raises(InputFileError, match="match_m"):
         stats19.snap_collisions(loaded, roads, match_m=500.0, max_m=100.0)
+    none = stats19.snap_collisions(stats19.load_stats19(SNAPPING, police_force=1), roads)  # no Met rows
+    assert len(none.incidents) == 0 and none.summary["snap_methods"] == {"ref": 0, "class": 0, "nearest": 0}
 
 
 def test_travel_time_routes_to_the_snapped_carriageway(roads, snapped):
