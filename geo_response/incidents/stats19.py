@@ -18,6 +18,10 @@ present, else OSGB easting / northing. The result has the standard incident colu
 plus ``severity``, ``road_class``, ``road_number``, ``road`` (e.g. ``A12``), ``speed_limit``,
 ``police_attended``, ``dft_urban_rural`` and ``police_force``. Rows of other forces are ledgered as
 ``other_police_force``, so ``input_rows = accepted + rejected`` as for every other loader.
+
+:func:`snap_collisions` then puts each collision on its own carriageway: the nearest edge whose OSM ``ref``
+names its road, else of its road's highway class (within 250 m), else the nearest edge (within 1 km, else
+ledgered ``no_road_within_limit``), with ``snap_method``, ``snap_distance_m`` and ``snapped_road``.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from geo_response.errors import InputFileError
 from geo_response.incidents.load import INCIDENT_COLUMNS, LoadResult
 from geo_response.ledger import LEDGER_COLUMNS, ledger_rows
 from geo_response.roads import snapping
-from geo_response.roads.roadnet import edge_refs
+from geo_response.roads.roadnet import RoadNetwork, edge_refs
 
 CATEGORY = "road collision"
 #: DfT STATS19 ``police_force`` codes and labels (checked against the Accident_Index of the bundle sample).
@@ -357,7 +361,7 @@ SNAP_METHODS = ("ref", "class", "nearest")
 COLLISION_SNAP_COLUMNS = ["snap_method", "snap_distance_m", "snapped_road", "edge", "u", "v", "key", "edge_fraction"]
 
 
-def _nearest_among(index, pts: np.ndarray, group: np.ndarray, masks: np.ndarray, within_m: float):
+def _nearest_among(index: snapping.EdgeIndex, pts: np.ndarray, group: np.ndarray, masks: np.ndarray, within_m: float):
     """Per point, the nearest indexed edge allowed by ``masks[group[i]]`` (a boolean row over the EdgeIndex
     rows; ``group[i] = -1``: none) within ``within_m``: (edge row or -1, distance, fraction along the edge).
 
@@ -383,7 +387,7 @@ def _nearest_among(index, pts: np.ndarray, group: np.ndarray, masks: np.ndarray,
 
 def snap_collisions(
     result: LoadResult,
-    net,
+    net: RoadNetwork,
     *,
     match_m: float = 250.0,
     max_m: float = 1000.0,
