@@ -17,6 +17,12 @@ Road classes (:func:`corridor_analysis`)
     their links; ``off_network`` when no edge is within ``buffer_m``). These classes partition the
     incidents, so "trunk-road failures are the largest group of emergency failures" is tested by
     comparing the ``trunk_motorway`` class with each other class.
+
+Incident types (:attr:`CorridorAnalysis.incident_types`, :func:`rests_on`)
+    The figures are only as good as the incident types they count: police.uk crime categories are not the
+    road collisions the published trunk-road claim is about. Every analysis counts its incidents per
+    ``category`` in each group (STATS19 collisions, category ``road collision``, named apart) and says in one
+    sentence which types the corridor figures rest on.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from shapely.geometry.base import BaseGeometry
 from geo_response.config import Corridor
 from geo_response.errors import CorridorError
 from geo_response.hotspots import outcome_columns
-from geo_response.roads.roadnet import RoadNetwork
+from geo_response.roads.roadnet import RoadNetwork, edge_refs
 
 TRUNK_CLASS = "trunk_motorway"
 OFF_NETWORK = "off_network"
@@ -65,17 +71,6 @@ _HIGHWAY_CLASS = {
     "living_street": "residential",
 }
 SCOPES = ("emergency", "all grades")
-
-
-def edge_refs(value: object) -> set[str]:
-    """The road refs of an edge's ``ref`` tag: ``"A12;A120"`` or ``["A12", "A120"]`` -> ``{"A12", "A120"}``."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return set()
-    items = value if isinstance(value, list | tuple | set) else [value]
-    out: set[str] = set()
-    for item in items:
-        out.update(part.strip().upper().replace(" ", "") for part in str(item).split(";") if part.strip())
-    return out
 
 
 def road_class(highway: object) -> str:
@@ -262,7 +257,12 @@ class CorridorAnalysis:
         True when trunk and motorway roads have more emergency failures than any other road class: the
         published claim holds on these data.
     parameters : dict
-        Corridor name, ref, junctions, buffer, length and the emergency categories used.
+        Corridor name, ref, junctions, buffer, length, the emergency categories used, ``incident_types``
+        (incidents per category, all groups) and ``rests_on`` (the sentence of :func:`rests_on`).
+    incident_types : DataFrame
+        ``group, category, source`` (``STATS19`` for road collisions, else ``incident file``),
+        ``incidents`` and ``emergency_incidents``: which incident types each group's figures rest on
+        (``corridor_incident_types.csv``).
     """
 
     summary: pd.DataFrame
@@ -270,6 +270,7 @@ class CorridorAnalysis:
     incidents: pd.DataFrame
     trunk_largest: bool
     parameters: dict = field(default_factory=dict)
+    incident_types: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def table(self) -> pd.DataFrame:
@@ -301,6 +302,62 @@ def _figures(outcomes: pd.DataFrame, mask: pd.Series, total_failures: float) -> 
         "pct_met": 100.0 * met / attended if attended > 0 else np.nan,
         "share_of_failures": failures / total_failures if total_failures > 0 else np.nan,
     }
+
+
+COLLISION_CATEGORY = "road collision"  # STATS19 collisions (geo_response.incidents.stats19.CATEGORY)
+INCIDENT_TYPE_COLUMNS = ["group", "category", "source", "incidents", "emergency_incidents"]
+
+
+def incident_types(incidents: pd.DataFrame, groups: dict[str, pd.Series], emergency: pd.Series) -> pd.DataFrame:
+    """Incidents per category in each group (``INCIDENT_TYPE_COLUMNS``), most frequent first within a group.
+
+    Incidents without a ``category`` column (or a blank one) count as ``unspecified``.
+    """
+    if "category" in incidents.columns:
+        category = incidents["category"].astype(object).where(incidents["category"].notna(), "unspecified")
+        category = category.astype(str).str.strip().replace("", "unspecified")
+    else:
+        category = pd.Series("unspecified", index=incidents.index)
+    rows = []
+    for name, mask in groups.items():
+        counts = category[mask.to_numpy()].value_counts(sort=False)
+        urgent = category[(mask & emergency).to_numpy()].value_counts(sort=False)
+        for cat in sorted(counts.index, key=lambda c: (-counts[c], c)):
+            rows.append(
+                {
+                    "group": name,
+                    "category": cat,
+                    "source": "STATS19" if cat == COLLISION_CATEGORY else "incident file",
+                    "incidents": int(counts[cat]),
+                    "emergency_incidents": int(urgent.get(cat, 0)),
+                }
+            )
+    return pd.DataFrame(rows, columns=INCIDENT_TYPE_COLUMNS)
+
+
+def rests_on(counts: dict[str, int]) -> str:
+    """The sentence saying which incident types corridor figures rest on.
+
+    Examples
+    --------
+    >>> rests_on({"anti-social-behaviour": 1200, "road collision": 3, "burglary": 40})
+    'The corridor figures rest on 1,243 incidents: incident categories anti-social-behaviour 1,200, burglary 40; STATS19 road collisions: 3.'
+    >>> rests_on({"burglary": 2})
+    'The corridor figures rest on 2 incidents: incident categories burglary 2; STATS19 road collisions: none (the collision type behind the published trunk-road claim is not in these data).'
+    """  # noqa: E501
+    total = sum(counts.values())
+    other = sorted(((c, n) for c, n in counts.items() if c != COLLISION_CATEGORY), key=lambda cn: (-cn[1], cn[0]))
+    crimes = ", ".join(f"{c} {n:,}" for c, n in other) or "none"
+    collisions = counts.get(COLLISION_CATEGORY, 0)
+    tail = (
+        f"{collisions:,}"
+        if collisions
+        else "none (the collision type behind the published trunk-road claim is not in these data)"
+    )
+    return (
+        f"The corridor figures rest on {total:,} incidents: incident categories {crimes}; "
+        f"STATS19 road collisions: {tail}."
+    )
 
 
 def corridor_analysis(
@@ -417,6 +474,9 @@ def corridor_analysis(
             largest[i] = bool(row["expected_failures"] > non_trunk_max)
     summary["largest_group_of_emergency_failures"] = largest
 
+    types = incident_types(incidents, groups, emergency)
+    counts = types[types["group"] == "all incidents"].set_index("category")["incidents"]
+    counts = {str(k): int(v) for k, v in counts.items()}
     params = {
         "corridor": corridor.name,
         "ref": corridor.ref,
@@ -427,7 +487,14 @@ def corridor_analysis(
         "emergency_categories": list(emergency_categories),
         "trunk_classes": sorted(h for h, c in _HIGHWAY_CLASS.items() if c == TRUNK_CLASS),
         "unassigned_attended_without_outcome": int(outcomes["no_outcome"].sum()),
+        "incident_types": counts,
+        "rests_on": rests_on(counts),
     }
     return CorridorAnalysis(
-        summary=summary, by_road_class=by_class, incidents=flags, trunk_largest=trunk_largest, parameters=params
+        summary=summary,
+        by_road_class=by_class,
+        incidents=flags,
+        trunk_largest=trunk_largest,
+        parameters=params,
+        incident_types=types,
     )

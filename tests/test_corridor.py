@@ -291,3 +291,26 @@ def test_a12_snapping_on_the_standin_network(essex_graph):
     assert result.incidents["road_class"].iloc[0] == "trunk_motorway"
     assert result.incidents["road_class"].iloc[1] != "trunk_motorway"
     assert result.trunk_largest is True
+
+
+def test_corridor_names_the_incident_types_it_rests_on():
+    G = toy_graph()
+    incidents, snapped = toy_incidents()
+    incidents["category"] = ["road collision"] * 3 + ["burglary"] * (len(incidents) - 3)
+    result = corr.corridor_analysis(incidents, G, TOY, snapped=snapped)
+    types = result.incident_types.set_index(["group", "category"])
+    # in the corridor: rows 0, 1 (collisions, emergency), 3 (burglary, emergency), 15 (burglary, not attended)
+    assert types.loc[(TOY.name, "road collision"), ["incidents", "emergency_incidents"]].tolist() == [2, 2]
+    assert types.loc[(TOY.name, "burglary"), ["incidents", "emergency_incidents"]].tolist() == [2, 1]
+    assert types.loc[(TOY.name, "road collision"), "source"] == "STATS19"
+    # trunk roads: rows 0, 1, 2 (collisions) and 15 (burglary on n2 - n3)
+    assert types.loc[("all trunk and motorway roads", "road collision"), "incidents"] == 3
+    assert types.loc[("all trunk and motorway roads", "burglary"), "incidents"] == 1
+    assert result.parameters["incident_types"] == {"burglary": 13, "road collision": 3}
+    assert result.parameters["rests_on"] == (
+        "The corridor figures rest on 16 incidents: incident categories burglary 13; STATS19 road collisions: 3."
+    )
+    # without a category column every incident is 'unspecified' and the sentence says no collisions were given
+    plain = corr.corridor_analysis(toy_incidents()[0], G, TOY, snapped=snapped)
+    assert plain.parameters["incident_types"] == {"unspecified": 16}
+    assert "STATS19 road collisions: none" in plain.parameters["rests_on"]

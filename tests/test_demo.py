@@ -112,6 +112,14 @@ def test_demo_isochrones_hotspots_corridor_and_map(demo_out):
     assert (spots["q_value"] <= 0.05).all() and (spots["failure_rate"] > spots["force_failure_rate"]).all()
     corridor = pd.read_csv(out / "corridor.csv")
     assert corridor["group"].str.startswith("A12 corridor").any()
+    # which incident types the corridor rests on: police.uk crime categories, no STATS19 collisions
+    types = pd.read_csv(out / "corridor_incident_types.csv")
+    everyone = types[types["group"] == "all incidents"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert everyone["incidents"].sum() == sum(summary["corridor_incident_types"].values())
+    assert "road collision" not in set(types["category"]) and (types["source"] == "incident file").all()
+    assert summary["corridor_rests_on"].startswith("The corridor figures rest on ")
+    assert "STATS19 road collisions: none" in summary["corridor_rests_on"]
     page = (out / "essex_compliance.html").read_text(encoding="utf-8")
     assert (out / "essex_compliance.html").stat().st_size < 20e6
     assert "Incidents (points)" not in page  # aggregates only by default
@@ -121,6 +129,7 @@ def test_demo_isochrones_hotspots_corridor_and_map(demo_out):
     assert "normal at 08:00 weekday" in page and "normal at 03:00 weekday" in page
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "SYNTHETIC stand-in" in report and "| A12 corridor" in report
+    assert "The corridor figures rest on" in report and "STATS19 road collisions: none" in report
 
 
 def test_demo_calibration_converges_to_the_reported_rate(demo_out):

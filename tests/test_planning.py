@@ -307,6 +307,29 @@ def test_compare_outputs_are_written_and_escaped(prof, policy, tmp_path):
     assert "<img" not in report and "Added: Top &lt;img src=x onerror=alert(2)&gt;." in report
 
 
+def test_coverage_map_colours_come_from_the_colour_blind_safe_palette(prof, policy, tmp_path):
+    import re
+
+    from geo_response.planning import report as planning_report
+    from geo_response.planning.scenarios import apply_scenario, scenario_table
+    from geo_response.reporting import palette
+
+    current = bases_at([1])
+    # the only base moves from node 1 to node 10: L1-L4 lost, L7-L10 gained, L5-L6 outside target in both
+    scn = apply_scenario(
+        current, scenario_table([{"action": "move", "name": "Base 1", "latitude": LATS[9], "longitude": LON}])
+    )
+    cmp = planning.compare(line_graph(), current, scn, tiny_lsoas(), prof, policy)
+    assert (cmp.summary["lsoas"]["gained"], cmp.summary["lsoas"]["lost"]) == (4, 4)
+    page = planning_report.coverage_change_map(cmp).get_root().render()
+    fills = set(re.findall(r'"fillColor": "(#[0-9A-Fa-f]{6})", "fillOpacity": 0.(?:55|35)', page))
+    assert fills == set(palette.CHANGE_COLOURS.values()) == {"#0072B2", "#D55E00", "#999999"}
+    assert "#1a9850" not in page and "#d73027" not in page  # the old green / red
+    legend = page[page.index("Emergency target coverage") :]
+    for word, colour in (("gained", "#0072B2"), ("lost", "#D55E00"), ("outside target in both", "#999999")):
+        assert f"<span style='color:{colour}'>&#9632;</span> {word}" in legend
+
+
 # --------------------------------------------------------------------------------------------------
 # the command line (needs the data bundle for the force geography)
 # --------------------------------------------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from pyproj import Transformer
@@ -76,3 +78,90 @@ def test_force_labels_boundary_and_errors(tmp_path):
         stats19.load_stats19(bad)
     assert stats19.normalise_header("1st_Road_Class") == "first_road_class"
     assert stats19.normalise_header("Local_Authority_(District)") == "local_authority_district"
+
+
+SNAPPING = Path(__file__).parent / "fixtures" / "incidents" / "stats19_snapping.csv"
+ROADS = Path(__file__).parent / "fixtures" / "osm" / "stats19_roads.osm"
+M_PER_DEG_LON = 6_371_009 * np.cos(np.radians(51.735)) * np.pi / 180  # 68,868 m (see the .osm fixture)
+M_PER_DEG_LAT = 6_371_009 * np.pi / 180  # 111,195 m
+
+
+@pytest.fixture(scope="module")
+def roads(profile):
+    from geo_response.roads import network
+
+    return network.load_network(ROADS, profile=profile, clip=False, use_cache=False)
+
+
+@pytest.fixture(scope="module")
+def snapped(roads):
+    return stats19.snap_collisions(stats19.load_stats19(SNAPPING), roads)
+
+
+def test_snap_to_own_carriageway_hand_checked(snapped):
+    inc = snapped.incidents.set_index("incident_id")
+    got = {i: (r.snap_method, r.snapped_road) for i, r in inc.iterrows()}
+    assert got == {
+        "2024420000101": ("ref", "A12;A120"),  # 60 m beside the A12, 9 m from Parallel Lane: on the A12
+        "2024420000102": ("nearest", "Link Road;Parallel Lane"),  # 400 m from the A12: nearest road
+        "2024420000103": ("ref", "A120"),  # ref A120 only, not the A12's "A12;A120" 1 km away
+        "2024420000104": ("ref", "A12;A120"),  # A120 matches one of the tokens of "A12;A120"
+        "2024420000105": ("class", "B1008"),  # B9999 is not on the network: nearest B road (secondary)
+        "2024420000106": ("class", "Link Road;Parallel Lane"),  # unclassified: residential
+    }
+    first = inc.loc["2024420000101"]
+    assert first["snap_distance_m"] == pytest.approx(0.00087 * M_PER_DEG_LON, rel=0.01)  # 59.9 m
+    assert {first["u"], first["v"]} == {1, 3} and first["edge_fraction"] == pytest.approx(0.5, abs=1e-3)
+    assert inc.loc["2024420000102", "snap_distance_m"] == pytest.approx(0.0048 * M_PER_DEG_LON, rel=0.01)
+    assert inc.loc["2024420000103", "snap_distance_m"] == pytest.approx(0.0005 * M_PER_DEG_LAT, rel=0.01)
+    assert inc.loc["2024420000104", "snap_distance_m"] == pytest.approx(0.0003 * M_PER_DEG_LON, rel=0.01)
+    s = snapped.summary
+    assert s["snap_methods"] == {"ref": 3, "class": 2, "nearest": 1}
+    assert (s["input_rows"], s["accepted"], s["rejected"]) == (7, 6, 1)
+    row = snapped.ledger.iloc[0]
+    assert (row["row_number"], row["reason"]) == (7, "no_road_within_limit")
+    assert re.fullmatch(r"nearest road 83\d\d m away \(limit 1000 m\)", row["detail"])  # ~8.34 km to node 8
+
+
+def test_snap_limits_are_configurable(roads):
+    loaded = stats19.load_stats19(SNAPPING)
+    tight = stats19.snap_collisions(loaded, roads, match_m=30.0, max_m=100.0)
+    inc = tight.incidents.set_index("incident_id")
+    # 60 m from the A12 is beyond 30 m: nearest road (Parallel Lane, 9 m); 331 m is beyond 100 m: ledgered
+    assert inc.loc["2024420000101", "snap_method"] == "nearest"
+    assert inc.loc["2024420000101", "snap_distance_m"] == pytest.approx(0.00013 * M_PER_DEG_LON, rel=0.02)
+    assert tight.summary["rejected_by_reason"] == {"no_road_within_limit": 2}
+    with pytest.raises(InputFileError, match="match_m"):
+        stats19.snap_collisions(loaded, roads, match_m=500.0, max_m=100.0)
+    none = stats19.snap_collisions(stats19.load_stats19(SNAPPING, police_force=1), roads)  # no Met rows
+    assert len(none.incidents) == 0 and none.summary["snap_methods"] == {"ref": 0, "class": 0, "nearest": 0}
+
+
+def test_travel_time_routes_to_the_snapped_carriageway(roads, snapped):
+    import geopandas as gpd
+
+    from geo_response.roads import routing
+
+    base = gpd.GeoDataFrame({"base_id": [7], "name": ["South"]}, geometry=gpd.points_from_xy([0.47], [51.73]), crs=4326)
+    inc = snapped.incidents.iloc[[0]]  # half way up the A12 edge 1 -> 3, 60 m off it
+    own = routing.travel_times_to_points(roads, base, inc, snapped=inc)
+    plain = routing.travel_times_to_points(roads, base, inc)
+    a12 = roads.edges.index[(roads.edges["u"] == 1) & (roads.edges["v"] == 3)][0]
+    edge_s = roads.edge_times("blue_light")[a12]
+    access = inc["snap_distance_m"].iloc[0] / (15 / 3.6)
+    assert own["status"].iloc[0] == "ok" and own["snap_distance_m"].iloc[0] == inc["snap_distance_m"].iloc[0]
+    assert own["travel_seconds"].iloc[0] == pytest.approx(0.5 * edge_s + access, rel=1e-3)
+    assert plain["snap_distance_m"].iloc[0] < 10  # the nearest edge is Parallel Lane, not the A12
+
+
+def test_bundle_sample_snapped(data_dir, essex_graph):
+    result = stats19.snap_collisions(
+        stats19.load_stats19(data_dir / "stats19" / "stats19_gb_sample1000_2005_2014.csv"), essex_graph
+    )
+    s = result.summary
+    assert (s["input_rows"], s["accepted"], s["rejected"]) == (1000, 25, 975)
+    assert s["snap_methods"] == {"ref": 8, "class": 11, "nearest": 6}
+    inc = result.incidents
+    on_ref = inc[inc["snap_method"] == "ref"]
+    assert all(r in str(sr).split(";") for r, sr in zip(on_ref["road"], on_ref["snapped_road"], strict=True))
+    assert (inc.loc[inc["snap_method"] != "nearest", "snap_distance_m"] <= 250).all()

@@ -18,6 +18,10 @@ present, else OSGB easting / northing. The result has the standard incident colu
 plus ``severity``, ``road_class``, ``road_number``, ``road`` (e.g. ``A12``), ``speed_limit``,
 ``police_attended``, ``dft_urban_rural`` and ``police_force``. Rows of other forces are ledgered as
 ``other_police_force``, so ``input_rows = accepted + rejected`` as for every other loader.
+
+:func:`snap_collisions` then puts each collision on its own carriageway: the nearest edge whose OSM ``ref``
+names its road, else of its road's highway class (within 250 m), else the nearest edge (within 1 km, else
+ledgered ``no_road_within_limit``), with ``snap_method``, ``snap_distance_m`` and ``snapped_road``.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from shapely.geometry.base import BaseGeometry
 from geo_response.errors import InputFileError
 from geo_response.incidents.load import INCIDENT_COLUMNS, LoadResult
 from geo_response.ledger import LEDGER_COLUMNS, ledger_rows
+from geo_response.roads import snapping
+from geo_response.roads.roadnet import RoadNetwork, edge_refs
 
 CATEGORY = "road collision"
 #: DfT STATS19 ``police_force`` codes and labels (checked against the Accident_Index of the bundle sample).
@@ -342,3 +348,143 @@ def _result(
         "categories": [CATEGORY],
     }
     return LoadResult(incidents, ledger, summary)
+
+
+#: STATS19 road class -> OSM ``highway`` values of the same class (the fallback when no edge carries the ref).
+HIGHWAY_CLASSES = {
+    "Motorway": ("motorway", "motorway_link"),
+    "A(M)": ("motorway", "motorway_link"),
+    "A": ("trunk", "trunk_link", "primary", "primary_link"),
+    "B": ("secondary", "secondary_link"),
+    "C": ("tertiary", "tertiary_link", "unclassified"),
+    "Unclassified": ("unclassified", "residential", "living_street", "service", "road"),
+}
+SNAP_METHODS = ("ref", "class", "nearest")
+#: Columns :func:`snap_collisions` adds (``edge .. too_far`` as :func:`geo_response.roads.snapping.snap_points`).
+COLLISION_SNAP_COLUMNS = ["snap_method", "snap_distance_m", "snapped_road", "edge", "u", "v", "key", "edge_fraction"]
+
+
+def _nearest_among(index: snapping.EdgeIndex, pts: np.ndarray, group: np.ndarray, masks: np.ndarray, within_m: float):
+    """Per point, the nearest indexed edge allowed by ``masks[group[i]]`` (a boolean row over the EdgeIndex
+    rows; ``group[i] = -1``: none) within ``within_m``: (edge row or -1, distance, fraction along the edge).
+
+    Uses the EdgeIndex's STRtree (``dwithin``), then exact distances to the candidate edges.
+    """
+    n = len(pts)
+    edge, dist, frac = np.full(n, -1, dtype=np.int64), np.full(n, np.inf), np.zeros(n)
+    which = np.flatnonzero(group >= 0)
+    if len(which) == 0:
+        return edge, dist, frac
+    point_i, edge_i = index.tree.query(pts[which], predicate="dwithin", distance=within_m)
+    point_i = which[point_i]
+    keep = masks[group[point_i], edge_i]
+    point_i, edge_i = point_i[keep], edge_i[keep]
+    d = shapely.distance(index.geometry[edge_i], pts[point_i])
+    order = np.lexsort((edge_i, d, point_i))  # per point: nearest first (ties: lowest edge row)
+    first = order[np.r_[True, point_i[order][1:] != point_i[order][:-1]]] if len(order) else order
+    edge[point_i[first]], dist[point_i[first]] = edge_i[first], d[first]
+    found = edge >= 0
+    frac[found] = shapely.line_locate_point(index.geometry[edge[found]], pts[found], normalized=True)
+    return edge, dist, frac
+
+
+def snap_collisions(
+    result: LoadResult,
+    net: RoadNetwork,
+    *,
+    match_m: float = 250.0,
+    max_m: float = 1000.0,
+    crs: str = "EPSG:27700",
+) -> LoadResult:
+    """Snap STATS19 collisions to the carriageway they are on.
+
+    Each collision goes to the nearest network edge whose OSM ``ref`` names its road (``A12`` matches
+    ``A12`` and ``A12;A120``, not ``A120``) within ``match_m``; else to the nearest edge of its road's
+    highway class (:data:`HIGHWAY_CLASSES`: A -> trunk / primary, B -> secondary, ...) within ``match_m``;
+    else to the nearest drivable edge within ``max_m``. A collision farther than ``max_m`` from every edge is
+    ledgered ``no_road_within_limit``.
+
+    Parameters
+    ----------
+    result : LoadResult
+        From :func:`load_stats19`.
+    net : RoadNetwork
+        The network; its snapping index (:meth:`RoadNetwork.edge_index`) is used.
+    match_m : float, default 250
+        How far a collision may be from an edge of its own road (or class) to be put on it.
+    max_m : float, default 1000
+        The farthest a collision may be from any edge.
+    crs : str
+        Projected CRS for distances.
+
+    Returns
+    -------
+    LoadResult
+        The collisions kept, with ``snap_method`` (``ref`` | ``class`` | ``nearest``), ``snap_distance_m``,
+        ``snapped_road`` (the edge's ref, else name, else highway) and the edge position (``edge, u, v, key,
+        edge_fraction``) that :func:`geo_response.roads.routing.travel_times_to_points` routes to (its
+        ``snapped=``); the ledger and summary (``snap_methods``, ``rejected_by_reason``) extended.
+    """
+    if not 0 < match_m <= max_m:
+        raise InputFileError(f"snap distances must satisfy 0 < match_m <= max_m, got {match_m} and {max_m}")
+    inc = result.incidents.reset_index(drop=True)
+    index = net.edge_index(crs)
+    edges = net.edges.iloc[index.rows]
+    roads = sorted(inc["road"].dropna().unique())
+    ref_masks = np.zeros((len(roads), len(edges)), dtype=bool)
+    position = {road.upper(): i for i, road in enumerate(roads)}
+    for row, ref in enumerate(edges["ref"].astype(object)):
+        if isinstance(ref, str):
+            for token in edge_refs(ref):  # as the corridor reads refs: "A12;A120" -> {A12, A120}
+                if token in position:
+                    ref_masks[position[token], row] = True
+    highway = edges["highway"].astype(str).to_numpy()
+    pts = shapely.points(
+        np.column_stack(Transformer.from_crs(4326, index.crs, always_xy=True).transform(inc.geometry.x, inc.geometry.y))
+    )
+    ref_group = np.array([roads.index(r) if isinstance(r, str) else -1 for r in inc["road"]], dtype=np.int64)
+    classes = list(HIGHWAY_CLASSES)
+    class_masks = np.array([np.isin(highway, HIGHWAY_CLASSES[c]) for c in classes], dtype=bool)
+    class_group = np.array([classes.index(c) if c in HIGHWAY_CLASSES else -1 for c in inc["road_class"]])
+    ref_edge, ref_d, ref_f = _nearest_among(index, pts, ref_group, ref_masks, match_m)
+    cls_edge, cls_d, cls_f = _nearest_among(index, pts, class_group, class_masks, match_m)
+    near = snapping.snap_points(net, inc, crs=crs, limit_m=max_m)
+    method = np.where(ref_edge >= 0, "ref", np.where(cls_edge >= 0, "class", "nearest"))
+    edge = np.where(ref_edge >= 0, ref_edge, np.where(cls_edge >= 0, cls_edge, near["edge"].to_numpy()))
+    dist = np.where(ref_edge >= 0, ref_d, np.where(cls_edge >= 0, cls_d, near["snap_distance_m"].to_numpy()))
+    frac = np.where(ref_edge >= 0, ref_f, np.where(cls_edge >= 0, cls_f, near["edge_fraction"].to_numpy()))
+    chosen = edges.iloc[edge]
+    label = [
+        next((str(x) for x in (r, nm, h) if isinstance(x, str) and x), None)
+        for r, nm, h in zip(chosen["ref"].astype(object), chosen["name"].astype(object), chosen["highway"], strict=True)
+    ]
+    snapped = inc.assign(
+        snap_method=method,
+        snap_distance_m=dist,
+        snapped_road=label,
+        edge=edge,
+        u=index.u[edge],
+        v=index.v[edge],
+        key=index.key[edge],
+        edge_fraction=np.clip(frac, 0.0, 1.0),
+    )
+    far = dist > max_m
+    ledger = ledger_rows(
+        snapped[far],
+        "no_road_within_limit",
+        [f"nearest road {d:.0f} m away (limit {max_m:.0f} m)" for d in dist[far]],
+        status="rejected",
+    )
+    summary = dict(result.summary)
+    by_reason = dict(summary.get("rejected_by_reason", {}))
+    if far.any():
+        by_reason["no_road_within_limit"] = int(far.sum())
+    kept = snapped[~far].reset_index(drop=True)
+    summary.update(
+        accepted=len(kept),
+        rejected=int(summary.get("rejected", 0)) + int(far.sum()),
+        rejected_by_reason=by_reason,
+        snap_methods={m: int((kept["snap_method"] == m).sum()) for m in SNAP_METHODS},
+        snap_limits_m={"match_m": float(match_m), "max_m": float(max_m)},
+    )
+    return LoadResult(kept, pd.concat([result.ledger, ledger], ignore_index=True), summary)

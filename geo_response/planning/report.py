@@ -20,8 +20,10 @@ from geo_response.outputs import write_csv, write_text
 from geo_response.planning.compare import ALL, MEASURE_UNITS, Comparison
 from geo_response.planning.scenarios import moved_from, removed_bases
 from geo_response.planning.siting import SitingRun
+from geo_response.reporting import palette
 
-CHANGE_COLOURS = {"gained": "#1a9850", "lost": "#d73027"}
+#: Colour-blind-safe (Okabe-Ito blue / vermillion / grey) from the shared palette: gained, lost, never.
+CHANGE_COLOURS = palette.CHANGE_COLOURS
 MEASURE_LABELS = {
     "pct_population_within_target": "% population within emergency target (modelled)",
     "pct_population_within_15_min": "% population within 15 min drive",
@@ -215,9 +217,15 @@ def coverage_change_map(comparison: Comparison, simplify_m: float = 25.0, attrib
                 ],
             },
             name=escape(f"outside target now and in the scenario ({len(never)} LSOAs)"),
-            style_function=lambda f: {"color": "#9e9e9e", "weight": 0, "fillColor": "#9e9e9e", "fillOpacity": 0.35},
+            style_function=lambda f: {
+                "color": CHANGE_COLOURS["never"],
+                "weight": 0,
+                "fillColor": CHANGE_COLOURS["never"],
+                "fillOpacity": 0.35,
+            },
         ).add_to(m)
-    for change, colour in CHANGE_COLOURS.items():
+    for change in ("gained", "lost"):
+        colour = CHANGE_COLOURS[change]
         part = lsoas[lsoas["coverage_change"] == change]
         if len(part) == 0:
             continue
@@ -299,7 +307,7 @@ def coverage_change_map(comparison: Comparison, simplify_m: float = 25.0, attrib
         "<b>Emergency target coverage: scenario vs now</b><br>"
         f"<span style='color:{CHANGE_COLOURS['gained']}'>&#9632;</span> gained (newly within target)<br>"
         f"<span style='color:{CHANGE_COLOURS['lost']}'>&#9632;</span> lost (no longer within target)<br>"
-        "<span style='color:#9e9e9e'>&#9632;</span> outside target in both<br>"
+        f"<span style='color:{CHANGE_COLOURS['never']}'>&#9632;</span> outside target in both<br>"
         f"<i>Roads: {escape(label)}</i></div>"
     )
     m.get_root().html.add_child(folium.Element(legend))

@@ -4,7 +4,8 @@ Sequential values (% met, failure rates, isochrone bands) use matplotlib's ``civ
 designed to read the same for people with red-green colour vision deficiency (about 1 in 12 men) and in
 greyscale. Series that must be told apart (grades, settings) take well separated cividis stops and also
 differ in marker and line style, so colour is never the only cue. RAG badges use the Okabe-Ito colours and
-always carry their word (``GREEN`` / ``AMBER`` / ``RED``).
+always carry their word (``GREEN`` / ``AMBER`` / ``RED``). Planning maps colour coverage gained / lost with
+:data:`CHANGE_COLOURS` (blue / vermillion, never green / red) and name them in the legend.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ PCT_BINS = (0.0, 50.0, 70.0, 80.0, 90.0, 95.0)
 RAG_COLOURS = {"red": "#D55E00", "amber": "#E69F00", "green": "#009E73", "n/a": "#999999"}
 MARKERS = ("o", "s", "^", "D", "v", "P")
 LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1)))
+#: Coverage change on the planning maps: Okabe-Ito blue (gained) and vermillion (lost), told apart with any
+#: colour vision and in greyscale (dark vs mid), never red against green; the legend says the words too.
+CHANGE_COLOURS = {"gained": "#0072B2", "lost": "#D55E00", "never": "#999999"}
 KPI_COLOUR = "#000000"
 GRID_COLOUR = "#dddddd"
 

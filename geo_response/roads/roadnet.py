@@ -67,6 +67,17 @@ CACHE_FILES = ("nodes.parquet", "edges.parquet", "coords.npy", "offsets.npy")
 FORMAT = 5
 
 
+def edge_refs(value: object) -> set[str]:
+    """The road refs of an edge's ``ref`` tag: ``"A12;A120"`` or ``["A12", "A120"]`` -> ``{"A12", "A120"}``."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return set()
+    items = value if isinstance(value, list | tuple | set) else [value]
+    out: set[str] = set()
+    for item in items:
+        out.update(part.strip().upper().replace(" ", "") for part in str(item).split(";") if part.strip())
+    return out
+
+
 def _text(value: object) -> object:
     """An OSM tag value as one string (OSMnx lists after simplification joined by ';'), or None."""
     if value is None or (isinstance(value, float) and np.isnan(value)):

@@ -44,6 +44,7 @@ def travel_times_to_points(
     access_speed_kph: float = 15.0,
     limit_m: float = 1000.0,
     crs: str = "EPSG:27700",
+    snapped: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Travel time from the nearest base to each point.
 
@@ -64,6 +65,11 @@ def travel_times_to_points(
     access_speed_kph, limit_m, crs
         Off-network leg speed (of points and bases), snap limit and projected CRS (see
         :func:`geo_response.roads.snapping.snap_points`).
+    snapped : DataFrame, optional
+        Where each point already sits on the network (``edge, u, v, key, edge_fraction, snap_distance_m``,
+        index aligned with ``points``; e.g. STATS19 collisions put on their own carriageway by
+        :func:`geo_response.incidents.stats19.snap_collisions`); None snaps each point to its nearest edge.
+        ``too_far`` is judged against ``limit_m`` either way.
 
     Returns
     -------
@@ -94,7 +100,11 @@ def travel_times_to_points(
     if not located.any():
         return out
     part = points[located]
-    snapped = snapping.snap_points(net, part, crs=crs, limit_m=limit_m)
+    if snapped is None:
+        snapped = snapping.snap_points(net, part, crs=crs, limit_m=limit_m)
+    else:
+        snapped = snapped.loc[part.index, ["edge", "u", "v", "key", "edge_fraction", "snap_distance_m"]]
+        snapped = snapped.assign(too_far=snapped["snap_distance_m"].to_numpy(dtype=float) > limit_m)
     times = snapping.travel_times_from_sources(
         net.edge_index(crs), snapped, rg, sources, seconds, net.edge_times(speed, when), source, access_speed_kph
     )

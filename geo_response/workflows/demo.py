@@ -35,6 +35,7 @@ DEMO_OUTPUTS = (
     "board_pack.xlsx",
     "compliance_by_month.csv",
     "corridor.csv",
+    "corridor_incident_types.csv",
     MAP_NAME,
     "geo_response.gpkg",
     "hotspots.csv",
@@ -197,6 +198,7 @@ def _demo(
     layer = corridor_layer(area, incidents)
     corridor_table = layer["analysis"].table
     write_csv(corridor_table, folder.path("corridor.csv"))
+    write_csv(layer["analysis"].incident_types, folder.path("corridor_incident_types.csv"))
     done("corridor", t0)
 
     t0 = time.perf_counter()
@@ -260,6 +262,8 @@ def _demo(
                 "h3_resolution": hex_resolution,
             },
             "corridor": corridor_table.to_dict(orient="records"),
+            "corridor_incident_types": layer["analysis"].parameters["incident_types"],
+            "corridor_rests_on": layer["analysis"].parameters["rests_on"],
             "outputs": sorted(DEMO_OUTPUTS + tuple(policies[1:]) + ("board_pack", "simulation")),
             "timings_seconds": {**timings, "total": round(time.perf_counter() - t_start, 2)},
         }
@@ -463,6 +467,7 @@ def demo_blocks(
             "Emergency incidents: expected failures and share of all emergency failures",
             corridor_readable(corridor_table),
         ),
+        ("p", summary.get("corridor_rests_on") or "The incident types behind the corridor figures were not recorded."),
         ("h2", "Top failure hotspots (H3 cells, emergency incidents)"),
     ]
     top = hotspots_readable(spots).head(10)

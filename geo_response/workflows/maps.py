@@ -125,6 +125,8 @@ def corridor_layer(area: StudyArea, incidents: gpd.GeoDataFrame) -> dict[str, An
         "length_km": corridor_module.corridor_length_km(area.network, spec, crs),
         "share": float(row["share_of_failures"].iloc[0]),
         "trunk_largest": analysis.trunk_largest,
+        "incident_types": analysis.parameters["incident_types"],
+        "rests_on": analysis.parameters["rests_on"],
     }
     return {"spec": spec, "geometry": geom, "analysis": analysis, "info": info}
 
