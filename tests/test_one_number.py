@@ -244,6 +244,7 @@ def test_the_demo_gives_the_same_number_with_the_same_record(fixture_csv, fitted
     for name in ("report.md", "report.html", "essex_compliance.html"):
         assert record["hash"][:12] in (out / name).read_text(encoding="utf-8"), name
     assert record["hash"][:12] in res.output
+    assert record["hash"][:12] in summary["simulation"]["calibration_stamp"]  # its simulation's delays too
     demo = _compliance_totals(out)
     assert demo == _compliance_totals(fitted)
     # the demo's own headline (summary.json) is the same figure over the same incidents
