@@ -935,7 +935,9 @@ def fit_job_scale(
 ) -> Any:
     """The job-time scale at which simulated emergency % met equals ``target`` (same seeds every evaluation).
 
-    Uses at most 2 replications per evaluation (the fit, not the reported figures, which use ``replications``).
+    Uses at most 2 replications per evaluation (the fit, not the reported figures, which use ``replications``),
+    run in this process unless a ``scheduler`` is given: a local cluster started for each of ~10 evaluations of
+    1-2 replications costs more than it saves (``workers`` is unused here).
     """
     from geo_response.simulation.calibration import calibrate_job_scale
 
@@ -944,9 +946,8 @@ def fit_job_scale(
         target,
         replications=min(2, replications),
         seed=seed,
-        parallel=bool(scheduler) or workers > 0,
+        parallel=bool(scheduler),
         scheduler=scheduler,
-        n_workers=max(1, workers),
         func=replicate_incidents,
     )
 
