@@ -39,7 +39,7 @@ def fixture_csv(tmp_path_factory, data_dir):
     rows = ["incident_id,month,grade,category,latitude,longitude"]
     for i, (_, place) in enumerate(pd.concat([urban, rural]).iterrows()):
         grade = "emergency" if i % 3 != 2 else "priority"
-        month = "2022-0" + str(1 + i % 3)
+        month = "2022-0" + str(1 + (i // 3) % 3)  # every month has both grades
         rows.append(f"F{i:02d},{month},{grade},Burglary,{place['pwc_lat']:.6f},{place['pwc_lon']:.6f}")
     path = tmp_path_factory.mktemp("fixture") / "incidents.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
@@ -219,3 +219,121 @@ def test_optimise_scales_its_fixed_delay_and_writes_a_ledger(fixture_csv, fitted
     assert s["calibration_used"]["hash"] == record["hash"]
     assert f"scaled x{record['delay_scale']:.4f}" in s["calibration_stamp"] and "scaled" in res.output
     assert (out / "ledger.csv").is_file()
+
+
+def test_the_demo_gives_the_same_number_with_the_same_record(fixture_csv, fitted, data_dir, tmp_path):
+    record = json.loads((fitted / "calibration.json").read_text())
+    out = tmp_path / "demo"
+    res = _cli(
+        "demo",
+        "--incidents",
+        fixture_csv,
+        "--out",
+        out,
+        "--calibration",
+        fitted / "calibration.json",
+        "--data-dir",
+        data_dir,
+    )
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["calibration"] is None  # the record's scale, not refitted
+    assert summary["calibration_used"]["hash"] == record["hash"]
+    assert summary["response_model"]["delay_scale"] == pytest.approx(record["delay_scale"])
+    copied = json.loads((out / "calibration.json").read_text())
+    assert copied["hash"] == record["hash"] and copied["delay_scale"] == record["delay_scale"]
+    for name in ("report.md", "report.html", "essex_compliance.html"):
+        assert record["hash"][:12] in (out / name).read_text(encoding="utf-8"), name
+    assert record["hash"][:12] in res.output
+    assert record["hash"][:12] in summary["simulation"]["calibration_stamp"]  # its simulation's delays too
+    demo = _compliance_totals(out)
+    assert demo == _compliance_totals(fitted)
+    # the demo's own headline (summary.json) is the same figure over the same incidents
+    e = summary["policies"]["essex-2022"]["emergency"]
+    assert (round(100 * e["all"], 1), e["incidents"]) == demo["emergency"]
+    print("one number, demo:", demo, summary["timings_seconds"])
+
+
+def _simulate_args(fixture_csv, data_dir, out, *more, days="7"):
+    return [
+        "simulate",
+        "--incidents",
+        fixture_csv,
+        "--days",
+        days,
+        "--replications",
+        "1",
+        "--workers",
+        "0",
+        "--seed",
+        "5",
+        "--out",
+        out,
+        "--data-dir",
+        data_dir,
+        *more,
+    ]
+
+
+def test_simulate_scales_its_delays_by_the_record_and_refuses_another_policy(fixture_csv, fitted, data_dir, tmp_path):
+    record_path = fitted / "calibration.json"
+    record = json.loads(record_path.read_text())
+    plain, scaled = tmp_path / "plain", tmp_path / "scaled"
+    res = _cli(*_simulate_args(fixture_csv, data_dir, plain))
+    assert "calibration: none" in res.output
+    res = _cli(*_simulate_args(fixture_csv, data_dir, scaled, "--calibration", record_path))
+    assert record["hash"][:12] in res.output
+    s = json.loads((scaled / "summary.json").read_text())
+    assert s["calibration_used"]["hash"] == record["hash"]
+    assert s["calibration_used"]["delay_scale"] == record["delay_scale"]
+    assert record["hash"][:12] in (scaled / "report.md").read_text(encoding="utf-8")
+    assert json.loads((plain / "summary.json").read_text())["calibration_used"] is None
+    a = pd.read_csv(plain / "incidents.csv")
+    b = pd.read_csv(scaled / "incidents.csv")
+    assert len(a) == len(b) > 0 and (a["incident_id"] == b["incident_id"]).all()
+    # the same draws, each answer + handling delay times the record's scale (rounded to 3 dp in the file)
+    assert np.allclose(b["delay_minutes"], a["delay_minutes"] * record["delay_scale"], atol=0.0005 * 3)
+    assert not np.allclose(b["delay_minutes"], a["delay_minutes"])
+
+    from geo_response.cli import create_app
+
+    other = [p for p in config.load_profile().policies if p != "essex-2022"][0]
+    bad = tmp_path / "other"
+    res = CliRunner().invoke(
+        create_app(),
+        [str(x) for x in _simulate_args(fixture_csv, data_dir, bad, "--calibration", record_path, "--policy", other)],
+    )
+    assert res.exit_code == 2, res.output
+    lines = [ln for ln in res.output.splitlines() if ln.strip() and not ln.startswith("incidents:")]
+    assert len(lines) == 1 and "fitted under policy 'essex-2022'" in lines[0], res.output
+    assert not bad.exists()
+
+
+def test_simulate_fits_the_job_scale_and_reports_what_it_implies(fixture_csv, data_dir, tmp_path):
+    from geo_response.cli import create_app
+
+    # the fixture's 30 rows are month-only police.uk-like data, scaled up to the force's attended volume but all
+    # near Chelmsford: the roster cannot reach the reported 82.7% at any job scale in the bracket, and says so
+    reported = config.load_profile().reported["emergency_met"]
+    res = CliRunner().invoke(
+        create_app(),
+        [str(x) for x in _simulate_args(fixture_csv, data_dir, tmp_path / "r", "--calibrate-to", "reported")],
+    )
+    assert res.exit_code == 2 and f"target {reported} is outside" in res.output, res.output
+    assert not (tmp_path / "r").exists()
+    out = tmp_path / "fit"
+    res = _cli(*_simulate_args(fixture_csv, data_dir, out, "--calibrate-to", "0.1", days="31"))  # both grades
+    s = json.loads((out / "summary.json").read_text())
+    jc = s["job_calibration"]
+    assert jc["target_emergency_met"] == 0.1
+    assert 0.25 <= jc["job_scale"] <= 4.0 and jc["evaluations"] >= 3
+    # one replication with the fit's seed: the reported run is the fitted one (% met is a step function of the
+    # scale on a day's incidents, so the fit lands within a step of the target)
+    assert s["headline"]["emergency"]["pct_met"] == pytest.approx(100 * jc["achieved_in_fit"], abs=0.01)
+    assert jc["achieved_in_fit"] == pytest.approx(jc["target_emergency_met"], abs=0.05)
+    implied = jc["implied_pct_met"]
+    assert implied["emergency"]["all"] == pytest.approx(s["headline"]["emergency"]["pct_met"], abs=0.01)
+    assert implied["priority"]["all"] == pytest.approx(s["headline"]["priority"]["pct_met"], abs=0.01)
+    assert set(implied["emergency"]) == {"all", "urban", "rural"}
+    assert "fitted job-time scale" in res.output and "priority:" in res.output
+    assert "Calibration of the job-time scale" in (out / "report.md").read_text(encoding="utf-8")
+    print("job calibration:", jc)

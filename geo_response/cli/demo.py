@@ -30,6 +30,15 @@ def demo_command(
     columns: ColumnsOption = None,
     dayfirst: DayfirstOption = None,
     no_calibrate: Annotated[bool, typer.Option("--no-calibrate", help="Keep the default delays.")] = False,
+    calibration: Annotated[
+        Path | None,
+        typer.Option(
+            "--calibration", help="A calibration.json from compliance --calibrate-to: use its delay scale (no refit)."
+        ),
+    ] = None,
+    force_calibration: Annotated[
+        bool, typer.Option("--force-calibration", help="Use --calibration even if fitted on another network or policy.")
+    ] = False,
     online: Annotated[bool, typer.Option("--online", help="Load Leaflet from its CDN, not inlined.")] = False,
     show_points: Annotated[bool, typer.Option("--show-points", help="Draw individual incidents (sensitive).")] = False,
     overwrite: OverwriteOption = False,
@@ -44,6 +53,8 @@ def demo_command(
             if incidents or columns or dayfirst is not None
             else None,
             calibrate=not no_calibrate,
+            calibration=calibration,
+            force_calibration=force_calibration,
             offline=not online,
             show_points=show_points,
             overwrite=overwrite,
@@ -53,6 +64,7 @@ def demo_command(
         e = p["emergency"]
         rate = "n/a" if e["all"] is None else f"{100 * e['all']:.1f}%"
         typer.echo(f"{name}: emergency within target {rate} of {e['incidents']:,} incidents")
+    typer.echo(summary["calibration_stamp"])
     typer.echo(f"rows: {summary['input']:,} in = {summary['accepted']:,} accepted + {summary['rejected']:,} rejected")
     typer.echo(f"outputs in {out}/: {', '.join(summary['outputs'])}")
     common.info(f"total {summary['timings_seconds']['total']:.1f} s")

@@ -21,7 +21,6 @@ from geo_response.cli.common import (
     WhenOption,
     default_incidents,
     errors,
-    incident_source,
     standin_warning,
 )
 from geo_response.planning import report as planning_report
@@ -127,6 +126,13 @@ def optimise_command(
     incidents: IncidentsOption = None,
     columns: ColumnsOption = None,
     dayfirst: DayfirstOption = None,
+    no_incidents: Annotated[
+        bool,
+        typer.Option(
+            "--no-incidents",
+            help="Weight demand by population, not incidents (default: the data folder's police_uk/ incidents).",
+        ),
+    ] = False,
     bases: BasesOption = None,
     policy: PolicyOption = "essex-2022",
     delay: DelayOption = "median",
@@ -146,7 +152,8 @@ def optimise_command(
 ) -> None:
     """Choose --add new sites maximising demand within target (bases fixed); greedy baseline; closures.
 
-    Demand is weighted by population unless --incidents is given (then by incidents per LSOA).
+    Demand is weighted by incidents per LSOA (--incidents, default the data folder's police_uk/), or by
+    population with --no-incidents.
     """
     with errors():
         area = load_study_area(osm, bases=bases, force=force_profile, data_dir=data_dir)
@@ -157,7 +164,7 @@ def optimise_command(
             out,
             policy=policy,
             candidates=candidates,
-            incidents_path=incident_source(incidents, columns, dayfirst),
+            incidents_path=None if no_incidents else default_incidents(area, incidents, columns, dayfirst),
             seed=seed,
             delay=delay,
             time_limit=time_limit,

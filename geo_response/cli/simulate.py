@@ -64,12 +64,31 @@ def simulate_command(
     overwrite: OverwriteOption = False,
     force_profile: ForceOption = None,
     data_dir: DataDirOption = None,
+    calibration: Annotated[
+        Path | None,
+        typer.Option(
+            "--calibration",
+            help="A calibration.json from compliance --calibrate-to: its delay scale multiplies answer + handling.",
+        ),
+    ] = None,
+    force_calibration: Annotated[
+        bool, typer.Option("--force-calibration", help="Use --calibration even if fitted on another network or policy.")
+    ] = False,
+    calibrate_to: Annotated[
+        str | None,
+        typer.Option(
+            "--calibrate-to",
+            help="Fit the job-time scale so simulated emergency % met equals this rate (e.g. 0.827, or 'reported': "
+            "the force profile's reported emergency rate).",
+        ),
+    ] = None,
 ) -> None:
     """Simulate units dispatched to the incidents: % met with intervals, causes of misses, utilisation."""
     with errors():
         area = load_study_area(osm, bases=None, force=force_profile, data_dir=data_dir)
         area.policy(policy)
         source = default_incidents(area, incidents, columns, dayfirst)
+        target = reported_rate(area, calibrate_to)
         run = run_simulation(
             area,
             source,
@@ -83,6 +102,9 @@ def simulate_command(
             scheduler=scheduler,
             workers=workers,
             overwrite=overwrite,
+            calibration=calibration,
+            force_calibration=force_calibration,
+            calibrate_to=target,
         )
     s = run.summary
     standin_warning(s["network"].get("label"), s["network"].get("standin"))
@@ -93,10 +115,36 @@ def simulate_command(
     typer.echo(f"roster: {s['roster']['units']} units ({s['roster']['source']}); {s['replications']} replications")
     for grade, h in s["headline"].items():
         typer.echo(f"  {grade}: {h['pct_met']:.1f}% met (95% CI {h['low']:.1f}-{h['high']:.1f})")
+    typer.echo(s["calibration_stamp"])
+    jc = s.get("job_calibration")
+    if jc:
+        typer.echo(
+            f"fitted job-time scale x{jc['job_scale']:.4f} to {100 * jc['target_emergency_met']:.1f}% emergency met "
+            f"({jc['load_equivalent']}); implied (a check, not fitted):"
+        )
+        for grade, by in jc["implied_pct_met"].items():
+            typer.echo(f"  {grade}: " + ", ".join(f"{k} {'n/a' if v is None else f'{v:.1f}%'}" for k, v in by.items()))
     typer.echo("misses by cause: " + ", ".join(f"{k} {v:,.1f}" for k, v in s["misses_by_cause"].items()))
     for note in s["warnings"]:
         typer.secho(f"warning: {note}", fg=typer.colors.YELLOW)
     typer.echo(f"wrote {', '.join(s['outputs'])} to {out}")
+
+
+def reported_rate(area, given: str | None) -> float | None:
+    """``--calibrate-to``: a rate, or ``reported`` (the force profile's ``reported.emergency_met``)."""
+    from geo_response.errors import SimulationError
+
+    if given is None:
+        return None
+    if given.strip().lower() == "reported":
+        rate = area.force.reported.get("emergency_met")
+        if rate is None:
+            raise SimulationError("--calibrate-to reported: the force profile gives no reported emergency_met")
+        return float(rate)
+    try:
+        return float(given)
+    except ValueError:
+        raise SimulationError(f"--calibrate-to must be a rate such as 0.827 or 'reported', got {given!r}") from None
 
 
 def register(app: typer.Typer) -> None:

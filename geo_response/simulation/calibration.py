@@ -16,7 +16,9 @@ We fit a **job-time scale** (a multiplier on every on-scene time), not a units-o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,7 +44,7 @@ class Calibration:
 
 
 def calibrate_job_scale(
-    scenario: Scenario,
+    scenario: Scenario | Any,
     target: float = 0.827,
     *,
     measure: str = "pct_met_emergency",
@@ -51,12 +53,14 @@ def calibrate_job_scale(
     bracket: tuple[float, float] = (0.25, 4.0),
     xtol: float = 1e-3,
     parallel: bool = False,
+    func: Callable | None = None,
     **dask_options: object,
 ) -> Calibration:
     """Find the job-time scale at which mean ``measure`` over the replications equals ``target``.
 
     Every evaluation uses the same ``seed`` (common random numbers), so the function is smooth enough
-    for Brent's method on ``bracket``.
+    for Brent's method on ``bracket``. ``scenario`` is a :class:`Scenario` or any frozen dataclass with a
+    ``job_scale`` field (e.g. the workflow's ``SimDemand``, with ``func`` its replication function).
 
     Raises
     ------
@@ -67,8 +71,9 @@ def calibrate_job_scale(
 
     def reps(scale: float) -> pd.DataFrame:
         if scale not in cache:
+            extra = {} if func is None else {"func": func}
             cache[scale] = run_replications(
-                scenario.with_(job_scale=scale), replications, seed, parallel=parallel, **dask_options
+                replace(scenario, job_scale=scale), replications, seed, parallel=parallel, **extra, **dask_options
             )  # type: ignore[arg-type]
         return cache[scale]
 

@@ -146,13 +146,19 @@ class SimDemand:
     horizon_s: float
     warmup_s: float
     job_scale: float = 1.0
+    delay_scale: float = 1.0
 
     def inputs(self, rng: np.random.Generator) -> SimInputs:
-        """Draw delays and on-scene times (own streams, so rosters compare with common random numbers)."""
+        """Draw delays and on-scene times (own streams, so rosters compare with common random numbers).
+
+        The answer + handling delay is multiplied by ``delay_scale`` (a calibration record's, as the compliance
+        model scales its delays); the draws do not depend on it, so delays scale exactly.
+        """
         n = len(self.arrival_s)
         delay = np.zeros(n)
         for med, p90 in self.delay_stages:
             delay += sim_demand.sample_lognormal(rng, med, p90, n)
+        delay = delay * self.delay_scale
         z = rng.standard_normal(n)
         job = np.empty(n)
         for c, name in enumerate(RANK_NAMES):
@@ -791,6 +797,9 @@ def run_simulation(
     progress: bool = True,
     start: str | None = None,
     scale: float | None = None,
+    calibration: Any = None,
+    force_calibration: bool = False,
+    calibrate_to: float | None = None,
 ) -> SimulationRun:
     """Simulate dispatch of busy units to the incidents and (with ``out_dir``) write every output.
 
@@ -817,6 +826,15 @@ def run_simulation(
         Period start (default: the first month of the incidents).
     scale : float, optional
         Volume factor (default: police.uk month-only data to the profile's attended volume, else 1).
+    calibration : str, Path or CalibrationRecord, optional
+        A ``calibration.json``: its delay scale multiplies the answer + handling delays (refused when fitted on
+        another network or policy unless ``force_calibration``); stamped in ``summary.json`` and ``report.md``.
+    force_calibration : bool
+        Use ``calibration`` even if it was fitted on another network or policy.
+    calibrate_to : float, optional
+        Fit the job-time scale (:func:`geo_response.simulation.calibration.calibrate_job_scale`) so simulated
+        emergency % met equals this rate, then simulate with it; the fit and what it implies for priority and
+        urban vs rural go to ``summary.json`` (``job_calibration``) and ``report.md``.
 
     Returns
     -------
@@ -827,18 +845,23 @@ def run_simulation(
     SimulationError
         Unknown roster base (before the network loads), no incident in the period, and similar.
     """
+    from geo_response import calibration as calibration_records
     from geo_response import datadir
     from geo_response.outputs import OutputFolder
 
     area.policy(policy)
     if replications < 1:
         raise SimulationError(f"--replications must be >= 1, got {replications}")
+    if calibrate_to is not None and not 0 < calibrate_to < 1:
+        raise SimulationError(f"--calibrate-to must be a rate between 0 and 1, got {calibrate_to}")
     seed = area.force.simulation.seed if seed is None else int(seed)
     spec = check_roster(area, roster)
+    record = calibration_records.load(calibration, area, policy, force=force_calibration)
+    fit = {"record": record, "calibrate_to": calibrate_to}
     source = incidents_path if incidents_path is not None else str(datadir.default_incidents(area.data_dir))
     if out_dir is None:
         return _simulate(
-            area, source, spec, policy, posts, replications, days, seed, scheduler, workers, progress, start, scale
+            area, source, spec, policy, posts, replications, days, seed, scheduler, workers, progress, start, scale, fit
         )
     inputs = [
         p
@@ -847,7 +870,7 @@ def run_simulation(
     ]
     with OutputFolder(out_dir, inputs=inputs, overwrite=overwrite, expected=OUTPUTS) as out:
         run = _simulate(
-            area, source, spec, policy, posts, replications, days, seed, scheduler, workers, progress, start, scale
+            area, source, spec, policy, posts, replications, days, seed, scheduler, workers, progress, start, scale, fit
         )
         write_simulation(out, run)
     run.paths = {name: Path(out_dir) / name for name in OUTPUTS}
@@ -868,9 +891,20 @@ def _simulate(
     progress: bool,
     start: str | None,
     scale: float | None,
+    fit: dict | None = None,
 ) -> SimulationRun:
+    from dataclasses import replace
+
+    fit = fit or {}
+    record = fit.get("record")
     t0 = time.perf_counter()
     built = build_demand(area, source, spec, policy=policy, posts=posts, days=days, seed=seed, start=start, scale=scale)
+    if record is not None:
+        built.demand = replace(built.demand, delay_scale=float(record.delay_scale))
+    job_fit = None
+    if fit.get("calibrate_to") is not None:
+        job_fit = fit_job_scale(built.demand, float(fit["calibrate_to"]), replications, seed, scheduler, workers)
+        built.demand = replace(built.demand, job_scale=job_fit.job_scale)
     t1 = time.perf_counter()
     reps = run_replications_of(
         built.demand, replications, seed, scheduler=scheduler, workers=workers, progress=progress
@@ -882,8 +916,62 @@ def _simulate(
     tables = simulation_tables(built, reps)
     summary = simulation_summary(area, built, reps, tables, source, policy, seed, replications)
     summary["inputs"]["posts"] = _file_entry(posts) if posts is not None else None
+    summary["calibration_used"] = None if record is None else record.stamp()
+    summary["calibration_stamp"] = _calibration_stamp(record)
+    summary["job_calibration"] = None if job_fit is None else job_calibration_summary(job_fit, tables)
     summary["timings"] = {"build_seconds": round(t1 - t0, 3), "replications_seconds": round(t2 - t1, 3)}
     return SimulationRun(built, reps, tables, summary)
+
+
+def _calibration_stamp(record: Any) -> str:
+    from geo_response import calibration as calibration_records
+
+    line = calibration_records.stamp(record)
+    return line + ("; it scales the call answer + handling delays" if record is not None else "")
+
+
+def fit_job_scale(
+    demand: SimDemand, target: float, replications: int, seed: int, scheduler: str | None, workers: int
+) -> Any:
+    """The job-time scale at which simulated emergency % met equals ``target`` (same seeds every evaluation).
+
+    Uses at most 2 replications per evaluation (the fit, not the reported figures, which use ``replications``),
+    run in this process unless a ``scheduler`` is given: a local cluster started for each of ~10 evaluations of
+    1-2 replications costs more than it saves (``workers`` is unused here).
+    """
+    from geo_response.simulation.calibration import calibrate_job_scale
+
+    return calibrate_job_scale(
+        demand,
+        target,
+        replications=min(2, replications),
+        seed=seed,
+        parallel=bool(scheduler),
+        scheduler=scheduler,
+        func=replicate_incidents,
+    )
+
+
+def job_calibration_summary(fit: Any, tables: dict) -> dict:
+    """The fitted job-time scale and what the simulation with it implies (priority, urban vs rural): a check."""
+    cm = tables["compliance_by_month"]
+    tot = cm[(cm["month"] == "Total") & (cm["district"] == "all")]
+
+    def pct(grade: str, setting: str) -> float | None:
+        row = tot[(tot["grade"] == grade) & (tot["urban_rural"] == setting)]
+        return None if row.empty else float(row["pct_met"].iloc[0])
+
+    return {
+        "parameter": "job_scale (multiplies every on-scene time)",
+        "job_scale": round(float(fit.job_scale), 4),
+        "target_emergency_met": float(fit.target),
+        "achieved_in_fit": round(float(fit.achieved), 4),
+        "evaluations": int(fit.evaluations),
+        "fit_replications": int(len(fit.replications)),
+        "load_equivalent": f"as if {1 / fit.job_scale:.3f} x the rostered units were on duty",
+        "implied_pct_met": {g: {s: pct(g, s) for s in ("all", "urban", "rural")} for g in ("emergency", "priority")},
+        "note": "emergency all is fitted; priority and urban vs rural do not follow from the fit (a check)",
+    }
 
 
 ASSUMPTIONS = (
@@ -1012,6 +1100,7 @@ def simulation_report(summary: dict, tables: dict) -> str:
             f"days replayed before it); times: {per['times']}.",
         ),
         ("p", f"Volume scale x{sc['factor']:.4f}: {sc['source']}."),
+        ("p", f"Calibration used: {summary.get('calibration_stamp') or 'none'}."),
         (
             "p",
             f"Roster: {summary['roster']['source']}; {summary['roster']['units']} units. "
@@ -1026,6 +1115,7 @@ def simulation_report(summary: dict, tables: dict) -> str:
     )
     if not head.empty:
         blocks.append(("table", "% met by grade (mean of replications, 95% interval)", head))
+    blocks += job_calibration_blocks(summary.get("job_calibration"))
     cm = tables["compliance_by_month"]
     dist = cm[(cm["urban_rural"] == "all") & (cm["month"] == "Total") & (cm["grade"] != "all")]
     blocks.append(
@@ -1039,6 +1129,24 @@ def simulation_report(summary: dict, tables: dict) -> str:
     blocks.append(("h2", "Assumptions"))
     blocks += [("p", a) for a in summary["assumptions"]]
     return render_markdown(blocks)
+
+
+def job_calibration_blocks(jc: dict | None) -> list:
+    """``report.md`` blocks for a job-time scale fitted with ``--calibrate-to`` (none without)."""
+    if not jc:
+        return []
+    rows = [{"grade": g, **{k: v for k, v in by.items()}} for g, by in jc["implied_pct_met"].items()]
+    return [
+        ("h2", "Calibration of the job-time scale"),
+        (
+            "p",
+            f"Job-time scale x{jc['job_scale']:.4f} fitted so simulated emergency % met is "
+            f"{100 * jc['target_emergency_met']:.1f}% ({jc['evaluations']} evaluations of "
+            f"{jc['fit_replications']} replications; {jc['load_equivalent']}). Emergency (all) is fitted; "
+            "priority and urban vs rural below do not follow from the fit: compare them with reported figures.",
+        ),
+        ("table", "% met implied by the fitted model", pd.DataFrame(rows)),
+    ]
 
 
 def write_simulation(out: Any, run: SimulationRun) -> None:
