@@ -29,7 +29,9 @@ def hour_table() -> pd.DataFrame:
         rows.append(("all", "all", "all", f"{h:02d}", 60.0, 58.0, 62.0))
         rows.append(("urban", "Basildon", "emergency", f"{h:02d}", 10.0, 5.0, 15.0))
     rows.append(("all", "all", "emergency", "Total", 46.0, 45.0, 47.0))
-    t = pd.DataFrame(rows, columns=["urban_rural", "district", "grade", "hour", "pct_met", "pct_met_low", "pct_met_high"])
+    t = pd.DataFrame(
+        rows, columns=["urban_rural", "district", "grade", "hour", "pct_met", "pct_met_low", "pct_met_high"]
+    )
     t["met"], t["not_met"], t["replications"] = 1.0, 1.0, 3
     return t
 
@@ -115,7 +117,9 @@ def test_board_pack_and_gis_tables():
     assert "urban_rural" not in by_hour and "Total" not in set(by_hour["hour"])
     assert len(t["simulation_causes"]) == 2 and t["simulation_causes"]["missed"].sum() == 9.0
     districts = gpd.GeoDataFrame(
-        {"district": ["Basildon", XSS, "Maldon"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)], crs=4326
+        {"district": ["Basildon", XSS, "Maldon"]},
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)],
+        crs=4326,
     )
     layer = gis.causes_by_district(causes_table(), districts)
     assert layer["missed_total"].tolist() == [4.0, 9.0, 0.0]
@@ -127,8 +131,12 @@ def test_board_pack_and_gis_tables():
 def lsoas() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {"lsoa_code": ["A", "B", "C", "D"], "lsoa_name": ["Alpha", "Beta", XSS, "Delta"], "district": ["d1"] * 4},
-        geometry=[box(0.10, 51.70, 0.11, 51.71), box(0.2, 51.7, 0.21, 51.71), box(0.3, 51.7, 0.31, 51.71),
-                  box(0.4, 51.7, 0.41, 51.71)],
+        geometry=[
+            box(0.10, 51.70, 0.11, 51.71),
+            box(0.2, 51.7, 0.21, 51.71),
+            box(0.3, 51.7, 0.31, 51.71),
+            box(0.4, 51.7, 0.41, 51.71),
+        ],
         crs=4326,
     )
 
@@ -136,13 +144,17 @@ def lsoas() -> gpd.GeoDataFrame:
 def sim_incidents() -> pd.DataFrame:
     rows = (
         # A: 6 judged, queue 2, travel 1 -> queue, 2/3 of the misses
-        [("A", "False", "queue")] * 2 + [("A", "False", "travel")] + [("A", "True", "")] * 3
+        [("A", "False", "queue")] * 2
+        + [("A", "False", "travel")]
+        + [("A", "True", "")] * 3
         # B: 4 judged (+ 2 without a target) -> left out
-        + [("B", "False", "delay")] * 4 + [("B", "", "")] * 2
+        + [("B", "False", "delay")] * 4
+        + [("B", "", "")] * 2
         # C: 5 judged, no miss -> drawn, 'none'
         + [("C", "True", "")] * 5
         # D: tie travel 3 / distance 3 -> travel (the order of palette.CAUSE_ORDER)
-        + [("D", "False", "distance")] * 3 + [("D", "False", "travel")] * 3
+        + [("D", "False", "distance")] * 3
+        + [("D", "False", "travel")] * 3
         # an LSOA not in the layer
         + [("Z", "False", "queue")] * 9
     )

@@ -121,7 +121,9 @@ def map_command(
     typer.echo(f"hotspots: {result['hotspots']} ({result['cells_tested']} cells tested, min {min_count} attended)")
     if result.get("cause_cells"):
         cc = result["cause_cells"]
-        typer.echo(f"cause of failure layer: {cc['drawn']} LSOAs drawn, {cc['suppressed']} with too few incidents left out")
+        typer.echo(
+            f"cause of failure layer: {cc['drawn']} LSOAs drawn, {cc['suppressed']} with too few incidents left out"
+        )
     if result.get("corridor"):
         c = result["corridor"]
         typer.echo(

@@ -432,9 +432,11 @@ def causes_chart(causes: pd.DataFrame) -> str | None:
     _stacked(axes[1], list(by_district.index), by_district, "district")
     axes[1].set_xlabel("misses per replication (mean)")
     axes[1].set_title("by district (all grades)")
-    handles, labels = axes[0].get_legend_handles_labels()
-    if not handles:
-        handles, labels = axes[1].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=4, frameon=False, fontsize=8)
+    found = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            found.setdefault(label, handle)
+    labels = [c for c in palette.CAUSE_ORDER if c in found]
+    fig.legend([found[c] for c in labels], labels, loc="outside lower center", ncols=4, frameon=False, fontsize=8)
     fig.suptitle("Simulated misses by cause of failure", fontsize=10)
     return to_svg(fig)

@@ -284,7 +284,7 @@ def simulation_sections(tables: dict[str, pd.DataFrame] | None, kpis: Sequence[r
         t = causes[causes["grade"].astype(str) == "all"].pivot_table(
             index="district", columns="cause", values="missed", aggfunc="sum"
         )
-        t = t[[c for c in palette.CAUSE_ORDER if c in t.columns]].round(1).reset_index()
+        t = t[[c for c in palette.CAUSE_ORDER if c in t.columns]].fillna(0.0).round(1).reset_index()
         parts.append(_table_html(t, "Misses by cause and district (mean per replication; full table causes.csv)"))
     return parts
 
