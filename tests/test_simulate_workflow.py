@@ -30,6 +30,7 @@ OUTPUTS = {
     "causes.csv",
     "summary.json",
     "report.md",
+    "report.html",
 }
 
 
