@@ -157,12 +157,18 @@ def add_cause_layer(
 
 
 def cause_legend_html(min_count: int) -> str:
-    """Legend rows of the cause layer (a swatch and the word for each cause)."""
-    rows = ['<div class="gr-note"><b>Cause of failure (simulated, one replication), by LSOA</b></div>']
-    rows += [
-        f'<div><span class="gr-sw" style="background:{CAUSE_COLOURS[c]}"></span>{escape(c)}</div>' for c in CAUSE_ORDER
+    """Legend rows of the cause layer (a swatch and the word for each cause, on one line to keep the panel short)."""
+    swatches = [(CAUSE_COLOURS[c], c) for c in CAUSE_ORDER] + [(NO_MISS_COLOUR, "no miss")]
+    rows = [
+        '<div class="gr-note"><b>Cause of failure (simulated, one replication), by LSOA</b></div>',
+        "<div>"
+        + "".join(
+            f'<span style="white-space:nowrap;margin-right:6px"><span class="gr-sw" style="background:{colour}">'
+            f"</span>{escape(label)}</span>"
+            for colour, label in swatches
+        )
+        + "</div>",
     ]
-    rows.append(f'<div><span class="gr-sw" style="background:{NO_MISS_COLOUR}"></span>no miss</div>')
     rows.append(
         f'<div class="gr-note">LSOAs with fewer than {int(min_count)} simulated incidents with a target '
         "are not drawn (privacy).</div>"
