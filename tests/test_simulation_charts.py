@@ -199,3 +199,14 @@ def test_read_simulation_incidents(tmp_path):
     sim_incidents().to_csv(tmp_path / "incidents.csv", index=False)
     table = map_causes.read_simulation_incidents(tmp_path)
     assert len(table) == len(sim_incidents()) and (table["met"] == "").sum() == 2
+
+
+def test_cli_map_refuses_a_folder_without_simulated_incidents(tmp_path, data_dir):
+    from typer.testing import CliRunner
+
+    from geo_response.cli import get_app
+
+    out = tmp_path / "map.html"
+    args = ["map", "--simulation", str(tmp_path), "--out", str(out), "--data-dir", str(data_dir)]
+    result = CliRunner().invoke(get_app(), args)
+    assert result.exit_code == 2 and "no incidents.csv there" in result.output and not out.exists()
