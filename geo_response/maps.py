@@ -41,7 +41,7 @@ import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from geo_response import hotspots as hotspots_mod
-from geo_response import map_layers
+from geo_response import map_causes, map_layers
 from geo_response.config import Policy
 from geo_response.errors import MapError
 from geo_response.map_elements import (  # noqa: F401  (escape and prepare_geometries are public here too)
@@ -480,6 +480,7 @@ def compliance_map(  # noqa: C901
     period: str | None = None,
     outcomes: str | None = None,
     basemap: str | None = None,
+    causes: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """A Folium map of attendance-target compliance. Every layer is optional.
 
@@ -538,6 +539,9 @@ def compliance_map(  # noqa: C901
         Shown in the title panel: the months covered and ``'modelled'`` or ``'observed'`` (a stamp).
     basemap : {'carto', 'osm'}, optional
         An attributed tile layer (loads only with a network; the map stays usable without it).
+    causes : GeoDataFrame, optional
+        :func:`geo_response.map_causes.cause_cells` (simulated misses per LSOA): the toggleable
+        "Cause of failure" layer (hidden when the map opens) and its legend.
     simplify_m : float
         Polygon simplification tolerance in metres.
     projected_crs : str
@@ -620,6 +624,8 @@ def compliance_map(  # noqa: C901
     if hotspots is not None and len(hotspots):
         _hotspots(m, hotspots)
         shown.append("hotspots")
+    if causes is not None and len(causes):
+        map_causes.add_cause_layer(m, causes, simplify_m, projected_crs)
     if bases is not None and len(bases):
         _bases(m, bases)
     if show_points and incidents is not None:
@@ -638,6 +644,8 @@ def compliance_map(  # noqa: C901
     )
     if bands is not None:
         panel += map_layers.band_legend(bands, escape)
+    if causes is not None and len(causes):
+        panel += map_causes.cause_legend_html(causes.attrs.get("min_count", min_cell_count))
     _HtmlControl(panel, position="bottomright").add_to(m)
     heading = map_layers.title_html(title or "Attendance compliance", period, policy_label, outcomes, escape)
     _HtmlControl(heading, position="topleft", css_class="gr-title").add_to(m)

@@ -130,6 +130,21 @@ def test_demo_isochrones_hotspots_corridor_and_map(demo_out):
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "SYNTHETIC stand-in" in report and "| A12 corridor" in report
     assert "The corridor figures rest on" in report and "STATS19 road collisions: none" in report
+    # the simulation in the map (cause of failure per LSOA), the report, the board pack and the GeoPackage
+    assert "Cause of failure (simulated)" in page
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert 'data-chart="sim-hour"' in html and 'data-chart="sim-causes"' in html
+    assert (out / "simulation" / "report.html").is_file()
+    sheets = pd.ExcelFile(out / "board_pack.xlsx").sheet_names
+    assert {"simulation_by_hour", "simulation_causes"} <= set(sheets)
+    layer = gpd.read_file(out / "geo_response.gpkg", layer="simulation_causes_district")
+    causes = pd.read_csv(out / "simulation" / "causes.csv")
+    per_district = (
+        causes[(causes["grade"] == "all") & (causes["district"] != "all")].groupby("district")["missed"].sum()
+    )
+    assert layer.set_index("district")["missed_total"].reindex(per_district.index).to_numpy() == pytest.approx(
+        per_district.to_numpy(), abs=0.02
+    )
 
 
 def test_demo_calibration_converges_to_the_reported_rate(demo_out):

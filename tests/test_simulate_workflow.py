@@ -30,6 +30,7 @@ OUTPUTS = {
     "causes.csv",
     "summary.json",
     "report.md",
+    "report.html",
 }
 
 
@@ -292,3 +293,30 @@ def test_cli_plan_staff(case, data_dir):
         ]
     )
     assert bad.exit_code == 2 and "is not a shift of the roster" in bad.output
+
+
+def test_report_html_has_the_hour_and_cause_charts(run, case):
+    page = (case / "out" / "report.html").read_text()
+    assert "report.html" in json.loads((case / "out" / "summary.json").read_text())["outputs"]
+    assert 'data-chart="sim-hour"' in page and page.count("<svg") >= 1
+    assert "<script" not in page and "Misses by cause and district" in page
+    if run.tables["causes"]["missed"].sum() > 0:
+        assert 'data-chart="sim-causes"' in page
+
+
+def test_map_with_simulation_folder_draws_the_cause_layer(area, case, run, monkeypatch):
+    from geo_response.workflows import maps as map_workflow
+    from geo_response.workflows.maps import MapOptions, build_map
+
+    monkeypatch.setattr(map_workflow, "corridor_layer", lambda *_: None)  # tiny_town has no A12
+
+    out = case / "map.html"
+    opts = MapOptions(category=None, isochrone_speeds=(), simulation=case / "out", aggregate="lsoa")
+    summary = build_map(area, case / "incidents.csv", out, opts)
+    inc = run.tables["incidents"]
+    per_lsoa = inc.groupby("lsoa_code")["met"].apply(lambda s: s.notna().sum())
+    assert summary["cause_cells"] == {"drawn": int((per_lsoa >= 5).sum()), "suppressed": int((per_lsoa < 5).sum())}
+    page = out.read_text()
+    assert ("Cause of failure (simulated)" in page) == (summary["cause_cells"]["drawn"] > 0)
+    # no incident point reaches the page (POINTS[0] is the base itself, drawn as a base)
+    assert not [p for p in POINTS[1:] if f"{p[1]}, {p[0]}]" in page]

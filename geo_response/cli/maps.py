@@ -75,6 +75,13 @@ def map_command(
     force_calibration: Annotated[
         bool, typer.Option("--force-calibration", help="Use --calibration even if fitted on another network or policy.")
     ] = False,
+    simulation: Annotated[
+        Path | None,
+        typer.Option(
+            "--simulation",
+            help="A geo-response simulate output folder: adds the 'Cause of failure' layer (misses per LSOA).",
+        ),
+    ] = None,
     when: WhenOption = None,
     seed: SeedOption = None,
     draws: Annotated[int | None, typer.Option("--draws", min=1, help="Monte Carlo draws (default: profile).")] = None,
@@ -100,6 +107,7 @@ def map_command(
         when=when,
         calibration=calibration,
         force_calibration=force_calibration,
+        simulation=simulation,
     )
     with errors():
         area = load_study_area(osm, bases=bases, force=force_profile, data_dir=data_dir)
@@ -118,6 +126,11 @@ def map_command(
     if result.get("calibration_stamp"):
         typer.echo(result["calibration_stamp"])
     typer.echo(f"hotspots: {result['hotspots']} ({result['cells_tested']} cells tested, min {min_count} attended)")
+    if result.get("cause_cells"):
+        cc = result["cause_cells"]
+        typer.echo(
+            f"cause of failure layer: {cc['drawn']} LSOAs drawn, {cc['suppressed']} with too few incidents left out"
+        )
     if result.get("corridor"):
         c = result["corridor"]
         typer.echo(

@@ -15,6 +15,10 @@ Files written by :func:`write_board_pack` (shares are 0-1 in CSVs, formatted as 
     Whole-period share met per KPI and group with 95% Wilson intervals.
 ``corridor.csv``, ``hotspots.csv``
     When given: the corridor and hotspot tables rounded for people (no raw floats).
+``simulation_by_hour.csv``, ``simulation_causes.csv``
+    When a simulation is given: force-wide simulated Met / Not Met and % met (mean of replications, 95%
+    interval) per grade and hour of day, and mean misses per replication by district, grade and cause (detail
+    rows only: their sums are the totals).
 """
 
 from __future__ import annotations
@@ -231,6 +235,32 @@ def _notes(long: pd.DataFrame, summary: dict) -> list[str]:
     return notes
 
 
+def simulation_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The board's view of a simulation (``SimulationRun.tables``): by hour of day, and misses by cause.
+
+    Returns
+    -------
+    dict
+        ``simulation_by_hour`` (grade x hour, force-wide) and ``simulation_causes`` (district x grade x cause,
+        no ``all`` rows), for the tables present.
+    """
+    out = {}
+    hour = tables.get("compliance_by_hour")
+    if hour is not None and len(hour):
+        sel = hour[
+            (hour["urban_rural"].astype(str) == ALL)
+            & (hour["district"].astype(str) == ALL)
+            & (hour["grade"].astype(str) != ALL)
+            & (hour["hour"].astype(str) != TOTAL)
+        ]
+        out["simulation_by_hour"] = sel.drop(columns=["urban_rural", "district"]).reset_index(drop=True)
+    causes = tables.get("causes")
+    if causes is not None and len(causes):
+        sel = causes[(causes["district"].astype(str) != ALL) & (causes["grade"].astype(str) != ALL)]
+        out["simulation_causes"] = sel.reset_index(drop=True)
+    return out
+
+
 def write_board_pack(
     out_dir: str | Path,
     long: pd.DataFrame,
@@ -241,6 +271,7 @@ def write_board_pack(
     hotspots: pd.DataFrame | None = None,
     xlsx_name: str = "board_pack.xlsx",
     xlsx_path: str | Path | None = None,
+    simulation: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, Path]:
     """Write the board pack CSVs and workbook to `out_dir`.
 
@@ -260,6 +291,8 @@ def write_board_pack(
         Workbook file name inside `out_dir`.
     xlsx_path : str or Path, optional
         Write the workbook here instead (e.g. beside ``report.html`` while the CSVs go to a subfolder).
+    simulation : dict, optional
+        ``SimulationRun.tables``: adds :func:`simulation_tables` as sheets and CSVs.
 
     Returns
     -------
@@ -276,6 +309,7 @@ def write_board_pack(
         tables["corridor"] = rounded(corridor)
     if hotspots is not None:
         tables["hotspots"] = rounded(hotspots)
+    tables.update(simulation_tables(simulation or {}))
     tables = {k: v for k, v in tables.items() if len(v.columns)}
     paths = {name: _write_csv(t, out / f"{name}.csv") for name, t in tables.items()}
     paths["board_pack"] = write_workbook(tables, xlsx_path or out / xlsx_name, _notes(long, summary))

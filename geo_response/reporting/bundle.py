@@ -29,6 +29,7 @@ def write_reports(
     gis_layers: dict[str, gpd.GeoDataFrame | None] | None = None,
     appendix: Sequence[str] | None = None,
     projected_crs: str = "EPSG:27700",
+    simulation: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, Path]:
     """Write ``report.html``, ``board_pack.xlsx``, ``board_pack/*.csv`` and (when layers are given)
     ``geo_response.gpkg`` to `out_dir`.
@@ -54,6 +55,9 @@ def write_reports(
     appendix : sequence of str, optional
         Escaped HTML fragments appended to the page (e.g. ``compliance.report.html_fragments(blocks)``).
     projected_crs : str
+    simulation : dict, optional
+        ``SimulationRun.tables``: the hour-of-day and cause-of-failure charts in the page, two more board-pack
+        sheets (:func:`geo_response.reporting.board_pack.simulation_tables`).
 
     Returns
     -------
@@ -75,6 +79,7 @@ def write_reports(
         gi=gi,
         appendix=appendix,
         projected_crs=projected_crs,
+        simulation=simulation,
     )
     table = None
     if hotspots is not None:
@@ -90,6 +95,7 @@ def write_reports(
             corridor=corridor,
             hotspots=table,
             xlsx_path=out / "board_pack.xlsx",
+            simulation=simulation,
         )
     )
     layers = {k: v for k, v in (gis_layers or {}).items() if v is not None}

@@ -312,3 +312,131 @@ def hotspot_map(
     ax.annotate("1 km", (box[0] + 800, box[1] + 400), ha="center", fontsize=7)
     ax.set_title(title, fontsize=8)
     return to_svg(fig)
+
+
+def hour_chart(by_hour: pd.DataFrame, kpis: Sequence[rstats.KpiTarget]) -> str | None:
+    """Simulated % met by hour of day per grade, with the replication 95% band and each KPI line.
+
+    SVG ids: ``hour-line-<i>`` and ``hour-band-<i>`` per grade (in table order), ``hour-kpi-<j>`` per KPI drawn.
+
+    Parameters
+    ----------
+    by_hour : DataFrame
+        ``compliance_by_hour.csv`` (``grade, urban_rural, district, hour, pct_met, pct_met_low,
+        pct_met_high``); the force-wide rows (``urban_rural`` and ``district`` ``all``) are drawn.
+    kpis : sequence of KpiTarget
+        KPI lines drawn for the grades they cover.
+
+    Returns
+    -------
+    str or None
+        The SVG, or None when there is no hourly row.
+    """
+    t = by_hour[
+        (by_hour["urban_rural"].astype(str) == "all")
+        & (by_hour["district"].astype(str) == "all")
+        & (by_hour["grade"].astype(str) != "all")
+        & (by_hour["hour"].astype(str) != "Total")
+    ].copy()
+    if t.empty:
+        return None
+    t["h"] = pd.to_numeric(t["hour"], errors="coerce")
+    t = t.dropna(subset=["h"]).sort_values("h")
+    grades = list(dict.fromkeys(t["grade"].astype(str)))
+    fig, (ax,) = new_figure()
+    for i, g in enumerate(grades):
+        s = t[t["grade"].astype(str) == g]
+        st = palette.series_style(i)
+        lo, hi = s["pct_met_low"].astype(float), s["pct_met_high"].astype(float)
+        if lo.notna().any():
+            ax.fill_between(s["h"], lo, hi, color=st["color"], alpha=0.2, linewidth=0, gid=f"hour-band-{i}")
+        ax.plot(s["h"], s["pct_met"].astype(float), label=_label(g), gid=f"hour-line-{i}", **st)
+    for j, k in enumerate(kpis):
+        if any(c in grades for c in k.categories):
+            ax.axhline(
+                100 * k.threshold, color=palette.KPI_COLOUR, linewidth=1.2, linestyle=(0, (6, 2)), gid=f"hour-kpi-{j}"
+            )
+            ax.annotate(
+                f"KPI {'/'.join(map(_label, k.categories))} {100 * k.threshold:.0f}%",
+                (0, 100 * k.threshold),
+                xytext=(2, 2),
+                textcoords="offset points",
+                fontsize=8,
+            )
+    ax.set_xticks(range(0, 24, 2))
+    ax.set_xlim(-0.5, 23.5)
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("hour of day (incident created)")
+    ax.set_ylabel("% met (simulated)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8)
+    ax.set_title("Simulated % met by hour of day, by grade (band: 95% interval over replications)")
+    return to_svg(fig)
+
+
+def _stacked(ax, labels: list[str], table: pd.DataFrame, panel: str) -> None:
+    """Horizontal stacked bars of misses per cause (columns of `table`, rows in `labels` order).
+
+    Each bar has the SVG id ``cause-<panel>-<cause>-<row>`` (so a page or a test can find it).
+    """
+    y = np.arange(len(labels))
+    left = np.zeros(len(labels))
+    for cause in palette.CAUSE_ORDER:
+        if cause not in table.columns:
+            continue
+        v = table[cause].reindex(labels).fillna(0).to_numpy(float)
+        bars = ax.barh(
+            y,
+            v,
+            left=left,
+            color=palette.CAUSE_COLOURS[cause],
+            hatch=palette.CAUSE_HATCHES[cause],
+            edgecolor="#333333",
+            linewidth=0.4,
+            label=cause,
+        )
+        for j, bar in enumerate(bars):
+            bar.set_gid(f"cause-{panel}-{cause}-{j}")
+        left += v
+    ax.set_yticks(y, [_label(v) for v in labels])
+    ax.invert_yaxis()
+
+
+def causes_chart(causes: pd.DataFrame) -> str | None:
+    """Simulated misses by cause (travel / queue / distance / delay): stacked bars per grade and per district.
+
+    Parameters
+    ----------
+    causes : DataFrame
+        ``causes.csv`` (``district, grade, cause, missed``): mean misses per replication.
+
+    Returns
+    -------
+    str or None
+        The SVG, or None when the table has no miss at all.
+    """
+    c = causes.assign(district=causes["district"].astype(str), grade=causes["grade"].astype(str))
+    c = c.assign(missed=pd.to_numeric(c["missed"], errors="coerce").fillna(0.0))
+    if c.empty or c["missed"].sum() <= 0:
+        return None
+    by_grade = c[(c["district"] == "all") & (c["grade"] != "all")].pivot_table(
+        index="grade", columns="cause", values="missed", aggfunc="sum"
+    )
+    by_district = c[(c["grade"] == "all") & (c["district"] != "all")].pivot_table(
+        index="district", columns="cause", values="missed", aggfunc="sum"
+    )
+    rows = max(len(by_grade), len(by_district), 1)
+    fig, axes = new_figure(width=8.5, height=max(2.2, 0.3 * rows + 1.2), ncols=2)
+    _stacked(axes[0], list(by_grade.index), by_grade, "grade")
+    axes[0].set_xlabel("misses per replication (mean)")
+    axes[0].set_title("by grade")
+    _stacked(axes[1], list(by_district.index), by_district, "district")
+    axes[1].set_xlabel("misses per replication (mean)")
+    axes[1].set_title("by district (all grades)")
+    found = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            found.setdefault(label, handle)
+    labels = [c for c in palette.CAUSE_ORDER if c in found]
+    fig.legend([found[c] for c in labels], labels, loc="outside lower center", ncols=4, frameon=False, fontsize=8)
+    fig.suptitle("Simulated misses by cause of failure", fontsize=10)
+    return to_svg(fig)

@@ -3,7 +3,8 @@
 Typical layers (the caller chooses the names): ``hexagon_results`` (:func:`geo_response.hotspots.hex_aggregate`
 or :func:`~geo_response.hotspots.failure_tests`), ``lsoa_results`` (:func:`~geo_response.hotspots.lsoa_aggregate`),
 ``hotspots`` (:func:`~geo_response.hotspots.find_hotspots`), ``gi_star`` (:func:`~geo_response.hotspots.gi_star_spots`),
-``isochrones`` and ``scenario_coverage``.
+``isochrones`` and ``scenario_coverage``; from a simulation (:func:`simulation_layers`) ``simulation_causes_district``
+(misses by cause per district polygon) and ``simulation_causes_lsoa`` (per LSOA, small LSOAs left out).
 """
 
 from __future__ import annotations
@@ -17,8 +18,55 @@ import numpy as np
 import pandas as pd
 
 from geo_response.errors import OutputError
+from geo_response.reporting import palette
 
 LAYER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+CAUSES = palette.CAUSE_ORDER
+
+
+def causes_by_district(causes: pd.DataFrame, districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Simulated misses by cause (all grades, mean per replication) joined to the district polygons.
+
+    Parameters
+    ----------
+    causes : DataFrame
+        ``causes.csv`` (``district, grade, cause, missed``).
+    districts : GeoDataFrame
+        :func:`geo_response.geography.load_districts` (``district``, polygons).
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per district: ``district``, ``missed_<cause>`` per cause, ``missed_total`` and
+        ``main_cause`` (the cause with most misses; ``none`` without a miss). Districts without a
+        simulated incident have zero misses.
+    """
+    sel = causes[(causes["grade"].astype(str) == "all") & (causes["district"].astype(str) != "all")]
+    wide = sel.pivot_table(index="district", columns="cause", values="missed", aggfunc="sum")
+    wide = wide.reindex(columns=list(CAUSES)).fillna(0.0)
+    out = districts[["district", districts.geometry.name]].copy()
+    for c in CAUSES:
+        out[f"missed_{c}"] = out["district"].astype(str).map(wide[c]).fillna(0.0).to_numpy(float)
+    values = out[[f"missed_{c}" for c in CAUSES]].to_numpy(float)
+    out["missed_total"] = values.sum(axis=1)
+    out["main_cause"] = np.where(
+        out["missed_total"] > 0, np.asarray(CAUSES, dtype=object)[values.argmax(axis=1)] if len(out) else [], "none"
+    )
+    return gpd.GeoDataFrame(out, geometry=districts.geometry.name, crs=districts.crs)
+
+
+def simulation_layers(run, districts: gpd.GeoDataFrame | None, lsoas: gpd.GeoDataFrame | None) -> dict:
+    """GeoPackage layers of a ``SimulationRun`` (none when `run` is None): causes per district and per LSOA."""
+    if run is None:
+        return {}
+    from geo_response import map_causes
+
+    layers = {}
+    if districts is not None and "district" in districts.columns:
+        layers["simulation_causes_district"] = causes_by_district(run.tables["causes"], districts)
+    if lsoas is not None:
+        layers["simulation_causes_lsoa"] = map_causes.cause_cells(run.tables["incidents"], lsoas)
+    return layers
 
 
 def _plain_columns(gdf: gpd.GeoDataFrame, decimals: int) -> gpd.GeoDataFrame:

@@ -241,6 +241,54 @@ def _gi_sections(gi: gpd.GeoDataFrame | None, top: int = 10) -> list[str]:
     return parts
 
 
+def simulation_sections(tables: dict[str, pd.DataFrame] | None, kpis: Sequence[rstats.KpiTarget]) -> list[str]:
+    """The simulation's charts: % met by hour of day (replication band, KPI lines) and misses by cause.
+
+    Parameters
+    ----------
+    tables : dict or None
+        :attr:`geo_response.workflows.simulate.SimulationRun.tables` (``compliance_by_hour``, ``causes``);
+        None gives no section.
+    kpis : sequence of KpiTarget
+        The policy's KPIs (:func:`geo_response.reporting.stats.kpis_for`).
+
+    Returns
+    -------
+    list of str
+        HTML fragments (escaped).
+    """
+    if not tables:
+        return []
+    parts = ["<h2>Busy units: simulated dispatch</h2>"]
+    by_hour = tables.get("compliance_by_hour")
+    if by_hour is not None and len(by_hour):
+        parts.append(
+            _figure(
+                "sim-hour",
+                charts.hour_chart(by_hour, kpis),
+                "Simulated % met by hour of day per grade; shaded: 95% interval over replications; "
+                "dashed black lines: KPI targets",
+            )
+        )
+    causes = tables.get("causes")
+    if causes is not None and len(causes):
+        parts.append(
+            _figure(
+                "sim-causes",
+                charts.causes_chart(causes),
+                "Misses by cause (mean per replication): travel = even a free unit at the nearest post could "
+                "not arrive in time; queue = waited for a unit; distance = sent at once but from farther away "
+                "(nearer units busy or off duty); delay = call handling alone spent the target",
+            )
+        )
+        t = causes[causes["grade"].astype(str) == "all"].pivot_table(
+            index="district", columns="cause", values="missed", aggfunc="sum"
+        )
+        t = t[[c for c in palette.CAUSE_ORDER if c in t.columns]].fillna(0.0).round(1).reset_index()
+        parts.append(_table_html(t, "Misses by cause and district (mean per replication; full table causes.csv)"))
+    return parts
+
+
 def _header(long: pd.DataFrame, summary: dict, title: str) -> list[str]:
     modelled = summary.get("outcomes") == "modelled"
     months = sorted(m for m in long["month"].unique() if rstats.is_month(m))
@@ -350,6 +398,7 @@ def render_report_html(
     title: str | None = None,
     appendix: Sequence[str] | None = None,
     gi: gpd.GeoDataFrame | None = None,
+    simulation: dict[str, pd.DataFrame] | None = None,
 ) -> str:
     """The report page as a string.
 
@@ -376,6 +425,8 @@ def render_report_html(
     title : str, optional
     gi : GeoDataFrame, optional
         :func:`geo_response.hotspots.gi_star_spots` output: hot and cold spot counts and the top ten of each.
+    simulation : dict, optional
+        A simulation's tables (``SimulationRun.tables``): the hour-of-day and cause-of-failure charts.
     appendix : sequence of str, optional
         HTML fragments appended at the end, **already escaped** (e.g. the report's tables from
         :func:`geo_response.compliance.report.html_fragments`).
@@ -408,15 +459,60 @@ def render_report_html(
             ]
     parts += _hotspot_sections(hotspots, roads, places, projected_crs)
     parts += _gi_sections(gi)
+    parts += simulation_sections(simulation, targets)
     parts += list(appendix or [])
     if summary.get("attribution"):
         parts.append(f"<p><small>{e(str(summary['attribution']))}</small></p>")
+    return _page(title, parts)
+
+
+def _page(title: str, parts: Sequence[str]) -> str:
+    """A complete page (no script, a Content-Security-Policy that allows no external resource)."""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
         'img-src data:">'
         f"<title>{e(title)}</title><style>{CSS}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n"
     )
+
+
+def render_simulation_html(
+    summary: dict, tables: dict[str, pd.DataFrame], *, kpis: Iterable | None = None, appendix: Sequence[str] = ()
+) -> str:
+    """``report.html`` of ``geo-response simulate``: the hour-of-day and cause charts, then `appendix`.
+
+    Parameters
+    ----------
+    summary : dict
+        The simulation summary (``policy``, ``network``, ``replications``, ``generated_at``).
+    tables : dict
+        ``SimulationRun.tables``.
+    kpis : iterable, optional
+        ``profile.kpis`` (default: the embedded profile's); those of ``summary['policy']`` apply.
+    appendix : sequence of str
+        Escaped HTML fragments (the ``report.md`` blocks as HTML).
+
+    Returns
+    -------
+    str
+        A complete HTML document with no script and no external resource.
+    """
+    title = "Dispatch simulation of response units"
+    net = summary.get("network") or {}
+    parts = [
+        f"<h1>{e(title)}</h1>",
+        f'<p><span class="stamp">SIMULATED</span> Policy: {e(str(summary.get("policy", "")))}. '
+        f"{e(str(summary.get('replications', '')))} replications. Generated {e(str(summary.get('generated_at', '')))}."
+        "</p>",
+    ]
+    if net.get("standin"):
+        parts.append(
+            f'<p class="warn">Road network: {e(str(net.get("label")))}. These results exercise the method only; '
+            "they are not findings about real roads.</p>"
+        )
+    parts += simulation_sections(tables, rstats.kpis_for(summary.get("policy"), kpis))
+    parts += list(appendix)
+    return _page(title, parts)
 
 
 def _write_text(text: str, path: str | Path) -> Path:

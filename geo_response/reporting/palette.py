@@ -59,3 +59,11 @@ def pct_colour(pct_met: float, bins: tuple[float, ...] = PCT_BINS) -> str:
     colours = sequential_colours(len(bins))
     idx = int(np.searchsorted(np.asarray(bins), float(pct_met), side="right")) - 1
     return colours[max(0, min(idx, len(colours) - 1))]
+
+
+#: Causes of a simulated miss (``simulation.engine.CAUSES``), Okabe-Ito colours (told apart by people with
+#: red-green colour vision deficiency), used by the report charts and the map's "Cause of failure" layer.
+CAUSE_ORDER = ("travel", "queue", "distance", "delay")
+CAUSE_COLOURS = {"travel": "#0072B2", "queue": "#E69F00", "distance": "#009E73", "delay": "#CC79A7"}
+#: Hatches for the stacked cause bars, so colour is never the only cue.
+CAUSE_HATCHES = {"travel": "", "queue": "//", "distance": "..", "delay": "xx"}

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 from tqdm.auto import tqdm
 
 from geo_response import calibration as calibration_records
-from geo_response import datadir, hotspots, maps
+from geo_response import datadir, hotspots, map_causes, maps
 from geo_response.compliance import report
 from geo_response.config import ForceProfile
 from geo_response.errors import HotspotError
 from geo_response.map_layers import main_roads
 from geo_response.outputs import OutputFolder, write_csv, write_json, write_text
+from geo_response.reporting import gis
 from geo_response.reporting.bundle import write_reports
 from geo_response.roads import isochrones
 from geo_response.study_area import StudyArea, load_study_area
@@ -219,6 +221,10 @@ def _demo(
     done("corridor", t0)
 
     t0 = time.perf_counter()
+    sim_summary, sim_run = simulation_step(folder, area, incidents_source, policies[0], record=main_run.record)
+    done("simulation", t0)
+
+    t0 = time.perf_counter()
     first_policy = area.policy(policies[0])
     roads = main_roads(net)
     months = sorted(m for m in incidents["month"].dropna().astype(str).unique() if m != "unknown")
@@ -246,6 +252,7 @@ def _demo(
         places=area.places,
         period=period,
         outcomes=main_run.summary["outcomes"],
+        causes=map_causes.cause_cells(sim_run.tables["incidents"], lsoas),
     )
     maps.save_map(fmap, folder.path(MAP_NAME), offline=offline)
     done("map", t0)
@@ -285,10 +292,8 @@ def _demo(
             "timings_seconds": {**timings, "total": round(time.perf_counter() - t_start, 2)},
         }
     )
-    board_outputs(folder, area, main_run, cells, spots, iso, corridor_table, roads, summary)
-    t0 = time.perf_counter()
-    summary["simulation"] = simulation_step(folder, area, incidents_source, policies[0], record=main_run.record)
-    done("simulation", t0)
+    summary["simulation"] = sim_summary
+    board_outputs(folder, area, main_run, cells, spots, iso, corridor_table, roads, summary, sim_run)
     steps.close()
     write_json(summary, folder.path("summary.json"))
     blocks = demo_blocks(summary, spots, corridor_table, prof) + report.report_blocks(main_run.long, main_run.summary)
@@ -325,9 +330,10 @@ def simulation_step(
     days: float = SIMULATION_DAYS,
     replications: int = SIMULATION_REPLICATIONS,
     record=None,
-) -> dict:
+) -> tuple[dict, Any]:
     """Busy units, not just stations: a short simulation of dispatch (the profile's roster, an ASSUMPTION) over
-    the first weeks of the incidents, written to ``simulation/``; returns its headline and causes of failure.
+    the first weeks of the incidents, written to ``simulation/``; returns its headline and causes of failure,
+    and the ``SimulationRun`` (for the report's charts and the map's cause layer).
     ``record`` (the demo's calibration) scales its answer + handling delays as it scales the compliance model's.
     """
     from geo_response.workflows.simulate import run_simulation, write_simulation
@@ -344,7 +350,7 @@ def simulation_step(
         calibration=record,
         force_calibration=True,
     )
-    write_simulation(_Subfolder(folder, "simulation"), run)
+    write_simulation(_Subfolder(folder, "simulation"), run, area.force.kpis)
     s = run.summary
     return {
         "days": days,
@@ -356,11 +362,11 @@ def simulation_step(
         "scale": s["scale"],
         "calibration_stamp": s["calibration_stamp"],
         "outputs": "simulation/",
-    }
+    }, run
 
 
 def board_outputs(
-    folder: OutputFolder, area: StudyArea, run, cells, spots, iso, corridor_table, roads, summary: dict
+    folder: OutputFolder, area: StudyArea, run, cells, spots, iso, corridor_table, roads, summary: dict, sim_run=None
 ) -> None:
     """The analyst's and the board's outputs: report.html (charts), board_pack.xlsx with its tidy CSVs, and
     the GIS layers in geo_response.gpkg (hexagon and LSOA results, hotspots, Gi* hot and cold spots,
@@ -391,9 +397,11 @@ def board_outputs(
             "hotspots": spots,
             "gi_star": gi,
             "isochrones": iso,
+            **gis.simulation_layers(sim_run, area.districts, area.lsoas),
         },
         appendix=report.html_fragments(blocks),
         projected_crs=prof.projected_crs,
+        simulation=sim_run.tables if sim_run is not None else None,
     )
     summary["gi_star"] = (
         {"skipped": gi_skipped}

@@ -10,7 +10,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo_response import corridor as corridor_module
-from geo_response import hotspots, maps
+from geo_response import hotspots, map_causes, maps
 from geo_response.compliance import report
 from geo_response.errors import MapError
 from geo_response.outputs import OutputFile
@@ -44,6 +44,7 @@ class MapOptions:
     when: str | None = None
     calibration: Any = None  # a CalibrationRecord or a calibration.json path (its delay scale is used)
     force_calibration: bool = False
+    simulation: str | Path | None = None  # a geo-response simulate output folder: the "Cause of failure" layer
 
 
 def isochrone_layer(
@@ -161,6 +162,9 @@ def build_map(
         )
         if p is not None
     ]
+    if opt.simulation is not None:
+        inputs.append(Path(opt.simulation) / "incidents.csv")
+        map_causes.read_simulation_incidents(opt.simulation)  # a bad folder fails before the network loads
     with OutputFile(out, inputs=inputs, overwrite=opt.overwrite, companions=(LEDGER_SUFFIX,)) as target:
         summary = _draw(area, incidents_path, opt, hotspots_csv, run, target)
     summary.update(ledger_path=str(out) + LEDGER_SUFFIX, bytes=maps.map_summary(out)["bytes"])
@@ -208,6 +212,11 @@ def _draw(
     label = net.graph.get("network_label") or (
         "synthetic stand-in network (NOT OpenStreetMap)" if net.graph.get("standin") else "OpenStreetMap contributors"
     )
+    causes = (
+        map_causes.cause_cells(map_causes.read_simulation_incidents(opt.simulation), area.lsoas)
+        if opt.simulation is not None
+        else None
+    )
     m = maps.compliance_map(
         inc,
         bases=area.bases,
@@ -229,6 +238,7 @@ def _draw(
         show_points=opt.show_points,
         tiles=opt.tiles,
         projected_crs=area.force.projected_crs,
+        causes=causes,
     )
     maps.save_map(m, target.path, offline=opt.offline)
     report.write_ledger(run.ledger, target.companion(LEDGER_SUFFIX))
@@ -247,4 +257,5 @@ def _draw(
         "calibration_stamp": run.summary.get("calibration_stamp"),
         "calibration_used": run.summary.get("calibration_used"),
         "headline": run.summary.get("headline", []),
+        "cause_cells": None if causes is None else {"drawn": len(causes), "suppressed": causes.attrs["suppressed"]},
     }

@@ -725,6 +725,7 @@ OUTPUTS = (
     "ledger.csv",
     "summary.json",
     "report.md",
+    "report.html",
 )
 
 
@@ -872,7 +873,7 @@ def run_simulation(
         run = _simulate(
             area, source, spec, policy, posts, replications, days, seed, scheduler, workers, progress, start, scale, fit
         )
-        write_simulation(out, run)
+        write_simulation(out, run, area.force.kpis)
     run.paths = {name: Path(out_dir) / name for name in OUTPUTS}
     return run
 
@@ -1080,6 +1081,20 @@ def simulation_report(summary: dict, tables: dict) -> str:
     """``report.md``: every text cell escaped (:func:`render_markdown`)."""
     from geo_response.compliance.report import render_markdown
 
+    return render_markdown(simulation_blocks(summary, tables))
+
+
+def simulation_html(summary: dict, tables: dict, kpis: Any = None) -> str:
+    """``report.html``: the hour-of-day and cause-of-failure charts, then the ``report.md`` blocks (escaped)."""
+    from geo_response.compliance.report import html_fragments
+    from geo_response.reporting.html_report import render_simulation_html
+
+    blocks = simulation_blocks(summary, tables)[1:]  # the page has its own title
+    return render_simulation_html(summary, tables, kpis=kpis, appendix=html_fragments(blocks))
+
+
+def simulation_blocks(summary: dict, tables: dict) -> list:
+    """The ``report.md`` content as report blocks (:func:`geo_response.compliance.report.render_markdown`)."""
     net = summary["network"]
     blocks: list = [("h1", "Dispatch simulation of response units")]
     if net.get("standin"):
@@ -1128,7 +1143,7 @@ def simulation_report(summary: dict, tables: dict) -> str:
     blocks += [("p", w) for w in summary["warnings"]] or [("p", "None.")]
     blocks.append(("h2", "Assumptions"))
     blocks += [("p", a) for a in summary["assumptions"]]
-    return render_markdown(blocks)
+    return blocks
 
 
 def job_calibration_blocks(jc: dict | None) -> list:
@@ -1149,8 +1164,8 @@ def job_calibration_blocks(jc: dict | None) -> list:
     ]
 
 
-def write_simulation(out: Any, run: SimulationRun) -> None:
-    """Write every output into an open :class:`OutputFolder`."""
+def write_simulation(out: Any, run: SimulationRun, kpis: Any = None) -> None:
+    """Write every output into an open :class:`OutputFolder` (`kpis`: ``profile.kpis`` for report.html)."""
     from geo_response.outputs import write_csv, write_json, write_text
 
     for name in ("incidents", "compliance_by_month", "compliance_by_hour", "utilisation", "causes"):
@@ -1158,3 +1173,4 @@ def write_simulation(out: Any, run: SimulationRun) -> None:
     write_csv(run.built.prepared.loaded.ledger, out.path("ledger.csv"))
     write_json(run.summary, out.path("summary.json"))
     write_text(simulation_report(run.summary, run.tables), out.path("report.md"))
+    write_text(simulation_html(run.summary, run.tables, kpis), out.path("report.html"))
