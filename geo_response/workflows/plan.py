@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 
 from geo_response import calibration as calibration_records
 from geo_response import planning
@@ -18,7 +19,7 @@ from geo_response.roads.speeds import When
 from geo_response.study_area import StudyArea
 from geo_response.workflows.compliance import incident_period, prepare_incidents
 
-__all__ = ["incidents_for_planning", "run_compare", "run_optimise"]
+__all__ = ["check_scenario", "incidents_for_planning", "run_compare", "run_optimise"]
 
 
 def incidents_for_planning(
@@ -84,13 +85,14 @@ def run_compare(
     written beside the other outputs. ``when`` is the time of the week for time-of-day speeds
     (``"08:00 weekday"``; None: none).
     """
+    table = check_scenario(area, scenario)
     record = calibration_records.load(calibration, area, policy, force=force_calibration)
     if record is not None:
         delay_scale = record.delay_scale
     with OutputFolder(
         out, inputs=_inputs(area, scenario, incidents_path, record and record.path), overwrite=overwrite
     ) as folder:
-        result = _compare(area, scenario, policy, incidents_path, seed, delay_scale, delay, folder.root, when)
+        result = _compare(area, table, policy, incidents_path, seed, delay_scale, delay, folder.root, when)
         _stamp(result.summary, record)
         paths = planning_report.write_comparison(
             result, folder.root, attribution=area.force.attribution, offline=offline
@@ -118,11 +120,46 @@ def _scaled_profile(profile: Any, delay_scale: float) -> Any:
     return dataclasses.replace(profile, response_model=dataclasses.replace(rm, **stages))
 
 
+def check_scenario(area: StudyArea, scenario: str | Path) -> Any:
+    """Read a scenario and apply it to the bases as read, before any road network is loaded.
+
+    A misspelt base name, a coordinate outside the force area or a bad action is reported (with a "did you
+    mean" for names) in a fraction of a second instead of after the network has loaded.
+
+    Parameters
+    ----------
+    area : StudyArea
+        The study area; only its profile, geography and unattached bases are read.
+    scenario : str or Path
+        The scenario file (.csv or .toml).
+
+    Returns
+    -------
+    DataFrame
+        The scenario table (from :func:`geo_response.planning.scenarios.read_scenario`).
+
+    Raises
+    ------
+    ScenarioError
+        Naming the first change that cannot be applied.
+    """
+    table = scenarios.read_scenario(scenario)
+    scenarios.apply_scenario(
+        area.unattached_bases[0],
+        table,
+        area=area.area,
+        boundary=area.boundary,
+        projected_crs=area.force.projected_crs,
+    )
+    return table
+
+
 def _compare(
     area: StudyArea, scenario, policy, incidents_path, seed, delay_scale, delay, ledger_to=None, when=None
 ) -> planning.Comparison:
     pol = area.policy(policy)
-    table = scenarios.read_scenario(scenario)
+    table = scenario if isinstance(scenario, pd.DataFrame) else scenarios.read_scenario(scenario)
+    scenario = table.attrs.get("source", "scenario")
     new_bases = scenarios.apply_scenario(
         area.bases, table, area=area.area, boundary=area.boundary, projected_crs=area.force.projected_crs
     )
