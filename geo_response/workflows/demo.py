@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -265,8 +266,11 @@ def _demo(
     )
     board_outputs(folder, area, main_run, cells, spots, iso, corridor_table, roads, summary)
     t0 = time.perf_counter()
-    summary["simulation"] = simulation_step(folder, area, incidents_source, policies[0])
+    summary["simulation"], sim_run = simulation_step(folder, area, incidents_source, policies[0])
     done("simulation", t0)
+    t0 = time.perf_counter()
+    summary["staffing_vs_base"] = staffing_step(folder, area, sim_run)
+    done("staffing_vs_base", t0)
     steps.close()
     write_json(summary, folder.path("summary.json"))
     blocks = demo_blocks(summary, spots, corridor_table, prof) + report.report_blocks(main_run.long, main_run.summary)
@@ -302,7 +306,7 @@ def simulation_step(
     policy: str,
     days: float = SIMULATION_DAYS,
     replications: int = SIMULATION_REPLICATIONS,
-) -> dict:
+) -> tuple[dict, Any]:
     """Busy units, not just stations: a short simulation of dispatch (the profile's roster, an ASSUMPTION) over
     the first weeks of the incidents, written to ``simulation/``; returns its headline and causes of failure.
     """
@@ -322,7 +326,36 @@ def simulation_step(
         "roster_units": s["roster"]["units"],
         "scale": s["scale"],
         "outputs": "simulation/",
-    }
+    }, run
+
+
+def staffing_step(folder: OutputFolder, area: StudyArea, run: Any) -> dict:
+    """The demo's staffing question, on the simulation just run (same demand, seeds and replications):
+    two night units moved to Tendring's base against a new base in Tendring; ``maps/staffing_vs_base/``.
+    """
+    from geo_response.compliance.report import md_escape
+    from geo_response.planning.report import simulation_markdown
+    from geo_response.workflows.plan_units import staffing_vs_base
+
+    summary, table = staffing_vs_base(area, run.built, run.replications)
+    summary["network"] = (
+        "synthetic stand-in (a test of the method, not advice)"
+        if area.network.graph.get("standin")
+        else "OpenStreetMap"
+    )
+    sub = _Subfolder(folder, "maps/staffing_vs_base")
+    write_csv(table, sub.path("simulated_comparison.csv"))
+    write_json(summary, sub.path("summary.json"))
+    md = ["# Staffing against a new base: two night units into Tendring", ""]
+    md += [f"Road network: {md_escape(summary['network'])}.", "", md_escape(summary["rule"]) + ".", ""]
+    md += [md_escape(summary["sentence"]), ""]
+    for key, sc in summary["scenarios"].items():
+        md += [f"## {md_escape(key)}", ""]
+        block = {**sc, "replications": summary["replications"], "days": summary["days"]}
+        block.update(simulated_incidents=len(run.built.incidents), notes=[])
+        md += simulation_markdown(block)[2:]
+    write_text("\n".join(md), sub.path("report.md"))
+    return {"sentence": summary["sentence"], "rule": summary["rule"], "outputs": "maps/staffing_vs_base/"}
 
 
 def board_outputs(
@@ -471,6 +504,12 @@ def demo_blocks(
         else ("p", "No cell is significantly above the force-wide failure rate.")
     )
     blocks += simulation_blocks(summary.get("simulation"))
+    if summary.get("staffing_vs_base"):
+        st = summary["staffing_vs_base"]
+        blocks += [
+            ("h2", "Staffing against a new base (Tendring, stand-in)"),
+            ("p", f"{st['sentence']} Rule: {st['rule']}. Details in {st['outputs']}"),
+        ]
     timings = ", ".join(f"{k} {v} s" for k, v in summary["timings_seconds"].items())
     blocks += [("h2", "Run"), ("p", f"Timings: {timings}."), ("p", profile.attribution)]
     return blocks

@@ -132,6 +132,7 @@ def simulate_scenario(
     days: float = 28.0,
     seed: int | None = None,
     built: sim.BuiltDemand | None = None,
+    current: pd.DataFrame | None = None,
 ) -> tuple[dict, pd.DataFrame]:
     """Simulate the current roster and the scenario's with common random numbers; pair the results.
 
@@ -147,6 +148,8 @@ def simulate_scenario(
         As :func:`geo_response.workflows.simulate.run_simulation` (seed None: the profile's).
     built : BuiltDemand, optional
         A demand already built for the current roster (the demo reuses its simulation's).
+    current : DataFrame, optional
+        Replications of ``built`` already run with ``seed`` (the demo's simulation); else they are run here.
 
     Returns
     -------
@@ -159,7 +162,8 @@ def simulate_scenario(
         built = sim.build_demand(area, incidents_path, spec, policy=policy, days=days, seed=seed)
     demand = scenario_demand(area, built, new_bases, lines)
     kw = {"workers": 0, "progress": False}
-    current = sim.run_replications_of(built.demand, replications, seed, desc="current roster", **kw)
+    if current is None or len(current) != replications:
+        current = sim.run_replications_of(built.demand, replications, seed, desc="current roster", **kw)
     scenario = sim.run_replications_of(demand, replications, seed, desc="scenario roster", **kw)
     table = paired_table(built, current, scenario)
     block = {
@@ -184,3 +188,124 @@ def simulate_scenario(
         "assumptions": list(sim.ASSUMPTIONS),
     }
     return block, table
+
+
+# -------------------------------------------------------------------------------------------------- the demo's question
+NEW_TENDRING_BASE = ("Weeley (new base)", 51.853, 1.115)  # a stated position in central Tendring, by the A133
+
+
+def _night_shift(lines: list) -> Any:
+    """The roster line whose shift covers 03:00 (the night shift)."""
+    for ln in lines:
+        if ln.start_min <= 180 < ln.end_min or ln.start_min <= 180 + 1440 < ln.end_min:
+            return ln
+    raise ScenarioError("the roster has no shift covering 03:00 (no night shift to move)")
+
+
+def _district_of(area: StudyArea, bases: Any) -> pd.Series:
+    import geopandas as gpd
+
+    joined = gpd.sjoin(bases.to_crs(4326), area.districts.to_crs(4326)[["district", "geometry"]], how="left")
+    return joined["district"].groupby(level=0).first().reindex(bases.index).fillna("")
+
+
+def staffing_vs_base(
+    area: StudyArea,
+    built: sim.BuiltDemand,
+    current: pd.DataFrame,
+    *,
+    district: str = "Tendring",
+    units: int = 2,
+    seed: int | None = None,
+) -> tuple[dict, pd.DataFrame]:
+    """Two night units into ``district``: to its existing base, or to a new base there (same seeds).
+
+    Rule (stated in the summary): the night shift is the roster shift covering 03:00; the units come from
+    the base outside ``district`` with the most night units (ties: the nearest to the district's base); the
+    district's base is its first base in the bases file; the new base is :data:`NEW_TENDRING_BASE`.
+
+    Returns
+    -------
+    tuple
+        (summary dict, paired table with a ``scenario`` column).
+    """
+    bases = area.bases.reset_index(drop=True)
+    spec = built.roster
+    names = list(spec.base_names)
+    in_d = _district_of(area, bases).to_numpy() == district
+    if not in_d.any() or in_d.all():
+        raise ScenarioError(f"no base in {district!r}, or every base is there: nothing to compare")
+    night = _night_shift(spec.lines)
+    expanded, _ = scenarios.scenario_roster(spec.lines, [], names, names)
+    night_units = {n: 0 for n in names}
+    for ln in expanded:
+        if (ln.start_min, ln.end_min) == (night.start_min, night.end_min):
+            night_units[ln.base] += ln.units
+    target = names[int(np.flatnonzero(in_d)[0])]
+    xy = bases.to_crs(area.force.projected_crs).geometry
+    dist = xy.distance(xy.iloc[names.index(target)]).to_numpy()
+    donors = [i for i in range(len(names)) if not in_d[i] and night_units[names[i]] >= units]
+    if not donors:
+        raise ScenarioError(f"no base outside {district!r} has {units} night units to give")
+    donor = names[min(donors, key=lambda i: (-night_units[names[i]], dist[i]))]
+    shift = night.label
+    new_name, lat, lon = NEW_TENDRING_BASE
+    move = {"action": "move_units", "name": donor, "units": units, "shift": shift}
+    plans = {
+        f"move_to_{target}": [{**move, "to": target}],
+        "new_base": [{"action": "add", "name": new_name, "latitude": lat, "longitude": lon}, {**move, "to": new_name}],
+    }
+    out, tables = {}, []
+    for key, rows in plans.items():
+        new_bases = scenarios.apply_scenario(bases, scenarios.scenario_table(rows), area=area.area)
+        block, table = simulate_scenario(
+            area, new_bases, None, replications=len(current), seed=seed, built=built, current=current
+        )
+        tables.append(table.assign(scenario=key))
+        there = table[table["district"] == district].set_index("grade")
+        out[key] = {
+            "changes": rows,
+            "units_current": block["units_current"],
+            "units_scenario": block["units_scenario"],
+            "notes": block["notes"],
+            "overall": block["overall"],
+            district: {
+                g: there.loc[g, ["current_pct", "scenario_pct", "change_pp", "change_low", "change_high"]].to_dict()
+                for g in there.index
+            },
+        }
+    summary = {
+        "question": f"what does moving {units} night-shift units to {district} do, against a new base there?",
+        "rule": (
+            f"night shift {shift} (the roster shift covering 03:00); donor {donor!r}: the base outside {district} "
+            f"with the most night units ({night_units[donor]}; ties: nearest to {target!r}); {district}'s base "
+            f"{target!r}; new base {new_name!r} at ({lat}, {lon})"
+        ),
+        "donor": donor,
+        "target": target,
+        "new_base": {"name": new_name, "latitude": lat, "longitude": lon},
+        "replications": int(len(current)),
+        "days": float(built.period["days"]),
+        "common_random_numbers": True,
+        "scenarios": out,
+    }
+    summary["sentence"] = staffing_sentence(summary, district)
+    return summary, pd.concat(tables, ignore_index=True)
+
+
+def staffing_sentence(s: dict, district: str) -> str:
+    """One sentence: the emergency / priority % met change with intervals, overall and in ``district``."""
+
+    def part(block: dict) -> str:
+        return ", ".join(
+            f"{g} {r['change_pp']:+.1f} pp ({r['change_low']:+.1f} to {r['change_high']:+.1f})"
+            for g, r in block.items()
+        )
+
+    a, b = s["scenarios"][f"move_to_{s['target']}"], s["scenarios"]["new_base"]
+    return (
+        f"Moving two night units from {s['donor']} to {s['target']}: force-wide {part(a['overall'])}, "
+        f"in {district} {part(a[district])}; to a new base at {s['new_base']['name']}: force-wide "
+        f"{part(b['overall'])}, in {district} {part(b[district])} (% met change, 95% interval, "
+        f"{s['replications']} paired replications of {s['days']:g} days)."
+    )
