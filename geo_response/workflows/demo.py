@@ -260,7 +260,7 @@ def _demo(
                 "h3_resolution": hex_resolution,
             },
             "corridor": corridor_table.to_dict(orient="records"),
-            "outputs": sorted(DEMO_OUTPUTS + tuple(policies[1:]) + ("board_pack", "simulation")),
+            "outputs": sorted(DEMO_OUTPUTS + tuple(policies[1:]) + ("board_pack", "simulation", "staffing_vs_base")),
             "timings_seconds": {**timings, "total": round(time.perf_counter() - t_start, 2)},
         }
     )
@@ -331,7 +331,7 @@ def simulation_step(
 
 def staffing_step(folder: OutputFolder, area: StudyArea, run: Any) -> dict:
     """The demo's staffing question, on the simulation just run (same demand, seeds and replications):
-    two night units moved to Tendring's base against a new base in Tendring; ``maps/staffing_vs_base/``.
+    two night units moved to Tendring's base against a new base in Tendring; ``staffing_vs_base/``.
     """
     from geo_response.compliance.report import md_escape
     from geo_response.planning.report import simulation_markdown
@@ -343,7 +343,7 @@ def staffing_step(folder: OutputFolder, area: StudyArea, run: Any) -> dict:
         if area.network.graph.get("standin")
         else "OpenStreetMap"
     )
-    sub = _Subfolder(folder, "maps/staffing_vs_base")
+    sub = _Subfolder(folder, "staffing_vs_base")
     write_csv(table, sub.path("simulated_comparison.csv"))
     write_json(summary, sub.path("summary.json"))
     md = ["# Staffing against a new base: two night units into Tendring", ""]
@@ -355,7 +355,7 @@ def staffing_step(folder: OutputFolder, area: StudyArea, run: Any) -> dict:
         block.update(simulated_incidents=len(run.built.incidents), notes=[])
         md += simulation_markdown(block)[2:]
     write_text("\n".join(md), sub.path("report.md"))
-    return {"sentence": summary["sentence"], "rule": summary["rule"], "outputs": "maps/staffing_vs_base/"}
+    return {"sentence": summary["sentence"], "rule": summary["rule"], "outputs": "staffing_vs_base/"}
 
 
 def board_outputs(
