@@ -182,8 +182,9 @@ def check_scenario(area: StudyArea, scenario: str | Path, roster: str | Path | N
         Naming the first change that cannot be applied.
     """
     table = scenarios.read_scenario(scenario)
+    # a network already in memory (a notebook, study_area_from_network) has its bases: check against those
     new_bases = scenarios.apply_scenario(
-        area.unattached_bases[0],
+        area.bases if area.network_loaded else area.unattached_bases[0],
         table,
         area=area.area,
         boundary=area.boundary,
