@@ -65,6 +65,11 @@ _EXPORTS = {
     "run_compare": "geo_response.workflows.plan",
     "run_optimise": "geo_response.workflows.plan",
     "find_file": "geo_response.datadir",
+    # simulation and staffing
+    "run_simulation": "geo_response.workflows.simulate",
+    "scenario_roster": "geo_response.planning.scenarios",
+    "simulate_scenario": "geo_response.workflows.plan_units",
+    "staffing_vs_base": "geo_response.workflows.plan_units",
     # the whole job
     "run_demo": "geo_response.workflows.demo",
 }

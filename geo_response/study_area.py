@@ -136,6 +136,11 @@ class StudyArea:
             )
         return self._network
 
+    @property
+    def network_loaded(self) -> bool:
+        """Whether the road network (and so the attached bases) is already in memory."""
+        return self._network is not None
+
     @cached_property
     def unattached_bases(self) -> tuple[gpd.GeoDataFrame, list[dict]]:
         """The bases as read (no network needed) and the problems found in them."""

@@ -189,3 +189,20 @@ def test_demo_outputs_agree_with_each_other(demo_out):
     assert {"hexagon_results", "lsoa_results", "hotspots", "gi_star", "isochrones"} <= layers
     page = (out / "report.html").read_text(encoding="utf-8")
     assert page.count("<svg") >= 5 and "<script" not in page
+
+
+def test_demo_answers_the_staffing_question(demo_out):
+    out, _ = demo_out
+    summary = json.loads((out / "summary.json").read_text())
+    st = summary["staffing_vs_base"]
+    assert st["outputs"] == "staffing_vs_base/" and "Clacton Police Station" in st["rule"]
+    assert st["sentence"] in (out / "report.md").read_text()
+    detail = json.loads((out / "staffing_vs_base" / "summary.json").read_text())
+    assert detail["common_random_numbers"] is True and detail["target"] == "Clacton Police Station"
+    assert detail["donor"] != detail["target"] and "stand-in" in detail["network"]
+    table = pd.read_csv(out / "staffing_vs_base" / "simulated_comparison.csv")
+    assert set(table["scenario"]) == {"move_to_Clacton Police Station", "new_base"}
+    # paired differences: the change is the difference of the means, inside its own interval
+    assert ((table["change_low"] <= table["change_pp"]) & (table["change_pp"] <= table["change_high"])).all()
+    assert ((table["scenario_pct"] - table["current_pct"] - table["change_pp"]).abs() <= 0.02).all()
+    assert (out / "staffing_vs_base" / "report.md").is_file()

@@ -38,6 +38,7 @@ RESULT_CELLS = (
     "siting-report",
     "closures",
     "reading",
+    "staffing",
 )
 
 
@@ -221,3 +222,14 @@ def test_notebook_runs_on_the_bundle_and_reports_real_results(executed, profile)
     gain = re.search(r"optimal two sites:\s+\+([\d,]+) people", _stdout(executed["reading"]))
     assert gain and number(gain[1]) == pytest.approx(sum(number(r["gain_population"]) for r in sites))
     assert re.search(r"Notebook ran in \d+ s", _stdout(executed["timing"]))
+
+    # staffing vs bases: both scenarios, force-wide and in Tendring, each change inside its interval
+    staffing = html_table(_data(executed["staffing"], "text/html"))
+    assert {(r["scenario"], r["district"]) for r in staffing} == {
+        (s, d) for s in ("move_to_Clacton Police Station", "new_base") for d in ("all", "Tendring")
+    }
+    for r in staffing:
+        change = number(r["change_pp"])
+        assert number(r["change_low"]) <= change <= number(r["change_high"])
+        assert change == pytest.approx(number(r["scenario_pct"]) - number(r["current_pct"]), abs=0.02)
+    assert "Moving two night units from" in _stdout(executed["staffing"])

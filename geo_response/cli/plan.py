@@ -34,7 +34,10 @@ DelayOption = Annotated[
 
 def compare_command(
     scenario: Annotated[
-        Path, typer.Option("--scenario", help="Scenario file (.csv or .toml): add/remove/move bases, set units.")
+        Path,
+        typer.Option(
+            "--scenario", help="Scenario file (.csv or .toml): add/remove/move bases, set units, move_units/add_units."
+        ),
     ],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
     osm: OsmOption = None,
@@ -66,8 +69,22 @@ def compare_command(
     force_profile: ForceOption = None,
     data_dir: DataDirOption = None,
     when: WhenOption = None,
+    roster: Annotated[
+        Path | None,
+        typer.Option("--roster", help="Current roster for move_units / add_units changes (default: profile)."),
+    ] = None,
+    replications: Annotated[
+        int, typer.Option("--replications", min=1, help="Replications when the scenario changes units.")
+    ] = 3,
+    days: Annotated[
+        float, typer.Option("--days", min=0.01, help="Days simulated when the scenario changes units.")
+    ] = 28.0,
 ) -> None:
-    """Compare a scenario with the current bases: coverage, travel and modelled compliance per district."""
+    """Compare a scenario with the current bases: coverage, travel and modelled compliance per district.
+
+    A scenario that moves or adds units (move_units / add_units) is also simulated: the current against the
+    scenario roster with the same seeds, paired % met changes with 95% intervals.
+    """
     with errors():
         area = load_study_area(osm, bases=bases, force=force_profile, data_dir=data_dir)
         area.policy(policy)
@@ -86,6 +103,9 @@ def compare_command(
             calibration=calibration,
             force_calibration=force_calibration,
             when=when,
+            roster=roster,
+            replications=replications,
+            days=days,
         )
     s = result.summary
     standin_warning(s["network"].get("label"), s["network"].get("standin"))
@@ -107,6 +127,11 @@ def compare_command(
                 f" -> {planning_report.fmt(row['scenario'], row['unit'])} "
                 f"({planning_report.fmt(row['change'], row['unit'], signed=True)})"
             )
+    for grade, r in (s.get("simulation") or {}).get("overall", {}).items():
+        typer.echo(
+            f"  simulated % {grade} met: {r['current_pct']:.1f} -> {r['scenario_pct']:.1f} "
+            f"({r['change_pp']:+.2f} pp, 95% {r['change_low']:+.2f} to {r['change_high']:+.2f})"
+        )
     typer.echo(s["calibration_stamp"])
     typer.echo(f"outputs in {out}/: {', '.join(p.name for p in paths.values())}")
 

@@ -95,6 +95,29 @@ def _md_table(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def simulation_markdown(sim: dict) -> list[str]:
+    """The report section of a roster-changing scenario: paired simulated % met changes with intervals."""
+    parts = [
+        "## Simulated: current roster against the scenario roster",
+        "",
+        f"Units on the roster: {sim['units_current']} now, {sim['units_scenario']} in the scenario; "
+        f"{sim['replications']} replications of {sim['days']:g} days with the same seeds (common random "
+        f"numbers), {sim['simulated_incidents']:,} incidents. Change = scenario - current, in percentage "
+        "points, with the 95% interval of the paired differences.",
+        "",
+        "| grade | current % met | scenario % met | change (pp) | 95% interval |",
+        "|---|---|---|---|---|",
+    ]
+    for grade, r in sim["overall"].items():
+        parts.append(
+            f"| {md_escape(grade)} | {r['current_pct']:.1f} | {r['scenario_pct']:.1f} | {r['change_pp']:+.2f} | "
+            f"{r['change_low']:+.2f} to {r['change_high']:+.2f} |"
+        )
+    parts += ["", "Per district: `simulated_comparison.csv`.", ""]
+    parts += [f"- {md_escape(n)}" for n in sim.get("notes", [])] + ([""] if sim.get("notes") else [])
+    return parts
+
+
 def comparison_markdown(comparison: Comparison) -> str:
     """The ``report.md`` of a comparison: changes, force-wide and per-district deltas, assumptions."""
     s = comparison.summary
@@ -157,6 +180,8 @@ def comparison_markdown(comparison: Comparison) -> str:
         ]
     if s.get("incidents") is None:
         parts += ["Incident compliance was not computed (`--no-incidents`, or `compare(..., incidents=None)`).", ""]
+    if s.get("simulation"):
+        parts += simulation_markdown(s["simulation"])
     parts += ["## Assumptions", ""] + [f"- {a}" for a in s["assumptions"]] + [""]
     if s.get("incidents"):
         parts += [f"- incidents: {s['incidents']['incident_compliance']}", ""]

@@ -5,13 +5,24 @@ A scenario is a table of changes applied in order to the current bases. One row 
 ============  ==========================================================================
 column        meaning
 ============  ==========================================================================
-action        ``add``, ``remove``, ``move`` or ``set_units``
-name          the base's name (``add``: a new name; others: an existing base)
+action        ``add``, ``remove``, ``move`` or ``set_units`` (bases); ``move_units`` or
+              ``add_units`` (the simulation's roster)
+name          the base's name (``add``: a new name; others: an existing base;
+              ``move_units``: the base the units leave)
 latitude,     where the base goes (``add`` and ``move``), WGS84; or ``easting`` /
 longitude     ``northing`` in the force's projected CRS (EPSG:27700)
 units         whole number >= 1 (``set_units``: required; ``add``: default 1; ``move``: optional)
 type          optional label of an added base (e.g. ``"police station"``)
+to            ``move_units``: the base the units go to (an existing or added base)
+shift         ``move_units`` / ``add_units``: ``HH:MM-HH:MM`` (``22:00-07:00`` overnight);
+              ``move_units`` takes units from the roster lines of that shift at ``name``
+              (blank: its lines in roster order); ``add_units`` puts new units on it every day
 ============  ==========================================================================
+
+Roster actions need ``units`` (>= 1) and change the roster the simulation runs, not the bases:
+``geo-response plan compare`` then simulates the current and the scenario roster with the same seeds.
+Roster lines of a removed base are dropped (said in the summary); an added base has no units until a
+``move_units`` or ``add_units`` change gives it some.
 
 The same table as CSV (one change per line) or TOML::
 
@@ -46,8 +57,22 @@ from shapely.geometry.base import BaseGeometry
 from geo_response.errors import InputFileError, ScenarioError
 from geo_response.inputs import read_csv_table
 
-ACTIONS = ("add", "remove", "move", "set_units")
-SCENARIO_COLUMNS = ["change", "action", "name", "latitude", "longitude", "easting", "northing", "units", "type"]
+BASE_ACTIONS = ("add", "remove", "move", "set_units")
+ROSTER_ACTIONS = ("move_units", "add_units")
+ACTIONS = BASE_ACTIONS + ROSTER_ACTIONS
+SCENARIO_COLUMNS = [
+    "change",
+    "action",
+    "name",
+    "latitude",
+    "longitude",
+    "easting",
+    "northing",
+    "units",
+    "type",
+    "to",
+    "shift",
+]
 
 
 def _blank(value: object) -> bool:
@@ -256,7 +281,8 @@ def apply_scenario(  # noqa: C901
                 "change": "",
             }
         )
-    applied = []
+    applied: list[dict] = []
+    roster_changes: list[dict] = []
     for _, row in scenario.iterrows():
         action, name = row["action"], row["name"]
         if action not in ACTIONS:
@@ -278,6 +304,10 @@ def apply_scenario(  # noqa: C901
                 )
         elif position is None:
             raise _missing(row, names)
+        if action in ROSTER_ACTIONS:
+            roster_changes.append(_roster_change(row, names))
+            applied.append({"change": int(row["change"]), "action": action, "name": name})
+            continue
         if action in ("add", "move"):
             point = _point(row, projected_crs)
             if area is not None and not shapely.contains_xy(area, point.x, point.y):
@@ -321,9 +351,111 @@ def apply_scenario(  # noqa: C901
     out.insert(0, "base_id", np.arange(len(out)))
     out = out[["base_id", "name", "type", "units", "outside_area", "geometry", "change", "current_base_id"]]
     out.attrs["scenario"] = applied
+    out.attrs["roster_changes"] = roster_changes
     if "source" in scenario.attrs:
         out.attrs["scenario_source"] = scenario.attrs["source"]
     return out
+
+
+def _shift(row: pd.Series, required: bool) -> tuple[int, int] | None:
+    """A change's ``shift`` as (start, end) minutes after midnight; end > start (overnight: end > 1440)."""
+    text = row["shift"]
+    if _blank(text):
+        if required:
+            raise ScenarioError(f"{_label(row)}: give 'shift' as HH:MM-HH:MM (e.g. 22:00-07:00)")
+        return None
+    parts = str(text).strip().split("-")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        hm = [tuple(int(x) for x in p.strip().split(":")) for p in parts]
+        if any(len(t) != 2 or not (0 <= t[0] <= 24 and 0 <= t[1] < 60) for t in hm):
+            raise ValueError
+    except ValueError:
+        raise ScenarioError(
+            f"{_label(row)}: shift {text!r} is not HH:MM-HH:MM (e.g. 07:00-19:00 or 22:00-07:00)"
+        ) from None
+    start, end = (60 * h + m for h, m in hm)
+    if start >= 1440 or end > 1440:
+        raise ScenarioError(f"{_label(row)}: shift {text!r}: times run 00:00..24:00 (start before 24:00)")
+    return start, end if end > start else end + 1440
+
+
+def _roster_change(row: pd.Series, names: list[str]) -> dict:
+    """A ``move_units`` / ``add_units`` change checked against the bases at this point of the scenario."""
+    to = row["name"]
+    if row["action"] == "move_units":
+        to = None if _blank(row["to"]) else str(row["to"]).strip()
+        if to is None:
+            raise ScenarioError(f"{_label(row)}: give 'to', the base the units move to")
+        if to not in names:
+            raise _missing(pd.Series({**row.to_dict(), "name": to}), names)
+    shift = _shift(row, required=row["action"] == "add_units")
+    return {
+        "change": int(row["change"]),
+        "action": str(row["action"]),
+        "from": str(row["name"]),
+        "to": to,
+        "units": _units(row, True, None),
+        "shift": None if shift is None else str(row["shift"]).strip(),
+        "start_min": None if shift is None else shift[0],
+        "end_min": None if shift is None else shift[1],
+    }
+
+
+def scenario_roster(lines: list, changes: list[dict], current_names: list[str], scenario_names: list[str]):
+    """The roster lines after a scenario's ``move_units`` / ``add_units`` changes.
+
+    Parameters
+    ----------
+    lines : list of RosterLine
+        The current roster (``*`` lines are expanded to ``current_names``).
+    changes : list of dict
+        ``attrs['roster_changes']`` of :func:`apply_scenario`, applied in order.
+    current_names, scenario_names : list of str
+        Base names now and in the scenario; lines of bases not in the scenario are dropped.
+
+    Returns
+    -------
+    tuple
+        (lines, notes): the scenario's roster lines and what was dropped.
+
+    Raises
+    ------
+    ScenarioError
+        When a ``move_units`` change asks for more units than the base has on that shift.
+    """
+    from geo_response.simulation.roster import RosterLine
+
+    out = [
+        [b, ln.units, ln.start_min, ln.end_min, ln.days, ln.line]
+        for ln in lines
+        for b in (current_names if ln.base == "*" else [ln.base])
+    ]
+    for ch in changes:
+        start, end = ch["start_min"], ch["end_min"]
+        if ch["action"] == "add_units":
+            out.append([ch["to"], ch["units"], start, end, tuple(range(7)), 0])
+            continue
+        need = ch["units"]
+        for rec in [r for r in out if r[0] == ch["from"] and (start is None or (r[2], r[3]) == (start, end))]:
+            take = min(need, rec[1])
+            if take:
+                rec[1] -= take
+                out.append([ch["to"], take, rec[2], rec[3], rec[4], 0])
+                need -= take
+            if need == 0:
+                break
+        if need:
+            on = f" on shift {ch['shift']}" if ch["shift"] else ""
+            raise ScenarioError(
+                f"change {ch['change']} (move_units {ch['from']!r}): the roster has only "
+                f"{ch['units'] - need} unit(s) at {ch['from']!r}{on}, not {ch['units']}"
+            )
+    dropped = sorted({r[0] for r in out if r[0] not in scenario_names and r[1] > 0})
+    notes = [f"roster lines of removed base {b!r} dropped (their units are lost)" for b in dropped]
+    kept = [RosterLine(*r) for r in out if r[0] in scenario_names and r[1] > 0]
+    return kept, notes
 
 
 def _current_ids(current: gpd.GeoDataFrame) -> pd.Series:

@@ -223,6 +223,9 @@ def _demo(
     t0 = time.perf_counter()
     sim_summary, sim_run = simulation_step(folder, area, incidents_source, policies[0], record=main_run.record)
     done("simulation", t0)
+    t0 = time.perf_counter()
+    staffing = staffing_step(folder, area, sim_run)
+    done("staffing_vs_base", t0)
 
     t0 = time.perf_counter()
     first_policy = area.policy(policies[0])
@@ -288,11 +291,12 @@ def _demo(
             "corridor": corridor_table.to_dict(orient="records"),
             "corridor_incident_types": layer["analysis"].parameters["incident_types"],
             "corridor_rests_on": layer["analysis"].parameters["rests_on"],
-            "outputs": sorted(DEMO_OUTPUTS + tuple(policies[1:]) + ("board_pack", "simulation")),
+            "outputs": sorted(DEMO_OUTPUTS + tuple(policies[1:]) + ("board_pack", "simulation", "staffing_vs_base")),
             "timings_seconds": {**timings, "total": round(time.perf_counter() - t_start, 2)},
         }
     )
     summary["simulation"] = sim_summary
+    summary["staffing_vs_base"] = staffing
     board_outputs(folder, area, main_run, cells, spots, iso, corridor_table, roads, summary, sim_run)
     steps.close()
     write_json(summary, folder.path("summary.json"))
@@ -363,6 +367,35 @@ def simulation_step(
         "calibration_stamp": s["calibration_stamp"],
         "outputs": "simulation/",
     }, run
+
+
+def staffing_step(folder: OutputFolder, area: StudyArea, run: Any) -> dict:
+    """The demo's staffing question, on the simulation just run (same demand, seeds and replications):
+    two night units moved to Tendring's base against a new base in Tendring; ``staffing_vs_base/``.
+    """
+    from geo_response.compliance.report import md_escape
+    from geo_response.planning.report import simulation_markdown
+    from geo_response.workflows.plan_units import staffing_vs_base
+
+    summary, table = staffing_vs_base(area, run.built, run.replications)
+    summary["network"] = (
+        "synthetic stand-in (a test of the method, not advice)"
+        if area.network.graph.get("standin")
+        else "OpenStreetMap"
+    )
+    sub = _Subfolder(folder, "staffing_vs_base")
+    write_csv(table, sub.path("simulated_comparison.csv"))
+    write_json(summary, sub.path("summary.json"))
+    md = ["# Staffing against a new base: two night units into Tendring", ""]
+    md += [f"Road network: {md_escape(summary['network'])}.", "", md_escape(summary["rule"]) + ".", ""]
+    md += [md_escape(summary["sentence"]), ""]
+    for key, sc in summary["scenarios"].items():
+        md += [f"## {md_escape(key)}", ""]
+        block = {**sc, "replications": summary["replications"], "days": summary["days"]}
+        block.update(simulated_incidents=len(run.built.incidents), notes=[])
+        md += simulation_markdown(block)[2:]
+    write_text("\n".join(md), sub.path("report.md"))
+    return {"sentence": summary["sentence"], "rule": summary["rule"], "outputs": "staffing_vs_base/"}
 
 
 def board_outputs(
@@ -521,6 +554,12 @@ def demo_blocks(
         else ("p", "No cell is significantly above the force-wide failure rate.")
     )
     blocks += simulation_blocks(summary.get("simulation"))
+    if summary.get("staffing_vs_base"):
+        st = summary["staffing_vs_base"]
+        blocks += [
+            ("h2", "Staffing against a new base (Tendring, stand-in)"),
+            ("p", f"{st['sentence']} Rule: {st['rule']}. Details in {st['outputs']}"),
+        ]
     timings = ", ".join(f"{k} {v} s" for k, v in summary["timings_seconds"].items())
     blocks += [("h2", "Run"), ("p", f"Timings: {timings}."), ("p", profile.attribution)]
     return blocks

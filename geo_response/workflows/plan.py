@@ -7,18 +7,21 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 
 from geo_response import calibration as calibration_records
 from geo_response import planning
 from geo_response.compliance.report import write_ledger
-from geo_response.outputs import OutputFolder
+from geo_response.errors import ScenarioError
+from geo_response.outputs import OutputFolder, write_csv
 from geo_response.planning import report as planning_report
 from geo_response.planning import scenarios, siting
 from geo_response.roads.speeds import When
 from geo_response.study_area import StudyArea
+from geo_response.workflows import plan_units
 from geo_response.workflows.compliance import incident_period, prepare_incidents
 
-__all__ = ["incidents_for_planning", "run_compare", "run_optimise"]
+__all__ = ["check_scenario", "incidents_for_planning", "run_compare", "run_optimise"]
 
 
 def incidents_for_planning(
@@ -76,6 +79,9 @@ def run_compare(
     calibration: Any = None,
     force_calibration: bool = False,
     when: When | str | None = None,
+    roster: str | Path | None = None,
+    replications: int = 3,
+    days: float = 28.0,
 ) -> tuple[planning.Comparison, dict[str, Path]]:
     """Apply a scenario to the current bases, compare coverage, travel and modelled compliance; write outputs.
 
@@ -83,18 +89,49 @@ def run_compare(
     (a record or a calibration.json), its delay scale replaces ``delay_scale``. With incidents, ``ledger.csv`` is
     written beside the other outputs. ``when`` is the time of the week for time-of-day speeds
     (``"08:00 weekday"``; None: none).
+
+    A scenario with ``move_units`` / ``add_units`` changes is also simulated (``roster``: the current roster,
+    default the profile's; ``replications`` of ``days`` days, common random numbers): ``summary['simulation']``
+    and ``simulated_comparison.csv`` (paired % met changes per district and grade, see
+    :mod:`geo_response.workflows.plan_units`). It needs incidents.
     """
+    table = check_scenario(area, scenario, roster)
+    simulated = bool(table["action"].isin(scenarios.ROSTER_ACTIONS).any())
+    if simulated and incidents_path is None:
+        raise ScenarioError(
+            "the scenario changes units (move_units / add_units), which only the simulation judges: "
+            "it needs incidents (drop --no-incidents)"
+        )
     record = calibration_records.load(calibration, area, policy, force=force_calibration)
     if record is not None:
         delay_scale = record.delay_scale
     with OutputFolder(
         out, inputs=_inputs(area, scenario, incidents_path, record and record.path), overwrite=overwrite
     ) as folder:
-        result = _compare(area, scenario, policy, incidents_path, seed, delay_scale, delay, folder.root, when)
+        result = _compare(area, table, policy, incidents_path, seed, delay_scale, delay, folder.root, when)
         _stamp(result.summary, record)
+        sim_table = None
+        if simulated:
+            new_bases = scenarios.apply_scenario(
+                area.bases, table, area=area.area, boundary=area.boundary, projected_crs=area.force.projected_crs
+            )
+            block, sim_table = plan_units.simulate_scenario(
+                area,
+                new_bases,
+                incidents_path,
+                policy=policy,
+                roster=roster,
+                replications=replications,
+                days=days,
+                seed=seed,
+            )
+            result.summary["simulation"] = block
         paths = planning_report.write_comparison(
             result, folder.root, attribution=area.force.attribution, offline=offline
         )
+        if sim_table is not None:
+            write_csv(sim_table, folder.root / "simulated_comparison.csv")
+            paths = {**paths, "simulated": folder.root / "simulated_comparison.csv"}
     if (result.summary.get("incident_file") or {}).get("ledger"):
         paths = {**paths, "ledger": Path(LEDGER_FILE)}
     return result, {k: Path(out) / p.name for k, p in paths.items()}
@@ -118,11 +155,52 @@ def _scaled_profile(profile: Any, delay_scale: float) -> Any:
     return dataclasses.replace(profile, response_model=dataclasses.replace(rm, **stages))
 
 
+def check_scenario(area: StudyArea, scenario: str | Path, roster: str | Path | None = None) -> Any:
+    """Read a scenario and apply it to the bases as read, before any road network is loaded.
+
+    A misspelt base name, a coordinate outside the force area or a bad action is reported (with a "did you
+    mean" for names) in a fraction of a second instead of after the network has loaded.
+
+    Parameters
+    ----------
+    area : StudyArea
+        The study area; only its profile, geography and unattached bases are read.
+    scenario : str or Path
+        The scenario file (.csv or .toml).
+    roster : str or Path, optional
+        The current roster, checked with the scenario's ``move_units`` / ``add_units`` changes (default: the
+        force profile's).
+
+    Returns
+    -------
+    DataFrame
+        The scenario table (from :func:`geo_response.planning.scenarios.read_scenario`).
+
+    Raises
+    ------
+    ScenarioError
+        Naming the first change that cannot be applied.
+    """
+    table = scenarios.read_scenario(scenario)
+    # a network already in memory (a notebook, study_area_from_network) has its bases: check against those
+    new_bases = scenarios.apply_scenario(
+        area.bases if area.network_loaded else area.unattached_bases[0],
+        table,
+        area=area.area,
+        boundary=area.boundary,
+        projected_crs=area.force.projected_crs,
+    )
+    if new_bases.attrs["roster_changes"]:
+        plan_units.check_roster_changes(area, new_bases, roster)
+    return table
+
+
 def _compare(
     area: StudyArea, scenario, policy, incidents_path, seed, delay_scale, delay, ledger_to=None, when=None
 ) -> planning.Comparison:
     pol = area.policy(policy)
-    table = scenarios.read_scenario(scenario)
+    table = scenario if isinstance(scenario, pd.DataFrame) else scenarios.read_scenario(scenario)
+    scenario = table.attrs.get("source", "scenario")
     new_bases = scenarios.apply_scenario(
         area.bases, table, area=area.area, boundary=area.boundary, projected_crs=area.force.projected_crs
     )
