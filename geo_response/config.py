@@ -228,6 +228,35 @@ class Simulation:
     roster: tuple[dict[str, Any], ...] = ()
 
 
+#: Grade families a road-collision grade may name (the policy's first three attended categories, as for sampled
+#: grades: :func:`geo_response.incidents.grading.mix_categories`).
+COLLISION_FAMILIES = ("emergency", "priority", "routine")
+COLLISION_KEYS = ("fatal", "serious", "slight", "not_attended")
+
+
+@dataclass(frozen=True)
+class RoadCollisions:
+    """How STATS19 road collisions become graded road incidents (the profile's ``[road_collisions]``).
+
+    ``grades`` maps ``fatal``, ``serious``, ``slight`` (DfT severity) and ``not_attended`` (STATS19 says no
+    officer attended the scene) to a grade family (``emergency`` / ``priority`` / ``routine``: the policy's
+    first three attended categories) or to a category every policy has (``resolution_without_deployment``).
+    ``police_force`` is the force's DfT STATS19 code (Essex 42; None: not set, and ``--collisions`` is refused);
+    ``evidence`` says where the mapping comes from.
+    """
+
+    police_force: int | None = None
+    grades: dict[str, str] = field(
+        default_factory=lambda: {
+            "fatal": "emergency",
+            "serious": "emergency",
+            "slight": "priority",
+            "not_attended": "resolution_without_deployment",
+        }
+    )
+    evidence: str = ""
+
+
 @dataclass(frozen=True)
 class ForceProfile:
     """Everything specific to one police force."""
@@ -249,6 +278,7 @@ class ForceProfile:
     path: str
     sha256: str
     simulation: Simulation = field(default_factory=Simulation)
+    road_collisions: RoadCollisions = field(default_factory=RoadCollisions)
 
     def policy(self, name: str) -> Policy:
         """Return a policy by name, with an error listing the known ones."""
@@ -422,6 +452,7 @@ def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -
             "grade_mix",
             "sources",
             "simulation",
+            "road_collisions",
         ),
         "top level",
     )
@@ -643,7 +674,29 @@ def parse_profile(raw: dict[str, Any], path: str = "<dict>", sha256: str = "") -
         path=path,
         sha256=sha256,
         simulation=_parse_simulation(raw.get("simulation", {})),
+        road_collisions=_parse_road_collisions(raw.get("road_collisions", {}), policies),
     )
+
+
+def _parse_road_collisions(raw: Any, policies: dict[str, Policy]) -> RoadCollisions:
+    """The optional [road_collisions] table: every grade a family or a category of every policy."""
+    table = _known(raw, ("police_force", *COLLISION_KEYS, "evidence"), "road_collisions")
+    d = RoadCollisions()
+    grades = dict(d.grades)
+    for key in COLLISION_KEYS:
+        if key not in table:
+            continue
+        value = table[key]
+        everywhere = all(str(value) in pol.categories for pol in policies.values())
+        if not isinstance(value, str) or not (value in COLLISION_FAMILIES or everywhere):
+            raise ConfigError(
+                f"force profile: road_collisions.{key} must be a grade family {list(COLLISION_FAMILIES)} or a "
+                f"category every policy has, got {value!r}"
+            )
+        grades[key] = value
+    force = table.get("police_force")
+    force = None if force is None else _integer(force, "road_collisions.police_force")
+    return RoadCollisions(police_force=force, grades=grades, evidence=str(table.get("evidence", "")))
 
 
 def _numbers(value: Any, n: int, where: str) -> tuple[float, ...]:

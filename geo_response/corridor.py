@@ -13,8 +13,9 @@ Corridor (:func:`corridor_geometry`)
 
 Road classes (:func:`corridor_analysis`)
     Every incident is snapped to its nearest edge (:func:`geo_response.roads.snapping.snap_points`, within
-    ``buffer_m``); its road class is the class of that edge (``trunk_motorway`` for motorway, trunk and
-    their links; ``off_network`` when no edge is within ``buffer_m``). These classes partition the
+    ``buffer_m``); a STATS19 collision keeps the carriageway it was snapped to (its road's ref, else class:
+    :func:`own_carriageways`). Its road class is the class of that edge (``trunk_motorway`` for motorway, trunk
+    and their links; ``off_network`` when no edge is within ``buffer_m``). These classes partition the
     incidents, so "trunk-road failures are the largest group of emergency failures" is tested by
     comparing the ``trunk_motorway`` class with each other class.
 
@@ -360,6 +361,23 @@ def rests_on(counts: dict[str, int]) -> str:
     )
 
 
+def own_carriageways(incidents: pd.DataFrame, snapped: pd.DataFrame) -> pd.DataFrame:
+    """``snapped`` with each STATS19 collision on the carriageway it was snapped to (its own road), not the edge
+    nearest its recorded point: a collision on the A12 beside a parallel lane counts on the A12.
+    """
+    from geo_response.incidents.collisions import carriageway_table
+
+    own = carriageway_table(incidents)
+    if own is None:
+        return snapped
+    out = snapped.copy()
+    for col in ("edge", "u", "v", "key", "edge_fraction"):
+        out.loc[own.index, col] = own[col].to_numpy()
+    out.loc[own.index, "snap_distance_m"] = own["carriageway_distance_m"].to_numpy()
+    out.loc[own.index, "too_far"] = False
+    return out
+
+
 def corridor_analysis(
     incidents: gpd.GeoDataFrame,
     net: RoadNetwork,
@@ -384,7 +402,8 @@ def corridor_analysis(
     buffer_m : float, optional
         Corridor buffer and snapping distance; default ``corridor.buffer_m``.
     snapped : DataFrame, optional
-        Output of :func:`geo_response.roads.snapping.snap_points` for `incidents` (computed when not given).
+        Output of :func:`geo_response.roads.snapping.snap_points` for `incidents` (computed when not given:
+        then STATS19 collisions take their own carriageway, :func:`own_carriageways`).
     corridor_geom : shapely geometry, optional
         The corridor's road (default :func:`corridor_geometry`).
     emergency_categories : tuple of str
@@ -411,7 +430,7 @@ def corridor_analysis(
     if snapped is None:
         from geo_response.roads import snapping
 
-        snapped = snapping.snap_points(net, incidents, crs=projected_crs, limit_m=buffer_m)
+        snapped = own_carriageways(incidents, snapping.snap_points(net, incidents, crs=projected_crs, limit_m=buffer_m))
     if not snapped.index.equals(incidents.index):
         raise CorridorError("snapped points are not aligned with the incidents; pass snap_points(net, incidents)")
     highway = (

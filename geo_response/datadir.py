@@ -113,3 +113,18 @@ def default_incidents(data_dir: str | Path | None = None) -> Path:
         When no data folder has it (says where to get the archives: ``geo-response fetch police_uk``).
     """
     return find_file(POLICE_UK_DIR, data_dir, url=POLICE_UK_URL)
+
+
+STATS19_DIR = "stats19"
+
+
+def default_collisions(data_dir: str | Path | None = None) -> Path | None:
+    """The data folder's STATS19 collisions (``stats19/*.csv``; the bundle: a DfT sample, 2005-2014), or None.
+
+    Only the data folder in use (:func:`resolve_data_dir`) is looked in: a folder without ``stats19/`` means no
+    collisions, never another folder's. The demo joins them to its incidents by default.
+    """
+    folder = resolve_data_dir(data_dir) / STATS19_DIR
+    if folder.is_dir() and any(f.suffix.lower() == ".csv" for f in folder.iterdir() if f.is_file()):
+        return folder
+    return None

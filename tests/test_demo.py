@@ -75,12 +75,22 @@ def test_demo_writes_every_output_and_accounts_for_every_row(demo_out):
     out, printed = demo_out
     assert {p.name for p in out.iterdir()} >= OUTPUTS
     summary = json.loads((out / "summary.json").read_text())
-    # the 2018 police.uk bundle: every row accepted or rejected with a reason
-    assert summary["input"] == 115065 == summary["accepted"] + summary["rejected"]
+    # the 2018 police.uk bundle and, by default, the bundle's STATS19 sample: every row accepted or rejected
+    assert summary["input"] == 115065 + 1000 == summary["accepted"] + summary["rejected"]
     assert sum(summary["rejected_by_reason"].values()) == summary["rejected"]
     ledger = pd.read_csv(out / "ledger.csv")
     assert (ledger["status"] == "rejected").sum() == summary["rejected"]
-    assert "115,065 in" in printed
+    assert "116,065 in" in printed
+    # the collisions: 25 Essex of 1,000, the rest ledgered with their file line; their period said apart
+    c = summary["collisions"]
+    assert (c["input_rows"], c["accepted"], c["rejected_by_reason"]) == (1000, 25, {"other_police_force": 975})
+    assert c["snap_methods"] == {"ref": 8, "class": 11, "nearest": 6}
+    assert c["period"] == {"first_month": "2005-03", "last_month": "2014-10"}
+    assert summary["period"] == {"first_month": "2018-01", "last_month": "2018-07"}
+    stats19_rows = ledger[ledger["file"].str.endswith("stats19_gb_sample1000_2005_2014.csv")]
+    assert len(stats19_rows) == 975 and stats19_rows["row_number"].between(2, 1001).all()
+    assert summary["provenance"]["files"]["collisions"][0]["sha256"]
+    assert "2005-03 to 2014-10; incidents 2018-01 to 2018-07: a different period" in printed
     # provenance: network, policy, seeds
     assert summary["network"]["standin"] is True and "stand-in" in summary["network"]["label"]
     assert summary["seeds"] == {"grades": 20180101, "monte_carlo": 20220401}
@@ -112,14 +122,18 @@ def test_demo_isochrones_hotspots_corridor_and_map(demo_out):
     assert (spots["q_value"] <= 0.05).all() and (spots["failure_rate"] > spots["force_failure_rate"]).all()
     corridor = pd.read_csv(out / "corridor.csv")
     assert corridor["group"].str.startswith("A12 corridor").any()
-    # which incident types the corridor rests on: police.uk crime categories, no STATS19 collisions
+    # which incident types the corridor rests on: police.uk crime categories and the 25 STATS19 collisions
     types = pd.read_csv(out / "corridor_incident_types.csv")
     everyone = types[types["group"] == "all incidents"]
     summary = json.loads((out / "summary.json").read_text())
     assert everyone["incidents"].sum() == sum(summary["corridor_incident_types"].values())
-    assert "road collision" not in set(types["category"]) and (types["source"] == "incident file").all()
+    collisions = types[types["category"] == "road collision"]
+    assert (collisions["source"] == "STATS19").all() and (
+        types.loc[types["source"] == "STATS19", "category"] == "road collision"
+    ).all()
+    assert everyone.set_index("category").loc["road collision", "incidents"] == 25
     assert summary["corridor_rests_on"].startswith("The corridor figures rest on ")
-    assert "STATS19 road collisions: none" in summary["corridor_rests_on"]
+    assert summary["corridor_rests_on"].endswith("STATS19 road collisions: 25.")
     page = (out / "essex_compliance.html").read_text(encoding="utf-8")
     assert (out / "essex_compliance.html").stat().st_size < 20e6
     assert "Incidents (points)" not in page  # aggregates only by default
@@ -129,7 +143,8 @@ def test_demo_isochrones_hotspots_corridor_and_map(demo_out):
     assert "normal at 08:00 weekday" in page and "normal at 03:00 weekday" in page
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "SYNTHETIC stand-in" in report and "| A12 corridor" in report
-    assert "The corridor figures rest on" in report and "STATS19 road collisions: none" in report
+    assert "The corridor figures rest on" in report and "STATS19 road collisions: 25." in report
+    assert "ANOTHER PERIOD than the incidents (2018-01 to 2018-07)" in report
     # the simulation in the map (cause of failure per LSOA), the report, the board pack and the GeoPackage
     assert "Cause of failure (simulated)" in page
     html = (out / "report.html").read_text(encoding="utf-8")

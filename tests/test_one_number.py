@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -149,6 +150,23 @@ def test_the_same_number_from_every_command(fixture_csv, fitted, data_dir, tmp_p
     print("one number:", {"fit": fit, "compliance": compliance, "plan_current": planned})
 
 
+def test_compliance_and_map_agree_with_collisions(fixture_csv, fitted, data_dir, tmp_path):
+    """With --collisions given to both, compliance and the map still give one number (plan compare takes none)."""
+    collisions = Path(__file__).parent / "fixtures" / "incidents" / "stats19_snapping.csv"
+    record_path = fitted / "calibration.json"
+    out = tmp_path / "compliance"
+    common = ["--incidents", fixture_csv, "--collisions", collisions, "--calibration", record_path]
+    res = _cli("compliance", *common, "--out", out, "--data-dir", data_dir)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["collisions"]["accepted"] > 0 and "collisions (stats19_snapping.csv)" in res.output
+    with_collisions = _compliance_totals(out)
+    assert with_collisions["emergency"][1] > _compliance_totals(fitted)["emergency"][1]  # they joined the count
+    html = tmp_path / "map.html"
+    res = _cli("map", *common, "--out", html, "--offline", "--no-isochrones", "--data-dir", data_dir)
+    assert _printed(res.output) == {g: v[0] for g, v in with_collisions.items()}
+    assert "collisions (stats19_snapping.csv)" in res.output
+
+
 def test_a_tampered_record_is_refused(fixture_csv, fitted, data_dir, tmp_path):
     record = json.loads((fitted / "calibration.json").read_text())
     record["delay_scale"] = record["delay_scale"] * 0.5
@@ -228,6 +246,7 @@ def test_the_demo_gives_the_same_number_with_the_same_record(fixture_csv, fitted
         "demo",
         "--incidents",
         fixture_csv,
+        "--no-collisions",  # the other commands run without collisions: the same inputs everywhere
         "--out",
         out,
         "--calibration",
@@ -236,6 +255,7 @@ def test_the_demo_gives_the_same_number_with_the_same_record(fixture_csv, fitted
         data_dir,
     )
     summary = json.loads((out / "summary.json").read_text())
+    assert summary["collisions"] is None  # --no-collisions: the bundle's stats19/ sample is left out
     assert summary["calibration"] is None  # the record's scale, not refitted
     assert summary["calibration_used"]["hash"] == record["hash"]
     assert summary["response_model"]["delay_scale"] == pytest.approx(record["delay_scale"])

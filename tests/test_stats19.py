@@ -45,12 +45,13 @@ def test_current_style_codes_dates_and_ledger():
         "other_police_force": 1,
         "duplicate_incident_id": 1,
     }
+    # row_number is the file line, header = line 1 (docs/DESIGN.md, "Ledger rows"): data rows 3-6 are lines 4-7
     reasons = dict(zip(result.ledger["row_number"], result.ledger["reason"], strict=True))
     assert reasons == {
-        3: "missing_coordinates",
-        4: "unparseable_time",
-        5: "other_police_force",
-        6: "duplicate_incident_id",
+        4: "missing_coordinates",
+        5: "unparseable_time",
+        6: "other_police_force",
+        7: "duplicate_incident_id",
     }
     inc = result.incidents.set_index("incident_id")
     first = inc.loc["2023420000001"]
@@ -119,7 +120,7 @@ def test_snap_to_own_carriageway_hand_checked(snapped):
     assert s["snap_methods"] == {"ref": 3, "class": 2, "nearest": 1}
     assert (s["input_rows"], s["accepted"], s["rejected"]) == (7, 6, 1)
     row = snapped.ledger.iloc[0]
-    assert (row["row_number"], row["reason"]) == (7, "no_road_within_limit")
+    assert (row["row_number"], row["reason"]) == (8, "no_road_within_limit")  # the 7th record, file line 8
     assert re.fullmatch(r"nearest road 83\d\d m away \(limit 1000 m\)", row["detail"])  # ~8.34 km to node 8
 
 

@@ -120,6 +120,16 @@ IncidentsOption = Annotated[
     ),
 ]
 
+CollisionsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--collisions",
+        help="STATS19 road collisions (DfT collision CSV, either header style) or a glob such as 'stats19/*.csv': "
+        "the force's collisions join the modelled incidents as road incidents on their carriageway, graded by "
+        "severity (force profile [road_collisions]). Repeatable.",
+    ),
+]
+
 
 ColumnsOption = Annotated[
     str | None,
@@ -168,7 +178,7 @@ def default_incidents(
     return incident_source(resolve_incidents(area, incidents), columns, dayfirst)
 
 
-def resolve_incidents(area, incidents: list[str]) -> list[str]:
+def resolve_incidents(area, incidents: list[str], what: str = "incidents") -> list[str]:
     """Each path or glob as given when it exists in the working folder, else in the data folder (said which)."""
     import glob
 
@@ -182,11 +192,47 @@ def resolve_incidents(area, incidents: list[str]) -> list[str]:
         base = datadir.resolve_data_dir(area.data_dir)
         candidate = base / given
         if candidate.exists() or glob.glob(str(candidate)):
-            info(f"incidents: {given} is not in the working folder; using {candidate} from the data folder")
+            info(f"{what}: {given} is not in the working folder; using {candidate} from the data folder")
             out.append(str(candidate))
         else:
             out.append(given)  # the loader says it does not exist, naming the path
     return out
+
+
+def resolve_collisions(area, collisions: list[str] | None) -> list[str] | None:
+    """``--collisions`` resolved as ``--incidents`` is (working folder, then data folder); None when not given."""
+    return resolve_incidents(area, collisions, "collisions") if collisions else None
+
+
+def echo_collisions(summary: dict) -> None:
+    """The collisions' line: file rows = accepted + rejected, snapping, grades and their period against the
+    incidents' (a different period is said, never silently mixed); a note when none was the force's.
+    """
+    c = summary.get("collisions")
+    if not c:
+        return
+    reasons = ", ".join(f"{k} {v:,}" for k, v in c["rejected_by_reason"].items()) or "none"
+    names = ", ".join(Path(f["file"]).name for f in c["files"])
+    typer.echo(
+        f"collisions ({names}): {c['input_rows']:,} rows = accepted {c['accepted']:,} + rejected {c['rejected']:,} "
+        f"({reasons})"
+    )
+    if c.get("note"):
+        typer.secho(f"warning: collisions: {c['note']}", err=True, fg=typer.colors.YELLOW)
+        return
+    snaps = ", ".join(f"{k} {v}" for k, v in c.get("snap_methods", {}).items())
+    grades = ", ".join(f"{k} {v}" for k, v in c.get("by_grade_category", {}).items())
+    typer.echo(f"  on their carriageway by {snaps}; grades from severity: {grades}")
+    cp, ip = c.get("period") or {}, summary.get("period") or {}
+    line = f"  collisions {cp.get('first_month')} to {cp.get('last_month')}"
+    if ip.get("first_month") and (cp.get("first_month"), cp.get("last_month")) != (
+        ip.get("first_month"),
+        ip.get("last_month"),
+    ):
+        line += (
+            f"; incidents {ip['first_month']} to {ip['last_month']}: a different period, counted together in the tables"
+        )
+    typer.echo(line)
 
 
 def speed_option(speed: str | None, profile: str | None, default: str = "blue_light") -> str:

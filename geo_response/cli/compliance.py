@@ -9,6 +9,7 @@ import typer
 
 from geo_response.cli.common import (
     BasesOption,
+    CollisionsOption,
     ColumnsOption,
     DataDirOption,
     DayfirstOption,
@@ -20,7 +21,9 @@ from geo_response.cli.common import (
     SeedOption,
     WhenOption,
     default_incidents,
+    echo_collisions,
     errors,
+    resolve_collisions,
 )
 from geo_response.incidents.load import require_accepted
 from geo_response.study_area import load_study_area
@@ -30,6 +33,7 @@ from geo_response.workflows.compliance import run_compliance
 def compliance_command(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
     incidents: IncidentsOption = None,
+    collisions: CollisionsOption = None,
     columns: ColumnsOption = None,
     dayfirst: DayfirstOption = None,
     policy: PolicyOption = "essex-2022",
@@ -83,6 +87,7 @@ def compliance_command(
             show_points=show_points,
             calibration=calibration,
             force_calibration=force_calibration,
+            collisions=resolve_collisions(area, collisions),
         )
     s = run.summary
     typer.echo(
@@ -91,6 +96,7 @@ def compliance_command(
     )
     n_sampled, n_accepted = s.get("grades_sampled_rows", 0), s["accepted"]
     grades = "given" if not n_sampled else "SAMPLED" if n_sampled == n_accepted else f"given; {n_sampled:,} SAMPLED"
+    echo_collisions(s)
     typer.echo(f"policy {s['policy']}; times {s['outcomes']}; grades {grades}")
     for row in s["headline"]:
         if row["urban_rural"] == "all":

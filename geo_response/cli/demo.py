@@ -9,6 +9,7 @@ import typer
 
 from geo_response.cli import common
 from geo_response.cli.common import (
+    CollisionsOption,
     ColumnsOption,
     DataDirOption,
     DayfirstOption,
@@ -17,6 +18,7 @@ from geo_response.cli.common import (
     OverwriteOption,
     errors,
 )
+from geo_response.errors import InputFileError
 from geo_response.study_area import load_study_area
 from geo_response.workflows.demo import run_demo
 
@@ -27,6 +29,13 @@ def demo_command(
     data_dir: DataDirOption = None,
     force_profile: ForceOption = None,
     incidents: Annotated[Path | None, typer.Option(help="Incidents file or folder (default: police.uk).")] = None,
+    collisions: CollisionsOption = None,
+    no_collisions: Annotated[
+        bool,
+        typer.Option(
+            "--no-collisions", help="Leave STATS19 collisions out (default: the data folder's stats19/ when present)."
+        ),
+    ] = False,
     columns: ColumnsOption = None,
     dayfirst: DayfirstOption = None,
     no_calibrate: Annotated[bool, typer.Option("--no-calibrate", help="Keep the default delays.")] = False,
@@ -45,6 +54,8 @@ def demo_command(
 ) -> None:
     """Network, bases, isochrones, modelled compliance (essex-2022 and ncmg), hotspots, A12 corridor, map."""
     with errors():
+        if no_collisions and collisions:
+            raise InputFileError("--collisions and --no-collisions contradict each other; give one")
         area = load_study_area(osm, force=force_profile, data_dir=data_dir)
         summary = run_demo(
             out,
@@ -58,6 +69,7 @@ def demo_command(
             offline=not online,
             show_points=show_points,
             overwrite=overwrite,
+            collisions=False if no_collisions else (common.resolve_collisions(area, collisions) or True),
         )
     common.info(f"network: {summary['network']['label']}")
     for name, p in summary["policies"].items():
@@ -66,6 +78,7 @@ def demo_command(
         typer.echo(f"{name}: emergency within target {rate} of {e['incidents']:,} incidents")
     typer.echo(summary["calibration_stamp"])
     typer.echo(f"rows: {summary['input']:,} in = {summary['accepted']:,} accepted + {summary['rejected']:,} rejected")
+    common.echo_collisions(summary)
     typer.echo(f"outputs in {out}/: {', '.join(summary['outputs'])}")
     common.info(f"total {summary['timings_seconds']['total']:.1f} s")
 

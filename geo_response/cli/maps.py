@@ -9,6 +9,7 @@ import typer
 
 from geo_response.cli.common import (
     BasesOption,
+    CollisionsOption,
     ColumnsOption,
     DataDirOption,
     DayfirstOption,
@@ -20,7 +21,9 @@ from geo_response.cli.common import (
     SeedOption,
     WhenOption,
     default_incidents,
+    echo_collisions,
     errors,
+    resolve_collisions,
 )
 from geo_response.incidents.load import require_accepted
 from geo_response.study_area import load_study_area
@@ -30,6 +33,7 @@ from geo_response.workflows.maps import MapOptions, build_map
 def map_command(
     out: Annotated[Path, typer.Option("--out", help="Output HTML file.")],
     incidents: IncidentsOption = None,
+    collisions: CollisionsOption = None,
     columns: ColumnsOption = None,
     dayfirst: DayfirstOption = None,
     osm: OsmOption = None,
@@ -112,6 +116,7 @@ def map_command(
     with errors():
         area = load_study_area(osm, bases=bases, force=force_profile, data_dir=data_dir)
         area.policy(policy)
+        options.collisions = resolve_collisions(area, collisions)
         result = build_map(
             area, default_incidents(area, incidents, columns, dayfirst), out, options, hotspots_csv=hotspots_csv
         )
@@ -120,6 +125,7 @@ def map_command(
         f"incidents: {result['input']:,} rows in = {result['incidents']:,} accepted + {result['rejected']:,} "
         f"rejected; outcomes {result['outcomes']}"
     )
+    echo_collisions(result)
     for row in result.get("headline", []):
         if row["urban_rural"] == "all":
             typer.echo(f"  {row['grade']}: {row['pct_met']:.1f}% met")

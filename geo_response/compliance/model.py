@@ -33,10 +33,11 @@ from scipy import optimize, stats
 
 from geo_response.config import ForceProfile, Policy, ResponseModel
 from geo_response.errors import ModelError
+from geo_response.incidents.collisions import carriageway_table
 from geo_response.ledger import ledger_rows
 from geo_response.roads import routing
 from geo_response.roads.roadnet import RoadNetwork
-from geo_response.roads.speeds import When, parse_when
+from geo_response.roads.speeds import When, multiplier, parse_when
 
 STAGES = ("call_answer", "call_handling", "dispatch")
 Z90 = float(stats.norm.ppf(0.9))
@@ -149,6 +150,8 @@ def travel_to_incidents(
     """Travel minutes from the nearest base to each attended incident, under its grade's speed profile.
 
     Identical points are routed once per speed profile (police.uk points are snapped to shared map points).
+    STATS19 collisions (rows with a ``carriageway_*`` position, :mod:`geo_response.incidents.collisions`) are
+    routed to their point on their own carriageway, not to the nearest edge of the recorded point.
 
     Returns
     -------
@@ -174,7 +177,26 @@ def travel_to_incidents(
         },
         index=incidents.index,
     )
-    for (speed, at), group in xy[chosen].groupby(["speed", "when"], sort=True, dropna=False):
+    xy["route_when"] = shared_whens(net, xy["speed"], xy["when"])
+    own = carriageway_table(incidents)
+    on_road = np.zeros(len(incidents), dtype=bool) if own is None else incidents.index.isin(own.index)
+    for (speed, at), group in xy[chosen & on_road].groupby(["speed", "route_when"], sort=True, dropna=False):
+        tt = routing.travel_times_to_points(
+            net,
+            bases,
+            incidents.loc[group.index, ["geometry"]],
+            str(speed),
+            when=at if isinstance(at, str) else None,
+            access_speed_kph=response_model.access_speed_kph,
+            limit_m=response_model.snap_limit_m,
+            snapped=own.loc[group.index],
+        )
+        ok = (tt["status"] == "ok").to_numpy()
+        out.loc[group.index, "travel_minutes"] = np.where(ok, tt["travel_minutes"].to_numpy(float), np.nan)
+        out.loc[group.index, "nearest_base"] = tt["nearest_base"].where(ok).to_numpy()
+        out.loc[group.index, "snap_distance_m"] = own.loc[group.index, "carriageway_distance_m"].to_numpy()
+        out.loc[group.index, "travel_status"] = tt["status"].to_numpy()
+    for (speed, at), group in xy[chosen & ~on_road].groupby(["speed", "route_when"], sort=True, dropna=False):
         keys = group[["x", "y"]].drop_duplicates()
         points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(keys["x"], keys["y"]), crs=4326)
         tt = routing.travel_times_to_points(
@@ -205,6 +227,36 @@ def travel_to_incidents(
     out["travel_minutes"] = out["travel_minutes"].astype(float)
     out["snap_distance_m"] = out["snap_distance_m"].astype(float)
     return out
+
+
+def shared_whens(net: RoadNetwork, speeds: pd.Series, whens: pd.Series) -> pd.Series:
+    """Each time of the week replaced by the first (in sorted order) with the same time-of-day multiplier under
+    its speed profile: they give the same edge times, so incidents at 09:00 and 08:00 on a weekday (both the
+    morning peak) are routed once. A time with multiplier 1 becomes None (no time) when the network's stored
+    times were set with no time of the week (``graph["speed_when"]`` None: multiplier 1, the same formula), so
+    under ``blue_light`` (no periods) timed and untimed incidents share one route field.
+    """
+    profiles = getattr(net, "speeds", None)
+    if profiles is None or whens.isna().all():
+        return whens
+    pairs = sorted({(str(s), str(w)) for s, w in zip(speeds, whens, strict=True) if isinstance(w, str)})
+    untimed = net.graph.get("speed_when") is None
+    first: dict[tuple[str, float], str | None] = {}
+    shared: dict[tuple[str, str], str | None] = {}
+    for speed, at in pairs:
+        profile = profiles.profiles.get(speed)
+        if profile is None:
+            shared[(speed, at)] = at
+            continue
+        m = multiplier(profile, at)
+        if (speed, m) not in first:
+            first[(speed, m)] = None if (m == 1.0 and untimed) else at
+        shared[(speed, at)] = first[(speed, m)]
+    return pd.Series(
+        [shared.get((str(s), w), w) if isinstance(w, str) else w for s, w in zip(speeds, whens, strict=True)],
+        index=whens.index,
+        dtype=object,
+    )
 
 
 def incident_whens(incidents: pd.DataFrame, when: When | str | None = None) -> pd.Series:

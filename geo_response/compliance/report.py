@@ -44,6 +44,10 @@ INCIDENT_COLUMNS = (
     "incident_id",
     "month",
     "category",
+    "severity",
+    "road",
+    "snap_method",
+    "snapped_road",
     "grade",
     "grade_name",
     "grade_category",
@@ -69,7 +73,15 @@ INCIDENT_COLUMNS = (
 )
 
 
-OPTIONAL_COLUMNS = ("dispatch_minutes", "travel_minutes_observed", "on_scene_minutes")
+OPTIONAL_COLUMNS = (
+    "dispatch_minutes",
+    "travel_minutes_observed",
+    "on_scene_minutes",
+    "severity",
+    "road",
+    "snap_method",
+    "snapped_road",
+)
 
 
 def write_incidents(incidents: pd.DataFrame, path: str | Path) -> Path:
@@ -82,6 +94,8 @@ def write_incidents(incidents: pd.DataFrame, path: str | Path) -> Path:
     Coordinates are left out on purpose (victims' locations are sensitive); ``row_number`` and ``source_file``
     join back to the input and ``lsoa_code`` is the finest location given. A command-and-control export with
     dispatch times adds ``dispatch_minutes`` and ``travel_minutes_observed``; ``on_scene_minutes`` when given.
+    STATS19 collisions add ``severity``, ``road`` (their DfT road), ``snap_method`` and ``snapped_road`` (the
+    carriageway they were routed to; their ``snap_distance_m`` is the distance to it).
     """
     p = Path(path)
     table = incidents[[c for c in INCIDENT_COLUMNS if c in incidents.columns]].copy()
@@ -96,6 +110,47 @@ def write_incidents(incidents: pd.DataFrame, path: str | Path) -> Path:
 
 def _title(text: str) -> str:
     return str(text).replace("_", " ").capitalize()
+
+
+def collision_sentences(summary: dict) -> list[str]:
+    """What a report says of the STATS19 collisions that joined the incidents (none when there are none):
+    counts and ledger, how they were graded and routed, and their period against the incidents' own.
+    """
+    c = summary.get("collisions")
+    if not c:
+        return []
+    files = ", ".join(Path(f["file"]).name for f in c["files"])
+    reasons = ", ".join(f"{k} {v:,}" for k, v in c["rejected_by_reason"].items()) or "none"
+    out = [
+        f"STATS19 road collisions ({files}): {c['input_rows']:,} rows = {c['accepted']:,} accepted as road "
+        f"incidents (category 'road collision', police force {c.get('police_force')}) + {c['rejected']:,} "
+        f"rejected ({reasons}; each in ledger.csv with its file line)."
+    ]
+    if c.get("note"):
+        return [*out, f"Note: {c['note']}."]
+    mapping = ", ".join(f"{k.replace('_', ' ')}: {v.replace('_', ' ')}" for k, v in c.get("grade_mapping", {}).items())
+    snaps = ", ".join(f"{k} {v:,}" for k, v in c.get("snap_methods", {}).items())
+    out.append(
+        f"Graded from severity by the force profile ({mapping}); {c.get('attended', 0):,} attended. Each is routed "
+        f"to its point on its own carriageway (snapped by road ref, road class or nearest road: {snaps}); the "
+        "corridor counts it on that carriageway."
+    )
+    cp, ip = c.get("period") or {}, summary.get("period") or {}
+    if cp.get("first_month"):
+        text = f"The collisions are from {cp['first_month']} to {cp['last_month']}"
+        if ip.get("first_month") and (cp["first_month"], cp["last_month"]) != (ip["first_month"], ip["last_month"]):
+            text += (
+                f", ANOTHER PERIOD than the incidents ({ip['first_month']} to {ip['last_month']}): every table counts "
+                "both, and the monthly tables include the collisions' months"
+            )
+        out.append(text + ".")
+    return out
+
+
+def collision_blocks(summary: dict) -> list[Block]:
+    """The report's paragraph on STATS19 collisions (see :func:`collision_sentences`)."""
+    sentences = collision_sentences(summary)
+    return [("p", " ".join(sentences))] if sentences else []
 
 
 def report_blocks(long: pd.DataFrame, summary: dict, max_categories: int = 20) -> list[Block]:  # noqa: C901 (see docs/DESIGN.md, "Long functions")
@@ -150,6 +205,7 @@ def report_blocks(long: pd.DataFrame, summary: dict, max_categories: int = 20) -
         rows = [{"status": "rejected", "reason": k, "rows": f"{v:,}"} for k, v in reasons.items()]
         rows += [{"status": "warning", "reason": k, "rows": f"{v:,}"} for k, v in warnings.items()]
         blocks.append(("table", "Ledger by reason", pd.DataFrame(rows)))
+    blocks += collision_blocks(summary)
     excluded = summary.get("excluded_not_attended", {})
     if excluded:
         blocks.append(

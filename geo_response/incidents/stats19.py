@@ -17,7 +17,9 @@ present, else OSGB easting / northing. The result has the standard incident colu
 :mod:`geo_response.incidents.load` with ``category = 'road collision'`` and no grade or response time,
 plus ``severity``, ``road_class``, ``road_number``, ``road`` (e.g. ``A12``), ``speed_limit``,
 ``police_attended``, ``dft_urban_rural`` and ``police_force``. Rows of other forces are ledgered as
-``other_police_force``, so ``input_rows = accepted + rejected`` as for every other loader.
+``other_police_force``, so ``input_rows = accepted + rejected`` as for every other loader. The file is read as
+text with :func:`geo_response.inputs.read_csv_table`, so ``row_number`` is the file line (header = line 1, as in
+every ledger) and a record with more fields than the header is ledgered ``extra_fields``.
 
 :func:`snap_collisions` then puts each collision on its own carriageway: the nearest edge whose OSM ``ref``
 names its road, else of its road's highway class (within 250 m), else the nearest edge (within 1 km, else
@@ -38,6 +40,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo_response.errors import InputFileError
 from geo_response.incidents.load import INCIDENT_COLUMNS, LoadResult
+from geo_response.inputs import read_csv_table
 from geo_response.ledger import LEDGER_COLUMNS, ledger_rows
 from geo_response.roads import snapping
 from geo_response.roads.roadnet import RoadNetwork, edge_refs
@@ -214,13 +217,22 @@ def load_stats19(
     -------
     LoadResult
         ``incidents`` with the standard columns and the STATS19 extras (see the module notes), ``ledger``
-        with one row per rejected input row (``other_police_force``, ``missing_coordinates``,
-        ``outside_force_area``, ``unparseable_time``, ``duplicate_incident_id``), and ``summary``.
+        with one row per rejected input row (``extra_fields``, ``other_police_force``, ``missing_coordinates``,
+        ``outside_force_area``, ``unparseable_time``, ``duplicate_incident_id``; ``row_number`` the file line,
+        header = line 1), and ``summary``.
+
+    Raises
+    ------
+    InputFileError
+        When the file cannot be read (missing, a folder, not UTF-8 CSV) or is not a STATS19 table.
     """
     p = Path(path)
-    if not p.is_file():
-        raise InputFileError(f"STATS19 file {p} does not exist")
-    raw = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    if p.is_dir():
+        raise InputFileError(
+            f"STATS19 file {p} is a folder; pass the collision CSV (or a glob such as 'stats19/*.csv')"
+        )
+    table = read_csv_table(p, what="STATS19 file")
+    raw = table.frame
     cols = _columns(raw, p)
     idx = raw.index
     reason = pd.Series(None, index=idx, dtype="object")
@@ -231,6 +243,7 @@ def load_stats19(
         reason[m] = why
         detail[m] = text[m] if isinstance(text, pd.Series) else text
 
+    reject(table.extra > 0, "extra_fields", table.extra_detail())
     force_raw = raw[cols["police_force"]].astype(str).str.strip()
     codes = force_raw.map(
         lambda v: (
@@ -255,7 +268,7 @@ def load_stats19(
         "duplicate_incident_id",
         "repeats an earlier accepted row's " + cols["incident_id"],
     )
-    return _result(p, raw, cols, ids, lon, lat, occurred, codes, reason, detail, system)
+    return _result(p, raw, table.lines, cols, ids, lon, lat, occurred, codes, reason, detail, system)
 
 
 def road_ref(road_class: object, number: float) -> str | None:
@@ -276,6 +289,7 @@ def road_ref(road_class: object, number: float) -> str | None:
 def _result(
     p: Path,
     raw: pd.DataFrame,
+    lines: np.ndarray,
     cols: dict[str, str],
     ids: pd.Series,
     lon: np.ndarray,
@@ -299,7 +313,7 @@ def _result(
     frame = pd.DataFrame(
         {
             "source_file": str(p),
-            "row_number": np.arange(1, len(raw) + 1, dtype=np.int64),
+            "row_number": np.asarray(lines, dtype=np.int64),
             "incident_id": ids.where(ids.ne(""), None).astype("object"),
             "month": occurred.dt.strftime("%Y-%m").astype("object"),
             "occurred_at": occurred,

@@ -14,12 +14,14 @@ Steps, each a function of its own so planning and the maps reuse them:
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geo_response import calibration as calibration_records
@@ -32,6 +34,8 @@ from geo_response.outputs import OutputFolder
 from geo_response.study_area import StudyArea
 
 __all__ = ["ComplianceRun", "PreparedIncidents", "judge", "prepare_incidents", "run_compliance"]
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -70,8 +74,13 @@ def prepare_incidents(
     seed: int | None = None,
     show_points: bool = False,
     require_rows: bool = True,
+    collisions: Any = None,
 ) -> PreparedIncidents:
     """Load, classify (ONS RUC) and grade incidents under ``policy`` (missing grades sampled, seeded).
+
+    With ``collisions`` the STATS19 collisions join them as graded road incidents on their carriageway
+    (:func:`geo_response.incidents.collisions.load_collisions`; graded from severity, never sampled, so the
+    incidents' sampled grades are the same with or without them); their rejected rows join the ledger.
 
     Parameters
     ----------
@@ -85,6 +94,8 @@ def prepare_incidents(
         Seed for sampled grades (default: the profile's ``grade_mix.seed``).
     show_points : bool
         Let the ledger name a rejected row's 1 km grid square (off by default: locations are sensitive).
+    collisions : str, Path or list, optional
+        STATS19 collision file(s) or a glob (the CLI's ``--collisions``); None: none.
     require_rows : bool
         Raise :class:`~geo_response.errors.InputFileError` when rows were read but none was accepted (naming the
         commonest reason and what to do; :func:`geo_response.incidents.load.require_accepted`). The compliance
@@ -109,7 +120,27 @@ def prepare_incidents(
     inc = grading.assign_targets(inc, pol)
     prepared.warn(grading.grade_warnings(inc))
     prepared.incidents = inc
+    if collisions is not None:
+        _join_collisions(area, prepared, collisions, pol)
     return prepared
+
+
+def _join_collisions(area: StudyArea, prepared: PreparedIncidents, path: Any, pol: Any) -> None:
+    """Load, snap, classify and grade the collisions and add them to the prepared incidents and the ledger."""
+    from geo_response.incidents import collisions as collision_module
+
+    col = collision_module.load_collisions(path, area.network, area.force, pol, boundary=area.boundary)
+    if col.summary.get("note"):
+        LOG.warning("collisions: %s", col.summary["note"])
+    prepared.loaded = collision_module.merge_results(prepared.loaded, col)
+    if col.incidents.empty:
+        return
+    graded = classification.classify(col.incidents, area.lsoas)
+    prepared.warn(classification.unclassified_warnings(graded))
+    graded = grading.assign_targets(graded, pol)
+    prepared.warn(grading.grade_warnings(graded))
+    joined = pd.concat([prepared.incidents, graded], ignore_index=True)
+    prepared.incidents = gpd.GeoDataFrame(joined, geometry="geometry", crs=prepared.incidents.crs)
 
 
 def judge(
@@ -131,6 +162,11 @@ def judge(
     """
     inc = prepared.incidents
     if prepared.loaded.summary["has_response_times"]:
+        if "collisions" in prepared.loaded.summary:
+            raise ComplianceError(
+                "--collisions joins modelled incidents, but this incident file has observed response times "
+                "(STATS19 holds none for the collisions); drop --collisions, or the response time column"
+            )
         if calibrate_to is not None:
             raise ComplianceError(
                 "--calibrate-to applies to modelled response times, but this file has observed "
@@ -179,8 +215,10 @@ def compliance_summary(
     s = prepared.loaded.summary
     attended = inc["attended"].to_numpy(dtype=bool)
     sampled = prepared.sampled
+    collisions = s.get("collisions")
     sources = {
         "incidents": ", ".join(f["file"] for f in s["files"]),
+        **({"collisions": ", ".join(f["file"] for f in collisions["files"])} if collisions else {}),
         **area.sources(),
         "classification": f"{area.sources()['lsoas']} ({area.force.geography.ruc_field}: urban "
         f"{'/'.join(area.force.geography.urban_ruc)}, rural "
@@ -216,8 +254,9 @@ def compliance_summary(
         "network": network,
         "base_issues": area.base_issues if outcomes == "modelled" else [],
         "data_sources": sources,
-        "input_files": s["files"],
+        "input_files": s["files"] + (collisions["files"] if collisions else []),
         "input_columns": s["columns"],
+        "collisions": collision_summary(collisions, inc) if collisions else None,
         "coordinates": s["coordinates"],
         "seed": seed,
         "seeds": {
@@ -230,6 +269,37 @@ def compliance_summary(
         "attribution": area.force.attribution,
         "generated_at": report.now_utc(),
     }
+
+
+def collision_summary(loaded: dict, inc: pd.DataFrame) -> dict:
+    """What ``summary.json`` says of the STATS19 collisions: file(s), ledger counts, snapping, grades, period and
+    how many of them were judged (attended, with ``p_met``).
+    """
+    from geo_response.incidents.collisions import is_collision
+
+    rows = inc[is_collision(inc)]
+    attended = rows["attended"].to_numpy(dtype=bool) if len(rows) else np.zeros(0, dtype=bool)
+    keys = (
+        "files",
+        "input_rows",
+        "accepted",
+        "rejected",
+        "rejected_by_reason",
+        "police_force",
+        "snap_methods",
+        "snap_limits_m",
+        "access_leg",
+        "severity",
+        "grade_mapping",
+        "grades",
+        "evidence",
+        "period",
+        "note",
+    )
+    out = {k: loaded[k] for k in keys if k in loaded}
+    out["attended"] = int(attended.sum())
+    out["by_grade_category"] = {str(k): int(v) for k, v in rows["grade_category"].value_counts().items()}
+    return out
 
 
 def output_names(report_format: str = "md") -> dict[str, str]:
@@ -290,6 +360,7 @@ def run_compliance(
     when: str | None = None,
     calibration: Any = None,
     force_calibration: bool = False,
+    collisions: Any = None,
 ) -> ComplianceRun:
     """Load, classify, grade and judge incidents, then (when ``out_dir`` is given) write every output.
 
@@ -298,6 +369,10 @@ def run_compliance(
     with a given ``delay_scale``. Outputs are written as one transaction (:class:`geo_response.outputs.OutputFolder`):
     an ``out_dir`` that holds an input is refused, files geo-response did not write are not replaced unless
     ``overwrite``, and a failed run leaves the previous outputs untouched.
+
+    ``collisions`` (STATS19 file(s) or a glob) join the modelled incidents as graded road incidents routed to
+    their carriageway (:func:`prepare_incidents`); ``summary["collisions"]`` holds their counts, grades and
+    period (``summary["period"]`` stays the incidents' own), ``provenance.files.collisions`` their sha256.
 
     Returns
     -------
@@ -314,11 +389,11 @@ def run_compliance(
         delay_scale = record.delay_scale
     model = dict(calibrate_to=calibrate_to, delay_scale=delay_scale, seed=seed, draws=draws, when=when)
     if out_dir is None:
-        return _run(area, incidents_path, policy, model, show_points, t0, record)
+        return _run(area, incidents_path, policy, model, show_points, t0, record, collisions)
     names = [*output_names(report_format).values(), CALIBRATION_FILE]
-    inputs = _inputs(area, incidents_path) + ([record.path] if record is not None and record.path else [])
+    inputs = _inputs(area, incidents_path, collisions) + ([record.path] if record is not None and record.path else [])
     with OutputFolder(out_dir, inputs=inputs, overwrite=overwrite, expected=names) as out:
-        run = _run(area, incidents_path, policy, model, show_points, t0, record)
+        run = _run(area, incidents_path, policy, model, show_points, t0, record, collisions)
         run.paths = write_outputs(out.root, run, report_format)
         if run.calibration is not None and run.record is not None:
             run.paths["calibration"] = run.record.write(Path(out.root) / CALIBRATION_FILE)
@@ -332,7 +407,12 @@ CALIBRATION_FILE = "calibration.json"
 
 
 def incident_period(inc: pd.DataFrame) -> dict:
-    """First and last month of the accepted incidents (None when the file has no months)."""
+    """First and last month of the accepted incidents (None when the file has no months); STATS19 collisions,
+    from another source and often another period, are left out (their period is ``summary["collisions"]``).
+    """
+    from geo_response.incidents.collisions import is_collision
+
+    inc = inc[~is_collision(inc)]
     months = inc["month"].dropna().astype(str) if "month" in inc.columns else pd.Series([], dtype=str)
     return {"first_month": months.min() if len(months) else None, "last_month": months.max() if len(months) else None}
 
@@ -362,6 +442,9 @@ def provenance(area: StudyArea, prepared: PreparedIncidents, outcomes: str, peri
         "boundary": entry(src["boundary"]),
         "lsoas": entry(src["lsoas"]),
     }
+    collisions = prepared.loaded.summary.get("collisions")
+    if collisions:
+        files["collisions"] = [entry(f["file"]) for f in collisions["files"]]
     if outcomes == "modelled":
         net = area.network_summary()
         files["network"] = {
@@ -370,21 +453,32 @@ def provenance(area: StudyArea, prepared: PreparedIncidents, outcomes: str, peri
             "label": net["label"],
             "cache": net.get("cache"),
         }
-    return {"files": files, "period": period}
+    out = {"files": files, "period": period}
+    if collisions:
+        out["collisions_period"] = collisions.get("period")
+    return out
 
 
-def _inputs(area: StudyArea, incidents_path: Any) -> list:
+def _inputs(area: StudyArea, incidents_path: Any, collisions: Any = None) -> list:
     """Every input file of a run (an --out holding one is refused)."""
     paths = list(incidents_path) if isinstance(incidents_path, list | tuple) else [incidents_path]
-    return [p for p in (*paths, area.osm, area.bases_csv) if p is not None]
+    more = list(collisions) if isinstance(collisions, list | tuple) else [collisions]
+    return [p for p in (*paths, *more, area.osm, area.bases_csv) if p is not None]
 
 
 def _run(
-    area: StudyArea, incidents_path: Any, policy: str, model: dict, show_points: bool, t0: float, record: Any = None
+    area: StudyArea,
+    incidents_path: Any,
+    policy: str,
+    model: dict,
+    show_points: bool,
+    t0: float,
+    record: Any = None,
+    collisions: Any = None,
 ) -> ComplianceRun:
     """Prepare and judge the incidents (``model``: calibrate_to, delay_scale, seed, draws, when)."""
     prepared = prepare_incidents(
-        area, incidents_path, policy, model["seed"], show_points=show_points, require_rows=False
+        area, incidents_path, policy, model["seed"], show_points=show_points, require_rows=False, collisions=collisions
     )
     t1 = time.perf_counter()
     inc, outcomes, calibration = judge(area, prepared, **model)

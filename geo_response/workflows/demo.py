@@ -84,6 +84,7 @@ def run_demo(
     show_points: bool = False,
     hex_resolution: int = 8,
     overwrite: bool = False,
+    collisions: Any = True,
 ) -> dict:
     """Run the whole job and write its outputs to ``out_dir``.
 
@@ -115,6 +116,10 @@ def run_demo(
         H3 resolution of the hotspot and choropleth cells.
     overwrite : bool
         Replace files in ``out_dir`` that geo-response did not write (default: refuse).
+    collisions : bool, path or list
+        STATS19 collisions joined to the incidents as graded road incidents (``--collisions``). True (default):
+        the data folder's ``stats19/`` when it has one (:func:`geo_response.datadir.default_collisions`); False
+        or None: none. Their period is recorded apart (``summary["collisions"]["period"]``).
 
     Returns
     -------
@@ -126,13 +131,26 @@ def run_demo(
         area.policy(name)
     record = calibration_records.load(calibration, area, policies[0], force=force_calibration)
     incidents_source = incidents_path or datadir.default_incidents(area.data_dir)
+    if collisions is True:
+        collisions = datadir.default_collisions(area.data_dir)
+    collisions = collisions or None
     given = incidents_source if isinstance(incidents_source, list | tuple) else [incidents_source]
-    inputs = [*given, area.osm, area.bases_csv]
+    more = collisions if isinstance(collisions, list | tuple) else [collisions]
+    inputs = [*given, *more, area.osm, area.bases_csv]
     with OutputFolder(
         out_dir, inputs=[p for p in inputs if p is not None], overwrite=overwrite, expected=DEMO_OUTPUTS
     ) as folder:
         summary = _demo(
-            folder, area, incidents_source, policies, calibrate, offline, show_points, hex_resolution, record
+            folder,
+            area,
+            incidents_source,
+            policies,
+            calibrate,
+            offline,
+            show_points,
+            hex_resolution,
+            record,
+            collisions,
         )
     summary["map"] = str(Path(out_dir) / MAP_NAME)
     return summary
@@ -148,6 +166,7 @@ def _demo(
     show_points: bool,
     hex_resolution: int,
     record=None,
+    collisions=None,
 ) -> dict:
     t_start = time.perf_counter()
     out = folder.root
@@ -196,6 +215,7 @@ def _demo(
             calibration=record,
             force_calibration=True,
             show_points=show_points,
+            collisions=collisions,
         )
         write_outputs(out if i == 0 else folder.folder(name), runs[name])
         if runs[name].calibration is not None and runs[name].record is not None:
@@ -230,8 +250,11 @@ def _demo(
     t0 = time.perf_counter()
     first_policy = area.policy(policies[0])
     roads = main_roads(net)
-    months = sorted(m for m in incidents["month"].dropna().astype(str).unique() if m != "unknown")
-    period = f"{months[0]} to {months[-1]}" if months else None
+    first, last = main_run.summary["period"]["first_month"], main_run.summary["period"]["last_month"]
+    period = f"{first} to {last}" if first else None
+    cp = (main_run.summary.get("collisions") or {}).get("period") or {}
+    if period and cp.get("first_month") and main_run.summary["collisions"].get("accepted"):
+        period += f"; STATS19 collisions {cp['first_month']} to {cp['last_month']}"
     fmap = maps.compliance_map(
         incidents,
         bases=stations,
@@ -499,6 +522,7 @@ def demo_blocks(
         f"Incidents: {summary['input']:,} rows in = {summary['accepted']:,} accepted + "
         f"{summary['rejected']:,} rejected (see ledger.csv)."
     )
+    facts += report.collision_sentences(summary)
     if summary.get("grades_sampled"):
         facts.append(
             f"Grades were **sampled** per crime type (seed {summary.get('grade_seed')}): police.uk data "

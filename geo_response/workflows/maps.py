@@ -45,6 +45,7 @@ class MapOptions:
     calibration: Any = None  # a CalibrationRecord or a calibration.json path (its delay scale is used)
     force_calibration: bool = False
     simulation: str | Path | None = None  # a geo-response simulate output folder: the "Cause of failure" layer
+    collisions: Any = None  # STATS19 collision file(s) or a glob: joined to the incidents (--collisions)
 
 
 def isochrone_layer(
@@ -157,6 +158,7 @@ def build_map(
         p
         for p in (
             *(incidents_path if isinstance(incidents_path, list | tuple) else [incidents_path]),
+            *(opt.collisions if isinstance(opt.collisions, list | tuple) else [opt.collisions]),
             area.osm,
             area.bases_csv,
         )
@@ -192,6 +194,7 @@ def _draw(
             when=opt.when,
             calibration=opt.calibration,
             force_calibration=opt.force_calibration,
+            collisions=opt.collisions,
         )
     inc = run.incidents
     selected = inc[inc["attended"].astype(bool)]
@@ -256,6 +259,8 @@ def _draw(
         "ledger": run.ledger,
         "calibration_stamp": run.summary.get("calibration_stamp"),
         "calibration_used": run.summary.get("calibration_used"),
+        "collisions": run.summary.get("collisions"),
+        "period": run.summary.get("period"),
         "headline": run.summary.get("headline", []),
         "cause_cells": None if causes is None else {"drawn": len(causes), "suppressed": causes.attrs["suppressed"]},
     }
