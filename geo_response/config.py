@@ -736,8 +736,11 @@ def _parse_simulation(raw: Any) -> Simulation:
     roster = []
     for i, r in enumerate(sim.get("roster", [])):
         w = f"simulation.roster[{i}]"
-        _known(r, ("base", "units", "start", "end", "days"), w)
-        roster.append({k: _need(r, k, w) for k in ("base", "units", "start", "end")} | {"days": r.get("days", "")})
+        _known(r, ("base", "units", "start", "end", "days", "shift"), w)
+        roster.append(
+            {k: _need(r, k, w) for k in ("base", "units", "start", "end")}
+            | {"days": r.get("days", ""), "shift": r.get("shift", "")}
+        )
     shares = _numbers(sim.get("grade_shares", list(d.grade_shares)), 3, "simulation.grade_shares")
     if sum(shares) <= 0:
         raise ConfigError("force profile: simulation.grade_shares sums to 0")

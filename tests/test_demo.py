@@ -216,7 +216,13 @@ def test_demo_answers_the_staffing_question(demo_out):
     assert detail["common_random_numbers"] is True and detail["target"] == "Clacton Police Station"
     assert detail["donor"] != detail["target"] and "stand-in" in detail["network"]
     table = pd.read_csv(out / "staffing_vs_base" / "simulated_comparison.csv")
-    assert set(table["scenario"]) == {"move_to_Clacton Police Station", "new_base"}
+    assert set(table["scenario"]) == {"move_to_Clacton Police Station", "new_base", "post_night_units"}
+    # the third option posts Clacton's own night units at the new base's site: no unit added or moved
+    post = detail["scenarios"]["post_night_units"]
+    assert post["units_scenario"] == post["units_current"] == detail["scenarios"]["new_base"]["units_current"]
+    assert post["changes"][0]["action"] == "set_post" and post["changes"][0]["name"] == "Clacton Police Station"
+    # common random numbers: every option is judged against the same current runs
+    assert table.groupby(["district", "grade"])["current_pct"].nunique().eq(1).all()
     # paired differences: the change is the difference of the means, inside its own interval
     assert ((table["change_low"] <= table["change_pp"]) & (table["change_pp"] <= table["change_high"])).all()
     assert ((table["scenario_pct"] - table["current_pct"] - table["change_pp"]).abs() <= 0.02).all()

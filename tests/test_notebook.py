@@ -223,10 +223,10 @@ def test_notebook_runs_on_the_bundle_and_reports_real_results(executed, profile)
     assert gain and number(gain[1]) == pytest.approx(sum(number(r["gain_population"]) for r in sites))
     assert re.search(r"Notebook ran in \d+ s", _stdout(executed["timing"]))
 
-    # staffing vs bases: both scenarios, force-wide and in Tendring, each change inside its interval
+    # staffing vs bases: the three options, force-wide and in Tendring, each change inside its interval
     staffing = html_table(_data(executed["staffing"], "text/html"))
     assert {(r["scenario"], r["district"]) for r in staffing} == {
-        (s, d) for s in ("move_to_Clacton Police Station", "new_base") for d in ("all", "Tendring")
+        (s, d) for s in ("move_to_Clacton Police Station", "new_base", "post_night_units") for d in ("all", "Tendring")
     }
     for r in staffing:
         change = number(r["change_pp"])

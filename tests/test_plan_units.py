@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -100,7 +101,10 @@ def test_scenario_roster_moves_units_by_shift():
     from geo_response.planning import scenarios
     from geo_response.simulation.roster import RosterLine
 
-    lines = [RosterLine("A", 2, 1320, 1860, tuple(range(7)), 2), RosterLine("A", 1, 420, 1140, (0, 1), 3)]
+    lines = [
+        RosterLine("A", 2, 1320, 1860, tuple(range(7)), 2, "night"),
+        RosterLine("A", 1, 420, 1140, (0, 1), 3, "day"),
+    ]
     table = scenarios.scenario_table(
         [
             {"action": "add", "name": "B", "latitude": 51.7, "longitude": 0.5},
@@ -141,8 +145,20 @@ def test_scenario_roster_moves_units_by_shift():
         )
     with pytest.raises(ScenarioError, match="not HH:MM-HH:MM"):
         scenarios.apply_scenario(
-            bases, scenarios.scenario_table([{"action": "add_units", "name": "A", "units": 1, "shift": "night"}])
+            bases, scenarios.scenario_table([{"action": "add_units", "name": "A", "units": 1, "shift": "7:00-25:00"}])
         )
+    # a shift by name: any case; a misspelt name says what it might be and which shifts there are
+    by_name = scenarios.apply_scenario(
+        bases, scenarios.scenario_table([{"action": "add_units", "name": "A", "units": 1, "shift": "NIGHT"}])
+    )
+    out, _ = scenarios.scenario_roster(lines, by_name.attrs["roster_changes"], ["A"], ["A"])
+    assert (out[-1].units, out[-1].start_min, out[-1].end_min, out[-1].name) == (1, 1320, 1860, "night")
+    misspelt = scenarios.apply_scenario(
+        bases,
+        scenarios.scenario_table([{"action": "move_units", "name": "A", "to": "A", "units": 1, "shift": "nigth"}]),
+    )
+    with pytest.raises(ScenarioError, match=r"shift 'nigth' is not a shift of the roster; did you mean \['night'\]"):
+        scenarios.scenario_roster(lines, misspelt.attrs["roster_changes"], ["A"], ["A"])
     # removing a base drops its roster lines, said in the notes
     gone = scenarios.scenario_table(
         [{"action": "add", "name": "B", "latitude": 51.7, "longitude": 0.5}, {"action": "remove", "name": "A"}]
@@ -211,3 +227,144 @@ def test_cli_compare_with_units(data_dir, case, tmp_path):
         get_app(), [*args, "--out", str(tmp_path / "o3"), "--incidents", str(case / "incidents.csv"), *more]
     )
     assert r.exit_code == 2 and "only 1 unit(s)" in r.output
+
+
+def _posted(bases, rows, lines):
+    from geo_response.planning import scenarios
+
+    new = scenarios.apply_scenario(bases, scenarios.scenario_table(rows))
+    out, _ = scenarios.scenario_roster(lines, new.attrs["roster_changes"], ["A"], list(new["name"]))
+    return new, [(ln.base, ln.units, ln.label, ln.post) for ln in out]
+
+
+def test_set_post_changes_where_units_wait_by_shift():
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from geo_response.planning import scenarios
+    from geo_response.simulation.roster import RosterLine
+
+    bases = gpd.GeoDataFrame({"name": ["A"], "units": [3]}, geometry=[Point(0.4, 51.7)], crs=4326)
+    lines = [
+        RosterLine("*", 3, 1320, 1860, tuple(range(7)), 2, "Night"),
+        RosterLine("A", 1, 420, 1140, tuple(range(7)), 3, "day"),
+    ]
+    post = {"action": "set_post", "name": "A", "latitude": 51.71, "longitude": 0.41}
+    # two of the three night units wait at the post: the night line splits (1 at the base, 2 at the post)
+    new, got = _posted(bases, [{**post, "shift": "night", "units": 2, "to": "Lay-by"}], lines)
+    assert got == [("A", 1, "22:00-07:00", ""), ("A", 1, "07:00-19:00", ""), ("A", 2, "22:00-07:00", "Lay-by")]
+    assert scenarios.scenario_posts(new.attrs["roster_changes"]) == {"Lay-by": Point(0.41, 51.71)}
+    assert list(new["name"]) == ["A"]  # a post is not a base
+    # no shift, no units: every unit of the base waits there; the post is named after the change
+    _, got = _posted(bases, [post], lines)
+    assert got == [("A", 3, "22:00-07:00", "A post (change 1)"), ("A", 1, "07:00-19:00", "A post (change 1)")]
+    # the units on the night shift, by its times; then moved to another base they wait at that base
+    rows = [
+        {**post, "shift": "22:00-07:00"},
+        {"action": "add", "name": "B", "latitude": 51.72, "longitude": 0.42},
+        {"action": "move_units", "name": "A", "to": "B", "units": 1, "shift": "night"},
+    ]
+    _, got = _posted(bases, rows, lines)
+    assert got == [
+        ("A", 2, "22:00-07:00", "A post (change 1)"),
+        ("A", 1, "07:00-19:00", ""),
+        ("B", 1, "22:00-07:00", ""),
+    ]
+    # more units than the shift has; a post named like a base; a post without a place; a post elsewhere twice
+    with pytest.raises(ScenarioError, match=r"only 1 unit\(s\) at 'A' on shift 07:00-19:00, not 2"):
+        _posted(bases, [{**post, "shift": "day", "units": 2}], lines)
+    with pytest.raises(ScenarioError, match="the post's name 'A' is a base's"):
+        _posted(bases, [{**post, "to": "A"}], lines)
+    with pytest.raises(ScenarioError, match="for where the post is"):
+        _posted(bases, [{"action": "set_post", "name": "A"}], lines)
+    with pytest.raises(ScenarioError, match="post 'P' is already at"):
+        _posted(bases, [{**post, "to": "P"}, {**post, "to": "P", "latitude": 51.75}], lines)
+
+
+def test_set_post_matches_a_posts_file_exactly(area, case):
+    """A set_post change and a posts file putting the units at the same place give the same simulation."""
+    from geo_response.planning import scenarios
+    from geo_response.workflows import plan_units
+    from geo_response.workflows import simulate as sim
+
+    (case / "posts.csv").write_text(f"base,latitude,longitude\n{BASE},51.735,0.470\n", encoding="utf-8")
+    spec = sim.check_roster(area, case / "roster.csv")
+    kw = {"days": 7, "seed": 5}
+    built = sim.build_demand(area, case / "incidents.csv", spec, **kw)
+    posted = sim.build_demand(area, case / "incidents.csv", spec, posts=case / "posts.csv", **kw)
+    post = {"action": "set_post", "name": BASE, "latitude": 51.735, "longitude": 0.470}
+    table = scenarios.scenario_table([post])
+    new_bases = scenarios.apply_scenario(area.bases, table, area=area.area)
+    _, (lines, _) = plan_units.check_roster_changes(area, new_bases, case / "roster.csv")
+    demand = plan_units.scenario_demand(area, built, new_bases, lines)
+    # the units' travel rows and every replication's outcome are identical
+    ours = demand.travel_s[:, demand.roster.unit_post, :]
+    theirs = posted.demand.travel_s[:, posted.demand.roster.unit_post, :]
+    assert np.array_equal(ours, theirs) and not np.array_equal(ours, built.demand.travel_s[:, [0, 0], :])
+    for r in range(2):
+        a = sim.replicate_incidents(demand, np.random.SeedSequence([5, r]))
+        b = sim.replicate_incidents(posted.demand, np.random.SeedSequence([5, r]))
+        assert np.array_equal(a["met"], b["met"]) and np.array_equal(a["travel"], b["travel"])
+        assert np.array_equal(a["unit"], b["unit"]) and np.isfinite(a["travel"]).all()
+    # only the night unit posted: the day unit stays on the base's row
+    night = scenarios.apply_scenario(
+        area.bases, scenarios.scenario_table([{**post, "shift": "19:00-07:00"}]), area=area.area
+    )
+    _, (lines, _) = plan_units.check_roster_changes(area, night, case / "roster.csv")
+    d2 = plan_units.scenario_demand(area, built, night, lines)
+    assert list(d2.roster.unit_post) == [0, 1] and list(d2.roster.unit_shift) == ["07:00-19:00", "19:00-07:00"]
+
+
+def test_cli_compare_posts_and_shift_names(data_dir, case, tmp_path, no_network):
+    from typer.testing import CliRunner
+
+    from geo_response.cli import get_app
+
+    (case / "named.csv").write_text(
+        f"base,units,start,end,shift\n{BASE},1,07:00,19:00,day\n{BASE},1,19:00,07:00,night\n", encoding="utf-8"
+    )
+    (case / "posts.csv").write_text(f"base,latitude,longitude\n{BASE},51.735,0.470\n", encoding="utf-8")
+    scenario = tmp_path / "s.csv"
+    scenario.write_text(f"action,name,latitude,longitude,shift\nset_post,{BASE},51.733,0.4701,Nigth\n")
+    args = ["plan", "compare", "--osm", str(TINY_TOWN), "--scenario", str(scenario), "--data-dir", str(data_dir)]
+    more = ["--roster", str(case / "named.csv"), "--posts", str(case / "posts.csv"), "--incidents"]
+    r = CliRunner().invoke(get_app(), [*args, "--out", str(tmp_path / "o"), *more, str(case / "incidents.csv")])
+    assert r.exit_code == 2 and "did you mean ['night']" in r.output and "Traceback" not in r.output
+    (case / "badposts.csv").write_text(f"base,latitude,longitude\n{BASE},51.735,x\n", encoding="utf-8")
+    scenario.write_text(f"action,name,latitude,longitude,shift\nset_post,{BASE},51.733,0.4701,NIGHT\n")
+    more[3] = str(case / "badposts.csv")
+    r = CliRunner().invoke(get_app(), [*args, "--out", str(tmp_path / "o"), *more, str(case / "incidents.csv")])
+    assert r.exit_code == 2 and "line 2: longitude 'x' is not a number" in r.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_compare_set_post_runs(data_dir, case, tmp_path):
+    from typer.testing import CliRunner
+
+    from geo_response.cli import get_app
+
+    (case / "posts.csv").write_text(f"base,latitude,longitude\n{BASE},51.735,0.470\n", encoding="utf-8")
+    scenario = tmp_path / "s.csv"
+    # the current roster waits at the posts-file post; the scenario brings the night unit back to the base
+    scenario.write_text(f"action,name,latitude,longitude,shift,to\nset_post,{BASE},51.7315,0.4705,19:00-07:00,Yard\n")
+    out = tmp_path / "out"
+    args = ["plan", "compare", "--osm", str(TINY_TOWN), "--scenario", str(scenario), "--data-dir", str(data_dir)]
+    more = ["--roster", str(case / "roster.csv"), "--posts", str(case / "posts.csv"), "--days", "7"]
+    more += ["--replications", "2", "--seed", "5", "--incidents", str(case / "incidents.csv")]
+    r = CliRunner().invoke(get_app(), [*args, "--out", str(out), *more])
+    assert r.exit_code == 0, r.output
+    summary = json.loads((out / "summary.json").read_text())
+    sim_block = summary["simulation"]
+    assert sim_block["posts"] == str(case / "posts.csv")
+    assert sim_block["roster_changes"][0] | {"latitude": 0, "longitude": 0} == {
+        "change": 1,
+        "action": "set_post",
+        "from": BASE,
+        "to": None,
+        "units": None,
+        "shift": "19:00-07:00",
+        "post": "Yard",
+        "latitude": 0,
+        "longitude": 0,
+    }
+    assert sim_block["units_current"] == sim_block["units_scenario"] == 2

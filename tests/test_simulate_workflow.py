@@ -178,7 +178,9 @@ def test_patrol_posts_move_where_units_wait(area, case, run):
     assert near[at_post].mean() < far[at_post].mean()
     assert r.summary["posts"] == [BASE, f"{BASE} post 1"] and r.summary["inputs"]["posts"]["sha256"]
     (case / "badposts.csv").write_text("base,latitude,longitude\nNowhere Station,51.735,0.470\n")
-    with pytest.raises(SimulationError, match="posts file line 2 names unknown base 'Nowhere Station'"):
+    with pytest.raises(
+        SimulationError, match=r"posts file \S*badposts.csv line 2 names unknown base 'Nowhere Station'"
+    ):
         run_simulation(
             area,
             case / "incidents.csv",

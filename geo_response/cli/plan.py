@@ -73,6 +73,13 @@ def compare_command(
         Path | None,
         typer.Option("--roster", help="Current roster for move_units / add_units changes (default: profile)."),
     ] = None,
+    posts: Annotated[
+        Path | None,
+        typer.Option(
+            "--posts",
+            help="Current patrol posts CSV (base,latitude,longitude) for roster changes (default: the bases).",
+        ),
+    ] = None,
     replications: Annotated[
         int, typer.Option("--replications", min=1, help="Replications when the scenario changes units.")
     ] = 3,
@@ -82,8 +89,8 @@ def compare_command(
 ) -> None:
     """Compare a scenario with the current bases: coverage, travel and modelled compliance per district.
 
-    A scenario that moves or adds units (move_units / add_units) is also simulated: the current against the
-    scenario roster with the same seeds, paired % met changes with 95% intervals.
+    A scenario that moves, adds or posts units (move_units / add_units / set_post) is also simulated: the
+    current against the scenario roster with the same seeds, paired % met changes with 95% intervals.
     """
     with errors():
         area = load_study_area(osm, bases=bases, force=force_profile, data_dir=data_dir)
@@ -104,6 +111,7 @@ def compare_command(
             force_calibration=force_calibration,
             when=when,
             roster=roster,
+            posts=posts,
             replications=replications,
             days=days,
         )
@@ -219,7 +227,9 @@ def optimise_command(
 def staff_command(
     add_units: Annotated[int, typer.Option("--add-units", min=1, help="Extra units to place.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
-    shift: Annotated[str | None, typer.Option("--shift", help="Only this roster shift, e.g. 23:00-07:00.")] = None,
+    shift: Annotated[
+        str | None, typer.Option("--shift", help="Only this roster shift: its times (23:00-07:00) or name (night).")
+    ] = None,
     osm: OsmOption = None,
     incidents: IncidentsOption = None,
     columns: ColumnsOption = None,

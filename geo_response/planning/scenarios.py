@@ -1,28 +1,35 @@
-"""What-if deployment scenarios: add, remove or move bases and set units per base.
+"""What-if deployment scenarios: add, remove or move bases, set units per base, and change the roster.
 
 A scenario is a table of changes applied in order to the current bases. One row per change:
 
 ============  ==========================================================================
 column        meaning
 ============  ==========================================================================
-action        ``add``, ``remove``, ``move`` or ``set_units`` (bases); ``move_units`` or
-              ``add_units`` (the simulation's roster)
+action        ``add``, ``remove``, ``move`` or ``set_units`` (bases); ``move_units``,
+              ``add_units`` or ``set_post`` (the simulation's roster)
 name          the base's name (``add``: a new name; others: an existing base;
-              ``move_units``: the base the units leave)
-latitude,     where the base goes (``add`` and ``move``), WGS84; or ``easting`` /
-longitude     ``northing`` in the force's projected CRS (EPSG:27700)
-units         whole number >= 1 (``set_units``: required; ``add``: default 1; ``move``: optional)
+              ``move_units``: the base the units leave; ``set_post``: the base whose
+              units wait at the post)
+latitude,     where the base goes (``add`` and ``move``) or the post is (``set_post``),
+longitude     WGS84; or ``easting`` / ``northing`` in the force's projected CRS (EPSG:27700)
+units         whole number >= 1 (``set_units``: required; ``add``: default 1; ``move``: optional;
+              ``move_units`` / ``add_units``: required; ``set_post``: how many of the base's
+              units on each matching shift wait there, default all of them)
 type          optional label of an added base (e.g. ``"police station"``)
-to            ``move_units``: the base the units go to (an existing or added base)
-shift         ``move_units`` / ``add_units``: ``HH:MM-HH:MM`` (``22:00-07:00`` overnight);
-              ``move_units`` takes units from the roster lines of that shift at ``name``
-              (blank: its lines in roster order); ``add_units`` puts new units on it every day
+to            ``move_units``: the base the units go to (an existing or added base);
+              ``set_post``: the post's name (default ``"<base> post (change N)"``)
+shift         the roster shift: its times ``HH:MM-HH:MM`` (``22:00-07:00`` overnight) or its
+              name in the roster (``night``; any case). ``move_units`` takes units from the
+              roster lines of that shift at ``name`` (blank: its lines in roster order);
+              ``add_units`` puts new units on it every day; ``set_post`` posts units of that
+              shift (blank: of every shift)
 ============  ==========================================================================
 
-Roster actions need ``units`` (>= 1) and change the roster the simulation runs, not the bases:
-``geo-response plan compare`` then simulates the current and the scenario roster with the same seeds.
+Roster actions change the roster the simulation runs, not the bases: ``geo-response plan compare`` then
+simulates the current and the scenario roster with the same seeds. A patrol post (``set_post``) is where
+units wait between jobs and return to after one; it is not a base (no building, the unit stays the base's).
 Roster lines of a removed base are dropped (said in the summary); an added base has no units until a
-``move_units`` or ``add_units`` change gives it some.
+``move_units`` or ``add_units`` change gives it some. Units moved to another base wait at that base.
 
 The same table as CSV (one change per line) or TOML::
 
@@ -38,11 +45,13 @@ The same table as CSV (one change per line) or TOML::
     name = "Saffron Walden"
 
 Every problem (unknown action, a base that does not exist, a duplicate name, missing or impossible
-coordinates, a place outside the force area, bad units) raises :class:`ScenarioError` naming the change.
+coordinates, a place outside the force area, bad units, a shift the roster does not have) raises
+:class:`ScenarioError` naming the change (shift names are checked against the roster by :func:`scenario_roster`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import tomllib
 from pathlib import Path
@@ -58,7 +67,7 @@ from geo_response.errors import InputFileError, ScenarioError
 from geo_response.inputs import read_csv_table
 
 BASE_ACTIONS = ("add", "remove", "move", "set_units")
-ROSTER_ACTIONS = ("move_units", "add_units")
+ROSTER_ACTIONS = ("move_units", "add_units", "set_post")
 ACTIONS = BASE_ACTIONS + ROSTER_ACTIONS
 SCENARIO_COLUMNS = [
     "change",
@@ -215,9 +224,9 @@ def _point(row: pd.Series, projected_crs: str) -> Point:
         return Point(lon, lat)
     if east is not None and north is not None:
         return gpd.GeoSeries([Point(east, north)], crs=projected_crs).to_crs(4326).iloc[0]
+    where = "the post is" if row["action"] == "set_post" else "the base goes"
     raise ScenarioError(
-        f"{_label(row)}: give latitude and longitude (or easting and northing in "
-        f"{projected_crs}) for where the base goes"
+        f"{_label(row)}: give latitude and longitude (or easting and northing in {projected_crs}) for where {where}"
     )
 
 
@@ -304,11 +313,7 @@ def apply_scenario(  # noqa: C901
                 )
         elif position is None:
             raise _missing(row, names)
-        if action in ROSTER_ACTIONS:
-            roster_changes.append(_roster_change(row, names))
-            applied.append({"change": int(row["change"]), "action": action, "name": name})
-            continue
-        if action in ("add", "move"):
+        if action in ("add", "move", "set_post"):
             point = _point(row, projected_crs)
             if area is not None and not shapely.contains_xy(area, point.x, point.y):
                 raise ScenarioError(
@@ -316,6 +321,10 @@ def apply_scenario(  # noqa: C901
                     "check the coordinates (latitude, longitude order) or the force profile"
                 )
             outside = bool(boundary is not None and not shapely.contains_xy(boundary, point.x, point.y))
+        if action in ROSTER_ACTIONS:
+            roster_changes.append(_roster_change(row, names, point if action == "set_post" else None, roster_changes))
+            applied.append({"change": int(row["change"]), "action": action, "name": name})
+            continue
         if action == "add":
             kind = "" if _blank(row["type"]) else str(row["type"])
             records.append(
@@ -357,13 +366,17 @@ def apply_scenario(  # noqa: C901
     return out
 
 
-def _shift(row: pd.Series, required: bool) -> tuple[int, int] | None:
-    """A change's ``shift`` as (start, end) minutes after midnight; end > start (overnight: end > 1440)."""
+def _shift(row: pd.Series, required: bool) -> tuple[int, int] | str | None:
+    """A change's ``shift``: (start, end) minutes after midnight (end > start; overnight: end > 1440), or
+    a shift name (text without ``:``), resolved against the roster by :func:`scenario_roster`.
+    """
     text = row["shift"]
     if _blank(text):
         if required:
-            raise ScenarioError(f"{_label(row)}: give 'shift' as HH:MM-HH:MM (e.g. 22:00-07:00)")
+            raise ScenarioError(f"{_label(row)}: give 'shift' as HH:MM-HH:MM (e.g. 22:00-07:00) or a shift name")
         return None
+    if ":" not in str(text):
+        return str(text).strip()
     parts = str(text).strip().split("-")
     try:
         if len(parts) != 2:
@@ -373,7 +386,7 @@ def _shift(row: pd.Series, required: bool) -> tuple[int, int] | None:
             raise ValueError
     except ValueError:
         raise ScenarioError(
-            f"{_label(row)}: shift {text!r} is not HH:MM-HH:MM (e.g. 07:00-19:00 or 22:00-07:00)"
+            f"{_label(row)}: shift {text!r} is not HH:MM-HH:MM (e.g. 07:00-19:00 or 22:00-07:00) or a shift name"
         ) from None
     start, end = (60 * h + m for h, m in hm)
     if start >= 1440 or end > 1440:
@@ -381,30 +394,93 @@ def _shift(row: pd.Series, required: bool) -> tuple[int, int] | None:
     return start, end if end > start else end + 1440
 
 
-def _roster_change(row: pd.Series, names: list[str]) -> dict:
-    """A ``move_units`` / ``add_units`` change checked against the bases at this point of the scenario."""
+def _roster_change(row: pd.Series, names: list[str], point: Point | None, earlier: list[dict]) -> dict:
+    """A ``move_units`` / ``add_units`` / ``set_post`` change checked against the bases at this point."""
     to = row["name"]
-    if row["action"] == "move_units":
+    action = str(row["action"])
+    if action == "move_units":
         to = None if _blank(row["to"]) else str(row["to"]).strip()
         if to is None:
             raise ScenarioError(f"{_label(row)}: give 'to', the base the units move to")
         if to not in names:
             raise _missing(pd.Series({**row.to_dict(), "name": to}), names)
-    shift = _shift(row, required=row["action"] == "add_units")
-    return {
+    shift = _shift(row, required=action == "add_units")
+    change = {
         "change": int(row["change"]),
-        "action": str(row["action"]),
+        "action": action,
         "from": str(row["name"]),
         "to": to,
-        "units": _units(row, True, None),
+        "units": _units(row, action != "set_post", None),
         "shift": None if shift is None else str(row["shift"]).strip(),
-        "start_min": None if shift is None else shift[0],
-        "end_min": None if shift is None else shift[1],
+        "start_min": shift[0] if isinstance(shift, tuple) else None,
+        "end_min": shift[1] if isinstance(shift, tuple) else None,
     }
+    if action == "set_post":
+        post = f"{row['name']} post (change {row['change']})" if _blank(row["to"]) else str(row["to"]).strip()
+        if post in names:
+            raise ScenarioError(f"{_label(row)}: the post's name {post!r} is a base's; give the post another name")
+        for ch in earlier:
+            if ch.get("post") == post and (ch["latitude"], ch["longitude"]) != (point.y, point.x):
+                raise ScenarioError(
+                    f"{_label(row)}: post {post!r} is already at ({ch['latitude']}, {ch['longitude']}) "
+                    f"(change {ch['change']}); give this post another name"
+                )
+        change.update(to=None, post=post, latitude=float(point.y), longitude=float(point.x))
+    return change
+
+
+def _shift_lines(recs: list[dict], ch: dict, base: str) -> list[dict]:
+    """The roster records at ``base`` on the change's shift (times or name; blank: all of the base's)."""
+    from geo_response.simulation.roster import RosterLine, shift_matches
+
+    at = [r for r in recs if r["base"] == base]
+    if ch["shift"] is None:
+        return at
+    if ch["start_min"] is not None:
+        return [r for r in at if (r["start_min"], r["end_min"]) == (ch["start_min"], ch["end_min"])]
+    try:  # a name: the roster must have it somewhere (else "did you mean"), then its lines at this base
+        shift_matches([RosterLine(**r) for r in recs], ch["shift"])
+    except ValueError as exc:
+        raise ScenarioError(f"change {ch['change']} ({ch['action']} {ch['from']!r}): {exc}") from None
+    return [r for r in at if r["name"].lower() == ch["shift"].lower()]
+
+
+def _named_times(recs: list[dict], ch: dict) -> tuple[int, int, str]:
+    """The times and name of an ``add_units`` change's named shift (its first roster line's)."""
+    from geo_response.simulation.roster import RosterLine, shift_matches
+
+    try:
+        first = shift_matches([RosterLine(**r) for r in recs], ch["shift"])[0]
+    except ValueError as exc:
+        raise ScenarioError(f"change {ch['change']} ({ch['action']} {ch['from']!r}): {exc}") from None
+    return first.start_min, first.end_min, first.name
+
+
+def _take(recs: list[dict], group: list[dict], need: int, **moved: object) -> int:
+    """Split ``need`` units off the ``group`` records (in order) into new records with ``moved`` fields."""
+    for rec in group:
+        take = min(need, rec["units"])
+        if take == rec["units"] and "base" not in moved:
+            rec.update(moved)  # the whole line moves to the post: no split
+        elif take:
+            rec["units"] -= take
+            recs.append({**rec, "units": take, "line": 0, **moved})
+        need -= take
+        if need == 0:
+            break
+    return need
+
+
+def _short(ch: dict, have: int, label: str | None) -> ScenarioError:
+    on = f" on shift {label}" if label else ""
+    return ScenarioError(
+        f"change {ch['change']} ({ch['action']} {ch['from']!r}): the roster has only {have} unit(s) at "
+        f"{ch['from']!r}{on}, not {ch['units']}"
+    )
 
 
 def scenario_roster(lines: list, changes: list[dict], current_names: list[str], scenario_names: list[str]):
-    """The roster lines after a scenario's ``move_units`` / ``add_units`` changes.
+    """The roster lines after a scenario's ``move_units`` / ``add_units`` / ``set_post`` changes.
 
     Parameters
     ----------
@@ -418,44 +494,64 @@ def scenario_roster(lines: list, changes: list[dict], current_names: list[str], 
     Returns
     -------
     tuple
-        (lines, notes): the scenario's roster lines and what was dropped.
+        (lines, notes): the scenario's roster lines (``post`` set on lines whose units wait at a
+        ``set_post`` post) and what was dropped.
 
     Raises
     ------
     ScenarioError
-        When a ``move_units`` change asks for more units than the base has on that shift.
+        When a change asks for more units than the base has on that shift, names a shift the roster does not
+        have (with "did you mean"), or posts units of a base with none on that shift.
     """
-    from geo_response.simulation.roster import RosterLine
+    from geo_response.simulation.roster import RosterLine, expand_lines
 
-    out = [
-        [b, ln.units, ln.start_min, ln.end_min, ln.days, ln.line]
-        for ln in lines
-        for b in (current_names if ln.base == "*" else [ln.base])
-    ]
+    recs = [dataclasses.asdict(ln) for ln in expand_lines(lines, current_names)]
     for ch in changes:
-        start, end = ch["start_min"], ch["end_min"]
         if ch["action"] == "add_units":
-            out.append([ch["to"], ch["units"], start, end, tuple(range(7)), 0])
-            continue
-        need = ch["units"]
-        for rec in [r for r in out if r[0] == ch["from"] and (start is None or (r[2], r[3]) == (start, end))]:
-            take = min(need, rec[1])
-            if take:
-                rec[1] -= take
-                out.append([ch["to"], take, rec[2], rec[3], rec[4], 0])
-                need -= take
-            if need == 0:
-                break
-        if need:
-            on = f" on shift {ch['shift']}" if ch["shift"] else ""
-            raise ScenarioError(
-                f"change {ch['change']} (move_units {ch['from']!r}): the roster has only "
-                f"{ch['units'] - need} unit(s) at {ch['from']!r}{on}, not {ch['units']}"
+            start, end, name = (
+                (ch["start_min"], ch["end_min"], "") if ch["start_min"] is not None else _named_times(recs, ch)
             )
-    dropped = sorted({r[0] for r in out if r[0] not in scenario_names and r[1] > 0})
+            recs.append(asdict_line(ch["to"], ch["units"], start, end, name))
+            continue
+        group = _shift_lines(recs, ch, ch["from"])
+        label = ch["shift"]
+        if ch["action"] == "move_units":
+            left = _take(recs, group, ch["units"], base=ch["to"], post="")
+            if left:
+                raise _short(ch, ch["units"] - left, label)
+            continue
+        if not any(r["units"] for r in group):  # set_post
+            raise _short(ch, 0, label)
+        by_time: dict[tuple, list[dict]] = {}
+        for r in group:
+            by_time.setdefault((r["start_min"], r["end_min"], r["days"]), []).append(r)
+        for same in by_time.values():
+            have = sum(r["units"] for r in same)
+            if _take(recs, same, have if ch["units"] is None else ch["units"], post=ch["post"]):
+                raise _short(ch, have, RosterLine(**same[0]).label)
+    dropped = sorted({r["base"] for r in recs if r["base"] not in scenario_names and r["units"] > 0})
     notes = [f"roster lines of removed base {b!r} dropped (their units are lost)" for b in dropped]
-    kept = [RosterLine(*r) for r in out if r[0] in scenario_names and r[1] > 0]
+    kept = [RosterLine(**r) for r in recs if r["base"] in scenario_names and r["units"] > 0]
     return kept, notes
+
+
+def asdict_line(base: str, units: int, start: int, end: int, name: str = "") -> dict:
+    """A roster record (the fields of :class:`~geo_response.simulation.roster.RosterLine`) on every day."""
+    return {
+        "base": base,
+        "units": units,
+        "start_min": start,
+        "end_min": end,
+        "days": tuple(range(7)),
+        "line": 0,
+        "name": name,
+        "post": "",
+    }
+
+
+def scenario_posts(changes: list[dict]) -> dict[str, Point]:
+    """The patrol posts ``set_post`` changes create: post name -> point (EPSG:4326)."""
+    return {ch["post"]: Point(ch["longitude"], ch["latitude"]) for ch in changes if ch["action"] == "set_post"}
 
 
 def _current_ids(current: gpd.GeoDataFrame) -> pd.Series:

@@ -1,10 +1,11 @@
 """Rosters: how many units each base has on duty, by shift and weekday, turned into on-duty intervals.
 
-A roster is a CSV with columns ``base,units,start,end`` and an optional ``days``, or the same rows as a
-TOML array of tables ``[[roster]]``. Times are 24-hour ``HH:MM``; an ``end`` at or before ``start``
-means an overnight shift (it ends the next day); ``00:00,24:00`` is all day. ``days`` lists weekdays
-(``Mon-Fri``, ``Sat,Sun``, ``Mon,Wed-Fri``; empty or ``all``: every day); an overnight shift belongs to
-the day it starts. Each row becomes ``units`` units, each on duty for that shift every listed day.
+A roster is a CSV with columns ``base,units,start,end`` and optional ``days`` and ``shift`` (a name
+such as ``night``, used by scenarios), or the same rows as a TOML array of tables ``[[roster]]``. Times
+are 24-hour ``HH:MM``; an ``end`` at or before ``start`` means an overnight shift (it ends the next day);
+``00:00,24:00`` is all day. ``days`` lists weekdays (``Mon-Fri``, ``Sat,Sun``, ``Mon,Wed-Fri``; empty or
+``all``: every day); an overnight shift belongs to the day it starts. Each row becomes ``units`` units,
+each on duty for that shift every listed day.
 
 The reader is tolerant: a bad row is skipped and reported with its line number and reason; only a
 roster with no usable row, or one naming a base that does not exist, is an error.
@@ -23,14 +24,25 @@ import difflib
 import tomllib
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from geo_response.errors import SimulationError
 
-__all__ = ["DAYS", "Roster", "RosterLine", "build_units", "parse_days", "parse_rows", "read_roster", "uncovered_hours"]
+__all__ = [
+    "DAYS",
+    "Roster",
+    "RosterLine",
+    "build_units",
+    "expand_lines",
+    "parse_days",
+    "parse_rows",
+    "read_roster",
+    "shift_matches",
+    "uncovered_hours",
+]
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 WEEK_MIN = 7 * 24 * 60
@@ -40,6 +52,9 @@ WEEK_MIN = 7 * 24 * 60
 class RosterLine:
     """One roster row: ``units`` units at ``base`` from ``start_min`` to ``end_min`` (minutes after
     midnight of a listed day; ``end_min`` may exceed 1440 for an overnight shift).
+
+    ``name`` is the shift's name (``""``: none); ``post`` is the patrol post the units wait at (a row name
+    of the travel matrix; ``""``: the base's own row).
     """
 
     base: str
@@ -48,6 +63,8 @@ class RosterLine:
     end_min: int
     days: tuple[int, ...]
     line: int
+    name: str = ""
+    post: str = ""
 
     @property
     def label(self) -> str:
@@ -119,7 +136,8 @@ def _parse_row(row: Mapping[str, object], line: int) -> RosterLine:
         raise ValueError("a shift cannot start at 24:00")
     if end <= start:
         end += 1440  # overnight (00:00,00:00 would be all day too)
-    return RosterLine(base, units, start, end, parse_days(row.get("days")), line)
+    name = str(row.get("shift") or "").strip()
+    return RosterLine(base, units, start, end, parse_days(row.get("days")), line, name)
 
 
 def parse_rows(rows: Iterable[Mapping[str, object]], first_line: int = 1) -> tuple[list[RosterLine], list[dict]]:
@@ -204,6 +222,40 @@ def _check_bases(lines: Sequence[RosterLine], base_names: Sequence[str]) -> None
             raise SimulationError(msg)
 
 
+def expand_lines(lines: Iterable[RosterLine], base_names: Sequence[str]) -> list[RosterLine]:
+    """The lines with base ``*`` (every base) expanded to one line per base of ``base_names``."""
+    return [replace(ln, base=b) for ln in lines for b in (base_names if ln.base == "*" else [ln.base])]
+
+
+def shift_matches(lines: Iterable[RosterLine], shift: str) -> list[RosterLine]:
+    """The roster lines of ``shift``: a label ``HH:MM-HH:MM`` or a shift name (case-insensitive).
+
+    Raises
+    ------
+    ValueError
+        When no line has that label or name, listing the shifts there are (with a "did you mean").
+
+    Examples
+    --------
+    >>> night = RosterLine("A", 2, 1380, 1860, tuple(range(7)), 2, "night")
+    >>> [ln.label for ln in shift_matches([night], "Night")], len(shift_matches([night], "23:00-07:00"))
+    (['23:00-07:00'], 1)
+    """
+    lines = list(lines)
+    text = str(shift).strip()
+    if ":" in text:
+        found = [ln for ln in lines if ln.label == text.replace(" ", "")]
+    else:
+        found = [ln for ln in lines if ln.name and ln.name.lower() == text.lower()]
+    if found:
+        return found
+    names = sorted({ln.name for ln in lines if ln.name})
+    labels = sorted({ln.label for ln in lines})
+    close = difflib.get_close_matches(text.lower(), [n.lower() for n in names] + labels, n=3, cutoff=0.5)
+    hint = f"; did you mean {close}?" if close else ""
+    raise ValueError(f"shift {text!r} is not a shift of the roster{hint} (its shifts: names {names}, times {labels})")
+
+
 def build_units(
     lines: Sequence[RosterLine],
     base_names: Sequence[str],
@@ -225,7 +277,8 @@ def build_units(
     start_weekday : int
         Weekday of day 0 (Mon = 0).
     posts : mapping, optional
-        Base name -> post row, when units wait at patrol posts instead of their base.
+        Base or post name -> row of the travel matrix, when units wait at patrol posts instead of their base
+        (a line's ``post``, else its base, is looked up).
 
     Raises
     ------
@@ -237,11 +290,7 @@ def build_units(
     UserWarning
         Listing weekly periods with no unit on duty (incidents then queue).
     """
-    lines = [
-        RosterLine(b, ln.units, ln.start_min, ln.end_min, ln.days, ln.line)
-        for ln in lines
-        for b in (base_names if ln.base == "*" else [ln.base])
-    ]
+    lines = expand_lines(lines, base_names)
     _check_bases(lines, base_names)
     if gaps := uncovered_hours(lines):
         more = f" and {len(gaps) - 6} more" if len(gaps) > 6 else ""
@@ -257,7 +306,7 @@ def build_units(
         for _ in range(ln.units):
             u = len(unit_post)
             unit_base.append(ln.base)
-            unit_post.append(row_of[ln.base])
+            unit_post.append(row_of[ln.post or ln.base])
             unit_shift.append(ln.label)
             s_unit += [u] * len(starts)
             s_start += [max(0, s) for s in starts]

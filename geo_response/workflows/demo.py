@@ -394,7 +394,8 @@ def simulation_step(
 
 def staffing_step(folder: OutputFolder, area: StudyArea, run: Any) -> dict:
     """The demo's staffing question, on the simulation just run (same demand, seeds and replications):
-    two night units moved to Tendring's base against a new base in Tendring; ``staffing_vs_base/``.
+    two night units moved to Tendring's base against a new base in Tendring, and Tendring's own night units
+    posted at that site; ``staffing_vs_base/``.
     """
     from geo_response.compliance.report import md_escape
     from geo_response.planning.report import simulation_markdown
@@ -409,7 +410,7 @@ def staffing_step(folder: OutputFolder, area: StudyArea, run: Any) -> dict:
     sub = _Subfolder(folder, "staffing_vs_base")
     write_csv(table, sub.path("simulated_comparison.csv"))
     write_json(summary, sub.path("summary.json"))
-    md = ["# Staffing against a new base: two night units into Tendring", ""]
+    md = ["# Staffing against a new base or a patrol post: night units in Tendring", ""]
     md += [f"Road network: {md_escape(summary['network'])}.", "", md_escape(summary["rule"]) + ".", ""]
     md += [md_escape(summary["sentence"]), ""]
     for key, sc in summary["scenarios"].items():
@@ -581,7 +582,7 @@ def demo_blocks(
     if summary.get("staffing_vs_base"):
         st = summary["staffing_vs_base"]
         blocks += [
-            ("h2", "Staffing against a new base (Tendring, stand-in)"),
+            ("h2", "Staffing against a new base or a patrol post (Tendring, stand-in)"),
             ("p", f"{st['sentence']} Rule: {st['rule']}. Details in {st['outputs']}"),
         ]
     timings = ", ".join(f"{k} {v} s" for k, v in summary["timings_seconds"].items())

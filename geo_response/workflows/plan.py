@@ -80,6 +80,7 @@ def run_compare(
     force_calibration: bool = False,
     when: When | str | None = None,
     roster: str | Path | None = None,
+    posts: str | Path | None = None,
     replications: int = 3,
     days: float = 28.0,
 ) -> tuple[planning.Comparison, dict[str, Path]]:
@@ -90,23 +91,24 @@ def run_compare(
     written beside the other outputs. ``when`` is the time of the week for time-of-day speeds
     (``"08:00 weekday"``; None: none).
 
-    A scenario with ``move_units`` / ``add_units`` changes is also simulated (``roster``: the current roster,
-    default the profile's; ``replications`` of ``days`` days, common random numbers): ``summary['simulation']``
+    A scenario with ``move_units`` / ``add_units`` / ``set_post`` changes is also simulated (``roster``: the
+    current roster, default the profile's; ``posts``: where its units wait, default their bases;
+    ``replications`` of ``days`` days, common random numbers): ``summary['simulation']``
     and ``simulated_comparison.csv`` (paired % met changes per district and grade, see
     :mod:`geo_response.workflows.plan_units`). It needs incidents.
     """
-    table = check_scenario(area, scenario, roster)
+    table = check_scenario(area, scenario, roster, posts)
     simulated = bool(table["action"].isin(scenarios.ROSTER_ACTIONS).any())
     if simulated and incidents_path is None:
         raise ScenarioError(
-            "the scenario changes units (move_units / add_units), which only the simulation judges: "
+            "the scenario changes units (move_units / add_units / set_post), which only the simulation judges: "
             "it needs incidents (drop --no-incidents)"
         )
     record = calibration_records.load(calibration, area, policy, force=force_calibration)
     if record is not None:
         delay_scale = record.delay_scale
     with OutputFolder(
-        out, inputs=_inputs(area, scenario, incidents_path, record and record.path), overwrite=overwrite
+        out, inputs=_inputs(area, scenario, incidents_path, roster, posts, record and record.path), overwrite=overwrite
     ) as folder:
         result = _compare(area, table, policy, incidents_path, seed, delay_scale, delay, folder.root, when)
         _stamp(result.summary, record)
@@ -121,6 +123,7 @@ def run_compare(
                 incidents_path,
                 policy=policy,
                 roster=roster,
+                posts=posts,
                 replications=replications,
                 days=days,
                 seed=seed,
@@ -155,7 +158,9 @@ def _scaled_profile(profile: Any, delay_scale: float) -> Any:
     return dataclasses.replace(profile, response_model=dataclasses.replace(rm, **stages))
 
 
-def check_scenario(area: StudyArea, scenario: str | Path, roster: str | Path | None = None) -> Any:
+def check_scenario(
+    area: StudyArea, scenario: str | Path, roster: str | Path | None = None, posts: str | Path | None = None
+) -> Any:
     """Read a scenario and apply it to the bases as read, before any road network is loaded.
 
     A misspelt base name, a coordinate outside the force area or a bad action is reported (with a "did you
@@ -168,8 +173,10 @@ def check_scenario(area: StudyArea, scenario: str | Path, roster: str | Path | N
     scenario : str or Path
         The scenario file (.csv or .toml).
     roster : str or Path, optional
-        The current roster, checked with the scenario's ``move_units`` / ``add_units`` changes (default: the
-        force profile's).
+        The current roster, checked with the scenario's ``move_units`` / ``add_units`` / ``set_post`` changes
+        (default: the force profile's); shift names are resolved against it.
+    posts : str or Path, optional
+        The current patrol posts file, checked with the roster.
 
     Returns
     -------
@@ -191,7 +198,7 @@ def check_scenario(area: StudyArea, scenario: str | Path, roster: str | Path | N
         projected_crs=area.force.projected_crs,
     )
     if new_bases.attrs["roster_changes"]:
-        plan_units.check_roster_changes(area, new_bases, roster)
+        plan_units.check_roster_changes(area, new_bases, roster, posts)
     return table
 
 

@@ -16,6 +16,7 @@ paired differences in % met are given with their 95% interval.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -47,14 +48,16 @@ class StaffRun:
 
 
 def _shifts(spec: sim.RosterSpec, shift: str | None) -> dict[str, sim_roster.RosterLine]:
-    """Roster shifts by label (``HH:MM-HH:MM``), optionally only ``shift``."""
+    """Roster shifts by label (``HH:MM-HH:MM``), optionally only ``shift`` (a label or a shift name)."""
     shifts: dict[str, sim_roster.RosterLine] = {}
-    for ln in spec.lines:
-        shifts.setdefault(ln.label, ln)
+    lines = spec.lines
     if shift is not None:
-        if shift not in shifts:
-            raise SimulationError(f"--shift {shift!r} is not a shift of the roster; its shifts are {sorted(shifts)}")
-        return {shift: shifts[shift]}
+        try:
+            lines = sim_roster.shift_matches(spec.lines, shift)
+        except ValueError as exc:
+            raise SimulationError(f"--shift: {exc}") from None
+    for ln in lines:
+        shifts.setdefault(ln.label, ln)
     return shifts
 
 
@@ -270,12 +273,7 @@ def _staff(
     built = sim.build_demand(area, source, spec, policy=policy, posts=posts, days=days, seed=seed)
     staff = greedy(spec, built, _screens(area, built, shifts), add_units)
     by_shift = {label: ln for label, ln in shifts.items()}
-    extra = [
-        sim_roster.RosterLine(
-            r.base, 1, by_shift[r.shift].start_min, by_shift[r.shift].end_min, by_shift[r.shift].days, 0
-        )
-        for r in staff.itertuples()
-    ]
+    extra = [dataclasses.replace(by_shift[r.shift], base=r.base, units=1, line=0, post="") for r in staff.itertuples()]
     base_reps = sim.run_replications_of(
         built.demand, replications, seed, scheduler=scheduler, workers=workers, progress=progress, desc="baseline"
     )

@@ -26,7 +26,9 @@ __all__ = ["check_roster_changes", "simulate_scenario"]
 JUDGED = ("emergency", "priority")
 
 
-def check_roster_changes(area: StudyArea, new_bases: Any, roster: str | Path | None = None) -> tuple[list, list]:
+def check_roster_changes(
+    area: StudyArea, new_bases: Any, roster: str | Path | None = None, posts: str | Path | None = None
+) -> tuple[list, list]:
     """The scenario's roster lines and notes (no network: the bases as read name the roster's bases).
 
     Parameters
@@ -37,6 +39,8 @@ def check_roster_changes(area: StudyArea, new_bases: Any, roster: str | Path | N
         From :func:`geo_response.planning.scenarios.apply_scenario` (``attrs['roster_changes']``).
     roster : str or Path, optional
         The current roster (default: the force profile's).
+    posts : str or Path, optional
+        The current patrol posts (:func:`geo_response.workflows.simulate.read_posts`), checked too.
 
     Returns
     -------
@@ -46,9 +50,12 @@ def check_roster_changes(area: StudyArea, new_bases: Any, roster: str | Path | N
     Raises
     ------
     ScenarioError, SimulationError
-        A change that moves more units than the base has, or a roster naming an unknown base.
+        A change that moves more units than the base has or names a shift the roster lacks, or a roster or
+        posts file naming an unknown base.
     """
     spec = sim.check_roster(area, roster)
+    if posts is not None:
+        sim.read_posts(posts, spec.base_names, area.area)
     names = [str(n) for n in new_bases["name"]]
     return spec, scenarios.scenario_roster(
         spec.lines, new_bases.attrs.get("roster_changes", []), spec.base_names, names
@@ -65,20 +72,57 @@ def _atom_codes(built: sim.BuiltDemand) -> np.ndarray:
     return out
 
 
-def scenario_demand(area: StudyArea, built: sim.BuiltDemand, new_bases: Any, lines: list) -> sim.SimDemand:
-    """The built demand with the scenario's roster and, when bases were added or moved, its travel matrix."""
+def _site_rows(built: sim.BuiltDemand, new_bases: Any) -> tuple[list, list[str], dict]:
+    """The scenario's travel-matrix rows: its bases, the current posts of bases it keeps, its new posts.
+
+    Returns the points (EPSG:4326), their names and name -> row (a base with a patrol post in the current
+    posts file maps to the post's row; a ``set_post`` post by its name).
+    """
     names = [str(n) for n in new_bases["name"]]
-    changed = new_bases.get("change", pd.Series("", index=new_bases.index)).astype(str)
-    if names == list(built.roster.base_names) and not changed.str.contains("added|moved").any():
-        return built.with_lines(lines)
-    travel = sim._travel(area, new_bases[["geometry"]].reset_index(drop=True), _atom_codes(built))
+    points = list(new_bases.to_crs(4326).geometry)
+    row_of = {n: i for i, n in enumerate(names)}
+    rows = list(names)
+    current = list(built.sites.to_crs(4326).geometry) if built.sites is not None else []
+    for base, row in built.units_args.get("posts", {}).items():
+        if row >= len(built.roster.base_names) and base in row_of:  # a posts-file post of a kept base
+            row_of[base] = len(points)
+            points.append(current[row])
+            rows.append(built.post_names[row])
+    for post, point in scenarios.scenario_posts(new_bases.attrs.get("roster_changes", [])).items():
+        row_of[post] = len(points)
+        points.append(point)
+        rows.append(post)
+    return points, rows, row_of
+
+
+def scenario_demand(area: StudyArea, built: sim.BuiltDemand, new_bases: Any, lines: list) -> sim.SimDemand:
+    """The built demand with the scenario's roster, bases and posts.
+
+    Travel-matrix rows at a place the current matrix already has (the same point) are reused; only added or
+    moved bases and new posts are routed (both speeds), so an unchanged scenario gives the current matrix
+    exactly.
+    """
+    import geopandas as gpd
+
+    points, rows, row_of = _site_rows(built, new_bases)
+    current = list(built.sites.to_crs(4326).geometry) if built.sites is not None else []
+    same = [next((j for j, c in enumerate(current) if c.equals(p)), -1) for p in points]
+    new = [i for i, j in enumerate(same) if j < 0]
+    travel = np.empty((2, len(points), built.demand.travel_s.shape[2]))
+    for i, j in enumerate(same):
+        if j >= 0:
+            travel[:, i, :] = built.demand.travel_s[:, j, :]
+    if new:
+        sites = gpd.GeoDataFrame(geometry=[points[i] for i in new], crs=4326)
+        travel[:, new, :] = sim._travel(area, sites, _atom_codes(built))
     cut = ~np.isfinite(travel).all(axis=(0, 2))
     if cut.any():
         raise ScenarioError(
-            f"scenario base(s) {[names[i] for i in np.flatnonzero(cut)]} cannot reach every simulated LSOA "
-            "on the road network (off the network or beyond the snap limit); move them onto the roads"
+            f"scenario base(s) or post(s) {[rows[i] for i in np.flatnonzero(cut)]} cannot reach every simulated "
+            "LSOA on the road network (off the network or beyond the snap limit); move them onto the roads"
         )
-    args = {**built.units_args, "posts": {n: i for i, n in enumerate(names)}}
+    names = [str(n) for n in new_bases["name"]]
+    args = {**built.units_args, "posts": row_of}
     return dataclasses.replace(
         built.demand, travel_s=np.ascontiguousarray(travel), roster=sim.roster_units(lines, names, **args)
     )
@@ -128,6 +172,7 @@ def simulate_scenario(
     *,
     policy: str = "essex-2022",
     roster: str | Path | None = None,
+    posts: str | Path | None = None,
     replications: int = 3,
     days: float = 28.0,
     seed: int | None = None,
@@ -144,8 +189,9 @@ def simulate_scenario(
         The scenario's bases from :func:`geo_response.planning.scenarios.apply_scenario`.
     incidents_path : path or list of paths
         The incidents the demand is built from.
-    policy, roster, replications, days, seed
-        As :func:`geo_response.workflows.simulate.run_simulation` (seed None: the profile's).
+    policy, roster, posts, replications, days, seed
+        As :func:`geo_response.workflows.simulate.run_simulation` (seed None: the profile's); ``posts``: where
+        the current roster's units wait (the scenario keeps them unless a ``set_post`` change moves them).
     built : BuiltDemand, optional
         A demand already built for the current roster (the demo reuses its simulation's).
     current : DataFrame, optional
@@ -157,9 +203,9 @@ def simulate_scenario(
         (the ``simulation`` block for summary.json, the paired table of :func:`paired_table`).
     """
     seed = area.force.simulation.seed if seed is None else int(seed)
-    spec, (lines, notes) = check_roster_changes(area, new_bases, roster)
+    spec, (lines, notes) = check_roster_changes(area, new_bases, roster, posts)
     if built is None:
-        built = sim.build_demand(area, incidents_path, spec, policy=policy, days=days, seed=seed)
+        built = sim.build_demand(area, incidents_path, spec, policy=policy, posts=posts, days=days, seed=seed)
     demand = scenario_demand(area, built, new_bases, lines)
     kw = {"workers": 0, "progress": False}
     if current is None or len(current) != replications:
@@ -172,6 +218,7 @@ def simulate_scenario(
         "days": float(built.period["days"]),
         "seed": seed,
         "roster": spec.source,
+        "posts": None if posts is None else str(posts),
         "units_current": int(built.demand.roster.n_units),
         "units_scenario": int(demand.roster.n_units),
         "roster_changes": [
@@ -218,11 +265,13 @@ def staffing_vs_base(
     units: int = 2,
     seed: int | None = None,
 ) -> tuple[dict, pd.DataFrame]:
-    """Two night units into ``district``: to its existing base, or to a new base there (same seeds).
+    """Two night units into ``district``: to its existing base, or to a new base there; against posting the
+    district's own night units at that site instead (no units moved, no building). Same seeds throughout.
 
     Rule (stated in the summary): the night shift is the roster shift covering 03:00; the units come from
     the base outside ``district`` with the most night units (ties: the nearest to the district's base); the
-    district's base is its first base in the bases file; the new base is :data:`NEW_TENDRING_BASE`.
+    district's base is its first base in the bases file; the new base, and the patrol post of the third
+    option, is :data:`NEW_TENDRING_BASE`.
 
     Returns
     -------
@@ -251,9 +300,13 @@ def staffing_vs_base(
     shift = night.label
     new_name, lat, lon = NEW_TENDRING_BASE
     move = {"action": "move_units", "name": donor, "units": units, "shift": shift}
+    post_name = new_name.replace("(new base)", "(patrol post)")
     plans = {
         f"move_to_{target}": [{**move, "to": target}],
         "new_base": [{"action": "add", "name": new_name, "latitude": lat, "longitude": lon}, {**move, "to": new_name}],
+        "post_night_units": [
+            {"action": "set_post", "name": target, "shift": shift, "latitude": lat, "longitude": lon, "to": post_name}
+        ],
     }
     out, tables = {}, []
     for key, rows in plans.items():
@@ -275,11 +328,15 @@ def staffing_vs_base(
             },
         }
     summary = {
-        "question": f"what does moving {units} night-shift units to {district} do, against a new base there?",
+        "question": (
+            f"what does moving {units} night-shift units to {district} do, against a new base there, or against "
+            f"{target}'s own night units waiting at that site?"
+        ),
         "rule": (
             f"night shift {shift} (the roster shift covering 03:00); donor {donor!r}: the base outside {district} "
             f"with the most night units ({night_units[donor]}; ties: nearest to {target!r}); {district}'s base "
-            f"{target!r}; new base {new_name!r} at ({lat}, {lon})"
+            f"{target!r}; new base {new_name!r} at ({lat}, {lon}); or no units moved and {target}'s night units "
+            f"waiting at {post_name!r} (same place)"
         ),
         "donor": donor,
         "target": target,
@@ -303,9 +360,14 @@ def staffing_sentence(s: dict, district: str) -> str:
         )
 
     a, b = s["scenarios"][f"move_to_{s['target']}"], s["scenarios"]["new_base"]
-    return (
+    text = (
         f"Moving two night units from {s['donor']} to {s['target']}: force-wide {part(a['overall'])}, "
         f"in {district} {part(a[district])}; to a new base at {s['new_base']['name']}: force-wide "
-        f"{part(b['overall'])}, in {district} {part(b[district])} (% met change, 95% interval, "
-        f"{s['replications']} paired replications of {s['days']:g} days)."
+        f"{part(b['overall'])}, in {district} {part(b[district])}"
     )
+    if c := s["scenarios"].get("post_night_units"):
+        text += (
+            f"; moving none but posting {s['target']}'s night units at that site: force-wide "
+            f"{part(c['overall'])}, in {district} {part(c[district])}"
+        )
+    return text + f" (% met change, 95% interval, {s['replications']} paired replications of {s['days']:g} days)."

@@ -45,6 +45,7 @@ __all__ = [
     "SimulationRun",
     "build_demand",
     "check_roster",
+    "read_posts",
     "replicate_incidents",
     "run_simulation",
     "simulation_tables",
@@ -100,11 +101,7 @@ def check_roster(area: StudyArea, roster: str | Path | None = None) -> RosterSpe
             lines, issues = sim_roster.read_roster(roster)
         source, path = str(roster), Path(roster)
     names = _base_names(area)
-    expanded = [
-        sim_roster.RosterLine(b, ln.units, ln.start_min, ln.end_min, ln.days, ln.line)
-        for ln in lines
-        for b in (names if ln.base == "*" else [ln.base])
-    ]
+    expanded = sim_roster.expand_lines(lines, names)
     _check_bases(expanded, names, "roster line")
     return RosterSpec(lines, source, path, names, issues, sim_roster.uncovered_hours(expanded))
 
@@ -236,6 +233,10 @@ class BuiltDemand:
     roster : RosterSpec
     notes : list of str
         Warnings for the console and the summary.
+    units_args : dict
+        ``horizon_days``, ``start_weekday`` and ``posts`` (base name -> row of the travel matrix).
+    sites : GeoDataFrame
+        The rows of the travel matrix (geometry, in ``post_names`` order).
     """
 
     demand: SimDemand
@@ -247,6 +248,7 @@ class BuiltDemand:
     roster: RosterSpec
     notes: list[str] = field(default_factory=list)
     units_args: dict = field(default_factory=dict)
+    sites: Any = None
 
     def with_lines(self, lines: list[sim_roster.RosterLine]) -> SimDemand:
         """The same demand (same incidents and travel) with the units of another roster."""
@@ -259,11 +261,7 @@ def roster_units(
     lines: list[sim_roster.RosterLine], base_names: list[str], *, horizon_days: float, start_weekday: int, posts: dict
 ) -> sim_roster.Roster:
     """Units and on-duty intervals of roster ``lines`` (``*`` expanded to every base), warnings kept quiet."""
-    lines = [
-        sim_roster.RosterLine(b, ln.units, ln.start_min, ln.end_min, ln.days, ln.line)
-        for ln in lines
-        for b in (base_names if ln.base == "*" else [ln.base])
-    ]
+    lines = sim_roster.expand_lines(lines, base_names)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return sim_roster.build_units(lines, base_names, horizon_days, start_weekday=start_weekday, posts=posts)
@@ -338,8 +336,74 @@ def _data_days(ts: pd.Series, month: pd.Series, t0: pd.Timestamp, days: float) -
     return max(0.0, (hi - lo).total_seconds() / 86400)
 
 
+def read_posts(path: str | Path, base_names: list[str], area: Any = None) -> pd.DataFrame:
+    """Read a patrol posts CSV (``base,latitude,longitude``): that base's units wait at the post.
+
+    Parameters
+    ----------
+    path : str or Path
+        The posts file (one row per base; its units wait at the point instead of the base).
+    base_names : list of str
+        The bases' names (a post of an unknown base is refused, with "did you mean").
+    area : shapely geometry, optional
+        Lon/lat area a post must lie in (the network area).
+
+    Returns
+    -------
+    DataFrame
+        ``base, latitude, longitude, line`` (file line numbers).
+
+    Raises
+    ------
+    SimulationError
+        Naming the first line that cannot be used (a missing column, unknown base, a base given twice, a
+        coordinate that is not a number or lies outside ``area``): posts are configuration, used whole or not.
+    """
+    from geo_response.errors import InputFileError
+    from geo_response.inputs import read_csv_table
+
+    try:
+        table = read_csv_table(path, what="posts file", skipinitialspace=True)
+    except InputFileError as exc:
+        raise SimulationError(str(exc)) from None
+    frame = table.frame.rename(columns=lambda c: str(c).strip().lower())
+    need = {"base", "latitude", "longitude"} - set(frame.columns)
+    if need:
+        raise SimulationError(f"posts file {path} lacks column(s) {sorted(need)}; need base,latitude,longitude")
+    frame = frame.assign(base=frame["base"].astype(str).str.strip(), line=np.asarray(table.lines, dtype=int))
+    _check_bases(
+        [sim_roster.RosterLine(b, 1, 0, 60, (0,), int(n)) for b, n in zip(frame["base"], frame["line"], strict=True)],
+        base_names,
+        f"posts file {path} line",
+    )
+    twice = frame["base"].duplicated()
+    if twice.any():
+        first = frame.loc[twice].iloc[0]
+        raise SimulationError(
+            f"posts file {path} line {first['line']}: base {first['base']!r} already has a post; give one per base"
+        )
+    for col in ("latitude", "longitude"):
+        values = pd.to_numeric(frame[col], errors="coerce")
+        bad = ~np.isfinite(values.to_numpy(float))
+        if bad.any():
+            row = frame.loc[bad].iloc[0]
+            raise SimulationError(f"posts file {path} line {row['line']}: {col} {row[col]!r} is not a number")
+        frame[col] = values.astype(float)
+    if area is not None:
+        import shapely
+
+        out = ~shapely.contains_xy(area, frame["longitude"].to_numpy(), frame["latitude"].to_numpy())
+        if out.any():
+            row = frame.loc[out].iloc[0]
+            raise SimulationError(
+                f"posts file {path} line {row['line']}: ({row['latitude']}, {row['longitude']}) is outside the "
+                "force area; check the coordinates (latitude, longitude order)"
+            )
+    return frame[["base", "latitude", "longitude", "line"]].reset_index(drop=True)
+
+
 def _sites(area: StudyArea, posts: str | Path | None, base_names: list[str]) -> tuple[Any, list[str], dict]:
-    """Rows of the travel matrix: the bases, then patrol posts (CSV ``base,latitude,longitude``).
+    """Rows of the travel matrix: the bases, then patrol posts (see :func:`read_posts`).
 
     Returns the sites GeoDataFrame, their names and base name -> the row its units wait at.
     """
@@ -350,20 +414,8 @@ def _sites(area: StudyArea, posts: str | Path | None, base_names: list[str]) -> 
     row_of = {b: i for i, b in enumerate(base_names)}
     if posts is None:
         return sites, names, row_of
-    table = pd.read_csv(posts, dtype=str, keep_default_na=False)
-    need = {"base", "latitude", "longitude"} - set(table.columns)
-    if need:
-        raise SimulationError(f"posts file {posts} lacks column(s) {sorted(need)}; need base,latitude,longitude")
-    _check_bases(
-        [sim_roster.RosterLine(str(b), 1, 0, 60, (0,), i + 2) for i, b in enumerate(table["base"])],
-        base_names,
-        "posts file line",
-    )
-    try:
-        lat, lon = table["latitude"].astype(float), table["longitude"].astype(float)
-    except ValueError as exc:
-        raise SimulationError(f"posts file {posts}: a latitude or longitude is not a number ({exc})") from None
-    extra = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs=4326)
+    table = read_posts(posts, base_names, area.area)
+    extra = gpd.GeoDataFrame(geometry=gpd.points_from_xy(table["longitude"], table["latitude"]), crs=4326)
     for i, b in enumerate(table["base"]):
         row_of[str(b)] = len(names)
         names.append(f"{b} post {i + 1}")
@@ -511,7 +563,9 @@ def build_demand(
         travel = travel[:, :, ok_atom]
     if len(inc) == 0:
         raise SimulationError("no incident's LSOA can be reached on the road network; nothing to simulate")
-    return _assemble(area, inc, secs, atom, travel, spec, post_names, row_of, prepared, sc, period, notes)
+    built = _assemble(area, inc, secs, atom, travel, spec, post_names, row_of, prepared, sc, period, notes)
+    built.sites = sites
+    return built
 
 
 def _assemble(
