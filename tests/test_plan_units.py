@@ -368,3 +368,7 @@ def test_cli_compare_set_post_runs(data_dir, case, tmp_path):
         "longitude": 0,
     }
     assert sim_block["units_current"] == sim_block["units_scenario"] == 2
+    report = (out / "report.md").read_text()
+    assert (
+        f"- change 1: all unit(s) of {BASE} on shift 19:00-07:00 wait at patrol post Yard (51.73150, 0.47050)" in report
+    )

@@ -95,6 +95,20 @@ def _md_table(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def roster_change_text(ch: dict) -> str:
+    """One roster change in words (``move_units`` / ``add_units`` / ``set_post`` from a summary's block)."""
+    units = "all" if ch.get("units") is None else str(ch["units"])
+    shift = f" on shift {ch['shift']}" if ch.get("shift") else ""
+    if ch["action"] == "set_post":
+        return (
+            f"change {ch['change']}: {units} unit(s) of {ch['from']}{shift} wait at patrol post {ch['post']} "
+            f"({ch['latitude']:.5f}, {ch['longitude']:.5f})"
+        )
+    if ch["action"] == "add_units":
+        return f"change {ch['change']}: {units} unit(s) added at {ch['to']}{shift}, every day"
+    return f"change {ch['change']}: {units} unit(s) moved from {ch['from']} to {ch['to']}{shift}"
+
+
 def simulation_markdown(sim: dict) -> list[str]:
     """The report section of a roster-changing scenario: paired simulated % met changes with intervals."""
     parts = [
@@ -114,6 +128,8 @@ def simulation_markdown(sim: dict) -> list[str]:
             f"{r['change_low']:+.2f} to {r['change_high']:+.2f} |"
         )
     parts += ["", "Per district: `simulated_comparison.csv`.", ""]
+    if changes := sim.get("roster_changes"):
+        parts += ["Roster changes:", ""] + [f"- {md_escape(roster_change_text(ch))}" for ch in changes] + [""]
     parts += [f"- {md_escape(n)}" for n in sim.get("notes", [])] + ([""] if sim.get("notes") else [])
     return parts
 
