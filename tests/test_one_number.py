@@ -150,8 +150,8 @@ def test_the_same_number_from_every_command(fixture_csv, fitted, data_dir, tmp_p
     print("one number:", {"fit": fit, "compliance": compliance, "plan_current": planned})
 
 
-def test_compliance_and_map_agree_with_collisions(fixture_csv, fitted, data_dir, tmp_path):
-    """With --collisions given to both, compliance and the map still give one number (plan compare takes none)."""
+def test_compliance_map_and_plan_agree_with_collisions(fixture_csv, fitted, data_dir, tmp_path):
+    """With --collisions given to each, compliance, the map and plan compare still give one number."""
     collisions = Path(__file__).parent / "fixtures" / "incidents" / "stats19_snapping.csv"
     record_path = fitted / "calibration.json"
     out = tmp_path / "compliance"
@@ -165,6 +165,30 @@ def test_compliance_and_map_agree_with_collisions(fixture_csv, fitted, data_dir,
     res = _cli("map", *common, "--out", html, "--offline", "--no-isochrones", "--data-dir", data_dir)
     assert _printed(res.output) == {g: v[0] for g, v in with_collisions.items()}
     assert "collisions (stats19_snapping.csv)" in res.output
+    # plan compare (a scenario that changes nothing): the same figures over the same denominators
+    scenario = tmp_path / "same.csv"
+    scenario.write_text("action,name,latitude,longitude,units\nset_units,Witham Police Station,,,1\n", encoding="utf-8")
+    plan = tmp_path / "plan"
+    res = _cli("plan", "compare", "--scenario", scenario, *common, "--out", plan, "--data-dir", data_dir)
+    ps = json.loads((plan / "summary.json").read_text())
+    ov = ps["overall"]
+    planned = {
+        g: (round(ov[f"pct_{g}_met_all"]["current"], 1), round(ov[f"{g}_incidents_all"]["current"]))
+        for g in ("emergency", "priority")
+    }
+    assert planned == with_collisions
+    assert ps["collisions"]["accepted"] == summary["collisions"]["accepted"]
+    assert (
+        "collisions (stats19_snapping.csv)" in res.output and "STATS19 collisions" in (plan / "report.md").read_text()
+    )
+    # optimise takes them too (demand weights); without incidents they are refused in one line
+    res = _cli("plan", "optimise", "--add", "1", *common, "--out", tmp_path / "opt", "--data-dir", data_dir)
+    assert json.loads((tmp_path / "opt" / "summary.json").read_text())["collisions"]["accepted"] > 0
+    from geo_response.cli import create_app
+
+    args = ["plan", "compare", "--scenario", scenario, "--no-incidents", "--collisions", common[3], "--out"]
+    bad = CliRunner().invoke(create_app(), [str(a) for a in (*args, tmp_path / "p2", "--data-dir", data_dir)])
+    assert bad.exit_code == 2 and "drop --no-incidents, or drop --collisions" in bad.output
 
 
 def test_a_tampered_record_is_refused(fixture_csv, fitted, data_dir, tmp_path):

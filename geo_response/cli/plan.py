@@ -9,6 +9,7 @@ import typer
 
 from geo_response.cli.common import (
     BasesOption,
+    CollisionsOption,
     ColumnsOption,
     DataDirOption,
     DayfirstOption,
@@ -20,7 +21,9 @@ from geo_response.cli.common import (
     SeedOption,
     WhenOption,
     default_incidents,
+    echo_collisions,
     errors,
+    resolve_collisions,
     standin_warning,
 )
 from geo_response.planning import report as planning_report
@@ -45,6 +48,7 @@ def compare_command(
     incidents: IncidentsOption = None,
     columns: ColumnsOption = None,
     dayfirst: DayfirstOption = None,
+    collisions: CollisionsOption = None,
     no_incidents: Annotated[
         bool,
         typer.Option(
@@ -114,9 +118,11 @@ def compare_command(
             posts=posts,
             replications=replications,
             days=days,
+            collisions=resolve_collisions(area, collisions),
         )
     s = result.summary
     standin_warning(s["network"].get("label"), s["network"].get("standin"))
+    echo_collisions({"collisions": s.get("collisions"), "period": (s.get("incident_file") or {}).get("period")})
     typer.echo(
         f"bases: {s['bases']['current']} now -> {s['bases']['scenario']} in the scenario "
         f"(added {len(s['bases']['added'])}, removed {len(s['bases']['removed'])}, "
@@ -159,6 +165,7 @@ def optimise_command(
     incidents: IncidentsOption = None,
     columns: ColumnsOption = None,
     dayfirst: DayfirstOption = None,
+    collisions: CollisionsOption = None,
     no_incidents: Annotated[
         bool,
         typer.Option(
@@ -205,9 +212,11 @@ def optimise_command(
             calibration=calibration,
             force_calibration=force_calibration,
             when=when,
+            collisions=resolve_collisions(area, collisions),
         )
     s = run.summary
     standin_warning(s["network"].get("label"), s["network"].get("standin"))
+    echo_collisions({"collisions": s.get("collisions"), "period": (s.get("incident_file") or {}).get("period")})
     m, g = run.mclp, run.greedy
     w = s["weight"]
     typer.echo(f"covered now: {m.covered_before:,.0f} of {m.total_weight:,.0f} {w}")
@@ -270,6 +279,7 @@ def staff_command(
         )
     s = run.summary
     standin_warning(s["network"].get("label"), s["network"].get("standin"))
+    echo_collisions({"collisions": s.get("collisions"), "period": (s.get("incident_file") or {}).get("period")})
     for r in run.staff.itertuples():
         typer.echo(
             f"  {r.order}. {r.base}, {r.shift}: screen emergency {r.screen_emergency_before:.1f}% -> "

@@ -201,6 +201,15 @@ def comparison_markdown(comparison: Comparison) -> str:
     parts += ["## Assumptions", ""] + [f"- {a}" for a in s["assumptions"]] + [""]
     if s.get("incidents"):
         parts += [f"- incidents: {s['incidents']['incident_compliance']}", ""]
+    if c := s.get("collisions"):
+        cp = c.get("period") or {}
+        parts += [
+            f"- STATS19 collisions joined the incidents as road incidents on their carriageway, graded by severity: "
+            f"{c['accepted']:,} of {c['input_rows']:,} rows accepted "
+            f"({md_escape(', '.join(Path(f['file']).name for f in c['files']))}; "
+            f"{cp.get('first_month')} to {cp.get('last_month')}).",
+            "",
+        ]
     parts += [
         f"Policy {md_escape(s['policy'])}; targets {s['targets_min']}; "
         f"network {md_escape(s['network']['label'])} "

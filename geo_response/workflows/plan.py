@@ -12,29 +12,37 @@ import pandas as pd
 from geo_response import calibration as calibration_records
 from geo_response import planning
 from geo_response.compliance.report import write_ledger
-from geo_response.errors import ScenarioError
+from geo_response.errors import PlanningError, ScenarioError
 from geo_response.outputs import OutputFolder, write_csv
 from geo_response.planning import report as planning_report
 from geo_response.planning import scenarios, siting
 from geo_response.roads.speeds import When
 from geo_response.study_area import StudyArea
 from geo_response.workflows import plan_units
-from geo_response.workflows.compliance import incident_period, prepare_incidents
+from geo_response.workflows.compliance import collision_summary, incident_period, prepare_incidents
 
 __all__ = ["check_scenario", "incidents_for_planning", "run_compare", "run_optimise"]
 
 
 def incidents_for_planning(
-    area: StudyArea, incidents_path: Any, policy: str, seed: int | None = None, ledger_to: str | Path | None = None
+    area: StudyArea,
+    incidents_path: Any,
+    policy: str,
+    seed: int | None = None,
+    ledger_to: str | Path | None = None,
+    collisions: Any = None,
 ) -> tuple[gpd.GeoDataFrame | None, dict | None]:
     """Incidents loaded, classified and graded for planning, and what the loader said of them (or None, None).
 
     With ``ledger_to`` (a folder, normally an open :class:`OutputFolder`'s root), the ledger of rejected rows and
     warnings is written there as ``ledger.csv``: every command that reads incidents writes its ledger.
+    ``collisions`` (STATS19 file(s) or a glob) join the incidents as graded road incidents on their carriageway,
+    as in ``compliance`` (:func:`geo_response.workflows.compliance.prepare_incidents`); ``info['collisions']``
+    says what they were.
     """
     if incidents_path is None:
         return None, None
-    prepared = prepare_incidents(area, incidents_path, policy, seed)
+    prepared = prepare_incidents(area, incidents_path, policy, seed, collisions=collisions)
     if ledger_to is not None:
         write_ledger(prepared.loaded.ledger, Path(ledger_to) / LEDGER_FILE)
     s = prepared.loaded.summary
@@ -49,6 +57,7 @@ def incidents_for_planning(
     )
     info["ledger"] = LEDGER_FILE if ledger_to is not None else None
     info["period"] = incident_period(prepared.incidents)
+    info["collisions"] = collision_summary(s["collisions"], prepared.incidents) if "collisions" in s else None
     return prepared.incidents, info
 
 
@@ -83,6 +92,7 @@ def run_compare(
     posts: str | Path | None = None,
     replications: int = 3,
     days: float = 28.0,
+    collisions: Any = None,
 ) -> tuple[planning.Comparison, dict[str, Path]]:
     """Apply a scenario to the current bases, compare coverage, travel and modelled compliance; write outputs.
 
@@ -95,9 +105,12 @@ def run_compare(
     current roster, default the profile's; ``posts``: where its units wait, default their bases;
     ``replications`` of ``days`` days, common random numbers): ``summary['simulation']``
     and ``simulated_comparison.csv`` (paired % met changes per district and grade, see
-    :mod:`geo_response.workflows.plan_units`). It needs incidents.
+    :mod:`geo_response.workflows.plan_units`). It needs incidents. ``collisions`` (STATS19) join the incidents
+    of the modelled comparison as in ``compliance``; the simulation runs on the incidents alone (said in its
+    notes: collisions come from another source and usually another period).
     """
     table = check_scenario(area, scenario, roster, posts)
+    _need_incidents(incidents_path, collisions)
     simulated = bool(table["action"].isin(scenarios.ROSTER_ACTIONS).any())
     if simulated and incidents_path is None:
         raise ScenarioError(
@@ -108,9 +121,11 @@ def run_compare(
     if record is not None:
         delay_scale = record.delay_scale
     with OutputFolder(
-        out, inputs=_inputs(area, scenario, incidents_path, roster, posts, record and record.path), overwrite=overwrite
+        out,
+        inputs=_inputs(area, scenario, incidents_path, collisions, roster, posts, record and record.path),
+        overwrite=overwrite,
     ) as folder:
-        result = _compare(area, table, policy, incidents_path, seed, delay_scale, delay, folder.root, when)
+        result = _compare(area, table, policy, incidents_path, seed, delay_scale, delay, folder.root, when, collisions)
         _stamp(result.summary, record)
         sim_table = None
         if simulated:
@@ -128,6 +143,10 @@ def run_compare(
                 days=days,
                 seed=seed,
             )
+            if collisions is not None:
+                block["notes"].append(
+                    "STATS19 collisions are in the modelled comparison only: the simulation runs on the incidents"
+                )
             result.summary["simulation"] = block
         paths = planning_report.write_comparison(
             result, folder.root, attribution=area.force.attribution, offline=offline
@@ -138,6 +157,11 @@ def run_compare(
     if (result.summary.get("incident_file") or {}).get("ledger"):
         paths = {**paths, "ledger": Path(LEDGER_FILE)}
     return result, {k: Path(out) / p.name for k, p in paths.items()}
+
+
+def _need_incidents(incidents_path: Any, collisions: Any) -> None:
+    if collisions is not None and incidents_path is None:
+        raise PlanningError("--collisions joins the incidents: drop --no-incidents, or drop --collisions")
 
 
 def _stamp(summary: dict, record: Any, note: str | None = None) -> None:
@@ -203,7 +227,16 @@ def check_scenario(
 
 
 def _compare(
-    area: StudyArea, scenario, policy, incidents_path, seed, delay_scale, delay, ledger_to=None, when=None
+    area: StudyArea,
+    scenario,
+    policy,
+    incidents_path,
+    seed,
+    delay_scale,
+    delay,
+    ledger_to=None,
+    when=None,
+    collisions=None,
 ) -> planning.Comparison:
     pol = area.policy(policy)
     table = scenario if isinstance(scenario, pd.DataFrame) else scenarios.read_scenario(scenario)
@@ -211,7 +244,9 @@ def _compare(
     new_bases = scenarios.apply_scenario(
         area.bases, table, area=area.area, boundary=area.boundary, projected_crs=area.force.projected_crs
     )
-    inc, inc_info = incidents_for_planning(area, incidents_path, policy, seed, ledger_to=ledger_to)
+    inc, inc_info = incidents_for_planning(
+        area, incidents_path, policy, seed, ledger_to=ledger_to, collisions=collisions
+    )
     result = planning.compare(
         area.network,
         area.bases,
@@ -229,6 +264,7 @@ def _compare(
         {
             "sources": {**_sources(area), "scenario": str(scenario)},
             "incident_file": inc_info,
+            "collisions": inc_info and inc_info.pop("collisions"),
             "when": None if when is None else str(when),
             "base_issues": area.base_issues,
         }
@@ -251,16 +287,19 @@ def run_optimise(
     calibration: Any = None,
     force_calibration: bool = False,
     when: When | str | None = None,
+    collisions: Any = None,
 ) -> tuple[planning.SitingRun, dict[str, Path]]:
     """Choose ``add`` new sites (spopt MCLP, greedy baseline) and rank closures; write outputs (one transaction).
 
     With ``calibration``, the planning fixed delay (``delay``: median or mean of the stages) is scaled by the
     record's delay scale, and the summary says so. With incidents, ``ledger.csv`` is written beside the outputs.
-    ``when`` is the time of the week for time-of-day speeds (``"08:00 weekday"``; None: none).
+    ``when`` is the time of the week for time-of-day speeds (``"08:00 weekday"``; None: none). ``collisions``
+    (STATS19) join the incidents as in ``compliance``.
     """
+    _need_incidents(incidents_path, collisions)
     record = calibration_records.load(calibration, area, policy, force=force_calibration)
     with OutputFolder(
-        out, inputs=_inputs(area, candidates, incidents_path, record and record.path), overwrite=overwrite
+        out, inputs=_inputs(area, candidates, incidents_path, collisions, record and record.path), overwrite=overwrite
     ) as folder:
         run = _optimise(
             area,
@@ -274,6 +313,7 @@ def run_optimise(
             folder.root,
             1.0 if record is None else record.delay_scale,
             when,
+            collisions,
         )
         _stamp(
             run.summary,
@@ -300,13 +340,16 @@ def _optimise(
     ledger_to=None,
     delay_scale: float = 1.0,
     when=None,
+    collisions=None,
 ) -> planning.SitingRun:
     pol = area.policy(policy)
     cands = None
     if candidates is not None:
         cands = planning.read_candidates_csv(candidates, area=area.area, projected_crs=area.force.projected_crs)
         cands.attrs["source"] = str(candidates)
-    inc, inc_info = incidents_for_planning(area, incidents_path, policy, seed, ledger_to=ledger_to)
+    inc, inc_info = incidents_for_planning(
+        area, incidents_path, policy, seed, ledger_to=ledger_to, collisions=collisions
+    )
     run = siting.optimise(
         area.network,
         area.bases,
@@ -328,6 +371,7 @@ def _optimise(
                 "candidates": str(candidates) if candidates else "LSOA population-weighted centroids",
             },
             "incident_file": inc_info,
+            "collisions": inc_info and inc_info.pop("collisions"),
             "base_issues": area.base_issues,
         }
     )
