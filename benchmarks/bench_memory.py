@@ -27,7 +27,6 @@ import gc
 import json
 import os
 import pickle
-import platform
 import shutil
 import subprocess
 import sys
@@ -38,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from perfdoc import PERFORMANCE, write_section  # noqa: E402
+from perfdoc import PERFORMANCE, machine_line, write_section  # noqa: E402
 
 TARGET_ADDED_MB = 150.0
 TARGET_LOAD_S = 1.0
@@ -509,8 +508,7 @@ def main(argv: list[str] | None = None) -> int:
         f"measured in (a), {bpe_before:,.0f} bytes per edge, this graph would need about "
         f"{bpe_before * big_edges / 2**30:,.1f} GB before routing (extrapolated, not run).",
         "",
-        f"Machine: {platform.machine()}, {_cpu_count()} cores shared with other engineers' jobs while this ran "
-        f"(timings are noisier than memory), Python {platform.python_version()}.",
+        machine_line(),
     ]
     text = "\n".join(lines)
     print("\n" + text)
@@ -518,10 +516,6 @@ def main(argv: list[str] | None = None) -> int:
         write_section("memory", text)
         print(f"\nwrote the memory section of {PERFORMANCE}")
     return 0 if ok or args.quick else 1
-
-
-def _cpu_count() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 if __name__ == "__main__":

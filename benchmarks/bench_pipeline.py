@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from perfdoc import write_section  # noqa: E402
+from perfdoc import machine_line, write_section  # noqa: E402
 
 
 def find_police_uk(data_dir: str | None) -> str:
@@ -121,8 +120,7 @@ def main() -> None:
             "Peak RSS is the child's maximum resident set (`os.wait4`), i.e. the whole demo with the network, two "
             "policies' compliance runs and the map in memory (imports included, ~260 MB).",
             "",
-            f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other engineers' jobs while this ran, "
-            f"Python {platform.python_version()}.",
+            machine_line(),
         ]
     )
     print(text)

@@ -22,15 +22,13 @@ section of docs/PERFORMANCE.md.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 
 import geopandas as gpd
 import numpy as np
 import shapely
-from perfdoc import PERFORMANCE, write_section
+from perfdoc import PERFORMANCE, machine_line, write_section
 
 from geo_response.planning import compare as planning
 from geo_response.planning import optimise
@@ -211,8 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{probe_s * args.demand * (args.candidates + len(bases)) / (probe_dem * (probe_cand + len(bases))):.0f} s "
         f"for the full {args.demand:,} x {args.candidates + len(bases):,} (extrapolated, not run).",
         "",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores shared with other "
-        f"engineers' jobs while this ran, Python {platform.python_version()}.",
+        machine_line(),
     ]
     text = "\n".join(lines)
     print(text)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -32,7 +31,7 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import shapely
-from perfdoc import PERFORMANCE, write_section
+from perfdoc import PERFORMANCE, machine_line, write_section
 from pyproj import Transformer
 
 from geo_response.roads import snapping
@@ -469,8 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         "snap limit of every road reached in time (the same polygons with a 1,000 m buffer), unreachable by any "
         "reading.",
         "",
-        f"Machine: {platform.machine()}, {_cpu_count()} cores shared with other engineers' jobs while this ran, "
-        f"Python {platform.python_version()}.",
+        machine_line(),
     ]
     text = "\n".join(lines)
     print("\n" + text)
@@ -478,12 +476,6 @@ def main(argv: list[str] | None = None) -> int:
         write_section("routing", text)
         print(f"\nwrote the routing section of {PERFORMANCE}")
     return 0
-
-
-def _cpu_count() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 if __name__ == "__main__":

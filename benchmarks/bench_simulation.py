@@ -22,16 +22,13 @@ Writes the "simulation" section of docs/PERFORMANCE.md.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import resource
-import sys
 import time
 import warnings
 
 import geopandas as gpd
 import numpy as np
-from perfdoc import PERFORMANCE, write_section
+from perfdoc import PERFORMANCE, machine_line, write_section
 
 from geo_response import bases, config, geography
 from geo_response.errors import SimulationError
@@ -287,8 +284,7 @@ def _section(
     exact_row = f"exact hypercube, {hc['exact_units']} units (4,096 states) x {hc['exact_atoms']} atoms"
     return f"""## Simulation (`benchmarks/bench_simulation.py`)
 
-Measured {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} on {platform.machine()}, {os.cpu_count()} cores
-(shared with other jobs; load average {os.getloadavg()[0]:.1f} at the end), Python {sys.version.split()[0]}.
+{machine_line()}
 Synthetic stand-in network ({built["network"]}),
 {len(built["names"])} posts (the `amenity=police` bases), {len(built["weights"])} LSOA atoms; travel matrices
 blue-light and normal built once in {built["matrix_s"]:.1f} s. Demand and roster: `[simulation]` defaults of
@@ -311,8 +307,8 @@ Uncalibrated defaults (assumed job times and roster, stand-in roads), {args.repl
 {pr["mean"]:.3f} ({pr["low"]:.3f}-{pr["high"]:.3f}), mean unit utilisation {ci.loc["utilisation", "mean"]:.2f}.
 Emergency misses of the first replication by cause: {", ".join(f"{k} {v:,}" for k, v in causes.items())}.
 These are benchmark figures, not findings: calibrate first (`simulation.calibration`). Inside the Dask workers
-`simulate()` took {in_worker:.2f} s on average against {one_s:.2f} s alone: the two cores are shared with other
-jobs, so the Dask ratio varies from run to run.
+`simulate()` took {in_worker:.2f} s on average against {one_s:.2f} s alone (two workers share the two cores with
+the scheduler; other jobs on the machine make the Dask ratio vary from run to run).
 {_calibration_text(cal)}"""
 
 

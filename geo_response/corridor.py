@@ -290,6 +290,19 @@ class CorridorAnalysis:
         return wide.rename_axis("group").reset_index()
 
 
+def rounded_for_people(table: pd.DataFrame) -> pd.DataFrame:
+    """:attr:`CorridorAnalysis.table` as ``corridor.csv`` holds it: % met and expected failures to 2 decimals,
+    shares of failures to 4 (the analysis keeps full precision; 82.70000017 reads as 82.7).
+    """
+    out = table.copy()
+    for col in out.columns:
+        if col.endswith(("_pct_met", "_expected_failures")):
+            out[col] = out[col].astype(float).round(2)
+        elif col.endswith("_share_of_failures"):
+            out[col] = out[col].astype(float).round(4)
+    return out
+
+
 def _figures(outcomes: pd.DataFrame, mask: pd.Series, total_failures: float) -> dict:
     sub = outcomes[mask.to_numpy()]
     attended = float(sub["attended"].sum())

@@ -122,6 +122,11 @@ def test_demo_isochrones_hotspots_corridor_and_map(demo_out):
     assert (spots["q_value"] <= 0.05).all() and (spots["failure_rate"] > spots["force_failure_rate"]).all()
     corridor = pd.read_csv(out / "corridor.csv")
     assert corridor["group"].str.startswith("A12 corridor").any()
+    # rounded for people (82.70000017 reads 82.7)
+    pct = corridor.filter(like="pct_met")
+    assert (pct.round(2) == pct).all().all() and (
+        corridor.filter(like="share").round(4) == corridor.filter(like="share")
+    ).all().all()
     # which incident types the corridor rests on: police.uk crime categories and the 25 STATS19 collisions
     types = pd.read_csv(out / "corridor_incident_types.csv")
     everyone = types[types["group"] == "all incidents"]

@@ -102,7 +102,14 @@ def write_incidents(incidents: pd.DataFrame, path: str | Path) -> Path:
     # the command-and-control columns only when the file gave them
     empty = [c for c in OPTIONAL_COLUMNS if c in table.columns and table[c].isna().all()]
     table = table.drop(columns=empty)
-    for col, digits in (("travel_minutes", 3), ("snap_distance_m", 1), ("p_met", 5)):
+    for col, digits in (
+        ("travel_minutes", 3),
+        ("delay_median_minutes", 3),
+        ("dispatch_minutes", 3),
+        ("travel_minutes_observed", 3),
+        ("snap_distance_m", 1),
+        ("p_met", 5),
+    ):
         if col in table.columns:
             table[col] = table[col].astype(float).round(digits)
     return write_csv(table, p)

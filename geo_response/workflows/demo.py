@@ -17,7 +17,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from geo_response import calibration as calibration_records
-from geo_response import datadir, hotspots, map_causes, maps
+from geo_response import corridor, datadir, hotspots, map_causes, maps
 from geo_response.compliance import report
 from geo_response.config import ForceProfile
 from geo_response.errors import HotspotError
@@ -236,7 +236,7 @@ def _demo(
     t0 = time.perf_counter()
     layer = corridor_layer(area, incidents)
     corridor_table = layer["analysis"].table
-    write_csv(corridor_table, folder.path("corridor.csv"))
+    write_csv(corridor.rounded_for_people(corridor_table), folder.path("corridor.csv"))
     write_csv(layer["analysis"].incident_types, folder.path("corridor_incident_types.csv"))
     done("corridor", t0)
 
