@@ -30,7 +30,7 @@ import numpy as np
 import shapely
 from perfdoc import PERFORMANCE, machine_line, write_section
 
-from geo_response.planning import compare as planning
+from geo_response import planning
 from geo_response.planning import optimise
 from geo_response.roads import routing
 from geo_response.study_area import load_study_area

@@ -40,7 +40,7 @@ LSOA_COLUMNS = [
 
 
 @lru_cache(maxsize=8)
-def _read_vector(path: str) -> gpd.GeoDataFrame:
+def _read_vector(path: str, mtime_ns: int, size: int) -> gpd.GeoDataFrame:
     gdf = gpd.read_file(path)
     if gdf.crs is None:
         raise InputFileError(f"{path} has no CRS; save it with one (EPSG:4326 or EPSG:27700)")
@@ -48,8 +48,9 @@ def _read_vector(path: str) -> gpd.GeoDataFrame:
 
 
 def read_vector(path: str | Path) -> gpd.GeoDataFrame:
-    """Read a vector file into EPSG:4326 (cached per path; returns a copy)."""
-    return _read_vector(str(path)).copy()
+    """Read a vector file into EPSG:4326 (cached per path and modification time; returns a copy)."""
+    stat = Path(path).stat()
+    return _read_vector(str(path), stat.st_mtime_ns, stat.st_size).copy()
 
 
 def load_boundary(profile: ForceProfile, data_dir: str | Path | None = None) -> BaseGeometry:

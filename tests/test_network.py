@@ -70,6 +70,28 @@ def test_cache_roundtrip(tmp_path, profile):
     assert third.graph["build"]["from_cache"] is False
 
 
+def test_the_cache_follows_the_lsoa_layer_behind_road_settings(tmp_path, profile, data_dir):
+    """Road settings (urban / rural) come from the LSOA layer: another layer must not reuse the cached network."""
+    import json
+
+    layer = tmp_path / "data" / profile.geography.lsoa
+    layer.parent.mkdir(parents=True)
+    shutil.copy(Path(data_dir) / profile.geography.lsoa, layer)
+    kw = {"profile": profile, "clip": False, "cache_dir": tmp_path / "cache", "data_dir": tmp_path / "data"}
+    first = network.load_network(TINY, **kw)
+    assert set(first.edges["setting_source"]) == {"lsoa"} and set(first.edges["setting"]) == {"urban"}
+    assert network.load_network(TINY, **kw).graph["build"]["from_cache"] is True
+    # every LSOA made rural (RUC D1): a new cache entry, and the roads are rural now
+    gj = json.loads(layer.read_text())
+    for f in gj["features"]:
+        f["properties"][profile.geography.ruc_field] = "D1"
+    layer.write_text(json.dumps(gj))
+    rural = network.load_network(TINY, **kw)
+    assert rural.graph["build"]["from_cache"] is False
+    assert rural.graph["build"]["cache_path"] != first.graph["build"]["cache_path"]
+    assert set(rural.edges["setting"]) == {"rural"}
+
+
 def test_bad_sources(tmp_path, profile):
     with pytest.raises(NetworkBuildError, match="does not exist"):
         network.load_network(tmp_path / "missing.osm.pbf", profile=profile, clip=False)

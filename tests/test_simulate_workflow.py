@@ -192,6 +192,26 @@ def test_patrol_posts_move_where_units_wait(area, case, run):
         )
 
 
+def test_posts_file_is_checked_line_by_line(area, case):
+    from shapely.geometry import box
+
+    from geo_response.workflows.simulate import read_posts
+
+    path = case / "posts_checked.csv"
+    path.write_text(f"Base, Latitude ,longitude\n{BASE},51.735,0.470\n", encoding="utf-8")
+    table = read_posts(path, [BASE], box(0.4, 51.7, 0.5, 51.8))
+    assert table.to_dict(orient="records") == [{"base": BASE, "latitude": 51.735, "longitude": 0.47, "line": 2}]
+    path.write_text(f"base,latitude,longitude\n{BASE},51.735,0.470\n\n{BASE},51.731,0.471\n", encoding="utf-8")
+    with pytest.raises(SimulationError, match=f"line 4: base '{BASE}' already has a post"):
+        read_posts(path, [BASE])
+    path.write_text(f"base,latitude,longitude\n{BASE},0.470,51.735\n", encoding="utf-8")
+    with pytest.raises(SimulationError, match=r"line 2: \(0.47, 51.735\) is outside the force area"):
+        read_posts(path, [BASE], box(0.4, 51.7, 0.5, 51.8))
+    path.write_text("base,lat,lon\n", encoding="utf-8")
+    with pytest.raises(SimulationError, match=r"lacks column\(s\) \['latitude', 'longitude'\]"):
+        read_posts(path, [BASE])
+
+
 def test_unknown_base_fails_before_the_network_loads(data_dir, case):
     fresh = load_study_area(TINY, data_dir=data_dir)
     with pytest.raises(SimulationError, match="nearest names: Tiny Town Police Station"):

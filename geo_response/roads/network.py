@@ -189,13 +189,13 @@ def load_network(
     kind = osm.suffix(path)
     sha = file_sha256(path)
     buffer = profile.geography.boundary_buffer_m if buffer_m is None else float(buffer_m)
-    places = osm.setting_places(profile, data_dir)
+    layer = osm.setting_layer(profile, data_dir)  # found, not read: a cached load needs only its hash
     options = {
         "clip": clip,
         "buffer_m": buffer if clip else None,
         "boundary": profile.geography.boundary,
         "force": profile.code,
-        "setting": "lsoa" if places is not None else "limit",
+        "setting": osm.setting_key(profile, layer),
     }
     key = _cache_key(sha, profile, options)
     cache_path = Path(cache_dir or user_cache_dir() / "networks") / f"{path.name}.{key}"
@@ -212,6 +212,7 @@ def load_network(
         logger.info("loaded network from cache %s in %.2f s", cache_path, seconds)
         return net
 
+    places = osm.setting_places(profile, data_dir) if layer is not None else None
     area = None
     if clip:
         area = geography.buffer_boundary(geography.load_boundary(profile, data_dir), buffer, profile.projected_crs)

@@ -417,6 +417,35 @@ def overpass_graph_from_place(
     return drive_graph(read_overpass_place(query, network_type, cache_dir=cache_dir, refresh=refresh), speeds, places)
 
 
+def setting_layer(profile, data_dir: str | Path | None = None) -> Path | None:
+    """The LSOA layer road settings come from (:func:`setting_places`), without reading it; None when absent."""
+    from geo_response.datadir import find_file
+    from geo_response.errors import DataFileNotFoundError
+
+    try:
+        return find_file(profile.geography.lsoa, data_dir)
+    except DataFileNotFoundError:
+        return None
+
+
+def setting_key(profile, layer: Path | None) -> str | dict:
+    """What a network's road settings depend on, for its cache key: ``"limit"`` (no LSOA layer: speed limits
+    alone), else the layer's SHA-256 and the profile's RUC field and classes (another layer or classes, another
+    network).
+    """
+    if layer is None:
+        return "limit"
+    import hashlib
+
+    geo = profile.geography
+    return {
+        "lsoa_sha256": hashlib.sha256(Path(layer).read_bytes()).hexdigest(),
+        "ruc_field": geo.ruc_field,
+        "urban_ruc": list(geo.urban_ruc),
+        "rural_ruc": list(geo.rural_ruc),
+    }
+
+
 def setting_places(profile, data_dir: str | Path | None = None) -> gpd.GeoDataFrame | None:
     """The force's LSOAs with their urban/rural RUC class, for road settings; None when the layer is absent.
 
