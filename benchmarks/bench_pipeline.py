@@ -105,7 +105,9 @@ def main() -> None:
             "",
             f"`geo-response demo` on the bundle in a child process, twice with a private cache: cold (network built "
             f"from the OSM file) is the baseline, warm (network from the cache) is what `make demo` costs after the "
-            f"first run. Network: {s['network']['label']}. Input {s['input']:,} police.uk rows "
+            f"first run. Network: {s['network']['label']}. Input {s['input']:,} rows: police.uk crimes"
+            + (f" and {s['collisions']['input_rows']:,} STATS19 sample rows" if s.get("collisions") else "")
+            + " "
             f"({s['accepted']:,} accepted, {s['rejected']:,} rejected with a reason); essex-2022 emergency met "
             f"{essex['all']:.1%} after calibration; {s['hotspots']['hotspots']} emergency-failure hotspots.",
             "",
