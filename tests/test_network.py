@@ -92,6 +92,21 @@ def test_the_cache_follows_the_lsoa_layer_behind_road_settings(tmp_path, profile
     assert set(rural.edges["setting"]) == {"rural"}
 
 
+def test_the_cache_follows_the_boundary_it_was_clipped_to(tmp_path, profile, data_dir):
+    data = tmp_path / "data"
+    for name in (profile.geography.boundary, profile.geography.lsoa):
+        (data / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(Path(data_dir) / name, data / name)
+    kw = {"profile": profile, "cache_dir": tmp_path / "cache", "data_dir": data}
+    first = network.load_network(TINY, **kw)
+    assert network.load_network(TINY, **kw).graph["build"]["from_cache"] is True
+    boundary = data / profile.geography.boundary
+    boundary.write_text(boundary.read_text() + "\n")  # another file (same area): another cache entry
+    again = network.load_network(TINY, **kw)
+    assert again.graph["build"]["from_cache"] is False
+    assert again.graph["build"]["cache_path"] != first.graph["build"]["cache_path"]
+
+
 def test_bad_sources(tmp_path, profile):
     with pytest.raises(NetworkBuildError, match="does not exist"):
         network.load_network(tmp_path / "missing.osm.pbf", profile=profile, clip=False)

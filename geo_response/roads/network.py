@@ -141,6 +141,17 @@ def _cache_key(sha: str, profile: ForceProfile, options: dict) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
+def _boundary_sha256(profile: ForceProfile, data_dir: str | Path | None) -> str | None:
+    """SHA-256 of the boundary file the network is clipped to (None when absent: the build then says so)."""
+    from geo_response.datadir import find_file
+    from geo_response.errors import DataFileNotFoundError
+
+    try:
+        return file_sha256(find_file(profile.geography.boundary, data_dir))
+    except DataFileNotFoundError:
+        return None
+
+
 def load_network(
     source: str | Path | None = None,
     *,
@@ -194,6 +205,7 @@ def load_network(
         "clip": clip,
         "buffer_m": buffer if clip else None,
         "boundary": profile.geography.boundary,
+        "boundary_sha256": _boundary_sha256(profile, data_dir) if clip else None,
         "force": profile.code,
         "setting": osm.setting_key(profile, layer),
     }
