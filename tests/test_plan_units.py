@@ -368,6 +368,8 @@ def test_cli_compare_set_post_runs(data_dir, case, tmp_path):
         "longitude": 0,
     }
     assert sim_block["units_current"] == sim_block["units_scenario"] == 2
+    page = (out / "coverage_change.html").read_text(encoding="utf-8")
+    assert "Patrol posts (scenario)" in page and f"Yard (post of {BASE})" in page
     report = (out / "report.md").read_text()
     assert (
         f"- change 1: all unit(s) of {BASE} on shift 19:00-07:00 wait at patrol post Yard (51.73150, 0.47050)" in report

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -324,6 +325,18 @@ def coverage_change_map(comparison: Comparison, simplify_m: float = 25.0, attrib
         ("Removed bases", removed, "#757575", "removed"),
         ("Moved bases: old positions", old, "#90caf9", "moved away"),
     ]
+    posts = [ch for ch in scn.attrs.get("roster_changes", []) if ch["action"] == "set_post"]
+    if posts:  # where the scenario's units wait (set_post): not bases, so drawn apart
+        frame = gpd.GeoDataFrame(
+            {
+                "name": [f"{ch['post']} (post of {ch['from']})" for ch in posts],
+                "units": ["all" if ch["units"] is None else str(ch["units"]) for ch in posts],
+                "change": [f"set_post, shift {ch['shift'] or 'all'}" for ch in posts],
+            },
+            geometry=gpd.points_from_xy([ch["longitude"] for ch in posts], [ch["latitude"] for ch in posts]),
+            crs=4326,
+        )
+        layers.append(("Patrol posts (scenario)", frame, "#e69f00", None))
     for name, frame, colour, what in layers:
         if len(frame) == 0:
             continue
