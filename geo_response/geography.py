@@ -53,6 +53,25 @@ def read_vector(path: str | Path) -> gpd.GeoDataFrame:
     return _read_vector(str(path), stat.st_mtime_ns, stat.st_size).copy()
 
 
+def vector_sha256(path: str | Path) -> str:
+    """SHA-256 of a vector file's bytes; of a Shapefile, of all its parts (``.shp``, ``.shx``, ``.dbf``, ``.prj``,
+    ``.cpg``): an edit to the attributes in the ``.dbf`` is another file.
+    """
+    import hashlib
+
+    p = Path(path)
+    parts = [p]
+    if p.suffix.lower() == ".shp":
+        parts = sorted(
+            q for q in p.parent.glob(p.stem + ".*") if q.suffix.lower() in (".shp", ".shx", ".dbf", ".prj", ".cpg")
+        )
+    h = hashlib.sha256()
+    for q in parts:
+        h.update(q.suffix.lower().encode())
+        h.update(q.read_bytes())
+    return h.hexdigest()
+
+
 def load_boundary(profile: ForceProfile, data_dir: str | Path | None = None) -> BaseGeometry:
     """The force area as one (Multi)Polygon in EPSG:4326."""
     path = find_file(profile.geography.boundary, data_dir, url=ONS_GEOPORTAL)

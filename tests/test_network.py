@@ -107,6 +107,20 @@ def test_the_cache_follows_the_boundary_it_was_clipped_to(tmp_path, profile, dat
     assert again.graph["build"]["cache_path"] != first.graph["build"]["cache_path"]
 
 
+def test_a_shapefile_layer_is_hashed_with_its_attributes(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from geo_response.geography import vector_sha256
+
+    path = tmp_path / "lsoa.shp"
+    gpd.GeoDataFrame({"ruc11cd": ["A1"]}, geometry=[Point(0.47, 51.73)], crs=4326).to_file(path)
+    before, shp = vector_sha256(path), path.read_bytes()
+    gpd.GeoDataFrame({"ruc11cd": ["D1"]}, geometry=[Point(0.47, 51.73)], crs=4326).to_file(path)
+    assert path.read_bytes() == shp  # the geometry file is the same: only the .dbf changed
+    assert vector_sha256(path) != before
+
+
 def test_bad_sources(tmp_path, profile):
     with pytest.raises(NetworkBuildError, match="does not exist"):
         network.load_network(tmp_path / "missing.osm.pbf", profile=profile, clip=False)

@@ -271,7 +271,7 @@ def test_set_post_changes_where_units_wait_by_shift():
         ("B", 1, "22:00-07:00", ""),
     ]
     # more units than the shift has; a post named like a base; a post without a place; a post elsewhere twice
-    with pytest.raises(ScenarioError, match=r"only 1 unit\(s\) at 'A' on shift 07:00-19:00, not 2"):
+    with pytest.raises(ScenarioError, match=r"only 1 unit\(s\) at 'A' on shift 07:00-19:00 on Mon, not 2"):
         _posted(bases, [{**post, "shift": "day", "units": 2}], lines)
     with pytest.raises(ScenarioError, match="the post's name 'A' is a base's"):
         _posted(bases, [{**post, "to": "A"}], lines)
@@ -374,3 +374,58 @@ def test_cli_compare_set_post_runs(data_dir, case, tmp_path):
     assert (
         f"- change 1: all unit(s) of {BASE} on shift 19:00-07:00 wait at patrol post Yard (51.73150, 0.47050)" in report
     )
+
+
+def test_roster_changes_count_each_day_of_a_shift():
+    """A shift's units are counted per day: lines with overlapping days add up, a weekday and a weekend night
+    each give theirs; a removed base's lines go where it is removed; a post's name is not a later base's."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from geo_response.planning import scenarios
+    from geo_response.simulation.roster import RosterLine
+
+    bases = gpd.GeoDataFrame({"name": ["A", "B"], "units": [3, 1]}, geometry=[Point(0.4, 51.7), Point(0.5, 51.7)])
+    bases = bases.set_crs(4326)
+    week, mon_fri, sat_sun = tuple(range(7)), (0, 1, 2, 3, 4), (5, 6)
+
+    def roster(lines, rows):
+        new = scenarios.apply_scenario(bases, scenarios.scenario_table(rows))
+        out, notes = scenarios.scenario_roster(
+            lines, new.attrs["roster_changes"], ["A", "B"], list(new["name"]), new.attrs["removed"]
+        )
+        return [(ln.base, ln.units, ln.label, ln.days, ln.post) for ln in out], notes
+
+    post = {"action": "set_post", "name": "A", "latitude": 51.71, "longitude": 0.41, "to": "X", "shift": "night"}
+    overlapping = [
+        RosterLine("A", 2, 1320, 1860, week, 2, "night"),
+        RosterLine("A", 1, 1320, 1860, mon_fri, 3, "night"),
+    ]
+    # one unit of the night shift at the post on every night (3 on duty Mon-Fri, 2 at weekends)
+    got, _ = roster(overlapping, [{**post, "units": 1}])
+    assert got == [
+        ("A", 1, "22:00-07:00", week, ""),
+        ("A", 1, "22:00-07:00", mon_fri, ""),
+        ("A", 1, "22:00-07:00", week, "X"),
+    ]
+    with pytest.raises(ScenarioError, match=r"only 2 unit\(s\) at 'A' on shift 22:00-07:00 on Sat, not 3"):
+        roster(overlapping, [{**post, "units": 3}])
+    # a weekday and a weekend night under one name: the unit moves on every night
+    nights = [
+        RosterLine("A", 1, 1320, 1860, mon_fri, 2, "night"),
+        RosterLine("A", 1, 1260, 1860, sat_sun, 3, "night"),
+    ]
+    got, _ = roster(nights, [{"action": "move_units", "name": "A", "to": "B", "units": 1, "shift": "Night"}])
+    assert got == [("B", 1, "22:00-07:00", mon_fri, ""), ("B", 1, "21:00-07:00", sat_sun, "")]
+    # posting all units of a base that has none on that shift: said plainly
+    with pytest.raises(ScenarioError, match="the roster has no unit at 'B' on shift night"):
+        roster(nights, [{**post, "name": "B"}])
+    # removed, then added again under its name: the old base's units are gone (said), the new one has none
+    got, notes = roster(
+        nights,
+        [{"action": "remove", "name": "A"}, {"action": "add", "name": "A", "latitude": 51.72, "longitude": 0.42}],
+    )
+    assert got == [] and notes == ["roster lines of removed base 'A' dropped (their units are lost)"]
+    # a post's name cannot be taken by a base added later (its units would wait at the post)
+    with pytest.raises(ScenarioError, match="patrol post 'X' \\(change 1\\) has that name"):
+        roster(nights, [post, {"action": "add", "name": "X", "latitude": 51.72, "longitude": 0.42}])

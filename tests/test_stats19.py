@@ -124,6 +124,20 @@ def test_snap_to_own_carriageway_hand_checked(snapped):
     assert re.fullmatch(r"nearest road 83\d\d m away \(limit 1000 m\)", row["detail"])  # ~8.34 km to node 8
 
 
+def test_a_network_without_refs_snaps_by_class_and_nearest(roads):
+    """No road of the network has a ref (or a name): no such column. Nothing matches by ref; the rest is the same."""
+    from geo_response.roads import roadnet
+
+    bare = roadnet.RoadNetwork(
+        roads.nodes, roads.edges.drop(columns=["ref", "name"]), roads.coords, roads.offsets, dict(roads.graph)
+    )
+    got = stats19.snap_collisions(stats19.load_stats19(SNAPPING), bare)
+    inc = got.incidents.set_index("incident_id")
+    assert got.summary["accepted"] == 6 and "ref" not in set(inc["snap_method"])
+    assert inc.loc["2024420000101", "snap_method"] == "class"  # the A12 is still a trunk road
+    assert inc.loc["2024420000106", "snapped_road"] == "residential"  # no name: its highway class
+
+
 def test_snap_limits_are_configurable(roads):
     loaded = stats19.load_stats19(SNAPPING)
     tight = stats19.snap_collisions(loaded, roads, match_m=30.0, max_m=100.0)

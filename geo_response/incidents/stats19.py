@@ -444,6 +444,8 @@ def snap_collisions(
     inc = result.incidents.reset_index(drop=True)
     index = net.edge_index(crs)
     edges = net.edges.iloc[index.rows]
+    # a network where no road has a ref (or a name) has no such column: none to match
+    edges = edges.assign(**{c: None for c in ("ref", "name") if c not in edges.columns})
     roads = sorted(inc["road"].dropna().unique())
     ref_masks = np.zeros((len(roads), len(edges)), dtype=bool)
     position = {road.upper(): i for i, road in enumerate(roads)}

@@ -14,13 +14,13 @@ latitude,     where the base goes (``add`` and ``move``) or the post is (``set_p
 longitude     WGS84; or ``easting`` / ``northing`` in the force's projected CRS (EPSG:27700)
 units         whole number >= 1 (``set_units``: required; ``add``: default 1; ``move``: optional;
               ``move_units`` / ``add_units``: required; ``set_post``: how many of the base's
-              units on each matching shift wait there, default all of them)
+              units on each matching shift, every day it runs, wait there; default all)
 type          optional label of an added base (e.g. ``"police station"``)
 to            ``move_units``: the base the units go to (an existing or added base);
               ``set_post``: the post's name (default ``"<base> post (change N)"``)
 shift         the roster shift: its times ``HH:MM-HH:MM`` (``22:00-07:00`` overnight) or its
-              name in the roster (``night``; any case). ``move_units`` takes units from the
-              roster lines of that shift at ``name`` (blank: its lines in roster order);
+              name in the roster (``night``; any case). ``move_units`` takes ``units`` on
+              every day that shift runs at ``name`` (blank: from its lines in roster order);
               ``add_units`` puts new units on it every day; ``set_post`` posts units of that
               shift (blank: of every shift)
 ============  ==========================================================================
@@ -292,6 +292,7 @@ def apply_scenario(  # noqa: C901
         )
     applied: list[dict] = []
     roster_changes: list[dict] = []
+    removed: list[dict] = []
     for _, row in scenario.iterrows():
         action, name = row["action"], row["name"]
         if action not in ACTIONS:
@@ -306,6 +307,12 @@ def apply_scenario(  # noqa: C901
             )
         position = names.index(name) if name in names else None
         if action == "add":
+            clash = [ch for ch in roster_changes if ch.get("post") == name]
+            if clash:
+                raise ScenarioError(
+                    f"{_label(row)}: patrol post {name!r} (change {clash[0]['change']}) has that name; give the "
+                    "new base another name"
+                )
             if position is not None:
                 raise ScenarioError(
                     f"{_label(row)}: a base named {name!r} already exists; use 'move' or "
@@ -340,6 +347,7 @@ def apply_scenario(  # noqa: C901
             )
         elif action == "remove":
             records.pop(position)
+            removed.append({"change": int(row["change"]), "name": name})
         elif action == "move":
             rec = records[position]
             rec.update(geometry=point, outside_area=outside)
@@ -361,6 +369,7 @@ def apply_scenario(  # noqa: C901
     out = out[["base_id", "name", "type", "units", "outside_area", "geometry", "change", "current_base_id"]]
     out.attrs["scenario"] = applied
     out.attrs["roster_changes"] = roster_changes
+    out.attrs["removed"] = removed
     if "source" in scenario.attrs:
         out.attrs["scenario_source"] = scenario.attrs["source"]
     return out
@@ -471,16 +480,67 @@ def _take(recs: list[dict], group: list[dict], need: int, **moved: object) -> in
     return need
 
 
+def _take_each_day(recs: list[dict], group: list[dict], ch: dict, **moved: object) -> None:
+    """Take the change's ``units`` (None: all) on every day each of the group's shifts runs.
+
+    The group's lines are split into one record per weekday first (merged back by :func:`_merge_days`), so lines
+    of one shift with overlapping days (``all`` and ``Mon-Fri``) count together on the days they share.
+    """
+    from geo_response.simulation.roster import DAYS, RosterLine
+
+    pieces = []
+    for rec in group:
+        i = next(k for k, r in enumerate(recs) if r is rec)
+        split = [{**rec, "days": (d,)} for d in rec["days"]]
+        recs[i : i + 1] = split
+        pieces += split
+    cells: dict[tuple, list[dict]] = {}
+    for r in pieces:
+        cells.setdefault((r["start_min"], r["end_min"], r["days"][0]), []).append(r)
+    taken = 0
+    for (_, _, day), same in sorted(cells.items(), key=lambda kv: (kv[0][2], kv[0][0])):
+        have = sum(r["units"] for r in same)
+        want = have if ch["units"] is None else ch["units"]
+        if have < want:
+            raise _short(ch, have, f"{RosterLine(**same[0]).label} on {DAYS[day]}")
+        _take(recs, same, want, **moved)
+        taken += want
+    if taken == 0:
+        raise _short(ch, 0, ch["shift"])
+
+
+def _merge_days(recs: list[dict]) -> list[dict]:
+    """Records equal but for their days merged into one (days joined), in the order first seen."""
+    merged: dict[tuple, dict] = {}
+    for r in recs:
+        key = tuple((k, v) for k, v in r.items() if k != "days")
+        if key in merged:
+            merged[key]["days"] = tuple(sorted(set(merged[key]["days"]) | set(r["days"])))
+        else:
+            merged[key] = dict(r)
+    return list(merged.values())
+
+
 def _short(ch: dict, have: int, label: str | None) -> ScenarioError:
     on = f" on shift {label}" if label else ""
-    return ScenarioError(
-        f"change {ch['change']} ({ch['action']} {ch['from']!r}): the roster has only {have} unit(s) at "
-        f"{ch['from']!r}{on}, not {ch['units']}"
-    )
+    where = f"change {ch['change']} ({ch['action']} {ch['from']!r})"
+    if ch["units"] is None or have == 0:
+        return ScenarioError(f"{where}: the roster has no unit at {ch['from']!r}{on}")
+    return ScenarioError(f"{where}: the roster has only {have} unit(s) at {ch['from']!r}{on}, not {ch['units']}")
 
 
-def scenario_roster(lines: list, changes: list[dict], current_names: list[str], scenario_names: list[str]):
+def scenario_roster(
+    lines: list,
+    changes: list[dict],
+    current_names: list[str],
+    scenario_names: list[str],
+    removed: list[dict] | None = None,
+):
     """The roster lines after a scenario's ``move_units`` / ``add_units`` / ``set_post`` changes.
+
+    A change with a ``shift`` (times or name) takes its ``units`` on **every day** that shift runs at the base
+    (lines of the shift with different days or times, e.g. a weekday and a weekend night, each give theirs);
+    ``move_units`` without a shift takes them from the base's lines in roster order.
 
     Parameters
     ----------
@@ -490,6 +550,9 @@ def scenario_roster(lines: list, changes: list[dict], current_names: list[str], 
         ``attrs['roster_changes']`` of :func:`apply_scenario`, applied in order.
     current_names, scenario_names : list of str
         Base names now and in the scenario; lines of bases not in the scenario are dropped.
+    removed : list of dict, optional
+        ``attrs['removed']`` of :func:`apply_scenario`: a base's lines are dropped where the scenario removes it,
+        so a base added later under its name starts with no units.
 
     Returns
     -------
@@ -500,37 +563,41 @@ def scenario_roster(lines: list, changes: list[dict], current_names: list[str], 
     Raises
     ------
     ScenarioError
-        When a change asks for more units than the base has on that shift, names a shift the roster does not
-        have (with "did you mean"), or posts units of a base with none on that shift.
+        When a change asks for more units than the base has on that shift (on some day), names a shift the
+        roster does not have (with "did you mean"), or posts units of a base with none on that shift.
     """
     from geo_response.simulation.roster import RosterLine, expand_lines
 
     recs = [dataclasses.asdict(ln) for ln in expand_lines(lines, current_names)]
-    for ch in changes:
-        if ch["action"] == "add_units":
-            start, end, name = (
-                (ch["start_min"], ch["end_min"], "") if ch["start_min"] is not None else _named_times(recs, ch)
-            )
+    events = sorted(
+        [(ch["change"], 1, ch) for ch in changes] + [(r["change"], 0, r) for r in removed or []],
+        key=lambda e: (e[0], e[1]),
+    )
+    dropped: set[str] = set()
+    for _, kind, ch in events:
+        if kind == 0:  # a removed base: its lines go now
+            dropped |= {r["base"] for r in recs if r["base"] == ch["name"] and r["units"] > 0}
+            recs = [r for r in recs if r["base"] != ch["name"]]
+        elif ch["action"] == "add_units":
+            if ch["start_min"] is not None:
+                start, end = ch["start_min"], ch["end_min"]
+                name = next((r["name"] for r in recs if (r["start_min"], r["end_min"]) == (start, end)), "")
+            else:
+                start, end, name = _named_times(recs, ch)
             recs.append(asdict_line(ch["to"], ch["units"], start, end, name))
-            continue
-        group = _shift_lines(recs, ch, ch["from"])
-        label = ch["shift"]
-        if ch["action"] == "move_units":
-            left = _take(recs, group, ch["units"], base=ch["to"], post="")
+        elif ch["action"] == "move_units" and ch["shift"] is None:
+            left = _take(recs, [r for r in recs if r["base"] == ch["from"]], ch["units"], base=ch["to"], post="")
             if left:
-                raise _short(ch, ch["units"] - left, label)
-            continue
-        if not any(r["units"] for r in group):  # set_post
-            raise _short(ch, 0, label)
-        by_time: dict[tuple, list[dict]] = {}
-        for r in group:
-            by_time.setdefault((r["start_min"], r["end_min"], r["days"]), []).append(r)
-        for same in by_time.values():
-            have = sum(r["units"] for r in same)
-            if _take(recs, same, have if ch["units"] is None else ch["units"], post=ch["post"]):
-                raise _short(ch, have, RosterLine(**same[0]).label)
-    dropped = sorted({r["base"] for r in recs if r["base"] not in scenario_names and r["units"] > 0})
-    notes = [f"roster lines of removed base {b!r} dropped (their units are lost)" for b in dropped]
+                raise _short(ch, ch["units"] - left, None)
+        else:
+            group = _shift_lines(recs, ch, ch["from"])
+            if not group:
+                raise _short(ch, 0, ch["shift"])
+            moved = {"base": ch["to"], "post": ""} if ch["action"] == "move_units" else {"post": ch["post"]}
+            _take_each_day(recs, group, ch, **moved)
+    recs = _merge_days(recs)
+    dropped |= {r["base"] for r in recs if r["base"] not in scenario_names and r["units"] > 0}
+    notes = [f"roster lines of removed base {b!r} dropped (their units are lost)" for b in sorted(dropped)]
     kept = [RosterLine(**r) for r in recs if r["base"] in scenario_names and r["units"] > 0]
     return kept, notes
 

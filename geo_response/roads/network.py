@@ -147,7 +147,7 @@ def _boundary_sha256(profile: ForceProfile, data_dir: str | Path | None) -> str 
     from geo_response.errors import DataFileNotFoundError
 
     try:
-        return file_sha256(find_file(profile.geography.boundary, data_dir))
+        return geography.vector_sha256(find_file(profile.geography.boundary, data_dir))
     except DataFileNotFoundError:
         return None
 

@@ -435,11 +435,11 @@ def setting_key(profile, layer: Path | None) -> str | dict:
     """
     if layer is None:
         return "limit"
-    import hashlib
+    from geo_response.geography import vector_sha256
 
     geo = profile.geography
     return {
-        "lsoa_sha256": hashlib.sha256(Path(layer).read_bytes()).hexdigest(),
+        "lsoa_sha256": vector_sha256(layer),
         "ruc_field": geo.ruc_field,
         "urban_ruc": list(geo.urban_ruc),
         "rural_ruc": list(geo.rural_ruc),

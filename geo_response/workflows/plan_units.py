@@ -58,7 +58,7 @@ def check_roster_changes(
         sim.read_posts(posts, spec.base_names, area.area)
     names = [str(n) for n in new_bases["name"]]
     return spec, scenarios.scenario_roster(
-        spec.lines, new_bases.attrs.get("roster_changes", []), spec.base_names, names
+        spec.lines, new_bases.attrs.get("roster_changes", []), spec.base_names, names, new_bases.attrs.get("removed")
     )
 
 
@@ -72,26 +72,31 @@ def _atom_codes(built: sim.BuiltDemand) -> np.ndarray:
     return out
 
 
-def _site_rows(built: sim.BuiltDemand, new_bases: Any) -> tuple[list, list[str], dict]:
-    """The scenario's travel-matrix rows: its bases, the current posts of bases it keeps, its new posts.
+def _site_rows(built: sim.BuiltDemand, new_bases: Any, lines: list) -> tuple[list, list[str], dict]:
+    """The scenario's travel-matrix rows: its bases, the current posts of bases it keeps, its posts in use.
 
     Returns the points (EPSG:4326), their names and name -> row (a base with a patrol post in the current
-    posts file maps to the post's row; a ``set_post`` post by its name).
+    posts file maps to the post's row; a ``set_post`` post by its name). A base added under a removed base's
+    name does not inherit its post; a ``set_post`` post no roster line waits at (its base removed later) is not
+    routed.
     """
     names = [str(n) for n in new_bases["name"]]
     points = list(new_bases.to_crs(4326).geometry)
     row_of = {n: i for i, n in enumerate(names)}
     rows = list(names)
     current = list(built.sites.to_crs(4326).geometry) if built.sites is not None else []
+    kept = set(new_bases.loc[new_bases.get("current_base_id", pd.Series(0, index=new_bases.index)) >= 0, "name"])
     for base, row in built.units_args.get("posts", {}).items():
-        if row >= len(built.roster.base_names) and base in row_of:  # a posts-file post of a kept base
+        if row >= len(built.roster.base_names) and base in kept:  # a posts-file post of a kept base
             row_of[base] = len(points)
             points.append(current[row])
             rows.append(built.post_names[row])
+    used = {ln.post for ln in lines if ln.post}
     for post, point in scenarios.scenario_posts(new_bases.attrs.get("roster_changes", [])).items():
-        row_of[post] = len(points)
-        points.append(point)
-        rows.append(post)
+        if post in used:
+            row_of[post] = len(points)
+            points.append(point)
+            rows.append(post)
     return points, rows, row_of
 
 
@@ -104,7 +109,7 @@ def scenario_demand(area: StudyArea, built: sim.BuiltDemand, new_bases: Any, lin
     """
     import geopandas as gpd
 
-    points, rows, row_of = _site_rows(built, new_bases)
+    points, rows, row_of = _site_rows(built, new_bases, lines)
     current = list(built.sites.to_crs(4326).geometry) if built.sites is not None else []
     same = [next((j for j, c in enumerate(current) if c.equals(p)), -1) for p in points]
     new = [i for i, j in enumerate(same) if j < 0]
