@@ -370,6 +370,19 @@ def test_cli_compare_set_post_runs(data_dir, case, tmp_path):
     assert sim_block["units_current"] == sim_block["units_scenario"] == 2
     page = (out / "coverage_change.html").read_text(encoding="utf-8")
     assert "Patrol posts (scenario)" in page and f"Yard (post of {BASE})" in page
+    # report.html: the charts of the change per district, the simulated table and the roster change, no script
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert 'data-chart="change-pct_population_within_target"' in html and "<svg" in html and "<script" not in html
+    assert "Simulated: current roster against the scenario roster" in html and "patrol post Yard" in html
+    # coverage.gpkg: coverage per LSOA, the bases both ways and the post (no incident points)
+    import pyogrio
+
+    layers = dict(pyogrio.list_layers(out / "coverage.gpkg"))
+    assert set(layers) == {"scenario_coverage", "current_bases", "scenario_bases", "scenario_posts"}
+    assert layers["scenario_posts"] == layers["scenario_bases"] == "Point"
+    posts = pyogrio.read_dataframe(out / "coverage.gpkg", layer="scenario_posts")
+    assert posts[["post", "base", "shift", "units"]].values.tolist() == [["Yard", BASE, "19:00-07:00", -1]]
+    assert posts.geometry.iloc[0].coords[0] == pytest.approx((0.4705, 51.7315))
     report = (out / "report.md").read_text()
     assert (
         f"- change 1: all unit(s) of {BASE} on shift 19:00-07:00 wait at patrol post Yard (51.73150, 0.47050)" in report

@@ -135,6 +135,132 @@ def simulation_markdown(sim: dict) -> list[str]:
     return parts
 
 
+def force_wide_table(t: pd.DataFrame) -> pd.DataFrame:
+    """Force-wide rows of a comparison table for people: ``measure, current, scenario, change`` (formatted)."""
+    rows = [
+        {
+            "measure": measure_label(r.measure),
+            "current": fmt(r.current, r.unit),
+            "scenario": fmt(r.scenario, r.unit),
+            "change": fmt(r.change, r.unit, signed=True),
+        }
+        for r in t[t["district"] == ALL].itertuples()
+        if measure_label(r.measure)
+    ]
+    return pd.DataFrame(rows, columns=["measure", "current", "scenario", "change"])
+
+
+def district_change_table(t: pd.DataFrame) -> pd.DataFrame:
+    """The headline measures' changes per district (formatted; empty without districts)."""
+    keys = headline_measures(t["measure"])
+    per = t[(t["district"] != ALL) & t["measure"].isin(keys)]
+    if per.empty:
+        return pd.DataFrame()
+    wide = per.pivot(index="district", columns="measure", values="change")
+    wide = wide[[k for k in keys if k in wide.columns]]
+    shown = pd.DataFrame({"district": wide.index})
+    for k in wide.columns:
+        shown[measure_label(k) + " (change)"] = [fmt(v, MEASURE_UNITS.get(k, "%"), signed=True) for v in wide[k]]
+    return shown
+
+
+def comparison_html(comparison: Comparison) -> str:
+    """The ``report.html`` of a comparison: the same content as ``report.md`` with charts of the change per district
+    (inline SVG, no script; every value from the scenario or the data escaped).
+    """
+    from geo_response.maps import escape as e
+    from geo_response.reporting import charts
+    from geo_response.reporting.html_report import figure_html, page, table_html
+
+    s, t = comparison.summary, comparison.table
+    title = "Deployment scenario: change against the current bases"
+    b, lsoa = s["bases"], s["lsoas"]
+    parts = [
+        f"<h1>{e(title)}</h1>",
+        f'<p><span class="stamp">MODELLED</span> Policy {e(s["policy"])}; emergency targets '
+        + e(", ".join(f"{v:g} min {k}" for k, v in (s.get("targets_min") or {}).items()))
+        + f". {e(s.get('calibration_stamp') or '')}</p>",
+    ]
+    if s["network"].get("standin"):
+        parts.append(
+            f'<p class="warn">Road network: {e(s["network"]["label"])}. Travel times are computed on a synthetic '
+            "stand-in, not real Essex roads: they exercise the method; they are not advice.</p>"
+        )
+    parts += [
+        "<h2>Scenario</h2>",
+        f"<p>Bases: {b['current']} now, {b['scenario']} in the scenario. Added: {e(_names(b['added']))}. "
+        f"Removed: {e(_names(b['removed']))}. Moved: {e(_names(b['moved']))}. "
+        f"Units changed: {e(_names(b['units_changed']))}. Note: {e(b['note'])}.</p>",
+        f"<p>{lsoa['gained']} LSOAs ({lsoa['population_gained']:,.0f} people) newly within the emergency target; "
+        f"{lsoa['lost']} LSOAs ({lsoa['population_lost']:,.0f} people) no longer within it. "
+        "Map: coverage_change.html; GIS layers: coverage.gpkg.</p>",
+        table_html(force_wide_table(t), "Force-wide: now, in the scenario and the change"),
+    ]
+    for measure in ("pct_population_within_target", "pct_emergency_met_all"):
+        label = measure_label(measure)
+        parts.append(
+            figure_html(
+                f"change-{measure}",
+                charts.scenario_change_chart(t, measure, label),
+                f"{label} per district: open circle now, filled the scenario (blue a rise, vermillion a fall)",
+            )
+        )
+    shown = district_change_table(t)
+    if len(shown):
+        parts.append(table_html(shown, "Change by district (full figures: comparison.csv)"))
+    if sim := s.get("simulation"):
+        rows = pd.DataFrame(
+            [
+                {
+                    "grade": g,
+                    "current % met": f"{r['current_pct']:.1f}",
+                    "scenario % met": f"{r['scenario_pct']:.1f}",
+                    "change (pp)": f"{r['change_pp']:+.2f}",
+                    "95% interval": f"{r['change_low']:+.2f} to {r['change_high']:+.2f}",
+                }
+                for g, r in sim["overall"].items()
+            ]
+        )
+        parts += [
+            "<h2>Simulated: current roster against the scenario roster</h2>",
+            f'<p><span class="stamp">SIMULATED</span> Units: {sim["units_current"]} now, {sim["units_scenario"]} '
+            f"in the scenario; {sim['replications']} paired replications of {sim['days']:g} days (common random "
+            "numbers). Per district: simulated_comparison.csv.</p>",
+            table_html(rows, "Simulated % met, force-wide"),
+        ]
+        changes = [roster_change_text(ch) for ch in sim.get("roster_changes", [])]
+        parts += ["<ul>" + "".join(f"<li>{e(c)}</li>" for c in changes + sim.get("notes", [])) + "</ul>"]
+    parts += ["<h2>Assumptions</h2>", "<ul>" + "".join(f"<li>{e(a)}</li>" for a in s["assumptions"]) + "</ul>"]
+    parts.append(f"<p><small>Network sha256 {e(s['network']['source_sha256'])}.</small></p>")
+    return page(title, parts)
+
+
+def comparison_layers(comparison: Comparison) -> dict[str, gpd.GeoDataFrame]:
+    """GeoPackage layers of a comparison: per-LSOA coverage now and in the scenario, the bases both ways and any
+    patrol posts the scenario sets (``coverage.gpkg``; aggregates and bases only, no incident points).
+    """
+    cols = ["name", "type", "units", "geometry"]
+    scn = comparison.scenario_bases
+    layers = {
+        "scenario_coverage": comparison.lsoas.copy(),
+        "current_bases": comparison.current_bases[[c for c in cols if c in comparison.current_bases.columns]],
+        "scenario_bases": scn[[c for c in [*cols, "change"] if c in scn.columns]],
+    }
+    posts = [ch for ch in scn.attrs.get("roster_changes", []) if ch["action"] == "set_post"]
+    if posts:
+        layers["scenario_posts"] = gpd.GeoDataFrame(
+            {
+                "post": [ch["post"] for ch in posts],
+                "base": [ch["from"] for ch in posts],
+                "shift": [ch["shift"] or "all" for ch in posts],
+                "units": [-1 if ch["units"] is None else int(ch["units"]) for ch in posts],
+            },
+            geometry=gpd.points_from_xy([ch["longitude"] for ch in posts], [ch["latitude"] for ch in posts]),
+            crs=4326,
+        )
+    return layers
+
+
 def comparison_markdown(comparison: Comparison) -> str:
     """The ``report.md`` of a comparison: changes, force-wide and per-district deltas, assumptions."""
     s = comparison.summary
@@ -166,27 +292,9 @@ def comparison_markdown(comparison: Comparison) -> str:
         "Map: `coverage_change.html`.",
         "",
     ]
-    overall = t[t["district"] == ALL]
-    rows = [
-        {
-            "measure": measure_label(r.measure),
-            "current": fmt(r.current, r.unit),
-            "scenario": fmt(r.scenario, r.unit),
-            "change": fmt(r.change, r.unit, signed=True),
-        }
-        for r in overall.itertuples()
-        if measure_label(r.measure)
-    ]
-    parts += ["## Force-wide", "", _md_table(pd.DataFrame(rows)), ""]
-    keys = headline_measures(t["measure"])
-    per = t[(t["district"] != ALL) & t["measure"].isin(keys)]
-    if len(per):
-        wide = per.pivot(index="district", columns="measure", values="change")
-        wide = wide[[k for k in keys if k in wide.columns]]
-        shown = pd.DataFrame({"district": wide.index})
-        for k in wide.columns:
-            unit = MEASURE_UNITS.get(k, "%")
-            shown[measure_label(k) + " (change)"] = [fmt(v, unit, signed=True) for v in wide[k]]
+    parts += ["## Force-wide", "", _md_table(force_wide_table(t)), ""]
+    shown = district_change_table(t)
+    if len(shown):
         parts += [
             "## Change by district",
             "",
@@ -388,11 +496,12 @@ def coverage_change_map(comparison: Comparison, simplify_m: float = 25.0, attrib
 def write_comparison(
     comparison: Comparison, out_dir: str | Path, attribution: str = "", offline: bool = True
 ) -> dict[str, Path]:
-    """Write ``comparison.csv``, ``lsoa_coverage.csv``, ``summary.json``, ``report.md`` and
-    ``coverage_change.html`` into ``out_dir``.
+    """Write ``comparison.csv``, ``lsoa_coverage.csv``, ``summary.json``, ``report.md``, ``report.html``,
+    ``coverage_change.html`` and ``coverage.gpkg`` (:func:`comparison_layers`) into ``out_dir``.
     """
     from geo_response.compliance.report import write_summary
     from geo_response.maps import save_map
+    from geo_response.reporting import gis
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -401,11 +510,17 @@ def write_comparison(
         "lsoas": out / "lsoa_coverage.csv",
         "summary": out / "summary.json",
         "report": out / "report.md",
+        "report_html": out / "report.html",
         "map": out / "coverage_change.html",
+        "gis": out / "coverage.gpkg",
     }
     write_csv(comparison.table, paths["comparison"])
-    write_csv(pd.DataFrame(comparison.lsoas.drop(columns="geometry")), paths["lsoas"])
+    lsoas = pd.DataFrame(comparison.lsoas.drop(columns="geometry"))
+    travel = [c for c in lsoas.columns if c.startswith("travel_min")]
+    write_csv(lsoas.assign(**{c: lsoas[c].astype(float).round(3) for c in travel}), paths["lsoas"])
     write_text(comparison_markdown(comparison), paths["report"])
+    write_text(comparison_html(comparison), paths["report_html"])
+    gis.write_gis(paths["gis"], comparison_layers(comparison))
     save_map(coverage_change_map(comparison, attribution=attribution), paths["map"], offline=offline)
     summary = {**comparison.summary, "outputs": {k: str(v) for k, v in paths.items()}}
     write_summary(summary, paths["summary"])

@@ -440,3 +440,30 @@ def causes_chart(causes: pd.DataFrame) -> str | None:
     fig.legend([found[c] for c in labels], labels, loc="outside lower center", ncols=4, frameon=False, fontsize=8)
     fig.suptitle("Simulated misses by cause of failure", fontsize=10)
     return to_svg(fig)
+
+
+def scenario_change_chart(table: pd.DataFrame, measure: str, title: str) -> str | None:
+    """Current -> scenario of one measure per district (a dumbbell per district, force-wide first).
+
+    ``table`` is ``Comparison.table`` (``district, measure, current, scenario, change``). Rises are drawn in the
+    palette's "gained" blue, falls in "lost" vermillion, no change in grey; None when the measure is absent.
+    """
+    t = table[table["measure"] == measure].dropna(subset=["current", "scenario"])
+    if t.empty:
+        return None
+    t = pd.concat([t[t["district"] != "all"].iloc[::-1], t[t["district"] == "all"]], ignore_index=True)
+    fig, (ax,) = new_figure(height=max(1.6, 0.26 * len(t) + 0.9))
+    y = np.arange(len(t))
+    change = (t["scenario"] - t["current"]).to_numpy(float)
+    colours = [
+        palette.CHANGE_COLOURS["gained"] if c > 1e-9 else palette.CHANGE_COLOURS["lost"] if c < -1e-9 else "#999999"
+        for c in change
+    ]
+    ax.hlines(y, t["current"], t["scenario"], colors=colours, linewidth=2)
+    ax.scatter(t["current"], y, facecolors="white", edgecolors="#222222", s=30, zorder=3, label="now")
+    ax.scatter(t["scenario"], y, c=colours, edgecolors="#222222", s=36, zorder=4, label="scenario")
+    ax.set_yticks(y, [_label(d) for d in t["district"]])
+    ax.set_xlabel(_label(title))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
+    ax.set_title(title)
+    return to_svg(fig)

@@ -525,3 +525,18 @@ def _write_text(text: str, path: str | Path) -> Path:
 def write_report_html(path: str | Path, long: pd.DataFrame, summary: dict, **kwargs) -> Path:
     """Write :func:`render_report_html` to `path` (``report.html``); keyword arguments as for it."""
     return _write_text(render_report_html(long, summary, **kwargs), path)
+
+
+def page(title: str, parts: Sequence[str]) -> str:
+    """A complete report page around escaped HTML `parts` (no script, nothing external): for other reports."""
+    return _page(title, parts)
+
+
+def figure_html(name: str, svg: str | None, caption: str) -> str:
+    """A chart (inline SVG) with its caption, escaped; empty when `svg` is None."""
+    return _figure(name, svg, caption)
+
+
+def table_html(df: pd.DataFrame, caption: str) -> str:
+    """A table with every cell and the caption escaped."""
+    return _table_html(df, caption)
