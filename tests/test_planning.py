@@ -277,6 +277,25 @@ def test_optimise_on_the_line_picks_the_far_end_and_ranks_closures(prof, policy)
     assert run.closures["name"].iloc[0] == "One"
 
 
+def test_siting_outputs_chart_and_gis(prof, policy, tmp_path):
+    import pyogrio
+
+    from geo_response.planning import report as planning_report
+
+    G = line_graph()
+    cands = gpd.GeoDataFrame({"name": ["node <9>"]}, geometry=[Point(LON, LATS[8])], crs=4326)
+    run = siting.optimise(
+        G, bases_at([1, 2], ["One", "Two"]), tiny_lsoas(populations=[100] * 10), prof, policy, 1, candidates=cands
+    )
+    paths = planning_report.write_siting(run, tmp_path)
+    html = paths["report_html"].read_text(encoding="utf-8")
+    # the chart of cumulative gain (0 -> 500 people with one site), the escaped name, no script
+    assert 'data-chart="siting-gain"' in html and "node &lt;9&gt;" in html and "<script" not in html
+    chosen = pyogrio.read_dataframe(paths["gis"], layer="optimal_sites")
+    assert chosen["name"].tolist() == ["node <9>"] and chosen["gain"].tolist() == [500.0]
+    assert chosen.geometry.iloc[0].coords[0] == pytest.approx((LON, LATS[8]))
+
+
 def test_compare_outputs_are_written_and_escaped(prof, policy, tmp_path):
     from geo_response.planning import report as planning_report
     from geo_response.planning.scenarios import apply_scenario, scenario_table
@@ -440,6 +459,10 @@ def test_cli_optimise_with_candidates(data_dir, tmp_path):
     assert summary["mclp"]["gain"] >= summary["greedy"]["gain"]
     closures = pd.read_csv(out / "closures.csv")
     assert closures["name"].tolist() == ["Tiny Town Police Station"]
+    # no candidate adds coverage here: report.html says so, and there is no sites.gpkg to open
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "no site adds coverage" in html and "<script" not in html and "Closures" in html
+    assert not (out / "sites.gpkg").exists() and pd.read_csv(out / "sites.csv").empty
     r = run_cli(
         [
             "plan",

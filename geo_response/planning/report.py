@@ -527,34 +527,33 @@ def write_comparison(
     return paths
 
 
-def siting_markdown(run: SitingRun) -> str:
-    """The ``report.md`` of a siting run: chosen sites, greedy comparison, closures."""
+def _siting_text(run: SitingRun) -> tuple[str, str]:
+    """The demand sentence and the coverage sentence of a siting run (plain text)."""
     s = run.summary
-    w = s["weight"]
-    parts = [f"# New sites: {s['k']} added to the existing bases", ""]
-    if s["network"].get("standin"):
-        parts += [
-            f"> **Road network: {md_escape(s['network']['label'])}.** Results on a synthetic stand-in are a "
-            "test of "
-            "the method, not advice.",
-            "",
-        ]
     m, g = s["mclp"], s["greedy"]
-    parts += [
-        f"Demand: {s['demand_points']} LSOA population-weighted centroids weighted by {w}; "
-        f"{s['candidates']} candidate sites ({md_escape(s['candidate_source'])}). {s['coverage_rule']} "
-        f"(fixed delay {s['delay']['seconds'] / 60:.1f} min, {s['delay']['statistic']} of the stages).",
-        "",
+    demand = (
+        f"Demand: {s['demand_points']} LSOA population-weighted centroids weighted by {s['weight']}; "
+        f"{s['candidates']} candidate sites ({s['candidate_source']}). {s['coverage_rule']} "
+        f"(fixed delay {s['delay']['seconds'] / 60:.1f} min, {s['delay']['statistic']} of the stages)."
+    )
+    covered = (
         f"Covered now: {m['covered_before']:,.0f} of {m['total_weight']:,.0f} "
         f"({100 * (m['share_before'] or 0):.1f}%). "
         f"With the optimal sites: {m['covered_after']:,.0f} ({100 * (m['share_after'] or 0):.1f}%), "
         f"gain {m['gain']:,.0f}. Greedy baseline gain: {g['gain']:,.0f} "
-        f"(optimal minus greedy: {s['mclp_minus_greedy']:,.0f}).",
-        "",
-    ]
+        f"(optimal minus greedy: {s['mclp_minus_greedy']:,.0f})."
+    )
+    return demand, covered
+
+
+def siting_tables(run: SitingRun) -> list[tuple[str, pd.DataFrame, str]]:
+    """(title, table for people, note) of a siting run: optimal sites, greedy baseline, closures."""
+    s = run.summary
+    w = s["weight"]
+    out = []
     for title, frame, result in (
-        ("Optimal sites (spopt MCLP, CBC)", run.sites, m),
-        ("Greedy baseline", run.greedy_sites, g),
+        ("Optimal sites (spopt MCLP, CBC)", run.sites, s["mclp"]),
+        ("Greedy baseline", run.greedy_sites, s["greedy"]),
     ):
         shown = pd.DataFrame(
             {
@@ -568,9 +567,7 @@ def siting_markdown(run: SitingRun) -> str:
         if w != "population":
             shown["population gained"] = [f"{v:,.0f}" for v in frame["gain_population"]]
         shown["lat, lon"] = [f"{a:.5f}, {b:.5f}" for a, b in zip(frame["latitude"], frame["longitude"], strict=True)]
-        parts += [f"## {title}", "", _md_table(shown) if len(shown) else "No site adds coverage.", ""]
-        if result.get("note"):
-            parts += [f"Note: {result['note']}.", ""]
+        out.append((title, shown, f"Note: {result['note']}." if result.get("note") else ""))
     c = run.closures
     shown = pd.DataFrame(
         {
@@ -583,34 +580,101 @@ def siting_markdown(run: SitingRun) -> str:
     )
     if "added_seconds" in c.columns:
         shown["added response (s, mean over demand)"] = [f"{v:,.1f}" for v in c["added_seconds"]]
-    parts += [
-        "## Closures: loss if one base closed (others open), least loss first",
-        "",
-        "Loss = demand that only this base covers within target; equal losses are ranked by the mean "
-        "rise in response time over all demand (capped at the target).",
-        "",
-        _md_table(shown),
-        "",
-    ]
+    out.append(
+        (
+            "Closures: loss if one base closed (others open), least loss first",
+            shown,
+            "Loss = demand that only this base covers within target; equal losses are ranked by the mean "
+            "rise in response time over all demand (capped at the target).",
+        )
+    )
+    return out
+
+
+def _solver_text(run: SitingRun) -> str:
+    m = run.summary["mclp"]
     red = m.get("reduction")
-    if red:
+    if not red:
+        return ""
+    return (
+        f"{m['solver']}, status {m.get('status', 'n/a')}, {m['seconds']:.2f} s. "
+        f"Problem reduced before solving: {red['reduced_candidates']} of {red['candidates']} candidates, "
+        f"{red['reduced_demand_groups']} demand groups from {red['demand_points']} points "
+        f"({red['demand_already_covered']} already covered)."
+    )
+
+
+def siting_markdown(run: SitingRun) -> str:
+    """The ``report.md`` of a siting run: chosen sites, greedy comparison, closures."""
+    s = run.summary
+    parts = [f"# New sites: {s['k']} added to the existing bases", ""]
+    if s["network"].get("standin"):
         parts += [
-            "## Solver",
-            "",
-            f"{m['solver']}, status {m.get('status', 'n/a')}, {m['seconds']:.2f} s. "
-            f"Problem reduced before solving: {red['reduced_candidates']} of {red['candidates']} candidates, "
-            f"{red['reduced_demand_groups']} demand groups from {red['demand_points']} points "
-            f"({red['demand_already_covered']} already covered).",
+            f"> **Road network: {md_escape(s['network']['label'])}.** Results on a synthetic stand-in are a "
+            "test of the method, not advice.",
             "",
         ]
+    demand, covered = _siting_text(run)
+    parts += [md_escape(demand), "", covered, ""]
+    for title, shown, note in siting_tables(run):
+        empty = "No site adds coverage." if not title.startswith("Closures") else ""
+        parts += [f"## {title}", ""]
+        if title.startswith("Closures"):
+            parts += [note, "", _md_table(shown), ""]
+        else:
+            parts += [_md_table(shown) if len(shown) else empty, ""] + ([note, ""] if note else [])
+    if solver := _solver_text(run):
+        parts += ["## Solver", "", solver, ""]
     if run.summary.get("calibration_stamp"):
         parts += [f"{md_escape(run.summary['calibration_stamp'])}.", ""]
     return "\n".join(parts)
 
 
+def siting_html(run: SitingRun) -> str:
+    """The ``report.html`` of a siting run: the same content as ``report.md`` with the chart of cumulative gain by
+    site, optimal against greedy (inline SVG, no script, every value escaped).
+    """
+    from geo_response.maps import escape as e
+    from geo_response.reporting import charts
+    from geo_response.reporting.html_report import figure_html, page, table_html
+
+    s = run.summary
+    title = f"New sites: {s['k']} added to the existing bases"
+    parts = [f"<h1>{e(title)}</h1>", f'<p><span class="stamp">MODELLED</span> Policy {e(s.get("policy", ""))}.</p>']
+    if s["network"].get("standin"):
+        parts.append(
+            f'<p class="warn">Road network: {e(s["network"]["label"])}. Results on a synthetic stand-in are a test '
+            "of the method, not advice.</p>"
+        )
+    parts += [f"<p>{e(t)}</p>" for t in _siting_text(run)]
+    curves = {
+        "optimal (MCLP)": run.sites["gain"].to_numpy(float),
+        "greedy": run.greedy_sites["gain"].to_numpy(float),
+    }
+    parts.append(
+        figure_html(
+            "siting-gain",
+            charts.cumulative_gain_chart(curves, s["weight"]),
+            f"Cumulative {s['weight']} newly within target as sites are added, optimal against greedy",
+        )
+    )
+    for t, shown, note in siting_tables(run):
+        parts.append(table_html(shown, t) if len(shown) else f"<p>{e(t)}: no site adds coverage.</p>")
+        if note:
+            parts.append(f"<p>{e(note)}</p>")
+    if solver := _solver_text(run):
+        parts.append(f"<p><small>{e(solver)}</small></p>")
+    if s.get("calibration_stamp"):
+        parts.append(f"<p>{e(s['calibration_stamp'])}.</p>")
+    return page(title, parts)
+
+
 def write_siting(run: SitingRun, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``sites.csv``, ``greedy_sites.csv``, ``closures.csv``, ``summary.json`` and ``report.md``."""
+    """Write ``sites.csv``, ``greedy_sites.csv``, ``closures.csv``, ``summary.json``, ``report.md``,
+    ``report.html`` and ``sites.gpkg`` (layers ``optimal_sites``, ``greedy_sites``).
+    """
     from geo_response.compliance.report import write_summary
+    from geo_response.reporting import gis
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -620,10 +684,19 @@ def write_siting(run: SitingRun, out_dir: str | Path) -> dict[str, Path]:
         "closures": out / "closures.csv",
         "summary": out / "summary.json",
         "report": out / "report.md",
+        "report_html": out / "report.html",
+        "gis": out / "sites.gpkg",
     }
     write_csv(pd.DataFrame(run.sites.drop(columns="geometry")), paths["sites"])
     write_csv(pd.DataFrame(run.greedy_sites.drop(columns="geometry")), paths["greedy_sites"])
     write_csv(run.closures, paths["closures"])
     write_text(siting_markdown(run), paths["report"])
+    write_text(siting_html(run), paths["report_html"])
+    sites = {"optimal_sites": run.sites, "greedy_sites": run.greedy_sites}
+    layers = {k: f.to_crs(4326) for k, f in sites.items() if len(f) and f.crs is not None}
+    if layers:
+        gis.write_gis(paths["gis"], layers)
+    else:  # no site adds coverage: nothing to map
+        del paths["gis"]
     write_summary({**run.summary, "outputs": {k: str(v) for k, v in paths.items()}}, paths["summary"])
     return paths

@@ -467,3 +467,19 @@ def scenario_change_chart(table: pd.DataFrame, measure: str, title: str) -> str 
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
     ax.set_title(title)
     return to_svg(fig)
+
+
+def cumulative_gain_chart(curves: dict[str, np.ndarray], weight: str) -> str | None:
+    """Cumulative gain as sites are added, one line per method (e.g. optimal and greedy); None when empty."""
+    curves = {k: np.asarray(v, float) for k, v in curves.items() if len(v)}
+    if not curves:
+        return None
+    fig, (ax,) = new_figure(height=2.6)
+    for (name, gains), colour, marker in zip(curves.items(), ("#0072B2", "#E69F00", "#009E73"), "osD", strict=False):
+        x = np.arange(0, len(gains) + 1)
+        ax.plot(x, np.concatenate([[0.0], np.cumsum(gains)]), marker=marker, color=colour, label=_label(name))
+    ax.set_xlabel("sites added")
+    ax.set_ylabel(f"{_label(weight)} newly within target")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(frameon=False, fontsize=8)
+    return to_svg(fig)
