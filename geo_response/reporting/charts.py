@@ -475,9 +475,11 @@ def cumulative_gain_chart(curves: dict[str, np.ndarray], weight: str) -> str | N
     if not curves:
         return None
     fig, (ax,) = new_figure(height=2.6)
-    for (name, gains), colour, marker in zip(curves.items(), ("#0072B2", "#E69F00", "#009E73"), "osD", strict=False):
+    styles = zip(("#0072B2", "#E69F00", "#009E73"), "osD", ("-", "--", ":"), (7, 5, 4), strict=True)
+    for (name, gains), (colour, marker, line, size) in zip(curves.items(), styles, strict=False):
         x = np.arange(0, len(gains) + 1)
-        ax.plot(x, np.concatenate([[0.0], np.cumsum(gains)]), marker=marker, color=colour, label=_label(name))
+        y = np.concatenate([[0.0], np.cumsum(gains)])
+        ax.plot(x, y, marker=marker, markersize=size, linestyle=line, color=colour, label=_label(name))
     ax.set_xlabel("sites added")
     ax.set_ylabel(f"{_label(weight)} newly within target")
     ax.xaxis.get_major_locator().set_params(integer=True)
