@@ -88,6 +88,18 @@ def test_outputs_counts_and_causes(run, case):
     outside = ledger[ledger["reason"] == "outside_period"]
     assert list(outside["incident_id"]) == ["L2"]
     assert list(ledger.loc[ledger["reason"] == "out_of_order", "incident_id"]) == ["L1"]
+    # simulation.gpkg: the causes of failure per district, the same counts as causes.csv (aggregates only)
+    import pyogrio
+
+    layers = dict(pyogrio.list_layers(out / "simulation.gpkg"))
+    assert "simulation_causes_district" in layers and "Polygon" in layers["simulation_causes_district"]
+    by_district = pyogrio.read_dataframe(out / "simulation.gpkg", layer="simulation_causes_district").set_index(
+        "district"
+    )
+    causes = pd.read_csv(out / "causes.csv")
+    chelmsford = causes[(causes["grade"] == "all") & (causes["district"] == "Chelmsford")]
+    assert chelmsford["missed"].sum() > 0
+    assert by_district.loc["Chelmsford", "missed_total"] == pytest.approx(chelmsford["missed"].sum(), abs=1e-6)
     assert s["ledger"]["accepted"] == 22 and len(inc) == 21 == s["ledger"]["accepted"] - len(outside)
     assert list(inc.columns) == [
         "row_number",

@@ -780,6 +780,7 @@ OUTPUTS = (
     "summary.json",
     "report.md",
     "report.html",
+    "simulation.gpkg",
 )
 
 
@@ -927,8 +928,8 @@ def run_simulation(
         run = _simulate(
             area, source, spec, policy, posts, replications, days, seed, scheduler, workers, progress, start, scale, fit
         )
-        write_simulation(out, run, area.force.kpis)
-    run.paths = {name: Path(out_dir) / name for name in OUTPUTS}
+        write_simulation(out, run, area.force.kpis, districts=area.districts, lsoas=area.lsoas)
+    run.paths = {name: Path(out_dir) / name for name in OUTPUTS if (Path(out_dir) / name).exists()}
     return run
 
 
@@ -1218,9 +1219,17 @@ def job_calibration_blocks(jc: dict | None) -> list:
     ]
 
 
-def write_simulation(out: Any, run: SimulationRun, kpis: Any = None) -> None:
-    """Write every output into an open :class:`OutputFolder` (`kpis`: ``profile.kpis`` for report.html)."""
+def write_simulation(
+    out: Any, run: SimulationRun, kpis: Any = None, *, districts: Any = None, lsoas: Any = None
+) -> None:
+    """Write every output into an open :class:`OutputFolder` (`kpis`: ``profile.kpis`` for report.html).
+
+    With ``districts`` and / or ``lsoas``, ``simulation.gpkg`` holds the causes of failure per district and per
+    LSOA (:func:`geo_response.reporting.gis.simulation_layers`: aggregates only, LSOAs with fewer than 5 judged
+    incidents left out).
+    """
     from geo_response.outputs import write_csv, write_json, write_text
+    from geo_response.reporting import gis
 
     for name in ("incidents", "compliance_by_month", "compliance_by_hour", "utilisation", "causes"):
         write_csv(run.tables[name], out.path(f"{name}.csv"))
@@ -1228,3 +1237,6 @@ def write_simulation(out: Any, run: SimulationRun, kpis: Any = None) -> None:
     write_json(run.summary, out.path("summary.json"))
     write_text(simulation_report(run.summary, run.tables), out.path("report.md"))
     write_text(simulation_html(run.summary, run.tables, kpis), out.path("report.html"))
+    layers = {k: v for k, v in gis.simulation_layers(run, districts, lsoas).items() if v is not None and len(v)}
+    if layers:
+        gis.write_gis(out.path("simulation.gpkg"), layers)
