@@ -69,6 +69,20 @@ def browser():
     shutil.rmtree(profile_dir, ignore_errors=True)
 
 
+def _settled(element, seconds: float = 10.0) -> None:
+    """Wait until `element` stops moving (its position and size unchanged over 0.2 s)."""
+    import time
+
+    last, end = None, time.monotonic() + seconds
+    while time.monotonic() < end:
+        rect = element.rect
+        if rect == last:
+            return
+        last = rect
+        time.sleep(0.2)
+    raise AssertionError(f"the element kept moving for {seconds} s")
+
+
 def build_offline_map(path: Path) -> dict:
     """A map with every layer type; returns the number of features each layer draws."""
     inc = make_incidents()
@@ -154,13 +168,16 @@ def test_offline_map_in_chromium(browser, tmp_path):
     legend = browser.find_element(By.CSS_SELECTOR, ".gr-panel").text
     assert "Target: Emergency (urban) 15 min; Emergency (rural) 20 min" in legend
 
-    # hover the first incident point (drawn last): the hostile category shows as text
+    # hover the first incident point (drawn last): the hostile category shows as text. Wait for the map's
+    # zoom animation to end first: mid-animation the point is still moving and the hover lands beside it
+    _settled(features[-1])
     ActionChains(browser).move_to_element(features[-1]).perform()
     # the tooltip opens on the next animation frame: wait for its text (a loaded machine is slow)
     from selenium.webdriver.support.ui import WebDriverWait
 
+    # (the pointer crosses the polygons on its way, whose tooltips may open first: wait for the point's)
     tooltip = WebDriverWait(browser, 10).until(
-        lambda b: next((e for e in b.find_elements(By.CSS_SELECTOR, ".leaflet-tooltip") if e.text.strip()), None)
+        lambda b: next((e for e in b.find_elements(By.CSS_SELECTOR, ".leaflet-tooltip") if "onerror" in e.text), None)
     )
     assert "<img src=x onerror=window.__xss=1>" in tooltip.text
     assert tooltip.find_elements(By.TAG_NAME, "img") == []
