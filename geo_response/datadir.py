@@ -104,6 +104,14 @@ def find_file(relative: str | Path, data_dir: str | Path | None = None, url: str
     raise DataFileNotFoundError(f"data file {rel} not found. Looked in:\n" + "\n".join(searched) + "\n" + how)
 
 
+def find_optional(relative: str | Path, data_dir: str | Path | None = None) -> Path | None:
+    """:func:`find_file`, or None when the file is not in any data folder (for layers that are optional)."""
+    try:
+        return find_file(relative, data_dir)
+    except DataFileNotFoundError:
+        return None
+
+
 def default_incidents(data_dir: str | Path | None = None) -> Path:
     """The default incidents: the data folder's ``police_uk/`` street-crime files (the bundle: Essex, 2018).
 

@@ -110,6 +110,23 @@ def roster_change_text(ch: dict) -> str:
     return f"change {ch['change']}: {units} unit(s) moved from {ch['from']} to {ch['to']}{shift}"
 
 
+def simulated_table(sim: dict) -> pd.DataFrame:
+    """The simulated force-wide % met per grade of a roster scenario, formatted for people."""
+    return pd.DataFrame(
+        [
+            {
+                "grade": g,
+                "current % met": f"{r['current_pct']:.1f}",
+                "scenario % met": f"{r['scenario_pct']:.1f}",
+                "change (pp)": f"{r['change_pp']:+.2f}",
+                "95% interval": f"{r['change_low']:+.2f} to {r['change_high']:+.2f}",
+            }
+            for g, r in sim["overall"].items()
+        ],
+        columns=["grade", "current % met", "scenario % met", "change (pp)", "95% interval"],
+    )
+
+
 def simulation_markdown(sim: dict) -> list[str]:
     """The report section of a roster-changing scenario: paired simulated % met changes with intervals."""
     parts = [
@@ -120,14 +137,8 @@ def simulation_markdown(sim: dict) -> list[str]:
         f"numbers), {sim['simulated_incidents']:,} incidents. Change = scenario - current, in percentage "
         "points, with the 95% interval of the paired differences.",
         "",
-        "| grade | current % met | scenario % met | change (pp) | 95% interval |",
-        "|---|---|---|---|---|",
+        _md_table(simulated_table(sim)),
     ]
-    for grade, r in sim["overall"].items():
-        parts.append(
-            f"| {md_escape(grade)} | {r['current_pct']:.1f} | {r['scenario_pct']:.1f} | {r['change_pp']:+.2f} | "
-            f"{r['change_low']:+.2f} to {r['change_high']:+.2f} |"
-        )
     parts += ["", "Per district: `simulated_comparison.csv`.", ""]
     if changes := sim.get("roster_changes"):
         parts += ["Roster changes:", ""] + [f"- {md_escape(roster_change_text(ch))}" for ch in changes] + [""]
@@ -209,24 +220,12 @@ def comparison_html(comparison: Comparison) -> str:
     if len(shown):
         parts.append(table_html(shown, "Change by district (full figures: comparison.csv)"))
     if sim := s.get("simulation"):
-        rows = pd.DataFrame(
-            [
-                {
-                    "grade": g,
-                    "current % met": f"{r['current_pct']:.1f}",
-                    "scenario % met": f"{r['scenario_pct']:.1f}",
-                    "change (pp)": f"{r['change_pp']:+.2f}",
-                    "95% interval": f"{r['change_low']:+.2f} to {r['change_high']:+.2f}",
-                }
-                for g, r in sim["overall"].items()
-            ]
-        )
         parts += [
             "<h2>Simulated: current roster against the scenario roster</h2>",
             f'<p><span class="stamp">SIMULATED</span> Units: {sim["units_current"]} now, {sim["units_scenario"]} '
             f"in the scenario; {sim['replications']} paired replications of {sim['days']:g} days (common random "
             "numbers). Per district: simulated_comparison.csv.</p>",
-            table_html(rows, "Simulated % met, force-wide"),
+            table_html(simulated_table(sim), "Simulated % met, force-wide"),
         ]
         changes = [roster_change_text(ch) for ch in sim.get("roster_changes", [])]
         parts += ["<ul>" + "".join(f"<li>{e(c)}</li>" for c in changes + sim.get("notes", [])) + "</ul>"]

@@ -440,29 +440,23 @@ def _roster_change(row: pd.Series, names: list[str], point: Point | None, earlie
 
 def _shift_lines(recs: list[dict], ch: dict, base: str) -> list[dict]:
     """The roster records at ``base`` on the change's shift (times or name; blank: all of the base's)."""
-    from geo_response.simulation.roster import RosterLine, shift_matches
-
     at = [r for r in recs if r["base"] == base]
     if ch["shift"] is None:
         return at
     if ch["start_min"] is not None:
         return [r for r in at if (r["start_min"], r["end_min"]) == (ch["start_min"], ch["end_min"])]
-    try:  # a name: the roster must have it somewhere (else "did you mean"), then its lines at this base
-        shift_matches([RosterLine(**r) for r in recs], ch["shift"])
-    except ValueError as exc:
-        raise ScenarioError(f"change {ch['change']} ({ch['action']} {ch['from']!r}): {exc}") from None
+    _named_shift(recs, ch)  # a name: the roster must have it somewhere (else "did you mean")
     return [r for r in at if r["name"].lower() == ch["shift"].lower()]
 
 
-def _named_times(recs: list[dict], ch: dict) -> tuple[int, int, str]:
-    """The times and name of an ``add_units`` change's named shift (its first roster line's)."""
+def _named_shift(recs: list[dict], ch: dict) -> list:
+    """The roster lines (anywhere) of a change's named shift, or a :class:`ScenarioError` with "did you mean"."""
     from geo_response.simulation.roster import RosterLine, shift_matches
 
     try:
-        first = shift_matches([RosterLine(**r) for r in recs], ch["shift"])[0]
+        return shift_matches([RosterLine(**r) for r in recs], ch["shift"])
     except ValueError as exc:
         raise ScenarioError(f"change {ch['change']} ({ch['action']} {ch['from']!r}): {exc}") from None
-    return first.start_min, first.end_min, first.name
 
 
 def _take(recs: list[dict], group: list[dict], need: int, **moved: object) -> int:
@@ -582,8 +576,9 @@ def scenario_roster(
             if ch["start_min"] is not None:
                 start, end = ch["start_min"], ch["end_min"]
                 name = next((r["name"] for r in recs if (r["start_min"], r["end_min"]) == (start, end)), "")
-            else:
-                start, end, name = _named_times(recs, ch)
+            else:  # a named shift: its first roster line's times
+                first = _named_shift(recs, ch)[0]
+                start, end, name = first.start_min, first.end_min, first.name
             recs.append(asdict_line(ch["to"], ch["units"], start, end, name))
         elif ch["action"] == "move_units" and ch["shift"] is None:
             left = _take(recs, [r for r in recs if r["base"] == ch["from"]], ch["units"], base=ch["to"], post="")

@@ -143,13 +143,10 @@ def _cache_key(sha: str, profile: ForceProfile, options: dict) -> str:
 
 def _boundary_sha256(profile: ForceProfile, data_dir: str | Path | None) -> str | None:
     """SHA-256 of the boundary file the network is clipped to (None when absent: the build then says so)."""
-    from geo_response.datadir import find_file
-    from geo_response.errors import DataFileNotFoundError
+    from geo_response.datadir import find_optional
 
-    try:
-        return geography.vector_sha256(find_file(profile.geography.boundary, data_dir))
-    except DataFileNotFoundError:
-        return None
+    path = find_optional(profile.geography.boundary, data_dir)
+    return None if path is None else geography.vector_sha256(path)
 
 
 def load_network(

@@ -419,13 +419,9 @@ def overpass_graph_from_place(
 
 def setting_layer(profile, data_dir: str | Path | None = None) -> Path | None:
     """The LSOA layer road settings come from (:func:`setting_places`), without reading it; None when absent."""
-    from geo_response.datadir import find_file
-    from geo_response.errors import DataFileNotFoundError
+    from geo_response.datadir import find_optional
 
-    try:
-        return find_file(profile.geography.lsoa, data_dir)
-    except DataFileNotFoundError:
-        return None
+    return find_optional(profile.geography.lsoa, data_dir)
 
 
 def setting_key(profile, layer: Path | None) -> str | dict:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from geo_response.errors import ScenarioError
 from geo_response.planning import scenarios
+from geo_response.simulation import roster as sim_roster
 from geo_response.study_area import StudyArea
 from geo_response.workflows import simulate as sim
 
@@ -72,19 +73,18 @@ def _atom_codes(built: sim.BuiltDemand) -> np.ndarray:
     return out
 
 
-def _site_rows(built: sim.BuiltDemand, new_bases: Any, lines: list) -> tuple[list, list[str], dict]:
+def _site_rows(built: sim.BuiltDemand, current: list, new_bases: Any, lines: list) -> tuple[list, list[str], dict]:
     """The scenario's travel-matrix rows: its bases, the current posts of bases it keeps, its posts in use.
 
-    Returns the points (EPSG:4326), their names and name -> row (a base with a patrol post in the current
-    posts file maps to the post's row; a ``set_post`` post by its name). A base added under a removed base's
-    name does not inherit its post; a ``set_post`` post no roster line waits at (its base removed later) is not
-    routed.
+    ``current`` are the current matrix's rows (points, EPSG:4326). Returns the points, their names and
+    name -> row (a base with a patrol post in the current posts file maps to the post's row; a ``set_post`` post
+    by its name). A base added under a removed base's name does not inherit its post; a ``set_post`` post no
+    roster line waits at (its base removed later) is not routed.
     """
     names = [str(n) for n in new_bases["name"]]
     points = list(new_bases.to_crs(4326).geometry)
     row_of = {n: i for i, n in enumerate(names)}
     rows = list(names)
-    current = list(built.sites.to_crs(4326).geometry) if built.sites is not None else []
     kept = set(new_bases.loc[new_bases.get("current_base_id", pd.Series(0, index=new_bases.index)) >= 0, "name"])
     for base, row in built.units_args.get("posts", {}).items():
         if row >= len(built.roster.base_names) and base in kept:  # a posts-file post of a kept base
@@ -109,8 +109,8 @@ def scenario_demand(area: StudyArea, built: sim.BuiltDemand, new_bases: Any, lin
     """
     import geopandas as gpd
 
-    points, rows, row_of = _site_rows(built, new_bases, lines)
     current = list(built.sites.to_crs(4326).geometry) if built.sites is not None else []
+    points, rows, row_of = _site_rows(built, current, new_bases, lines)
     same = [next((j for j, c in enumerate(current) if c.equals(p)), -1) for p in points]
     new = [i for i, j in enumerate(same) if j < 0]
     travel = np.empty((2, len(points), built.demand.travel_s.shape[2]))
@@ -290,7 +290,7 @@ def staffing_vs_base(
     if not in_d.any() or in_d.all():
         raise ScenarioError(f"no base in {district!r}, or every base is there: nothing to compare")
     night = _night_shift(spec.lines)
-    expanded, _ = scenarios.scenario_roster(spec.lines, [], names, names)
+    expanded = sim_roster.expand_lines(spec.lines, names)
     night_units = {n: 0 for n in names}
     for ln in expanded:
         if (ln.start_min, ln.end_min) == (night.start_min, night.end_min):

@@ -563,9 +563,7 @@ def build_demand(
         travel = travel[:, :, ok_atom]
     if len(inc) == 0:
         raise SimulationError("no incident's LSOA can be reached on the road network; nothing to simulate")
-    built = _assemble(area, inc, secs, atom, travel, spec, post_names, row_of, prepared, sc, period, notes)
-    built.sites = sites
-    return built
+    return _assemble(area, inc, secs, atom, travel, spec, sites, post_names, row_of, prepared, sc, period, notes)
 
 
 def _assemble(
@@ -575,6 +573,7 @@ def _assemble(
     atom: np.ndarray,
     travel: np.ndarray,
     spec: RosterSpec,
+    sites: Any,
     post_names: list[str],
     row_of: dict,
     prepared: Any,
@@ -633,7 +632,7 @@ def _assemble(
             "has_target": np.isfinite(real["target_s"]),
         }
     )
-    return BuiltDemand(demand, out, prepared, post_names, sc, period, spec, notes, units_args)
+    return BuiltDemand(demand, out, prepared, post_names, sc, period, spec, notes, units_args, sites)
 
 
 def _ci(values: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
